@@ -1,0 +1,56 @@
+# Fengqiao — the two commands: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils graphviz
+BROWSER_PACKAGES := chromium chromium-driver
+export FENGQIAO_DATA_DIR ?= ./var
+
+.PHONY: help install system-packages run test lint bench clean
+
+help:
+	@echo "make run    install, initialise ./var with demo data, serve on http://127.0.0.1:8000"
+	@echo "make test   install and run ruff, mypy, import-linter and pytest"
+	@echo "make bench  run the benchmarks under bench/ and rewrite BENCHMARKS.md figures"
+	@echo "make lint   ruff, format check, mypy and import contracts only"
+
+# Debian packages the PDFs (CJK font, HarfBuzz subsetting), tests (poppler) and graphs need.
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: system-packages $(VENV)/.installed
+
+run: install
+	$(BIN)/fengqiao init
+	$(BIN)/fengqiao demo --if-empty
+	$(BIN)/fengqiao serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

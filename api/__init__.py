@@ -1,0 +1,1 @@
+"""The composition root: settings, wiring, HTTP app, scheduler and the `fengqiao` CLI."""

@@ -1,0 +1,584 @@
+"""`fengqiao demo`: a deterministic fictional district with about 60 cases in every state.
+
+All names are invented. Cases are driven through the real engine (no rows faked), with a
+clock that walks through 2026, so their history, numbers and timers are what production
+would hold.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from api.settings import Settings
+from api.wiring import build_engine
+from engine.intake import CaseIntake, Origin, PartyIntake, PartyRole
+from engine.models import Case, Household, Membership, OrgKind, OrgUnit, User
+from engine.ports import FixedClock
+from engine.records import Actor
+from engine.runtime import Engine
+from engine.spec import Role
+
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡"
+    "贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段"
+)
+GIVEN = (
+    "建国秀英志强丽华海燕明辉桂兰春梅晓东永红德明淑珍国华玉兰金凤"
+    "小平文静俊杰雪梅振华子涵思远嘉怡浩然雨桐"
+)
+DISPUTES = [
+    ("neighbour", "相邻房屋滴水、采光纠纷"),
+    ("housing_homestead", "宅基地界址争议"),
+    ("contract", "装修合同款项纠纷"),
+    ("damages", "饲养的狗咬伤邻居赔偿纠纷"),
+    ("labour", "建筑工地拖欠工资纠纷"),
+    ("property_management", "小区物业费与漏水维修纠纷"),
+    ("land_contract", "承包山林边界纠纷"),
+    ("traffic", "电动车与行人碰撞赔偿纠纷"),
+    ("consumer", "家电质量退换纠纷"),
+    ("marriage_family", "赡养老人费用分担纠纷"),
+    ("inheritance", "父母遗留房屋继承纠纷"),
+    ("medical", "诊所治疗费用纠纷"),
+    ("village_affairs", "村集体分红分配纠纷"),
+    ("environment", "养殖场异味扰民纠纷"),
+]
+DEMO_PASSWORD = "fengqiao2026"  # printed by the command; for the demo district only
+BASE_TIME = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+
+
+@dataclass
+class District:
+    units: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)
+    grids: list[tuple[int, int, int, list[str]]] = field(
+        default_factory=list
+    )  # grid, committee, 中心户, addresses
+
+
+def _check_digit(body: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+def _person_id(rng: random.Random) -> tuple[str, str]:
+    birth = datetime(1950, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 365 * 50))
+    order = rng.randrange(100, 999)
+    body = f"330681{birth:%Y%m%d}{order:03d}"
+    return body + _check_digit(body), "male" if order % 2 else "female"
+
+
+def _name(rng: random.Random) -> str:
+    given = GIVEN[rng.randrange(0, len(GIVEN) // 2) * 2 :][:2]
+    return rng.choice(SURNAMES) + given
+
+
+def _password_hash() -> str | None:
+    try:
+        from argon2 import PasswordHasher
+    except ImportError:  # pragma: no cover - argon2-cffi is a pinned dependency
+        return None
+    return PasswordHasher().hash(DEMO_PASSWORD)
+
+
+def _build_district(session: Session) -> District:
+    district = District()
+    subtree: dict[int, str] = {}
+
+    def unit(
+        key: str, kind: OrgKind, name: str, parent: str | None, short: str = "", address: str = ""
+    ) -> OrgUnit:
+        parent_row = session.get(OrgUnit, district.units[parent]) if parent else None
+        row = OrgUnit(
+            kind=kind,
+            name=name,
+            short_name=short,
+            parent_id=parent_row.id if parent_row else None,
+            address=address,
+        )
+        session.add(row)
+        session.flush()
+        row.path = (parent_row.path if parent_row else "/") + f"{row.id}/"
+        district.units[key] = row.id or 0
+        subtree[row.id or 0] = row.path
+        return row
+
+    password = _password_hash()
+
+    def user(key: str, name: str, role: Role, unit_key: str) -> None:
+        row = User(username=key, display_name=name, password_hash=password)
+        session.add(row)
+        session.flush()
+        session.add(
+            Membership(user_id=row.id or 0, org_unit_id=district.units[unit_key], role=role)
+        )
+        district.users[key] = row.id or 0
+
+    unit("district", OrgKind.district, "枫溪区", None)
+    unit("court", OrgKind.court, "枫溪区人民法院", "district", address="枫溪区法院路1号")
+    unit(
+        "tribunal",
+        OrgKind.court,
+        "枫溪区人民法院青石人民法庭",
+        "court",
+        address="青石街道法庭路8号",
+    )
+    unit("procuratorate", OrgKind.procuratorate, "枫溪区人民检察院", "district")
+    unit("firm", OrgKind.law_firm, "浙江溪桥律师事务所", "district")
+    user("admin", "系统管理员", Role.admin, "district")
+    user("supervisor", "沈督办", Role.supervisor, "district")
+    user("judge_lin", "林清远", Role.judge, "tribunal")
+    user("judge_he", "何若水", Role.judge, "tribunal")
+    user("clerk_tang", "唐书记员", Role.court_clerk, "tribunal")
+    user("prosecutor_qin", "秦检察官", Role.prosecutor, "procuratorate")
+    for i, lawyer in enumerate(["严律师", "陆律师", "方律师"], start=1):
+        user(f"lawyer_{i}", lawyer, Role.lawyer, "firm")
+
+    streets = [("qingshi", "青石街道", "青石"), ("liuwan", "柳湾镇", "柳湾")]
+    communities = {
+        "qingshi": [("qs_east", "东桥社区"), ("qs_mill", "磨坊村")],
+        "liuwan": [("lw_river", "河埠村"), ("lw_hill", "后山村")],
+    }
+    for street_key, street_name, short in streets:
+        unit(street_key, OrgKind.street, street_name, "district")
+        unit(f"{street_key}_police", OrgKind.police_station, f"{street_name}派出所", street_key)
+        user(f"police_{street_key}", f"{short}民警", Role.police, f"{street_key}_police")
+        unit(
+            f"{street_key}_committee",
+            OrgKind.committee,
+            f"{street_name}人民调解委员会",
+            street_key,
+            short,
+        )
+        user(f"mediator_{street_key}", f"{short}调解员", Role.mediator, f"{street_key}_committee")
+        for c_key, c_name in communities[street_key]:
+            unit(c_key, OrgKind.community, c_name, street_key)
+            unit(
+                f"{c_key}_committee",
+                OrgKind.committee,
+                f"{c_name}人民调解委员会",
+                c_key,
+                c_name[:2],
+            )
+            user(f"mediator_{c_key}", f"{c_name[:2]}调解员", Role.mediator, f"{c_key}_committee")
+            for g in (1, 2):
+                g_key = f"{c_key}_grid{g}"
+                unit(g_key, OrgKind.grid, f"{c_name}第{g}网格", c_key)
+                user(
+                    f"household_{g_key}", f"{c_name[:2]}{g}号中心户", Role.central_household, g_key
+                )
+                addresses = [f"{street_name}{c_name}{g}组{n}号" for n in range(1, 41)]
+                for address in addresses:
+                    session.add(
+                        Household(
+                            grid_id=district.units[g_key],
+                            address=address,
+                            central_household_user_id=district.users[f"household_{g_key}"],
+                        )
+                    )
+                district.grids.append(
+                    (
+                        district.units[g_key],
+                        district.units[f"{c_key}_committee"],
+                        district.users[f"household_{g_key}"],
+                        addresses,
+                    )
+                )
+    # two personal-brand rooms: "committee + person + 调解工作室", sealed by the parent committee
+    unit("room_xiu", OrgKind.room, "青石街道人民调解委员会修丽君调解工作室", "qingshi_committee")
+    user("mediator_xiu", "修丽君", Role.mediator, "room_xiu")
+    unit("room_lao", OrgKind.room, "柳湾镇人民调解委员会老杨调解工作室", "liuwan_committee")
+    user("mediator_yang", "杨守正", Role.mediator, "room_lao")
+    session.commit()
+
+    memberships = session.exec(select(Membership)).all()
+    paths = dict(subtree)
+    for member in memberships:
+        user_row = session.get(User, member.user_id)
+        assert user_row is not None
+        scope = frozenset(
+            uid for uid, path in paths.items() if path.startswith(paths[member.org_unit_id])
+        )
+        key = next(k for k, v in district.users.items() if v == member.user_id)
+        district.actors[key] = Actor(
+            user_id=member.user_id,
+            name=user_row.display_name,
+            roles=frozenset({Role(member.role)}),
+            unit_ids=scope,
+        )
+    district.actors["system"] = Actor.system()
+    return district
+
+
+Step = Callable[["DemoCase"], None]
+
+
+@dataclass
+class DemoCase:
+    engine: Engine
+    clock: FixedClock
+    district: District
+    case_id: int
+    mediator: str
+    household: str
+    party_ids: list[int]
+    unit: int = 0  # the mediator's committee or room, where escalated cases go
+
+    def fire(self, actor: str, trigger: str, reason: str | None = None, **payload: Any) -> None:
+        self.clock.set(self.clock.now() + timedelta(hours=5))
+        case = self.engine.get_case(self.case_id, self.district.actors["supervisor"])
+        self.engine.fire(
+            self.case_id, trigger, self.district.actors[actor], case.version, payload, reason
+        )
+
+    def consent(self) -> None:
+        for party_id in self.party_ids:
+            self.fire(
+                self.household,
+                "record_consent",
+                party_id=party_id,
+                source="written",
+                notice_acknowledged=True,
+            )
+
+    def assign(self, user: str, role: str) -> None:
+        self.fire(
+            self.mediator,
+            "assign",
+            user_id=self.district.users[user],
+            role=role,
+            parties_consented=True,
+        )
+
+    def agreement(self) -> None:
+        applicant, respondent = self.party_ids[:2]
+        due = (self.clock.now() + timedelta(days=20)).date().isoformat()
+        self.fire(
+            self.mediator,
+            "draft_agreement",
+            facts="双方因琐事发生争执，经调解查明事实。",
+            issues="赔偿金额及履行方式",
+            responsibilities="被申请人承担主要责任",
+            terms=[
+                {
+                    "obligor": respondent,
+                    "obligee": applicant,
+                    "content": "支付补偿款",
+                    "amount": 2000 + 500 * (self.case_id % 7),
+                    "method": "银行转账",
+                    "place": "村委会",
+                    "due_date": due,
+                }
+            ],
+        )
+
+    def sign(self) -> None:
+        self.fire(self.mediator, "start_signing")
+        for party_id in self.party_ids:
+            method = (
+                "paper"
+                if self.engine.get_case(
+                    self.case_id, self.district.actors["supervisor"]
+                ).category_code
+                in ("marriage_family", "inheritance")
+                else "electronic"
+            )
+            extra = {"scan_sha256": "0" * 64} if method == "paper" else {}
+            self.fire(self.mediator, "sign_party", party_id=party_id, method=method, **extra)
+        self.fire(self.mediator, "sign_mediator")
+        self.fire(self.mediator, "apply_seal")
+
+
+def _to_room(c: DemoCase) -> None:
+    c.consent()
+    c.fire(c.household, "route_to_grid")
+    c.fire(c.household, "record_session", place="网格议事点", record="双方各自陈述，未达成一致")
+    c.fire(c.household, "escalate", room_id=c.unit)
+    c.assign(c.mediator, "mediator")
+
+
+def _agree(c: DemoCase) -> None:
+    _to_room(c)
+    c.fire(c.mediator, "record_session", place="调解室", record="双方达成一致意见")
+    c.agreement()
+
+
+def _in_effect(c: DemoCase) -> None:
+    _agree(c)
+    c.sign()
+
+
+def _applied(c: DemoCase) -> None:
+    _in_effect(c)
+    c.fire(
+        c.mediator,
+        "apply_confirmation",
+        court_id=c.district.units["tribunal"],
+        applicants=c.party_ids,
+    )
+
+
+def _reviewing(c: DemoCase) -> None:
+    _applied(c)
+    c.fire("clerk_tang", "accept_application")
+
+
+def _confirmed(c: DemoCase) -> None:
+    _reviewing(c)
+    c.fire("judge_lin", "confirm", ruling_number=f"（2026）浙0602民特{c.case_id}号")
+
+
+def _followup(c: DemoCase) -> None:
+    _confirmed(c)
+    c.fire(c.mediator, "start_followup")
+    c.fire(
+        c.household,
+        "record_visit",
+        performance="partly",
+        satisfaction="neutral",
+        notes="已支付一半",
+    )
+
+
+def _closed(c: DemoCase) -> None:
+    _followup(c)
+    c.fire(
+        c.household,
+        "record_visit",
+        performance="performed",
+        satisfaction="satisfied",
+        notes="已全部履行",
+    )
+    c.fire(c.mediator, "close", summary="协议已全部履行，结案")
+
+
+def _grid_oral(c: DemoCase) -> None:
+    c.consent()
+    c.fire(c.household, "route_to_grid")
+    c.fire(c.household, "record_session", place="中心户家中", record="双方互相谅解")
+    c.fire(c.household, "record_oral_agreement", content="双方互相道歉，今后和睦相处")
+
+
+def _grid_closed(c: DemoCase) -> None:
+    _grid_oral(c)
+    c.fire(c.household, "record_visit", performance="performed", satisfaction="satisfied")
+    c.fire(c.mediator, "close", summary="口头协议已履行")
+
+
+def _joint(c: DemoCase) -> None:
+    _to_room(c)
+    c.assign("lawyer_1", "lawyer")
+    c.assign(
+        "police_liuwan" if c.mediator in ("mediator_liuwan", "mediator_yang") else "police_qingshi",
+        "police",
+    )
+    c.fire(c.mediator, "escalate")
+    c.fire(
+        "lawyer_1",
+        "give_legal_opinion",
+        opinion="依据民法典相关规定，被申请人应承担赔偿责任。",
+        hours=3,
+    )
+
+
+def _at_grid(c: DemoCase) -> None:
+    c.consent()
+    c.fire(c.household, "route_to_grid")
+
+
+def _signing(c: DemoCase) -> None:
+    _agree(c)
+    c.fire(c.mediator, "start_signing")
+
+
+def _rejected(c: DemoCase) -> None:
+    _reviewing(c)
+    c.fire("judge_he", "reject", reason="协议内容不明确", ground="unclear")
+
+
+def _terminated(c: DemoCase) -> None:
+    _to_room(c)
+    c.fire(c.mediator, "terminate", reason="双方分歧过大", termination_reason="positions_apart")
+
+
+def _withdrawn(c: DemoCase) -> None:
+    c.fire(
+        c.household,
+        "party_refuses",
+        reason="被申请人拒绝调解",
+        party_id=c.party_ids[1],
+        source="oral",
+    )
+
+
+def _inadmissible(c: DemoCase) -> None:
+    c.fire(
+        c.mediator,
+        "reject_inadmissible",
+        reason="已由法院立案受理",
+        referral_advice="请向枫溪区人民法院了解案件进展",
+    )
+
+
+PLANS: list[tuple[str, Step | None, int]] = [
+    ("intake", None, 4),
+    ("central_household", _at_grid, 5),
+    ("mediation_room", _to_room, 5),
+    ("joint_mediation", _joint, 3),
+    ("agreement_drafted", _agree, 3),
+    ("signing", _signing, 3),
+    ("agreement_in_effect", _in_effect, 4),
+    ("jc_applied", _applied, 3),
+    ("jc_reviewing", _reviewing, 3),
+    ("confirmed", _confirmed, 3),
+    ("jc_rejected", _rejected, 2),
+    ("followup", _followup, 4),
+    ("followup (oral)", _grid_oral, 3),
+    ("closed", _closed, 4),
+    ("closed (grid)", _grid_closed, 4),
+    ("terminated", _terminated, 3),
+    ("withdrawn", _withdrawn, 2),
+    ("inadmissible", _inadmissible, 1),
+]
+
+
+def _intake(
+    rng: random.Random,
+    district: District,
+    grid: tuple[int, int, int, list[str]],
+    category: str,
+    summary: str,
+    risk: str,
+) -> CaseIntake:
+    parties = []
+    for role in (PartyRole.applicant, PartyRole.respondent):
+        id_number, sex = _person_id(rng)
+        parties.append(
+            PartyIntake(
+                role=role,
+                name=_name(rng),
+                id_number=id_number,
+                sex=sex,
+                phone=f"13{rng.randrange(5, 10)}{rng.randrange(10**7, 10**8)}",
+                address=rng.choice(grid[3]),
+                ethnicity="汉族",
+                occupation=rng.choice(["农民", "个体工商户", "职员", "退休人员", "务工人员"]),
+            )
+        )
+    del district
+    return CaseIntake(
+        committee_id=grid[1],
+        category_code=category,
+        summary=summary,
+        origin=Origin.grid_report if rng.random() < 0.6 else Origin.party_application,
+        risk_level=risk,
+        parties=tuple(parties),
+    )
+
+
+def load_demo(settings: Settings, *, skip_if_present: bool = False) -> str:
+    """Build the demo district and its cases; returns a summary for people."""
+    clock = FixedClock(BASE_TIME)
+    engine = build_engine(settings, clock=clock)
+    with Session(engine.db.engine) as session:
+        if (
+            session.exec(select(Case.id)).first() is not None
+            or session.exec(select(OrgUnit.id)).first() is not None
+        ):
+            if skip_if_present:
+                return "示范数据已存在，跳过。"
+            raise SystemExit("数据库中已有数据：示范数据只能写入空库（可用 --if-empty 跳过）")
+        district = _build_district(session)
+    rng = random.Random(2026)
+    counts: dict[str, int] = {}
+    start = BASE_TIME
+    index = 0
+    for label, step, how_many in PLANS:
+        for _ in range(how_many):
+            grid = district.grids[index % len(district.grids)]
+            category, summary = DISPUTES[index % len(DISPUTES)]
+            index += 1
+            street = "qingshi" if index % 2 else "liuwan"
+            mediator = (
+                ("mediator_xiu" if street == "qingshi" else "mediator_yang")
+                if index % 3 == 0
+                else f"mediator_{street}"
+            )
+            household = next(k for k, v in district.users.items() if v == grid[2])
+            start += timedelta(days=rng.randrange(2, 5), hours=rng.randrange(0, 8))
+            clock.set(start)
+            intake = _intake(
+                rng, district, grid, category, summary, "blue" if index % 5 else "yellow"
+            )
+            # a room mediator's case is registered under the room's parent committee via its room
+            if mediator in ("mediator_xiu", "mediator_yang"):
+                room = district.units["room_xiu" if mediator == "mediator_xiu" else "room_lao"]
+                intake = intake.model_copy(update={"committee_id": room})
+            result = engine.open_case(intake, district.actors[household])
+            with engine.db.transaction(write=False) as tx:
+                party_ids = [p.party_id for p in tx.case_parties(result.case_id)]
+            membership_unit = min(district.actors[mediator].unit_ids)  # the unit itself sorts first
+            case = DemoCase(
+                engine,
+                clock,
+                district,
+                result.case_id,
+                mediator,
+                household,
+                party_ids,
+                membership_unit,
+            )
+            if step is not None:
+                step(case)
+            counts[label] = counts.get(label, 0) + 1
+    _court_referrals(engine, clock, district, rng, start)
+    counts["court_referral"] = 2
+    engine.db.engine.dispose()
+    total = sum(counts.values())
+    lines = [
+        f"已写入示范辖区“枫溪区”：{len(district.units)} 个组织、"
+        f"{len(district.users)} 名用户、{total} 件案件。",
+        f"示范用户的密码均为 {DEMO_PASSWORD}（如 mediator_xiu 修丽君调解工作室、"
+        "household_qs_east_grid1 中心户、judge_lin 法官）。",
+    ]
+    return "\n".join(lines)
+
+
+def _court_referrals(
+    engine: Engine, clock: FixedClock, district: District, rng: random.Random, start: datetime
+) -> None:
+    """诉前委派: one case still in mediation, one returned to the court."""
+    for n in range(2):
+        clock.set(start + timedelta(days=3 * (n + 1)))
+        grid = district.grids[n]
+        intake = _intake(
+            rng, district, grid, "contract", "买卖合同货款纠纷（法院诉前委派）", "blue"
+        ).model_copy(
+            update={
+                "spec_id": "court_referral",
+                "origin": Origin.court_delegated,
+                "referring_court_id": district.units["tribunal"],
+                "committee_id": district.units["room_xiu"],
+            }
+        )
+        result = engine.open_case(intake, district.actors["mediator_xiu"])
+        with engine.db.transaction(write=False) as tx:
+            party_ids = [p.party_id for p in tx.case_parties(result.case_id)]
+        case = DemoCase(
+            engine, clock, district, result.case_id, "mediator_xiu", "mediator_xiu", party_ids
+        )
+        case.consent()
+        case.fire("mediator_xiu", "accept_delegation")
+        if n == 1:
+            case.fire(
+                "mediator_xiu",
+                "return_to_court",
+                reason="双方分歧过大",
+                termination_reason="positions_apart",
+            )

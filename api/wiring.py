@@ -1,0 +1,73 @@
+"""Builds the engine and its ports from settings: the one place where configuration becomes
+objects. Everything below api/ receives these through constructors."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from engine.calendar import WorkingCalendar
+
+from api.settings import Settings
+from engine.pii import AesGcmProtector
+from engine.ports import Clock, SystemClock
+from engine.registry import Registry
+from engine.repository import Database, configure_engine
+from engine.runtime import Engine
+from workflows import HOOKS, WORKFLOWS_DIR
+
+
+def make_sa_engine(url: str, *, echo: bool = False) -> sa.Engine:
+    """An SQLAlchemy engine with Fengqiao's SQLite settings (WAL, foreign keys, BEGIN)."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+    else:
+        engine = sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    configure_engine(engine)
+    return engine
+
+
+def load_registry() -> Registry:
+    return Registry.from_directory(WORKFLOWS_DIR, HOOKS)
+
+
+def load_calendar(calendar_dir: Path) -> WorkingCalendar:
+    calendar = WorkingCalendar.from_chinesecalendar()
+    if calendar_dir.is_dir():
+        calendar = calendar.load_directory(calendar_dir)
+    return calendar
+
+
+def load_pii_key(path: Path, *, create: bool) -> bytes:
+    """The 32-byte PII master key; created with mode 0600 on first init."""
+    if path.exists():
+        key = bytes.fromhex(path.read_text().strip())
+        if len(key) != 32:
+            raise SystemExit(f"PII 密钥文件 {path} 格式有误（应为 64 位十六进制）")
+        return key
+    if not create:
+        raise SystemExit(f"缺少 PII 密钥文件 {path}：请先运行 fengqiao init")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex())
+    return key
+
+
+def build_engine(
+    settings: Settings, *, clock: Clock | None = None, create_key: bool = False
+) -> Engine:
+    database = Database(make_sa_engine(settings.resolved_database_url, echo=settings.sql_echo))
+    return Engine(
+        database,
+        load_registry(),
+        clock=clock or SystemClock(),
+        calendar=load_calendar(settings.resolved_calendar_dir),
+        pii=AesGcmProtector(load_pii_key(settings.resolved_pii_key_file, create=create_key)),
+        number_pattern=settings.case_number_pattern,
+    )

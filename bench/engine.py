@@ -1,0 +1,200 @@
+"""Persisted transitions per second through Engine.fire, beside two baselines doing the same
+reads and writes: the bare driver (the limit) and a straightforward SQLModel-session fire.
+
+Each fire: read the case, check the version, update it with `WHERE version = expected`, append
+a hash-chained audit event, commit. The engine's run uses a two-state ping-pong of the
+standard flow's `report_police` self-loop, so every fire also runs an action and JSON update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from api.wiring import load_registry, make_sa_engine
+from engine.calendar import WorkingCalendar
+from engine.models import METADATA, AuditEvent, Case, dumps
+from engine.pii import AesGcmProtector
+from engine.ports import FixedClock
+from engine.records import Actor
+from engine.repository import Database
+from engine.runtime import Engine
+from engine.spec import Role
+from tests.world import build_world
+
+START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+PAYLOAD = {"station": "枫桥派出所", "summary": "可能激化"}
+
+
+def _fresh(url: str | None, folder: Path) -> sa.Engine:
+    if url is None:
+        engine = make_sa_engine(f"sqlite:///{folder / 'bench.db'}")
+    else:
+        engine = make_sa_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+    METADATA.create_all(engine)
+    return engine
+
+
+def _rate(run: Callable[[int], None], n: int, repeats: int = 3) -> float:
+    """Best of `repeats` runs of n fires, in fires per second."""
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run(n)
+        rates.append(n / (time.perf_counter() - started))
+    return max(rates)
+
+
+def bench_engine(sa_engine: sa.Engine) -> Callable[[int], None]:
+    world = build_world(sa_engine)
+    engine = Engine(
+        Database(sa_engine),
+        load_registry(),
+        clock=FixedClock(START),
+        calendar=WorkingCalendar.from_chinesecalendar(),
+        pii=AesGcmProtector(b"b" * 32),
+    )
+    actor: Actor = world.actors["mediator"]
+    case_id = engine.open_case(world.intake(), actor).case_id
+    state = {"version": 1}
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            result = engine.fire(case_id, "reassess_risk", actor, state["version"], {"risk_level": "blue"}, "复核")
+            state["version"] = result.version
+
+    return run
+
+
+def _event_hash(prev: str, body: list[Any]) -> str:
+    return hashlib.sha256(f"{prev}|{dumps(body)}".encode()).hexdigest()
+
+
+def bench_raw(sa_engine: sa.Engine, case_id: int) -> Callable[[int], None]:
+    """The same statements on the bare DB-API connection, one transaction each."""
+    sqlite = sa_engine.dialect.name == "sqlite"
+    mark = (lambda name: f":{name}") if sqlite else (lambda name: f"%({name})s")
+    select_sql = f"SELECT version, audit_seq, audit_head, state, data FROM cases WHERE id = {mark('id')}"
+    if not sqlite:
+        select_sql += " FOR UPDATE"
+    update_sql = (
+        f"UPDATE cases SET risk_level = {mark('risk')}, version = {mark('nv')}, audit_seq = {mark('seq')}, "
+        f"audit_head = {mark('head')}, updated_at = {mark('now')} WHERE id = {mark('id')} AND version = {mark('v')}"
+    )
+    insert_sql = (
+        "INSERT INTO audit_events (case_id, seq, at, actor_id, actor_name, actor_roles, trigger, source_state, "
+        "dest_state, version, payload, reason, prev_hash, hash) VALUES ("
+        + ", ".join(mark(n) for n in ("c", "seq", "now", "aid", "an", "ar", "t", "s", "d", "nv", "p", "r", "prev", "h"))
+        + ")"
+    )
+    now: Any = START.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else START
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            raw = sa_engine.raw_connection()
+            cursor = raw.cursor()
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(select_sql, {"id": case_id})
+            version, seq, head, state, data = cursor.fetchone()
+            json.loads(data)
+            body = [case_id, seq + 1, "t", 1, "m", "mediator", "reassess_risk", state, state, version + 1, {"risk_level": "blue"}, "复核"]
+            digest = _event_hash(head, body)
+            cursor.execute(update_sql, {"risk": "blue", "nv": version + 1, "seq": seq + 1, "head": digest, "now": now, "id": case_id, "v": version})
+            cursor.execute(
+                insert_sql,
+                {"c": case_id, "seq": seq + 1, "now": now, "aid": 1, "an": "m", "ar": "mediator", "t": "reassess_risk", "s": state, "d": state, "nv": version + 1, "p": dumps({"risk_level": "blue"}), "r": "复核", "prev": head, "h": digest},
+            )
+            raw.commit()
+            cursor.close()
+            raw.close()
+
+    return run
+
+
+def bench_sqlmodel(sa_engine: sa.Engine, case_id: int) -> Callable[[int], None]:
+    """What one would write first: a Session per fire, ORM objects, flush, commit."""
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            with Session(sa_engine) as session:
+                case = session.exec(select(Case).where(Case.id == case_id)).one()
+                version = case.version
+                body = [case_id, case.audit_seq + 1, "t", 1, "m", "mediator", "reassess_risk", case.state, case.state, version + 1, {"risk_level": "blue"}, "复核"]
+                digest = _event_hash(case.audit_head, body)
+                event = AuditEvent(
+                    case_id=case_id, seq=case.audit_seq + 1, at=START, actor_id=1, actor_name="m", actor_roles="mediator",
+                    trigger="reassess_risk", source_state=case.state, dest_state=case.state, version=version + 1,
+                    payload={"risk_level": "blue"}, reason="复核", prev_hash=case.audit_head, hash=digest,
+                )
+                updated = session.execute(
+                    sa.update(Case).where(Case.id == case_id, Case.version == version).values(  # type: ignore[arg-type]
+                        risk_level="blue", version=version + 1, audit_seq=case.audit_seq + 1, audit_head=digest, updated_at=START
+                    )
+                )
+                assert updated.rowcount == 1  # type: ignore[attr-defined]
+                session.add(event)
+                session.commit()
+
+    return run
+
+
+def run(postgres_url: str | None = None, n: int = 3000) -> dict[str, dict[str, float]]:
+    """Measure on SQLite (and PostgreSQL when a URL is given); returns rates and ratios."""
+    results: dict[str, dict[str, float]] = {}
+    backends: list[tuple[str, str | None]] = [("sqlite", None)]
+    if postgres_url:
+        backends.append(("postgresql", postgres_url))
+    for name, url in backends:
+        with tempfile.TemporaryDirectory() as folder:
+            sa_engine = _fresh(url, Path(folder))
+            fire = bench_engine(sa_engine)
+            fire(200)  # warm-up: compiled spec, statement cache, pool
+            engine_rate = _rate(fire, n)
+            with sa_engine.connect() as connection:
+                case_id = int(connection.execute(sa.text("SELECT min(id) FROM cases")).scalar_one())
+            raw_run = bench_raw(sa_engine, case_id)
+            raw_run(200)
+            raw_rate = _rate(raw_run, n)
+            orm_run = bench_sqlmodel(sa_engine, case_id)
+            orm_run(100)
+            orm_rate = _rate(orm_run, max(n // 3, 300))
+            sa_engine.dispose()
+        results[name] = {
+            "engine_fires_per_s": engine_rate,
+            "raw_driver_per_s": raw_rate,
+            "sqlmodel_session_per_s": orm_rate,
+            "engine_vs_raw": engine_rate / raw_rate,
+            "engine_vs_sqlmodel": engine_rate / orm_rate,
+        }
+    return results
+
+
+def describe(results: dict[str, dict[str, float]]) -> str:
+    lines = ["| database | Engine.fire /s | raw driver /s | SQLModel session /s | engine ÷ raw (≥ 0.25) | engine ÷ SQLModel (≥ 5) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, r in results.items():
+        lines.append(
+            f"| {name} | {r['engine_fires_per_s']:,.0f} | {r['raw_driver_per_s']:,.0f} | {r['sqlmodel_session_per_s']:,.0f} "
+            f"| {r['engine_vs_raw']:.2f} | {r['engine_vs_sqlmodel']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import os
+
+    print(describe(run(os.environ.get("FENGQIAO_TEST_DATABASE_URL"))))
+    _ = (statistics, Role)

@@ -1,0 +1,168 @@
+"""Static checks run when a spec loads: every name resolves, every state is reachable, no
+dead ends, deadlines expire into something real. Each failure names the file, the line and
+what to change, so a broken spec fails at start-up and never in front of a mediator."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from engine.errors import DefinitionError
+from engine.hooks import HookSet
+from engine.intake import Origin
+from engine.spec import WorkflowSpec
+
+ORIGIN_CODES = [o.value for o in Origin]
+LineMap = Mapping[tuple[str | int, ...], int]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """The closest known name, for hints."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def line_of(lines: LineMap, path: tuple[str | int, ...]) -> int | None:
+    """The line of `path`, or of its nearest ancestor present in the map."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get((), None)
+
+
+def expand_sources(spec: WorkflowSpec, sources: tuple[str, ...]) -> tuple[str, ...]:
+    """'*' means every non-final state."""
+    if "*" in sources:
+        return tuple(s.name for s in spec.states if not s.final)
+    return sources
+
+
+def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -> None:
+    """Raise DefinitionError on the first problem found, naming file and line.
+
+    Raises:
+        DefinitionError: the spec cannot be run as written.
+    """
+    where = str(file)
+
+    def fail(path: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+        raise DefinitionError(message, file=where, line=line_of(lines, path), hint=hint)
+
+    _check_file_name(spec, file, fail)
+    names = [s.name for s in spec.states]
+    seen: set[str] = set()
+    for index, state in enumerate(spec.states):
+        if state.name in seen:
+            fail(("states", index, "name"), f"状态“{state.name}”重复定义", "每个状态名只能出现一次")
+        seen.add(state.name)
+
+    def known_state(name: str, path: tuple[str | int, ...], what: str) -> None:
+        if name not in seen:
+            hint = did_you_mean(name, names)
+            fail(
+                path,
+                f"{what}“{name}”不是已定义的状态",
+                f"改为“{hint}”" if hint else "先在 states 中定义它",
+            )
+
+    known_state(spec.initial, ("initial",), "初始状态")
+    for index, origin in enumerate(spec.origins):
+        if origin not in ORIGIN_CODES:
+            hint = did_you_mean(origin, ORIGIN_CODES)
+            fail(("origins", index), f"未知的案件来源“{origin}”", f"改为“{hint}”" if hint else None)
+    codes = [r.code for r in spec.risk_levels]
+    if len(set(codes)) != len(codes):
+        fail(("risk_levels",), "风险等级代码重复", "每个 code 只能出现一次")
+
+    outgoing: dict[str, set[str]] = {name: set() for name in names}
+    edges: dict[str, set[str]] = {name: set() for name in names}
+    for t_index, transition in enumerate(spec.transitions):
+        base: tuple[str | int, ...] = ("transitions", t_index)
+        if transition.dest is not None:
+            known_state(transition.dest, (*base, "dest"), "目标状态")
+        if "*" in transition.source and len(transition.source) > 1:
+            fail((*base, "source"), "“*”不能与其他来源状态并列", "只写 '*' 或列出具体状态")
+        for s_index, source in enumerate(transition.source):
+            if source != "*":
+                known_state(source, (*base, "source", s_index), "来源状态")
+                if spec.state(source).final:
+                    fail((*base, "source"), f"终态“{source}”不能再有转换", "从 source 中删除它")
+        for kind, table, hook_names in (
+            ("guards", hooks.guards, transition.guards),
+            ("actions", hooks.actions, transition.actions),
+        ):
+            for h_index, hook_name in enumerate(hook_names):
+                if hook_name not in table:
+                    hint = did_you_mean(hook_name, table)
+                    label = "守卫条件" if kind == "guards" else "动作"
+                    fail(
+                        (*base, kind, h_index),
+                        f"{label}“{hook_name}”未注册",
+                        f"改为“{hint}”" if hint else f"在 workflows/{kind}.py 中注册它",
+                    )
+        for source in expand_sources(spec, transition.source):
+            if transition.trigger in outgoing[source]:
+                fail(
+                    (*base, "trigger"),
+                    f"状态“{source}”上的触发器“{transition.trigger}”重复",
+                    "同一来源状态的触发器必须唯一；合并这两条转换或换一个名字",
+                )
+            outgoing[source].add(transition.trigger)
+            edges[source].add(transition.dest or source)
+
+    for index, state in enumerate(spec.states):
+        path: tuple[str | int, ...] = ("states", index)
+        if not state.final and not edges[state.name] - {state.name}:
+            fail(path, f"非终态“{state.name}”没有任何出路", "增加一条通往其他状态的转换，或设为 final: true")
+        if state.deadline is not None:
+            expiry = state.deadline.on_expiry
+            if expiry not in outgoing[state.name] and expiry not in hooks.actions:
+                hint = did_you_mean(expiry, [*outgoing[state.name], *hooks.actions])
+                fail(
+                    (*path, "deadline", "on_expiry"),
+                    f"期限到期后执行的“{expiry}”既不是该状态可用的触发器，也不是已注册的动作",
+                    f"改为“{hint}”" if hint else "填写该状态的触发器或一个动作",
+                )
+
+    for index, clock in enumerate(spec.clocks):
+        for field in ("starts_in", "stops_in"):
+            for s_index, name in enumerate(getattr(clock, field)):
+                known_state(name, ("clocks", index, field, s_index), "时钟状态")
+        if clock.on_expiry not in hooks.actions:
+            hint = did_you_mean(clock.on_expiry, hooks.actions)
+            fail(
+                ("clocks", index, "on_expiry"),
+                f"时钟到期动作“{clock.on_expiry}”未注册",
+                f"改为“{hint}”" if hint else "在 workflows/actions.py 中注册它",
+            )
+
+    reachable = {spec.initial}
+    frontier = [spec.initial]
+    while frontier:
+        for dest in edges[frontier.pop()]:
+            if dest not in reachable:
+                reachable.add(dest)
+                frontier.append(dest)
+    for index, state in enumerate(spec.states):
+        if state.name not in reachable:
+            fail(
+                ("states", index, "name"),
+                f"状态“{state.name}”从初始状态无法到达",
+                "增加一条通向它的转换，或删除该状态",
+            )
+
+
+def _check_file_name(spec: WorkflowSpec, file: Path, fail: object) -> None:
+    expected = f"v{spec.version}.yaml"
+    if file.name.startswith("v") and file.suffix == ".yaml":
+        assert callable(fail)
+        if file.name != expected:
+            fail(
+                ("version",),
+                f"文件名 {file.name} 与版本号 {spec.version} 不符",
+                f"改名为 {expected}",
+            )
+        if file.parent.name != spec.id:
+            fail(("id",), f"流程 id “{spec.id}”与目录名“{file.parent.name}”不符", "使两者一致")

@@ -1,0 +1,329 @@
+"""@guard / @action registration and the TransitionContext they receive.
+
+This is the only engine module workflows/ may import. Guards are pure: they read the context
+and return None to pass or a Chinese sentence saying why not. Actions change the case only
+through the context, inside the fire's transaction, and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from engine.errors import InvalidInput
+from engine.ports import DeadlineCalendar
+from engine.records import (
+    Actor,
+    AssignmentRecord,
+    CasePartyRecord,
+    CaseRecord,
+    CategoryRecord,
+    SignatureRecord,
+    VisitRecord,
+)
+from engine.repository import Tx
+from engine.spec import LEVEL_ORDER, Level, Role, StateSpec, TransitionSpec, WorkflowSpec
+
+__all__ = [
+    "LEVEL_ORDER",
+    "Action",
+    "Actor",
+    "AssignmentRecord",
+    "CasePartyRecord",
+    "CaseRecord",
+    "CategoryRecord",
+    "Guard",
+    "HookSet",
+    "InvalidInput",
+    "Level",
+    "Role",
+    "SignatureRecord",
+    "TransitionContext",
+    "VisitRecord",
+]
+
+Guard = Callable[["TransitionContext"], str | None]
+Action = Callable[["TransitionContext"], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    name: str
+    fn: Callable[..., Any]
+    doc: str
+
+
+class HookSet:
+    """Named guards and actions, resolved by name when specs load (never at fire time)."""
+
+    def __init__(self) -> None:
+        self.guards: dict[str, Hook] = {}
+        self.actions: dict[str, Hook] = {}
+
+    def guard(self, name: str) -> Callable[[F], F]:
+        return self._register(self.guards, name, "guard")
+
+    def action(self, name: str) -> Callable[[F], F]:
+        return self._register(self.actions, name, "action")
+
+    def _register(self, table: dict[str, Hook], name: str, kind: str) -> Callable[[F], F]:
+        def decorate(fn: F) -> F:
+            if name in table:
+                raise ValueError(f"{kind} {name!r} registered twice")
+            table[name] = Hook(name, fn, (fn.__doc__ or "").strip().split("\n")[0])
+            return fn
+
+        return decorate
+
+
+class TransitionContext:
+    """What a guard or action knows about the fire in progress."""
+
+    def __init__(
+        self,
+        *,
+        tx: Tx,
+        case: CaseRecord,
+        actor: Actor,
+        payload: Mapping[str, Any],
+        reason: str | None,
+        now: datetime,
+        spec: WorkflowSpec,
+        transition: TransitionSpec,
+        calendar: DeadlineCalendar,
+    ) -> None:
+        self.case = case
+        self.actor = actor
+        self.payload = payload
+        self.reason = reason
+        self.now = now
+        self.spec = spec
+        self.transition = transition
+        self._tx = tx
+        self._calendar = calendar
+        self._cache: dict[str, Any] = {}
+        self.changes: dict[str, Any] = {}
+        self.writable = False
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def source_state(self) -> StateSpec:
+        return self.spec.state(self.case.state)
+
+    @property
+    def dest_state(self) -> StateSpec:
+        return self.spec.state(self.transition.dest or self.case.state)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The case's free-form data as it will be written (changes included)."""
+        current = self.changes.get("data", self.case.data)
+        assert isinstance(current, dict)
+        return current
+
+    def _cached(self, key: str, load: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def parties(self) -> list[CasePartyRecord]:
+        result: list[CasePartyRecord] = self._cached(
+            "parties", lambda: self._tx.case_parties(self.case.id)
+        )
+        return result
+
+    def assignments(self) -> list[AssignmentRecord]:
+        result: list[AssignmentRecord] = self._cached(
+            "assignments", lambda: self._tx.assignments(self.case.id)
+        )
+        return result
+
+    def category(self) -> CategoryRecord:
+        result: CategoryRecord | None = self._cached(
+            "category", lambda: self._tx.category(self.case.category_code)
+        )
+        assert result is not None, "cases reference categories by foreign key"
+        return result
+
+    def signatures(self) -> list[SignatureRecord]:
+        result: list[SignatureRecord] = self._cached(
+            "signatures", lambda: self._tx.signatures(self.case.id)
+        )
+        return result
+
+    def visits(self) -> list[VisitRecord]:
+        result: list[VisitRecord] = self._cached("visits", lambda: self._tx.visits(self.case.id))
+        return result
+
+    def user_exists(self, user_id: int) -> bool:
+        return self._tx.user_exists(user_id)
+
+    def org_unit_kind(self, unit_id: int) -> str | None:
+        unit = self._tx.org_unit(unit_id)
+        return None if unit is None else unit[1]
+
+    def due(self, start: datetime, days: int, *, working_days: bool = False) -> datetime:
+        """When a period of `days` starting at `start` ends, by the deployment's calendar."""
+        return self._calendar.add_days(start, days, working_days=working_days).due_at
+
+    # --- payload -------------------------------------------------------------------------
+
+    def text(self, key: str, label: str, *, required: bool = True) -> str | None:
+        """A non-empty string from the payload, or a clear InvalidInput naming the field."""
+        value = self.payload.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise InvalidInput(f"请填写“{label}”", field=key)
+            return None
+        if not isinstance(value, str):
+            raise InvalidInput(f"“{label}”应为文字", field=key)
+        return value.strip()
+
+    def integer(self, key: str, label: str) -> int:
+        value = self.payload.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"请填写“{label}”（整数）", field=key)
+        return value
+
+    def choice(self, key: str, label: str, options: Mapping[str, str]) -> str:
+        value = self.payload.get(key)
+        if value not in options:
+            listed = "、".join(f"{k}（{v}）" for k, v in options.items())
+            raise InvalidInput(f"“{label}”须为以下之一：{listed}", field=key)
+        assert isinstance(value, str)
+        return value
+
+    def case_party(self, key: str = "party_id") -> CasePartyRecord:
+        """The case party the payload names by `party_id` (parties.id)."""
+        party_id = self.integer(key, "当事人")
+        for party in self.parties():
+            if party.party_id == party_id:
+                return party
+        raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field=key)
+
+    # --- writing (actions only) ----------------------------------------------------------
+
+    def _writer(self) -> Tx:
+        if not self.writable:
+            raise RuntimeError("guards are pure: only actions may write")
+        return self._tx
+
+    def set_case(self, **fields: Any) -> None:
+        self._writer()
+        self.changes.update(fields)
+
+    def update_data(self, key: str, value: Any) -> None:
+        self._writer()
+        data = dict(self.data)
+        data[key] = value
+        self.changes["data"] = data
+
+    def record_consent(self, party: CasePartyRecord, consent: str, source: str) -> None:
+        self._writer().set_consent(party.id, consent, source, self.now)
+        self._cache.pop("parties", None)
+
+    def acknowledge_notice(self, party: CasePartyRecord) -> None:
+        self._writer().acknowledge_notice(party.id, self.now)
+        self._cache.pop("parties", None)
+
+    def assign(self, user_id: int, role: str, *, parties_consented: bool) -> None:
+        self._writer().add_assignment(self.case.id, user_id, role, self.now, parties_consented)
+        self._cache.pop("assignments", None)
+
+    def unassign(self, user_id: int, role: str) -> int:
+        ended = self._writer().end_assignment(self.case.id, user_id, role, self.now)
+        self._cache.pop("assignments", None)
+        return ended
+
+    def add_session(
+        self, *, place: str, public: bool, attendees: list[str], record: str, held_at: datetime
+    ) -> None:
+        level = self.changes.get("level", self.case.level)
+        self._writer().add_session(
+            case_id=self.case.id,
+            state=self.case.state,
+            level=level,
+            held_at=held_at,
+            place=place,
+            public=public,
+            attendees=attendees,
+            record=record,
+            recorder_id=self.actor.user_id,
+        )
+
+    def add_signature(self, signer_kind: str, *, party_id: int | None, method: str) -> None:
+        self._writer().add_signature(
+            case_id=self.case.id,
+            signer_kind=signer_kind,
+            party_id=party_id,
+            user_id=self.actor.user_id,
+            method=method,
+            signed_at=self.now,
+        )
+        self._cache.pop("signatures", None)
+
+    def add_visit(
+        self,
+        *,
+        term_index: int | None,
+        performance: str,
+        satisfaction: str | None,
+        new_risks: str | None,
+        notes: str,
+    ) -> None:
+        self._writer().add_visit(
+            case_id=self.case.id,
+            term_index=term_index,
+            visited_at=self.now,
+            visitor_id=self.actor.user_id,
+            performance=performance,
+            satisfaction=satisfaction,
+            new_risks=new_risks,
+            notes=notes,
+        )
+        self._cache.pop("visits", None)
+
+    def schedule(
+        self,
+        *,
+        kind: str,
+        name: str,
+        days: int,
+        working_days: bool,
+        on_expiry: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> datetime:
+        """Create a timer `days` (calendar or working) from now; returns its due time."""
+        due = self._calendar.add_days(self.now, days, working_days=working_days)
+        self._writer().insert_timer(
+            case_id=self.case.id,
+            kind=kind,
+            name=name,
+            due_at=due.due_at,
+            on_expiry=on_expiry,
+            provisional=due.provisional,
+            working_days=working_days,
+            days=days,
+            now=self.now,
+            payload=payload,
+        )
+        return due.due_at
+
+    def extend_timers(self, *, kind: str, name: str, days: int) -> int:
+        """Push this case's pending timers of (kind, name) back by `days` calendar days."""
+        tx = self._writer()
+        pending = tx.pending_timers(self.case.id, kind, name)
+        for timer_id, due_at in pending:
+            tx.move_timer(timer_id, due_at + timedelta(days=days), provisional=False)
+        return len(pending)
+
+    def notify(self, kind: str, recipient: str, payload: Mapping[str, Any]) -> None:
+        """Queue a notification in the outbox; it is delivered after commit."""
+        body = {"case_id": self.case.id, "number": self.case.number, **payload}
+        self._writer().add_outbox(
+            case_id=self.case.id, kind=kind, recipient=recipient, payload=body, now=self.now
+        )

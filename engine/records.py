@@ -1,0 +1,159 @@
+"""Read-only snapshots guards and actions see: plain frozen dataclasses, no ORM sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.spec import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who fires a trigger, resolved by the host at login.
+
+    `unit_ids` is the actor's scope already expanded to subtrees (the host knows the org
+    tree; the engine only tests membership). `all_units` is for admins and the system tick.
+    """
+
+    user_id: int | None
+    name: str
+    roles: frozenset[Role]
+    unit_ids: frozenset[int] = frozenset()
+    all_units: bool = False
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user_id=None, name="系统", roles=frozenset({Role.system}), all_units=True)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    id: int
+    number: str
+    committee_id: int
+    spec_id: str
+    spec_version: int
+    state: str
+    level: str
+    resolved_level: str | None
+    category_code: str
+    risk_level: str
+    origin: str
+    org_unit_id: int
+    grid_id: int | None
+    court_id: int | None
+    referring_court_id: int | None
+    state_sessions: int
+    overdue: bool
+    data: dict[str, Any]
+    version: int
+    audit_seq: int
+    audit_head: str
+    created_at: datetime
+    state_entered_at: datetime
+    agreement_effective_at: datetime | None
+    closed_at: datetime | None
+
+    def unit_ids(self) -> tuple[int | None, ...]:
+        """Every org unit through which an actor can see this case."""
+        return (
+            self.org_unit_id,
+            self.committee_id,
+            self.grid_id,
+            self.court_id,
+            self.referring_court_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CasePartyRecord:
+    id: int
+    party_id: int
+    name: str
+    kind: str
+    role: str
+    consent: str
+    consent_at: datetime | None
+    notice_acknowledged_at: datetime | None
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRecord:
+    id: int
+    user_id: int
+    role: str
+    assigned_at: datetime
+    ended_at: datetime | None
+    parties_consented_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRecord:
+    code: str
+    name: str
+    excluded_from_confirmation: bool
+    excluded_from_esign: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRecord:
+    signer_kind: str
+    party_id: int | None
+    user_id: int | None
+    method: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    term_index: int | None
+    visited_at: datetime
+    performance: str
+    satisfaction: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerOption:
+    """One thing the actor could do now, or why not (for `available_triggers`)."""
+
+    trigger: str
+    label: str
+    dest: str
+    dest_label: str
+    allowed: bool
+    reason_required: bool
+    blocked_reasons: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class FireResult:
+    case_id: int
+    trigger: str
+    source: str
+    state: str
+    version: int
+    event_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    seq: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    actor_roles: tuple[str, ...]
+    trigger: str
+    source_state: str | None
+    dest_state: str
+    version: int
+    payload: dict[str, Any]
+    reason: str | None
+    prev_hash: str
+    hash: str

@@ -1,0 +1,577 @@
+"""Engine: open_case, available_triggers, fire, history — the only writer of case state.
+
+Every change runs in one transaction: load → scope → role → guards → actions → versioned
+update → hash-chained audit event → timers → commit. Nothing outside the database happens
+here; notifications go to the outbox and documents are rendered by the host after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from engine import access, validation
+from engine.audit import GENESIS_HASH, ChainBreak, event_hash, verify_chain
+from engine.checks import did_you_mean
+from engine.errors import (
+    CaseNotFound,
+    ConcurrentUpdate,
+    GuardRejected,
+    InvalidIdNumber,
+    InvalidInput,
+    InvalidPhoneNumber,
+    NotFound,
+    ReasonRequired,
+    TransitionNotAllowed,
+)
+from engine.hooks import TransitionContext
+from engine.intake import CaseIntake, PartyIntake
+from engine.machine import BoundTransition, CompiledSpec
+from engine.numbering import DEFAULT_PATTERN, format_number, next_sequence
+from engine.ports import Clock, DeadlineCalendar, PiiProtector
+from engine.records import Actor, CaseRecord, EventRecord, FireResult, TriggerOption
+from engine.registry import Registry
+from engine.repository import Database, Tx
+from engine.spec import ROLE_LABELS, Role
+
+OPEN_TRIGGER = "open"
+
+
+class Engine:
+    """The mediation workflow engine. Construct once per process; it is thread-safe."""
+
+    def __init__(
+        self,
+        database: Database,
+        registry: Registry,
+        *,
+        clock: Clock,
+        calendar: DeadlineCalendar,
+        pii: PiiProtector,
+        number_pattern: str = DEFAULT_PATTERN,
+    ) -> None:
+        self.db = database
+        self.registry = registry
+        self.clock = clock
+        self.calendar = calendar
+        self.pii = pii
+        self.number_pattern = number_pattern
+
+    # --- opening -------------------------------------------------------------------------
+
+    def open_case(self, intake: CaseIntake, actor: Actor) -> FireResult:
+        """Register a dispute (受理登记) and put it in the spec's initial state.
+
+        Args:
+            intake: the registration, validated for shape by its model.
+            actor: who registers it; must hold one of the spec's `open_roles`.
+
+        Returns:
+            The new case's id, state and version (1).
+
+        Raises:
+            RoleNotPermitted, NotFound, InvalidInput (and its ID/phone subclasses).
+        """
+        compiled = self.registry.latest(intake.spec_id)
+        spec = compiled.spec
+        access.require_role(actor, compiled.open_transition)
+        if spec.risk(intake.risk_level) is None:
+            codes = "、".join(f"{r.code}（{r.label}）" for r in spec.risk_levels)
+            raise InvalidInput(f"风险等级须为：{codes}", field="risk_level")
+        if (
+            not any(p.role == "applicant" for p in intake.parties)
+            and intake.origin == "party_application"
+        ):
+            raise InvalidInput("当事人申请的案件至少需要一名申请人", field="parties")
+        now = self.clock.now()
+        initial = compiled.states[spec.initial]
+        with self.db.transaction(write=True) as tx:
+            if tx.category(intake.category_code) is None:
+                raise NotFound("纠纷类型", intake.category_code)
+            office = self._numbering_office(tx, intake.committee_id)
+            referring = intake.referring_court_id
+            if referring is not None and tx.org_unit(referring) is None:
+                raise NotFound("委派法院", referring)
+            if spec.referring_court_required and referring is None:
+                raise InvalidInput("委派调解案件必须填写委派法院", field="referring_court_id")
+            if spec.origins and intake.origin.value not in spec.origins:
+                raise InvalidInput(f"“{spec.title}”不受理此来源的案件", field="origin")
+            grid_id, household_head = self._route(tx, intake)
+            room = intake.committee_id if office[0] != intake.committee_id else None
+            org_unit_id = intake.org_unit_id or room or grid_id or intake.committee_id
+            if tx.org_unit(org_unit_id) is None:
+                raise NotFound("组织", org_unit_id)
+            access.require_unit(actor, {intake.committee_id, org_unit_id, grid_id})
+            parties = [
+                self._prepare_party(p, index, now.date()) for index, p in enumerate(intake.parties)
+            ]
+            year = now.year
+            seq = next_sequence(tx, office[0], year)
+            number = format_number(
+                self.number_pattern, year=year, committee_abbr=office[1], seq=seq
+            )
+            stamp = tx.codec.dt_out(now)
+            case_id = tx.insert(
+                "INSERT INTO cases (number, committee_id, year, seq, spec_id, spec_version, state, "
+                "level, category_code, summary, risk_level, origin, org_unit_id, grid_id, "
+                "referring_court_id, court_id, registrar_id, state_sessions, overdue, data, "
+                "version, audit_seq, audit_head, created_at, updated_at, state_entered_at) VALUES "
+                "(:number, :committee_id, :year, :seq, :spec_id, :spec_version, :state, :level, "
+                ":category, :summary, :risk, :origin, :org_unit_id, :grid_id, :referring, "
+                ":referring, :registrar, 0, :overdue, '{}', 1, 1, '', :now, :now, :now)",
+                {
+                    "number": number,
+                    "committee_id": office[0],
+                    "year": year,
+                    "seq": seq,
+                    "spec_id": spec.id,
+                    "spec_version": spec.version,
+                    "state": initial.name,
+                    "level": (initial.level or "intake"),
+                    "category": intake.category_code,
+                    "summary": intake.summary,
+                    "risk": intake.risk_level,
+                    "origin": intake.origin.value,
+                    "org_unit_id": org_unit_id,
+                    "grid_id": grid_id,
+                    "referring": referring,
+                    "registrar": actor.user_id,
+                    "overdue": False,
+                    "now": stamp,
+                },
+            )
+            for party, role, agent in parties:
+                party_id = tx.insert(
+                    "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
+                    "address, representative, guardian_name, id_number_cipher, id_number_index, "
+                    "id_number_masked, phone_cipher, phone_index, phone_masked, created_at) VALUES "
+                    "(:kind, :name, :sex, :ethnicity, :birth_date, :occupation, :address, "
+                    ":representative, :guardian_name, :id_number_cipher, :id_number_index, "
+                    ":id_number_masked, :phone_cipher, :phone_index, :phone_masked, :now)",
+                    {**party, "now": stamp},
+                )
+                tx.execute(
+                    "INSERT INTO case_parties (case_id, party_id, role, agent_name, consent) "
+                    "VALUES (:case_id, :party_id, :role, :agent, 'pending')",
+                    {"case_id": case_id, "party_id": party_id, "role": role, "agent": agent},
+                )
+            if household_head is not None:
+                tx.add_assignment(case_id, household_head, Role.central_household, now, False)
+            payload = {
+                "number": number,
+                "origin": intake.origin.value,
+                "category": intake.category_code,
+                "risk_level": intake.risk_level,
+                "parties": len(parties),
+                "spec": f"{spec.id}@v{spec.version}",
+            }
+            event = self._event(
+                case_id,
+                1,
+                GENESIS_HASH,
+                now,
+                actor,
+                OPEN_TRIGGER,
+                None,
+                initial.name,
+                1,
+                payload,
+                None,
+            )
+            tx.insert_event(case_id, event)
+            tx.execute(
+                "UPDATE cases SET audit_head = :head WHERE id = :id",
+                {"head": event.hash, "id": case_id},
+            )
+            case = tx.load_case(case_id)
+            assert case is not None
+            self._enter_state(tx, compiled, case, None, initial.name, now)
+        return FireResult(case_id, OPEN_TRIGGER, "", initial.name, 1, event.hash)
+
+    def _numbering_office(self, tx: Tx, committee_id: int) -> tuple[int, str]:
+        unit = tx.org_unit(committee_id)
+        if unit is None:
+            raise NotFound("调解委员会", committee_id)
+        if unit[1] == "room" and unit[4] is not None:  # a room numbers under its committee
+            parent = tx.org_unit(unit[4])
+            assert parent is not None
+            unit = parent
+        if unit[1] != "committee":
+            raise InvalidInput(f"“{unit[2]}”不是人民调解委员会", field="committee_id")
+        return unit[0], unit[3] or unit[2][:2]
+
+    def _route(self, tx: Tx, intake: CaseIntake) -> tuple[int | None, int | None]:
+        """Find the grid and the 中心户 covering the first party with a known address."""
+        for party in intake.parties:
+            if not party.address:
+                continue
+            row = tx.one(
+                "SELECT grid_id, central_household_user_id FROM households WHERE address = :a",
+                {"a": party.address},
+            )
+            if row is not None:
+                return int(row[0]), (None if row[1] is None else int(row[1]))
+        return None, None
+
+    def _prepare_party(
+        self, party: PartyIntake, index: int, today: date
+    ) -> tuple[dict[str, Any], str, str | None]:
+        field = f"parties.{index}"
+        sex, birth = party.sex, party.birth_date
+        id_cipher = id_index = id_masked = None
+        if party.id_number:
+            try:
+                parsed = validation.parse_resident_id(party.id_number, today=today)
+            except validation.InvalidIdNumber as exc:
+                raise InvalidIdNumber(
+                    f"{party.name}：{exc.message_zh}", reason=exc.reason, field=f"{field}.id_number"
+                ) from exc
+            sex = sex or parsed.sex
+            birth = birth or parsed.birth_date
+            if parsed.sex != sex or parsed.birth_date != birth:
+                raise InvalidInput(
+                    f"{party.name}：性别或出生日期与身份证号码不一致", field=f"{field}.id_number"
+                )
+            id_cipher = self.pii.encrypt(parsed.number)
+            id_index = self.pii.blind_index(parsed.number)
+            id_masked = validation.mask_id_number(parsed.number)
+        phone_cipher = phone_index = phone_masked = None
+        if party.phone:
+            try:
+                phone = validation.normalise_phone(party.phone)
+            except validation.InvalidPhoneNumber as exc:
+                raise InvalidPhoneNumber(
+                    f"{party.name}：{exc.message_zh}", field=f"{field}.phone"
+                ) from exc
+            phone_cipher = self.pii.encrypt(phone)
+            phone_index = self.pii.blind_index(phone)
+            phone_masked = validation.mask_phone(phone)
+        if (
+            party.kind == "person"
+            and birth is not None
+            and validation.is_minor(birth, on=today)
+            and not party.guardian_name
+        ):
+            raise InvalidInput(
+                f"{party.name} 未满十四周岁，须登记监护人", field=f"{field}.guardian_name"
+            )
+        if party.kind == "organisation" and not party.representative:
+            raise InvalidInput(
+                f"{party.name} 为组织，须登记法定代表人或负责人", field=f"{field}.representative"
+            )
+        row = {
+            "kind": party.kind,
+            "name": party.name,
+            "sex": sex,
+            "ethnicity": party.ethnicity,
+            "birth_date": birth.isoformat() if birth and self.db.codec.sqlite else birth,
+            "occupation": party.occupation,
+            "address": party.address,
+            "representative": party.representative,
+            "guardian_name": party.guardian_name,
+            "id_number_cipher": id_cipher,
+            "id_number_index": id_index,
+            "id_number_masked": id_masked,
+            "phone_cipher": phone_cipher,
+            "phone_index": phone_index,
+            "phone_masked": phone_masked,
+        }
+        return row, party.role.value, party.agent_name
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get_case(self, case_id: int, actor: Actor) -> CaseRecord:
+        """The case as the actor may see it.
+
+        Raises:
+            CaseNotFound, OutOfScope.
+        """
+        with self.db.transaction(write=False) as tx:
+            return self._load_visible(tx, case_id, actor)
+
+    def _load_visible(
+        self, tx: Tx, case_id: int, actor: Actor, *, lock: bool = False
+    ) -> CaseRecord:
+        case = tx.load_case(case_id, for_update=lock)
+        if case is None:
+            raise CaseNotFound(case_id)
+        if actor.user_id is not None:
+            user_id = actor.user_id
+            access.require_scope(actor, case, lambda: tx.is_assigned(case_id, user_id))
+        else:
+            access.require_scope(actor, case, lambda: False)
+        return case
+
+    def available_triggers(self, case_id: int, actor: Actor) -> list[TriggerOption]:
+        """What the actor may do now, and for every other way out of the state, why not."""
+        with self.db.transaction(write=False) as tx:
+            case = self._load_visible(tx, case_id, actor)
+            compiled = self.registry.get(case.spec_id, case.spec_version)
+            now = self.clock.now()
+            options: list[TriggerOption] = []
+            for trigger, bound in compiled.by_source.get(case.state, {}).items():
+                reasons: list[str] = []
+                if not access.role_allows(actor, bound.spec):
+                    labels = "、".join(ROLE_LABELS[Role(r)] for r in bound.spec.roles)
+                    reasons.append(f"需要以下角色之一：{labels}")
+                ctx = self._context(tx, case, actor, {}, None, now, compiled, bound)
+                for guard in bound.guards:
+                    try:
+                        verdict = guard.fn(ctx)
+                    except InvalidInput:
+                        verdict = None  # the guard needs input the actor gives when firing
+                    if verdict:
+                        reasons.append(verdict)
+                dest = compiled.states[bound.spec.dest or case.state]
+                options.append(
+                    TriggerOption(
+                        trigger=trigger,
+                        label=bound.spec.label,
+                        dest=dest.name,
+                        dest_label=dest.label,
+                        allowed=not reasons,
+                        reason_required=bound.spec.reason_required,
+                        blocked_reasons=tuple(reasons),
+                    )
+                )
+            return options
+
+    def history(self, case_id: int, actor: Actor) -> list[EventRecord]:
+        """The case's audit events, oldest first."""
+        with self.db.transaction(write=False) as tx:
+            self._load_visible(tx, case_id, actor)
+            return tx.events(case_id)
+
+    # --- firing --------------------------------------------------------------------------
+
+    def fire(
+        self,
+        case_id: int,
+        trigger: str,
+        actor: Actor,
+        expected_version: int,
+        payload: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> FireResult:
+        """Move a case along one transition, or change nothing and say why.
+
+        Args:
+            case_id: the case.
+            trigger: the transition's trigger name.
+            actor: who acts, with roles and scope.
+            expected_version: the version the actor last saw (optimistic concurrency).
+            payload: the transition's input (party, terms, visit record...).
+            reason: free text; required where the spec says so.
+
+        Returns:
+            The new state and version, and the new chain head.
+
+        Raises:
+            CaseNotFound, OutOfScope, ConcurrentUpdate, TransitionNotAllowed,
+            RoleNotPermitted, ReasonRequired, GuardRejected, InvalidInput.
+        """
+        payload = dict(payload or {})
+        reason = reason.strip() if reason else None
+        now = self.clock.now()
+        with self.db.transaction(write=True) as tx:
+            case = self._load_visible(tx, case_id, actor, lock=True)
+            if case.version != expected_version:
+                raise ConcurrentUpdate(case_id, expected_version, case.version)
+            compiled = self.registry.get(case.spec_id, case.spec_version)
+            bound = compiled.transition(case.state, trigger)
+            if bound is None:
+                available = sorted(compiled.by_source.get(case.state, {}))
+                raise TransitionNotAllowed(
+                    trigger,
+                    compiled.states[case.state].label,
+                    available,
+                    did_you_mean(trigger, available),
+                )
+            access.require_role(actor, bound.spec)
+            if bound.spec.reason_required and not reason:
+                raise ReasonRequired(trigger)
+            ctx = self._context(tx, case, actor, payload, reason, now, compiled, bound)
+            for guard in bound.guards:
+                verdict = guard.fn(ctx)
+                if verdict:
+                    raise GuardRejected(trigger, guard.name, verdict)
+            ctx.writable = True
+            for action in bound.actions:
+                action.fn(ctx)
+            ctx.writable = False
+            dest = bound.spec.dest or case.state
+            changes = ctx.changes
+            state_changed = dest != case.state
+            if state_changed:
+                dest_level = compiled.states[dest].level
+                if dest_level is not None and "level" not in changes:
+                    changes["level"] = dest_level.value
+                changes.setdefault("state_sessions", 0)
+            version = case.version + 1
+            seq = case.audit_seq + 1
+            event = self._event(
+                case_id,
+                seq,
+                case.audit_head,
+                now,
+                actor,
+                trigger,
+                case.state,
+                dest,
+                version,
+                payload,
+                reason,
+            )
+            matched = tx.update_case(
+                case_id,
+                expected_version,
+                state=dest,
+                audit_seq=seq,
+                audit_head=event.hash,
+                now=now,
+                state_changed=state_changed,
+                changes=changes,
+            )
+            if matched != 1:
+                current = tx.load_case(case_id)
+                raise ConcurrentUpdate(
+                    case_id, expected_version, current.version if current else None
+                )
+            tx.insert_event(case_id, event)
+            if state_changed:
+                self._enter_state(tx, compiled, case, case.state, dest, now)
+        return FireResult(case_id, trigger, case.state, dest, version, event.hash)
+
+    def _context(
+        self,
+        tx: Tx,
+        case: CaseRecord,
+        actor: Actor,
+        payload: Mapping[str, Any],
+        reason: str | None,
+        now: datetime,
+        compiled: CompiledSpec,
+        bound: BoundTransition,
+    ) -> TransitionContext:
+        return TransitionContext(
+            tx=tx,
+            case=case,
+            actor=actor,
+            payload=payload,
+            reason=reason,
+            now=now,
+            spec=compiled.spec,
+            transition=bound.spec,
+            calendar=self.calendar,
+        )
+
+    def _event(
+        self,
+        case_id: int,
+        seq: int,
+        prev_hash: str,
+        at: datetime,
+        actor: Actor,
+        trigger: str,
+        source: str | None,
+        dest: str,
+        version: int,
+        payload: dict[str, Any],
+        reason: str | None,
+    ) -> EventRecord:
+        roles = tuple(sorted(str(r) for r in actor.roles))
+        digest = event_hash(
+            prev_hash=prev_hash,
+            case_id=case_id,
+            seq=seq,
+            at=at,
+            actor_id=actor.user_id,
+            actor_name=actor.name,
+            actor_roles=",".join(roles),
+            trigger=trigger,
+            source_state=source,
+            dest_state=dest,
+            version=version,
+            payload=payload,
+            reason=reason,
+        )
+        return EventRecord(
+            seq,
+            at,
+            actor.user_id,
+            actor.name,
+            roles,
+            trigger,
+            source,
+            dest,
+            version,
+            payload,
+            reason,
+            prev_hash,
+            digest,
+        )
+
+    def _enter_state(
+        self,
+        tx: Tx,
+        compiled: CompiledSpec,
+        case: CaseRecord,
+        source: str | None,
+        dest: str,
+        now: datetime,
+    ) -> None:
+        """Timers follow states: leaving cancels the old deadline, entering starts the new."""
+        if source is not None and compiled.states[source].deadline is not None:
+            tx.cancel_timers(case.id, "state_deadline", source)
+        deadline = compiled.states[dest].deadline
+        if deadline is not None:
+            due = self.calendar.add_days(now, deadline.days, working_days=deadline.working_days)
+            tx.insert_timer(
+                case_id=case.id,
+                kind="state_deadline",
+                name=dest,
+                due_at=due.due_at,
+                on_expiry=deadline.on_expiry,
+                provisional=due.provisional,
+                working_days=deadline.working_days,
+                days=deadline.days,
+                now=now,
+            )
+        for clock_name in compiled.clock_stops.get(dest, ()):
+            tx.cancel_timers(case.id, "clock", clock_name)
+        for clock_name in compiled.clock_starts.get(dest, ()):
+            if tx.pending_timers(case.id, "clock", clock_name):
+                continue
+            clock = next(c for c in compiled.spec.clocks if c.name == clock_name)
+            due = self.calendar.add_days(now, clock.days, working_days=clock.working_days)
+            tx.insert_timer(
+                case_id=case.id,
+                kind="clock",
+                name=clock_name,
+                due_at=due.due_at,
+                on_expiry=clock.on_expiry,
+                provisional=due.provisional,
+                working_days=clock.working_days,
+                days=clock.days,
+                now=now,
+            )
+
+    # --- audit ---------------------------------------------------------------------------
+
+    def verify_audit(self, case_ids: Iterable[int] | None = None) -> list[ChainBreak]:
+        """Recompute every (or the given) case's hash chain; returns the breaks found."""
+        breaks: list[ChainBreak] = []
+        with self.db.transaction(write=False) as tx:
+            if case_ids is None:
+                ids = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
+            else:
+                ids = list(case_ids)
+            for case_id in ids:
+                row = tx.one("SELECT audit_head FROM cases WHERE id = :id", {"id": case_id})
+                if row is None:
+                    raise CaseNotFound(case_id)
+                found = verify_chain(case_id, tx.events(case_id), str(row[0]))
+                if found is not None:
+                    breaks.append(found)
+        return breaks

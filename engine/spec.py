@@ -1,0 +1,161 @@
+"""Frozen models of a workflow definition: what a YAML file under workflows/ may say.
+
+Specs are data only. Names of guards and actions are strings here and are resolved against
+the hook registry when the registry loads (engine/checks.py), never at fire time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+
+
+class Role(StrEnum):
+    """Who an actor is. `system` is the timer tick; it never logs in."""
+
+    central_household = "central_household"
+    mediator = "mediator"
+    lawyer = "lawyer"
+    judge = "judge"
+    prosecutor = "prosecutor"
+    police = "police"
+    court_clerk = "court_clerk"
+    supervisor = "supervisor"
+    admin = "admin"
+    system = "system"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.central_household: "综治中心户",
+    Role.mediator: "调解员",
+    Role.lawyer: "律师",
+    Role.judge: "法官",
+    Role.prosecutor: "检察官",
+    Role.police: "民警",
+    Role.court_clerk: "法院司法确认窗口",
+    Role.supervisor: "督办人员",
+    Role.admin: "管理员",
+    Role.system: "系统",
+}
+
+
+class Level(StrEnum):
+    """Where in the ladder of grassroots mediation a state sits, lowest first."""
+
+    intake = "intake"
+    grid = "grid"
+    community = "community"
+    street = "street"
+    court = "court"
+    closed = "closed"
+
+
+LEVEL_ORDER: dict[Level, int] = {level: rank for rank, level in enumerate(Level)}
+LEVEL_LABELS: dict[Level, str] = {
+    Level.intake: "受理",
+    Level.grid: "网格",
+    Level.community: "社区",
+    Level.street: "街道",
+    Level.court: "法院",
+    Level.closed: "结案",
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+Identifier = Annotated[str, Field(pattern=IDENTIFIER, max_length=64)]
+
+
+class DeadlineSpec(_Frozen):
+    """A period that starts when a state is entered; on expiry a trigger or an action runs."""
+
+    days: int = Field(gt=0, le=3650)
+    working_days: bool = False
+    on_expiry: Identifier
+    label: str | None = None
+
+
+class ClockSpec(_Frozen):
+    """A period spanning several states (e.g. R-DL-PM: one month from acceptance to conclusion).
+
+    It starts when the case enters any state of `starts_in` (or is opened in one) and stops
+    when the case enters any state of `stops_in`.
+    """
+
+    name: Identifier
+    label: str
+    days: int = Field(gt=0, le=3650)
+    working_days: bool = False
+    starts_in: tuple[Identifier, ...] = Field(min_length=1)
+    stops_in: tuple[Identifier, ...] = Field(min_length=1)
+    on_expiry: Identifier
+
+
+class StateSpec(_Frozen):
+    name: Identifier
+    label: str = Field(min_length=1)
+    level: Level | None = None  # None: the case keeps the level it had
+    final: bool = False
+    deadline: DeadlineSpec | None = None
+    max_sessions: int | None = Field(default=None, gt=0)  # attempts allowed before moving up
+
+    @model_validator(mode="after")
+    def _final_states_have_no_deadline(self) -> StateSpec:
+        if self.final and self.deadline is not None:
+            raise ValueError("终态不能设置期限（final state cannot have a deadline）")
+        return self
+
+
+class TransitionSpec(_Frozen):
+    trigger: Identifier
+    label: str = Field(min_length=1)
+    source: tuple[str, ...]
+    dest: Identifier | None = None  # None: stay in the source state (an internal transition)
+    roles: tuple[Role, ...] = Field(min_length=1)
+    guards: tuple[Identifier, ...] = ()
+    actions: tuple[Identifier, ...] = ()
+    reason_required: bool = False
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class RiskLevelSpec(_Frozen):
+    """One step of the risk scale (R-RISK); `lowest_level` is where such a case may be handled."""
+
+    code: Identifier
+    label: str
+    lowest_level: Level = Level.grid
+    report_to_police: bool = False
+
+
+class WorkflowSpec(_Frozen):
+    id: Identifier
+    version: int = Field(gt=0)
+    title: str = Field(min_length=1)
+    initial: Identifier
+    open_roles: tuple[Role, ...] = Field(min_length=1)
+    risk_levels: tuple[RiskLevelSpec, ...] = Field(min_length=1)
+    states: tuple[StateSpec, ...] = Field(min_length=1)
+    transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
+    clocks: tuple[ClockSpec, ...] = ()
+    origins: tuple[str, ...] = ()  # allowed R-SOURCE origins; empty: any
+    referring_court_required: bool = False  # court-delegated flows report back to the court
+    signatories: tuple[str, ...] = ("parties", "mediator", "seal")
+
+    def state(self, name: str) -> StateSpec:
+        for state in self.states:
+            if state.name == name:
+                return state
+        raise KeyError(name)
+
+    def risk(self, code: str) -> RiskLevelSpec | None:
+        return next((r for r in self.risk_levels if r.code == code), None)

@@ -1,0 +1,19 @@
+"""Alembic environment: the target is engine.models' metadata; the connection is handed in."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from engine.models import METADATA
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `fengqiao init` (api/migrate.py)")
+context.configure(
+    connection=connection,
+    target_metadata=METADATA,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

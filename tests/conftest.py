@@ -1,0 +1,97 @@
+"""Fixtures: a fresh database per test (SQLite always, PostgreSQL when configured), a frozen
+clock and the small world of tests/world.py."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from engine.calendar import WorkingCalendar
+
+from api.wiring import load_registry, make_sa_engine
+from engine.models import METADATA
+from engine.pii import AesGcmProtector
+from engine.ports import FixedClock
+from engine.repository import Database
+from engine.runtime import Engine
+from tests.world import World, build_world
+
+PG_URL = os.environ.get("FENGQIAO_TEST_DATABASE_URL")
+START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # a Monday, 09:30 in Beijing
+
+_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _reset_postgres(url: str) -> sa.Engine:
+    engine = make_sa_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    return engine
+
+
+def make_database(backend: str, tmp_path: Path) -> sa.Engine:
+    if backend == "postgresql":
+        if not PG_URL:
+            pytest.skip("FENGQIAO_TEST_DATABASE_URL is not set")
+        engine = _reset_postgres(PG_URL)
+    else:
+        engine = make_sa_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    METADATA.create_all(engine)
+    return engine
+
+
+@pytest.fixture
+def sa_engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    engine = make_database("sqlite", tmp_path)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=_BACKENDS)
+def any_sa_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    engine = make_database(request.param, tmp_path)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture(scope="session")
+def calendar() -> WorkingCalendar:
+    return WorkingCalendar.from_chinesecalendar()
+
+
+@pytest.fixture(scope="session")
+def registry():  # type: ignore[no-untyped-def]
+    return load_registry()
+
+
+def make_engine(sa_engine: sa.Engine, clock: FixedClock, calendar: WorkingCalendar) -> Engine:
+    return Engine(
+        Database(sa_engine),
+        load_registry(),
+        clock=clock,
+        calendar=calendar,
+        pii=AesGcmProtector(b"k" * 32),
+    )
+
+
+@pytest.fixture
+def world(sa_engine: sa.Engine) -> World:
+    return build_world(sa_engine)
+
+
+@pytest.fixture
+def engine(
+    sa_engine: sa.Engine, clock: FixedClock, calendar: WorkingCalendar, world: World
+) -> Engine:
+    del world  # seeded first
+    return make_engine(sa_engine, clock, calendar)

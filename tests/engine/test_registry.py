@@ -1,0 +1,128 @@
+"""Specs load, and a broken spec fails at load naming the file, the line and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import DefinitionError
+from engine.registry import Registry
+from workflows import HOOKS, WORKFLOWS_DIR
+
+GOOD = (WORKFLOWS_DIR / "standard" / "v1.yaml").read_text(encoding="utf-8")
+
+
+def _load(tmp_path: Path, text: str, key: str = "standard", version: int = 1) -> Registry:
+    folder = tmp_path / key
+    folder.mkdir(exist_ok=True)
+    file = folder / f"v{version}.yaml"
+    file.write_text(text, encoding="utf-8")
+    registry = Registry(HOOKS)
+    registry.load_file(file)
+    return registry
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def test_shipped_specs_load_and_build_one_machine_each() -> None:
+    registry = Registry.from_directory(WORKFLOWS_DIR, HOOKS)
+    keys = {compiled.key for compiled in registry.all()}
+    assert {("standard", 1), ("court_referral", 1)} <= keys
+    standard = registry.latest("standard")
+    assert standard.machine.auto_transitions is False
+    assert registry.get("standard", 1) is standard  # built once, shared by every case
+
+
+def test_unknown_guard_names_file_line_and_suggestion(tmp_path: Path) -> None:
+    broken = GOOD.replace(
+        "guards: [grid_assigned, risk_allows_dest_level]",
+        "guards: [grid_asigned, risk_allows_dest_level]",
+    )
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    error = caught.value
+    assert error.file.endswith("standard/v1.yaml")
+    assert error.line == _line_of(broken, "grid_asigned")
+    assert error.hint == "改为“grid_assigned”"
+    assert "守卫条件“grid_asigned”未注册" in error.message_zh
+
+
+def test_unknown_key_is_rejected_with_its_line(tmp_path: Path) -> None:
+    broken = GOOD.replace("    label: 交中心户调解\n", "    label: 交中心户调解\n    lable: 笔误\n")
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line == _line_of(broken, "lable:")
+    assert "未知的键“lable”" in caught.value.message_zh
+
+
+def test_unknown_dest_state_suggests_the_close_one(tmp_path: Path) -> None:
+    broken = GOOD.replace("dest: jc_reviewing", "dest: jc_reveiwing")
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line == _line_of(broken, "jc_reveiwing")
+    assert caught.value.hint == "改为“jc_reviewing”"
+
+
+def test_unreachable_state_is_named(tmp_path: Path) -> None:
+    broken = GOOD.replace(
+        "  - {name: inadmissible, label: 不予受理, level: closed, final: true}",
+        "  - {name: inadmissible, label: 不予受理, level: closed, final: true}\n"
+        "  - {name: limbo, label: 无人可达, final: true}",
+    )
+    with pytest.raises(DefinitionError, match="“limbo”从初始状态无法到达") as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line == _line_of(broken, "limbo")
+
+
+def test_non_final_dead_end_is_rejected(tmp_path: Path) -> None:
+    broken = GOOD.replace(
+        "  - {name: confirmed, label: 裁定确认有效}",
+        "  - {name: confirmed, label: 裁定确认有效}\n  - {name: stuck, label: 卡住}",
+    )
+    broken += "  - {trigger: get_stuck, label: 卡住, source: followup, dest: stuck, roles: [mediator]}\n"
+    with pytest.raises(DefinitionError, match="非终态“stuck”没有任何出路"):
+        _load(tmp_path, broken)
+
+
+def test_duplicate_trigger_from_one_source_is_rejected(tmp_path: Path) -> None:
+    broken = GOOD.replace("  - trigger: accept_at_room\n", "  - trigger: route_to_grid\n")
+    with pytest.raises(DefinitionError, match="触发器“route_to_grid”重复"):
+        _load(tmp_path, broken)
+
+
+def test_deadline_must_expire_into_a_trigger_of_that_state_or_an_action(tmp_path: Path) -> None:
+    broken = GOOD.replace(
+        "deadline: {days: 7, on_expiry: escalate,", "deadline: {days: 7, on_expiry: confirm,"
+    )
+    with pytest.raises(DefinitionError, match="期限到期后执行的“confirm”") as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line == _line_of(broken, "on_expiry: confirm")
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    broken = GOOD.replace("title: 人民调解标准流程", "title: [人民调解标准流程")
+    with pytest.raises(DefinitionError, match="YAML 语法错误") as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line is not None
+
+
+def test_duplicate_yaml_key_is_rejected(tmp_path: Path) -> None:
+    broken = GOOD.replace("title: 人民调解标准流程\n", "title: 人民调解标准流程\ntitle: 又一个\n")
+    with pytest.raises(DefinitionError, match="键“title”重复") as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line == _line_of(broken, "title: 又一个")
+
+
+def test_file_name_must_match_version(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match=r"改名为 v1\.yaml"):
+        _load(tmp_path, GOOD, version=2)
+
+
+def test_unknown_role_is_rejected(tmp_path: Path) -> None:
+    broken = GOOD.replace("roles: [court_clerk, judge]", "roles: [court_clerk, juge]", 1)
+    with pytest.raises(DefinitionError, match="roles") as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line == _line_of(broken, "juge")

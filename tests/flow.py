@@ -1,0 +1,96 @@
+"""Helpers that drive a case the way a mediator would, reloading it between steps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from engine.ports import FixedClock
+from engine.records import CaseRecord
+from engine.runtime import Engine
+from tests.world import World
+
+
+class Driver:
+    """Fires triggers on one case as named actors, always at the case's current version."""
+
+    def __init__(self, engine: Engine, world: World, clock: FixedClock, case_id: int) -> None:
+        self.engine = engine
+        self.world = world
+        self.clock = clock
+        self.case_id = case_id
+
+    @property
+    def case(self) -> CaseRecord:
+        return self.engine.get_case(self.case_id, self.world.actors["supervisor"])
+
+    def fire(
+        self, actor: str, trigger: str, reason: str | None = None, **payload: Any
+    ) -> CaseRecord:
+        version = self.case.version
+        self.engine.fire(self.case_id, trigger, self.world.actors[actor], version, payload, reason)
+        return self.case
+
+    def wait(self, **delta: float) -> None:
+        self.clock.set(self.clock.now() + timedelta(**delta))
+
+    def party_ids(self) -> list[int]:
+        with self.engine.db.transaction(write=False) as tx:
+            return [p.party_id for p in tx.case_parties(self.case_id)]
+
+    def consent_all(self, actor: str = "mediator") -> None:
+        for party_id in self.party_ids():
+            self.fire(
+                actor,
+                "record_consent",
+                party_id=party_id,
+                source="written",
+                notice_acknowledged=True,
+            )
+
+    def terms(self) -> list[dict[str, Any]]:
+        applicant, respondent = self.party_ids()[:2]
+        return [
+            {
+                "obligor": respondent,
+                "obligee": applicant,
+                "content": "赔偿修缮费用人民币3000元",
+                "amount": 3000,
+                "method": "银行转账",
+                "place": "枫源村村委会",
+                "due_date": "2026-04-01",
+            }
+        ]
+
+    def draft(self, actor: str = "mediator") -> CaseRecord:
+        return self.fire(
+            actor,
+            "draft_agreement",
+            facts="被申请人房屋滴水损坏申请人院墙",
+            issues="修缮费用的承担",
+            responsibilities="被申请人承担主要责任",
+            terms=self.terms(),
+        )
+
+    def sign_all(self, mediator: str = "mediator") -> CaseRecord:
+        self.fire(mediator, "start_signing")
+        for party_id in self.party_ids():
+            self.fire(mediator, "sign_party", party_id=party_id, method="electronic")
+        self.fire(mediator, "sign_mediator")
+        return self.fire(mediator, "apply_seal")
+
+    def assign(self, user: str, role: str, *, consented: bool = True) -> CaseRecord:
+        return self.fire(
+            "mediator",
+            "assign",
+            user_id=self.world.users[user],
+            role=role,
+            parties_consented=consented,
+        )
+
+
+def open_case(
+    engine: Engine, world: World, clock: FixedClock, actor: str = "mediator", **overrides: Any
+) -> Driver:
+    result = engine.open_case(world.intake(**overrides), world.actors[actor])
+    return Driver(engine, world, clock, result.case_id)

@@ -1,0 +1,10 @@
+"""The mediation flows: YAML specs under <key>/vN.yaml and the named guards and actions they use."""
+
+from pathlib import Path
+
+from workflows import actions, guards
+from workflows.hookset import HOOKS
+
+WORKFLOWS_DIR = Path(__file__).resolve().parent
+
+__all__ = ["HOOKS", "WORKFLOWS_DIR", "actions", "guards"]

@@ -1,0 +1,455 @@
+"""Actions of the mediation flows: they validate their payload and change the case through
+the context, inside the fire's transaction. Timer-expiry actions notify through the outbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from engine.hooks import InvalidInput, TransitionContext
+from workflows.hookset import HOOKS
+
+CONSENT_SOURCES = {"written": "书面", "oral": "口头", "phone": "电话", "online": "线上"}
+ASSIGNABLE_ROLES = {
+    "mediator": "调解员",
+    "central_household": "中心户",
+    "recorder": "记录员",
+    "lawyer": "律师",
+    "judge": "法官",
+    "prosecutor": "检察官",
+    "police": "民警",
+}
+INVITED_ROLES = frozenset({"lawyer", "judge", "prosecutor", "police"})
+TERMINATION_REASONS = {  # R-TERMINATE (PML Art. 26)
+    "party_withdraws": "当事人拒绝继续调解或撤回申请",
+    "positions_apart": "双方分歧过大，无法达成协议",
+    "party_unreachable": "当事人无法联系",
+    "deadline_passed": "调解期限届满且未获延长",
+    "refuses_to_sign": "当事人拒绝签署调解协议",
+    "other": "其他",
+}
+OTHER_ROUTES = "当事人可依法通过仲裁、行政或者司法等途径维护自己的权利"
+REJECTION_GROUNDS = {  # R-JC-TRACK (SPC-I Art. 358)
+    "violates_mandatory_law": "违反法律强制性规定",
+    "harms_interests": "损害国家利益、社会公共利益、他人合法权益",
+    "public_order": "违背公序良俗",
+    "involuntary": "违反自愿原则",
+    "unclear": "内容不明确",
+    "other": "其他不能进行司法确认的情形",
+}
+PERFORMANCE = {"performed": "已履行", "partly": "部分履行", "not": "未履行"}
+SATISFACTION = {"satisfied": "满意", "neutral": "基本满意", "dissatisfied": "不满意"}
+
+
+@HOOKS.action("record_consent")
+def record_consent(ctx: TransitionContext) -> None:
+    """R-START / R-NOTICE: a party agrees to mediation; time and source are kept."""
+    party = ctx.case_party()
+    source = ctx.choice("source", "同意方式", CONSENT_SOURCES)
+    ctx.record_consent(party, "consented", source)
+    if ctx.payload.get("notice_acknowledged"):
+        ctx.acknowledge_notice(party)
+
+
+@HOOKS.action("record_refusal")
+def record_refusal(ctx: TransitionContext) -> None:
+    """R-START: one party refusing ends mediation; the refusal is recorded with its source."""
+    party = ctx.case_party()
+    source = ctx.choice("source", "拒绝方式", CONSENT_SOURCES)
+    ctx.record_consent(party, "refused", source)
+    ctx.set_case(closed_at=ctx.now)
+
+
+@HOOKS.action("assign_member")
+def assign_member(ctx: TransitionContext) -> None:
+    """R-MEDIATOR / R-INVITE: assign a mediator or invite a 三官一律 member."""
+    user_id = ctx.integer("user_id", "人员")
+    role = ctx.choice("role", "角色", ASSIGNABLE_ROLES)
+    if not ctx.user_exists(user_id):
+        raise InvalidInput(f"用户 {user_id} 不存在", field="user_id")
+    if any(a.active and a.user_id == user_id and a.role == role for a in ctx.assignments()):
+        raise InvalidInput(f"该人员已是本案的{ASSIGNABLE_ROLES[role]}", field="user_id")
+    consented = bool(ctx.payload.get("parties_consented"))
+    if role in INVITED_ROLES and not consented:
+        raise InvalidInput(
+            "邀请律师、法官、检察官或民警参与调解须经当事人同意（人民调解法第20条）",
+            field="parties_consented",
+        )
+    ctx.assign(user_id, role, parties_consented=consented)
+
+
+@HOOKS.action("unassign_member")
+def unassign_member(ctx: TransitionContext) -> None:
+    """R-MEDIATOR: parties may ask to change the mediator (PML Art. 23)."""
+    user_id = ctx.integer("user_id", "人员")
+    role = ctx.choice("role", "角色", ASSIGNABLE_ROLES)
+    if ctx.unassign(user_id, role) == 0:
+        raise InvalidInput("该人员当前未担任此角色", field="user_id")
+
+
+@HOOKS.action("reassess_risk")
+def reassess_risk(ctx: TransitionContext) -> None:
+    """R-RISK: change the case's risk level on the spec's scale."""
+    codes = {r.code: r.label for r in ctx.spec.risk_levels}
+    risk = ctx.choice("risk_level", "风险等级", codes)
+    ctx.set_case(risk_level=risk)
+
+
+@HOOKS.action("report_to_police")
+def report_to_police(ctx: TransitionContext) -> None:
+    """R-RISK: a dispute that may turn criminal is reported to the police, with time."""
+    station = ctx.text("station", "报告的公安机关")
+    summary = ctx.text("summary", "报告内容")
+    reports = [
+        *ctx.data.get("police_reports", []),
+        {"at": ctx.now.isoformat(), "station": station, "summary": summary},
+    ]
+    ctx.update_data("police_reports", reports)
+    ctx.notify("police_report", station or "", {"summary": summary})
+
+
+@HOOKS.action("move_to_room")
+def move_to_room(ctx: TransitionContext) -> None:
+    """Escalation may name the mediation room (调解室) that takes the case over."""
+    room = ctx.payload.get("room_id")
+    if room is None:
+        return
+    if not isinstance(room, int) or ctx.org_unit_kind(room) not in ("room", "committee"):
+        raise InvalidInput("room_id 须为调解室或调解委员会", field="room_id")
+    ctx.set_case(org_unit_id=room)
+
+
+@HOOKS.action("record_session")
+def record_session(ctx: TransitionContext) -> None:
+    """R-TRANSCRIPT / R-PUBLIC: one session with its record, counted against the tier limit."""
+    record = ctx.text("record", "调解记录")
+    place = ctx.text("place", "调解地点")
+    attendees = ctx.payload.get("attendees", [])
+    if not isinstance(attendees, list) or not all(isinstance(a, str) for a in attendees):
+        raise InvalidInput("参加人员须为姓名列表", field="attendees")
+    ctx.add_session(
+        place=place or "",
+        public=bool(ctx.payload.get("public", False)),
+        attendees=attendees,
+        record=record or "",
+        held_at=ctx.now,
+    )
+    ctx.set_case(state_sessions=ctx.case.state_sessions + 1)
+
+
+@HOOKS.action("give_legal_opinion")
+def give_legal_opinion(ctx: TransitionContext) -> None:
+    """A 三官一律 lawyer's legal opinion (法律意见书), kept with the case; hours for pro bono."""
+    opinion = ctx.text("opinion", "法律意见")
+    hours = ctx.payload.get("hours", 0)
+    if not isinstance(hours, int | float) or hours < 0:
+        raise InvalidInput("服务时长须为非负数", field="hours")
+    opinions = [
+        *ctx.data.get("legal_opinions", []),
+        {"by": ctx.actor.user_id, "at": ctx.now.isoformat(), "opinion": opinion, "hours": hours},
+    ]
+    ctx.update_data("legal_opinions", opinions)
+
+
+def _terms(ctx: TransitionContext) -> list[dict[str, Any]]:
+    raw = ctx.payload.get("terms")
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("请填写协议条款（至少一条）", field="terms")
+    party_ids = {p.party_id for p in ctx.parties()}
+    terms: list[dict[str, Any]] = []
+    for index, term in enumerate(raw):
+        field = f"terms.{index}"
+        if not isinstance(term, dict):
+            raise InvalidInput("协议条款格式有误", field=field)
+        for key, label in (("obligor", "义务人"), ("obligee", "权利人")):
+            if term.get(key) not in party_ids:
+                raise InvalidInput(
+                    f"第{index + 1}条：{label}须为本案当事人", field=f"{field}.{key}"
+                )
+        content = term.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise InvalidInput(f"第{index + 1}条：请填写履行内容", field=f"{field}.content")
+        due = term.get("due_date")
+        try:
+            due_date = date.fromisoformat(due) if isinstance(due, str) else None
+        except ValueError:
+            due_date = None
+        if due_date is None:
+            raise InvalidInput(
+                f"第{index + 1}条：请填写履行期限（YYYY-MM-DD）", field=f"{field}.due_date"
+            )
+        amount = term.get("amount")
+        if amount is not None and (not isinstance(amount, int | float) or amount < 0):
+            raise InvalidInput(f"第{index + 1}条：金额须为非负数", field=f"{field}.amount")
+        terms.append(
+            {
+                "obligor": term["obligor"],
+                "obligee": term["obligee"],
+                "content": content.strip(),
+                "amount": amount,
+                "method": str(term.get("method") or ""),
+                "place": str(term.get("place") or ""),
+                "due_date": due_date.isoformat(),
+            }
+        )
+    return terms
+
+
+@HOOKS.action("draft_agreement")
+def draft_agreement(ctx: TransitionContext) -> None:
+    """R-AGREEMENT-FIELDS: facts, disputed issues, responsibilities and structured terms."""
+    agreement: dict[str, Any] = {
+        "oral": False,
+        "facts": ctx.text("facts", "纠纷事实"),
+        "issues": ctx.text("issues", "争议事项"),
+        "responsibilities": ctx.text("responsibilities", "各方责任"),
+        "terms": _terms(ctx),
+        "copies": len(ctx.parties()) + 1,  # R-COPIES
+        "drafted_at": ctx.now.isoformat(),
+        "warnings": [],
+    }
+    category = ctx.category()
+    if category.excluded_from_confirmation:  # R-JC-EXCLUDE: warn now, block at application
+        agreement["warnings"].append(f"“{category.name}”类协议依法不能申请司法确认")
+    if category.excluded_from_esign:  # R-ESIGN-EXCLUDE
+        agreement["warnings"].append(f"“{category.name}”类协议须纸质签名并按指印")
+    ctx.update_data("agreement", agreement)
+    ctx.set_case(resolved_level=ctx.case.level)
+
+
+@HOOKS.action("record_oral_agreement")
+def record_oral_agreement(ctx: TransitionContext) -> None:
+    """R-ORAL: recorded on a 口头协议登记表 and in effect the day it is reached."""
+    content = ctx.text("content", "口头协议内容")
+    ctx.update_data(
+        "agreement", {"oral": True, "content": content, "reached_at": ctx.now.isoformat()}
+    )
+    ctx.set_case(resolved_level=ctx.case.level, agreement_effective_at=ctx.now)
+
+
+@HOOKS.action("sign_party")
+def sign_party(ctx: TransitionContext) -> None:
+    """A party signs, seals or fingerprints the agreement."""
+    party = ctx.case_party()
+    paper = ctx.category().excluded_from_esign
+    method = (
+        "paper"
+        if paper
+        else ctx.choice("method", "签署方式", {"electronic": "电子签名", "paper": "纸质签名"})
+    )
+    if method == "paper" and not ctx.payload.get("scan_sha256"):
+        raise InvalidInput("纸质签署须上传签名并按指印的协议扫描件", field="scan_sha256")
+    ctx.add_signature("party", party_id=party.party_id, method=method)
+
+
+@HOOKS.action("sign_mediator")
+def sign_mediator(ctx: TransitionContext) -> None:
+    """The presiding mediator signs after the parties."""
+    ctx.add_signature("mediator", party_id=None, method="electronic")
+
+
+@HOOKS.action("apply_seal")
+def apply_seal(ctx: TransitionContext) -> None:
+    """R-AGREEMENT-EFFECT / R-SEAL: the committee seal comes last; the agreement takes effect."""
+    ctx.add_signature("seal", party_id=None, method="electronic")
+    ctx.set_case(agreement_effective_at=ctx.now)
+
+
+@HOOKS.action("apply_for_confirmation")
+def apply_for_confirmation(ctx: TransitionContext) -> None:
+    """R-JC-COURT / R-JC-PACKAGE: a joint application to the competent court."""
+    applicants = ctx.payload.get("applicants")
+    party_ids = {p.party_id for p in ctx.parties()}
+    if not isinstance(applicants, list) or set(applicants) != party_ids:
+        raise InvalidInput(
+            "司法确认须由双方当事人共同申请：applicants 须列出全体当事人", field="applicants"
+        )
+    court = ctx.payload.get("court_id", ctx.case.referring_court_id)
+    if not isinstance(court, int) or ctx.org_unit_kind(court) != "court":
+        raise InvalidInput("请选择受理司法确认的人民法院", field="court_id")
+    if ctx.case.referring_court_id is not None and court != ctx.case.referring_court_id:
+        raise InvalidInput(
+            "委派调解的案件应向委派法院申请司法确认（民事诉讼法第205条）", field="court_id"
+        )
+    ctx.set_case(court_id=court)
+    ctx.update_data(
+        "confirmation",
+        {"applied_at": ctx.now.isoformat(), "court_id": court, "applicants": sorted(party_ids)},
+    )
+    ctx.notify("confirmation_applied", f"court:{court}", {"court_id": court})
+
+
+def _confirmation(ctx: TransitionContext, **changes: Any) -> None:
+    ctx.update_data("confirmation", {**ctx.data.get("confirmation", {}), **changes})
+
+
+@HOOKS.action("accept_application")
+def accept_application(ctx: TransitionContext) -> None:
+    """R-JC-ACCEPT: the court accepts and its 15-day review begins."""
+    _confirmation(ctx, accepted_at=ctx.now.isoformat(), accepted_by=ctx.actor.user_id)
+
+
+@HOOKS.action("decline_application")
+def decline_application(ctx: TransitionContext) -> None:
+    """R-JC-TRACK: 不予受理, with the court's reason."""
+    _confirmation(ctx, outcome="not_accepted", reason=ctx.reason, decided_at=ctx.now.isoformat())
+
+
+@HOOKS.action("withdraw_application")
+def withdraw_application(ctx: TransitionContext) -> None:
+    """R-JC-TRACK: the parties withdraw their application (撤回)."""
+    _confirmation(ctx, outcome="withdrawn", reason=ctx.reason, decided_at=ctx.now.isoformat())
+
+
+@HOOKS.action("extend_review")
+def extend_review(ctx: TransitionContext) -> None:
+    """R-JC-REVIEW: the president approves 10 more days, once."""
+    approver = ctx.text("approved_by", "批准延长的院长")
+    ctx.extend_timers(kind="state_deadline", name=ctx.case.state, days=10)
+    _confirmation(ctx, extended=True, extension_approved_by=approver)
+
+
+@HOOKS.action("confirm_agreement")
+def confirm_agreement(ctx: TransitionContext) -> None:
+    """R-JC-TRACK: 裁定有效 — the agreement becomes enforceable (R-ENFORCE: 2 years)."""
+    _confirmation(
+        ctx,
+        outcome="confirmed",
+        ruling_number=ctx.text("ruling_number", "裁定书案号", required=False),
+        judge_id=ctx.actor.user_id,
+        decided_at=ctx.now.isoformat(),
+    )
+    ctx.notify("confirmation_ruled", "parties", {"outcome": "confirmed"})
+
+
+@HOOKS.action("reject_agreement")
+def reject_agreement(ctx: TransitionContext) -> None:
+    """R-JC-TRACK: 裁定驳回 on one of the grounds of SPC-I Art. 358."""
+    ground = ctx.choice("ground", "驳回理由", REJECTION_GROUNDS)
+    _confirmation(
+        ctx,
+        outcome="rejected",
+        ground=ground,
+        ruling_number=ctx.text("ruling_number", "裁定书案号", required=False),
+        judge_id=ctx.actor.user_id,
+        decided_at=ctx.now.isoformat(),
+    )
+    ctx.notify("confirmation_ruled", "parties", {"outcome": "rejected", "ground": ground})
+
+
+@HOOKS.action("record_visit")
+def record_visit(ctx: TransitionContext) -> None:
+    """R-FOLLOWUP: performance, satisfaction, new risks and the visitor."""
+    term_index = ctx.payload.get("term_index")
+    terms = ctx.data.get("agreement", {}).get("terms", [])
+    if term_index is not None and (
+        not isinstance(term_index, int) or not 0 <= term_index < len(terms)
+    ):
+        raise InvalidInput("term_index 不是本协议的条款", field="term_index")
+    satisfaction = ctx.payload.get("satisfaction")
+    if satisfaction is not None:
+        satisfaction = ctx.choice("satisfaction", "满意度", SATISFACTION)
+    ctx.add_visit(
+        term_index=term_index,
+        performance=ctx.choice("performance", "履行情况", PERFORMANCE),
+        satisfaction=satisfaction,
+        new_risks=ctx.text("new_risks", "新的风险", required=False),
+        notes=ctx.text("notes", "回访情况", required=False) or "",
+    )
+
+
+@HOOKS.action("urge_performance")
+def urge_performance(ctx: TransitionContext) -> None:
+    """R-NONPERFORM: urge performance, then advise suing or enforcement if confirmed."""
+    confirmed = ctx.data.get("confirmation", {}).get("outcome") == "confirmed"
+    advice = (
+        "可向人民法院申请强制执行（两年内）"
+        if confirmed
+        else "可就调解协议的履行向人民法院提起诉讼"
+    )
+    urges = [*ctx.data.get("urges", []), {"at": ctx.now.isoformat(), "advice": advice}]
+    ctx.update_data("urges", urges)
+
+
+@HOOKS.action("record_termination")
+def record_termination(ctx: TransitionContext) -> None:
+    """R-TERMINATE: why mediation ended, and the routes the parties were told of."""
+    reason_code = ctx.choice("termination_reason", "终止原因", TERMINATION_REASONS)
+    ctx.update_data(
+        "termination",
+        {"reason": reason_code, "routes_advised": OTHER_ROUTES, "at": ctx.now.isoformat()},
+    )
+    ctx.set_case(closed_at=ctx.now)
+
+
+@HOOKS.action("record_inadmissible")
+def record_inadmissible(ctx: TransitionContext) -> None:
+    """R-INADMISSIBLE: refuse and record where the matter belongs."""
+    referral = ctx.text("referral_advice", "告知当事人向何机关申请")
+    ctx.update_data("inadmissible", {"referral_advice": referral, "at": ctx.now.isoformat()})
+    ctx.set_case(closed_at=ctx.now)
+
+
+@HOOKS.action("close_case")
+def close_case(ctx: TransitionContext) -> None:
+    """R-CLOSE: performance complete; the 结案报告 summary is kept."""
+    ctx.update_data(
+        "closing_report", {"summary": ctx.text("summary", "结案报告"), "at": ctx.now.isoformat()}
+    )
+    ctx.set_case(closed_at=ctx.now)
+
+
+@HOOKS.action("extend_mediation_deadline")
+def extend_mediation_deadline(ctx: TransitionContext) -> None:
+    """R-DL-PM: longer than a month only with both parties' recorded consent."""
+    if ctx.payload.get("parties_consented") is not True:
+        raise InvalidInput("延长调解期限须经双方当事人同意并记录", field="parties_consented")
+    days = ctx.integer("days", "延长天数")
+    if not 1 <= days <= 90:
+        raise InvalidInput("延长天数须在 1 至 90 之间", field="days")
+    clock = ctx.payload.get("clock", "mediation_limit")
+    if not isinstance(clock, str) or ctx.extend_timers(kind="clock", name=clock, days=days) == 0:
+        raise InvalidInput("没有可延长的调解期限", field="clock")
+    if ctx.case.overdue:
+        ctx.set_case(overdue=False)
+
+
+@HOOKS.action("report_to_referring_court")
+def report_to_referring_court(ctx: TransitionContext) -> None:
+    """诉前委派: the delegating court gets the outcome back."""
+    court = ctx.case.referring_court_id
+    if court is None:
+        return
+    ctx.notify(
+        "referral_outcome",
+        f"court:{court}",
+        {"outcome": ctx.transition.dest, "trigger": ctx.transition.trigger},
+    )
+
+
+# --- expiry actions: run by the timer tick (issue: timers) -----------------------------------
+
+
+@HOOKS.action("flag_overdue")
+def flag_overdue(ctx: TransitionContext) -> None:
+    """R-DL-PM: the mediation period passed; 超期督办 by the supervisor."""
+    ctx.set_case(overdue=True)
+    ctx.notify("overdue", "supervisor", {"state": ctx.case.state})
+
+
+@HOOKS.action("remind_court_acceptance")
+def remind_court_acceptance(ctx: TransitionContext) -> None:
+    """R-JC-ACCEPT: the 3 days to decide on acceptance have passed."""
+    ctx.notify("court_reminder", f"court:{ctx.case.court_id}", {"rule": "R-JC-ACCEPT"})
+
+
+@HOOKS.action("remind_court_review")
+def remind_court_review(ctx: TransitionContext) -> None:
+    """R-JC-REVIEW: the review period (15 days, or 25 with extension) has passed."""
+    ctx.notify("court_reminder", f"court:{ctx.case.court_id}", {"rule": "R-JC-REVIEW"})
+
+
+@HOOKS.action("remind_hard_limit")
+def remind_hard_limit(ctx: TransitionContext) -> None:
+    """R-JC-REVIEW: 30 days from filing, the limit the court must not exceed."""
+    ctx.notify("court_reminder", f"court:{ctx.case.court_id}", {"rule": "R-JC-REVIEW-HARD"})
