@@ -8,9 +8,9 @@ import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
-from engine.calendar import WorkingCalendar
 
 from api.settings import Settings
+from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
 from engine.ports import Clock, SystemClock
 from engine.registry import Registry

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.wiring import load_registry, make_sa_engine
 from engine.calendar import WorkingCalendar
@@ -29,7 +28,6 @@ from engine.ports import FixedClock
 from engine.records import Actor
 from engine.repository import Database
 from engine.runtime import Engine
-from engine.spec import Role
 from tests.world import build_world
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -73,7 +71,9 @@ def bench_engine(sa_engine: sa.Engine) -> Callable[[int], None]:
 
     def run(n: int) -> None:
         for _ in range(n):
-            result = engine.fire(case_id, "reassess_risk", actor, state["version"], {"risk_level": "blue"}, "复核")
+            result = engine.fire(
+                case_id, "reassess_risk", actor, state["version"], {"risk_level": "blue"}, "复核"
+            )
             state["version"] = result.version
 
     return run
@@ -86,18 +86,42 @@ def _event_hash(prev: str, body: list[Any]) -> str:
 def bench_raw(sa_engine: sa.Engine, case_id: int) -> Callable[[int], None]:
     """The same statements on the bare DB-API connection, one transaction each."""
     sqlite = sa_engine.dialect.name == "sqlite"
-    mark = (lambda name: f":{name}") if sqlite else (lambda name: f"%({name})s")
-    select_sql = f"SELECT version, audit_seq, audit_head, state, data FROM cases WHERE id = {mark('id')}"
+
+    def mark(name: str) -> str:
+        return f":{name}" if sqlite else f"%({name})s"
+
+    select_sql = (
+        f"SELECT version, audit_seq, audit_head, state, data FROM cases WHERE id = {mark('id')}"
+    )
     if not sqlite:
         select_sql += " FOR UPDATE"
     update_sql = (
-        f"UPDATE cases SET risk_level = {mark('risk')}, version = {mark('nv')}, audit_seq = {mark('seq')}, "
-        f"audit_head = {mark('head')}, updated_at = {mark('now')} WHERE id = {mark('id')} AND version = {mark('v')}"
+        f"UPDATE cases SET risk_level = {mark('risk')}, version = {mark('nv')}, "
+        f"audit_seq = {mark('seq')}, audit_head = {mark('head')}, updated_at = {mark('now')} "
+        f"WHERE id = {mark('id')} AND version = {mark('v')}"
     )
     insert_sql = (
-        "INSERT INTO audit_events (case_id, seq, at, actor_id, actor_name, actor_roles, trigger, source_state, "
-        "dest_state, version, payload, reason, prev_hash, hash) VALUES ("
-        + ", ".join(mark(n) for n in ("c", "seq", "now", "aid", "an", "ar", "t", "s", "d", "nv", "p", "r", "prev", "h"))
+        "INSERT INTO audit_events (case_id, seq, at, actor_id, actor_name, actor_roles, trigger, "
+        "source_state, dest_state, version, payload, reason, prev_hash, hash) VALUES ("
+        + ", ".join(
+            mark(n)
+            for n in (
+                "c",
+                "seq",
+                "now",
+                "aid",
+                "an",
+                "ar",
+                "t",
+                "s",
+                "d",
+                "nv",
+                "p",
+                "r",
+                "prev",
+                "h",
+            )
+        )
         + ")"
     )
     now: Any = START.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else START
@@ -105,18 +129,57 @@ def bench_raw(sa_engine: sa.Engine, case_id: int) -> Callable[[int], None]:
     def run(n: int) -> None:
         for _ in range(n):
             raw = sa_engine.raw_connection()
-            cursor = raw.cursor()
+            cursor: Any = raw.cursor()
             if sqlite:
                 cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(select_sql, {"id": case_id})
             version, seq, head, state, data = cursor.fetchone()
             json.loads(data)
-            body = [case_id, seq + 1, "t", 1, "m", "mediator", "reassess_risk", state, state, version + 1, {"risk_level": "blue"}, "复核"]
+            body = [
+                case_id,
+                seq + 1,
+                "t",
+                1,
+                "m",
+                "mediator",
+                "reassess_risk",
+                state,
+                state,
+                version + 1,
+                {"risk_level": "blue"},
+                "复核",
+            ]
             digest = _event_hash(head, body)
-            cursor.execute(update_sql, {"risk": "blue", "nv": version + 1, "seq": seq + 1, "head": digest, "now": now, "id": case_id, "v": version})
+            cursor.execute(
+                update_sql,
+                {
+                    "risk": "blue",
+                    "nv": version + 1,
+                    "seq": seq + 1,
+                    "head": digest,
+                    "now": now,
+                    "id": case_id,
+                    "v": version,
+                },
+            )
             cursor.execute(
                 insert_sql,
-                {"c": case_id, "seq": seq + 1, "now": now, "aid": 1, "an": "m", "ar": "mediator", "t": "reassess_risk", "s": state, "d": state, "nv": version + 1, "p": dumps({"risk_level": "blue"}), "r": "复核", "prev": head, "h": digest},
+                {
+                    "c": case_id,
+                    "seq": seq + 1,
+                    "now": now,
+                    "aid": 1,
+                    "an": "m",
+                    "ar": "mediator",
+                    "t": "reassess_risk",
+                    "s": state,
+                    "d": state,
+                    "nv": version + 1,
+                    "p": dumps({"risk_level": "blue"}),
+                    "r": "复核",
+                    "prev": head,
+                    "h": digest,
+                },
             )
             raw.commit()
             cursor.close()
@@ -133,16 +196,46 @@ def bench_sqlmodel(sa_engine: sa.Engine, case_id: int) -> Callable[[int], None]:
             with Session(sa_engine) as session:
                 case = session.exec(select(Case).where(Case.id == case_id)).one()
                 version = case.version
-                body = [case_id, case.audit_seq + 1, "t", 1, "m", "mediator", "reassess_risk", case.state, case.state, version + 1, {"risk_level": "blue"}, "复核"]
+                body = [
+                    case_id,
+                    case.audit_seq + 1,
+                    "t",
+                    1,
+                    "m",
+                    "mediator",
+                    "reassess_risk",
+                    case.state,
+                    case.state,
+                    version + 1,
+                    {"risk_level": "blue"},
+                    "复核",
+                ]
                 digest = _event_hash(case.audit_head, body)
                 event = AuditEvent(
-                    case_id=case_id, seq=case.audit_seq + 1, at=START, actor_id=1, actor_name="m", actor_roles="mediator",
-                    trigger="reassess_risk", source_state=case.state, dest_state=case.state, version=version + 1,
-                    payload={"risk_level": "blue"}, reason="复核", prev_hash=case.audit_head, hash=digest,
+                    case_id=case_id,
+                    seq=case.audit_seq + 1,
+                    at=START,
+                    actor_id=1,
+                    actor_name="m",
+                    actor_roles="mediator",
+                    trigger="reassess_risk",
+                    source_state=case.state,
+                    dest_state=case.state,
+                    version=version + 1,
+                    payload={"risk_level": "blue"},
+                    reason="复核",
+                    prev_hash=case.audit_head,
+                    hash=digest,
                 )
                 updated = session.execute(
-                    sa.update(Case).where(Case.id == case_id, Case.version == version).values(  # type: ignore[arg-type]
-                        risk_level="blue", version=version + 1, audit_seq=case.audit_seq + 1, audit_head=digest, updated_at=START
+                    sa.update(Case)
+                    .where(col(Case.id) == case_id, col(Case.version) == version)
+                    .values(
+                        risk_level="blue",
+                        version=version + 1,
+                        audit_seq=case.audit_seq + 1,
+                        audit_head=digest,
+                        updated_at=START,
                     )
                 )
                 assert updated.rowcount == 1  # type: ignore[attr-defined]
@@ -184,10 +277,15 @@ def run(postgres_url: str | None = None, n: int = 3000) -> dict[str, dict[str, f
 
 
 def describe(results: dict[str, dict[str, float]]) -> str:
-    lines = ["| database | Engine.fire /s | raw driver /s | SQLModel session /s | engine ÷ raw (≥ 0.25) | engine ÷ SQLModel (≥ 5) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| database | Engine.fire /s | raw driver /s | SQLModel session /s "
+        "| engine ÷ raw (≥ 0.25) | engine ÷ SQLModel (≥ 5) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, r in results.items():
         lines.append(
-            f"| {name} | {r['engine_fires_per_s']:,.0f} | {r['raw_driver_per_s']:,.0f} | {r['sqlmodel_session_per_s']:,.0f} "
+            f"| {name} | {r['engine_fires_per_s']:,.0f} | {r['raw_driver_per_s']:,.0f} "
+            f"| {r['sqlmodel_session_per_s']:,.0f} "
             f"| {r['engine_vs_raw']:.2f} | {r['engine_vs_sqlmodel']:.1f} |"
         )
     return "\n".join(lines)
@@ -197,4 +295,3 @@ if __name__ == "__main__":
     import os
 
     print(describe(run(os.environ.get("FENGQIAO_TEST_DATABASE_URL"))))
-    _ = (statistics, Role)

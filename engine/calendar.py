@@ -53,7 +53,9 @@ class WorkingCalendar:
             workdays.setdefault(day.year, set()).add(day)
         years = sorted(set(holidays) | set(workdays))
         return cls(
-            YearData(y, frozenset(holidays.get(y, ())), frozenset(workdays.get(y, ())), "chinesecalendar")
+            YearData(
+                y, frozenset(holidays.get(y, ())), frozenset(workdays.get(y, ())), "chinesecalendar"
+            )
             for y in years
         )
 

@@ -115,7 +115,11 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
     for index, state in enumerate(spec.states):
         path: tuple[str | int, ...] = ("states", index)
         if not state.final and not edges[state.name] - {state.name}:
-            fail(path, f"非终态“{state.name}”没有任何出路", "增加一条通往其他状态的转换，或设为 final: true")
+            fail(
+                path,
+                f"非终态“{state.name}”没有任何出路",
+                "增加一条通往其他状态的转换，或设为 final: true",
+            )
         if state.deadline is not None:
             expiry = state.deadline.on_expiry
             if expiry not in outgoing[state.name] and expiry not in hooks.actions:

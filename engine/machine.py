@@ -8,6 +8,8 @@ need the database and must report why they refuse.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +60,7 @@ def compile_spec(spec: WorkflowSpec, hooks: HookSet, file: Path) -> CompiledSpec
     bound: dict[str, BoundTransition] = {}
     for transition in spec.transitions:
         sources = list(expand_sources(spec, transition.source))
-        machine.add_transition(transition.trigger, sources, transition.dest)
+        machine.add_transition(transition.trigger, list[Any](sources), transition.dest)
         for source in sources:
             bound[f"{source}\x00{transition.trigger}"] = BoundTransition(
                 spec=transition,

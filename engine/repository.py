@@ -33,11 +33,12 @@ _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
 class _Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def execute(self, sql: str, params: Any = ...) -> Any: ...
     def fetchone(self) -> Sequence[Any] | None: ...
-    def fetchall(self) -> list[Sequence[Any]]: ...
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
     def close(self) -> None: ...
 
 
@@ -189,7 +190,7 @@ class Tx:
     def one(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Any] | None:
         return self.execute(text, params).fetchone()
 
-    def all(self, text: str, params: Mapping[str, Any] | None = None) -> list[Sequence[Any]]:
+    def all(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
         return self.execute(text, params).fetchall()
 
     def insert(self, text: str, params: Mapping[str, Any]) -> int:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from engine.calendar import WorkingCalendar
 
 from api.wiring import load_registry, make_sa_engine
+from engine.calendar import WorkingCalendar
 from engine.models import METADATA
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock

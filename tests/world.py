@@ -80,7 +80,7 @@ def build_world(engine: sa.Engine) -> World:
         court = _unit(session, OrgKind.court, "诸暨市人民法院枫桥人民法庭", district)
         firm = _unit(session, OrgKind.law_firm, "浙江枫桥律师事务所", district)
         other_committee = _unit(session, OrgKind.committee, "东溪村人民调解委员会", street, "东溪")
-        for name, unit in [
+        for name, created in [
             ("district", district),
             ("street", street),
             ("community", community),
@@ -91,7 +91,7 @@ def build_world(engine: sa.Engine) -> World:
             ("firm", firm),
             ("other_committee", other_committee),
         ]:
-            world.units[name] = unit.id or 0
+            world.units[name] = created.id or 0
         people = [
             ("household", "陈阿明", Role.central_household, "grid"),
             ("mediator", "杨光明", Role.mediator, "committee"),

@@ -82,7 +82,9 @@ def test_non_final_dead_end_is_rejected(tmp_path: Path) -> None:
         "  - {name: confirmed, label: 裁定确认有效}",
         "  - {name: confirmed, label: 裁定确认有效}\n  - {name: stuck, label: 卡住}",
     )
-    broken += "  - {trigger: get_stuck, label: 卡住, source: followup, dest: stuck, roles: [mediator]}\n"
+    broken += (
+        "  - {trigger: get_stuck, label: 卡住, source: followup, dest: stuck, roles: [mediator]}\n"
+    )
     with pytest.raises(DefinitionError, match="非终态“stuck”没有任何出路"):
         _load(tmp_path, broken)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from engine.calendar import WorkingCalendar
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from api.wiring import make_sa_engine
+from engine.calendar import WorkingCalendar
 from engine.errors import EngineError
 from engine.models import METADATA
 from engine.ports import FixedClock

@@ -1,0 +1,77 @@
+"""Fengqiao's generic workflow core: the public surface hosts build on.
+
+Everything a host needs is importable from here; the submodules are the implementation.
+"""
+
+from engine.calendar import Deadline, WorkingCalendar
+from engine.errors import (
+    CalendarDataError,
+    CaseNotFound,
+    ConcurrentUpdate,
+    DefinitionError,
+    EngineError,
+    GuardRejected,
+    InvalidIdNumber,
+    InvalidInput,
+    InvalidPhoneNumber,
+    NotFound,
+    OutOfScope,
+    ReasonRequired,
+    RoleNotPermitted,
+    TransitionNotAllowed,
+)
+from engine.hooks import HookSet, TransitionContext
+from engine.intake import CaseIntake, Origin, PartyIntake, PartyRole
+from engine.ports import Clock, FixedClock, SystemClock
+from engine.records import Actor, CaseRecord, EventRecord, FireResult, TriggerOption
+from engine.registry import Registry
+from engine.runtime import Engine
+from engine.spec import (
+    DeadlineSpec,
+    Level,
+    Role,
+    StateSpec,
+    TransitionSpec,
+    WorkflowSpec,
+)
+
+__all__ = [
+    "Actor",
+    "CalendarDataError",
+    "CaseIntake",
+    "CaseNotFound",
+    "CaseRecord",
+    "Clock",
+    "ConcurrentUpdate",
+    "Deadline",
+    "DeadlineSpec",
+    "DefinitionError",
+    "Engine",
+    "EngineError",
+    "EventRecord",
+    "FireResult",
+    "FixedClock",
+    "GuardRejected",
+    "HookSet",
+    "InvalidIdNumber",
+    "InvalidInput",
+    "InvalidPhoneNumber",
+    "Level",
+    "NotFound",
+    "Origin",
+    "OutOfScope",
+    "PartyIntake",
+    "PartyRole",
+    "ReasonRequired",
+    "Registry",
+    "Role",
+    "RoleNotPermitted",
+    "StateSpec",
+    "SystemClock",
+    "TransitionContext",
+    "TransitionNotAllowed",
+    "TransitionSpec",
+    "TriggerOption",
+    "WorkflowSpec",
+    "WorkingCalendar",
+]
