@@ -229,6 +229,7 @@ class DemoCase:
     household: str
     party_ids: list[int]
     unit: int = 0  # the mediator's committee or room, where escalated cases go
+    local_mediator: str = ""  # the mediator of the grid's own committee
 
     def fire(self, actor: str, trigger: str, reason: str | None = None, **payload: Any) -> None:
         self.clock.set(self.clock.now() + timedelta(hours=5))
@@ -368,7 +369,7 @@ def _grid_oral(c: DemoCase) -> None:
 def _grid_closed(c: DemoCase) -> None:
     _grid_oral(c)
     c.fire(c.household, "record_visit", performance="performed", satisfaction="satisfied")
-    c.fire(c.mediator, "close", summary="口头协议已履行")
+    c.fire(c.local_mediator, "close", summary="口头协议已履行")
 
 
 def _joint(c: DemoCase) -> None:
@@ -419,7 +420,7 @@ def _withdrawn(c: DemoCase) -> None:
 
 def _inadmissible(c: DemoCase) -> None:
     c.fire(
-        c.mediator,
+        c.local_mediator,
         "reject_inadmissible",
         reason="已由法院立案受理",
         referral_advice="请向枫溪区人民法院了解案件进展",
@@ -533,6 +534,7 @@ def load_demo(settings: Settings, *, skip_if_present: bool = False) -> str:
                 household,
                 party_ids,
                 membership_unit,
+                local_mediator=_local_mediator(engine, district, result.case_id, mediator),
             )
             if step is not None:
                 step(case)
@@ -548,6 +550,18 @@ def load_demo(settings: Settings, *, skip_if_present: bool = False) -> str:
         "household_qs_east_grid1 中心户、judge_lin 法官）。",
     ]
     return "\n".join(lines)
+
+
+def _local_mediator(engine: Engine, district: District, case_id: int, preferred: str) -> str:
+    """A mediator who serves the committee or room the case belongs to."""
+    case = engine.get_case(case_id, district.actors["supervisor"])
+    units = {case.org_unit_id, case.committee_id}
+    candidates = [
+        key
+        for key, actor in district.actors.items()
+        if key.startswith("mediator_") and not actor.unit_ids.isdisjoint(units)
+    ]
+    return preferred if preferred in candidates else candidates[0]
 
 
 def _court_referrals(
