@@ -124,7 +124,7 @@ class MediationMachine(RuleBasedStateMachine):
         options = self.engine.available_triggers(self.case_id, self.world.actors["supervisor"])
         in_state = {o.trigger for o in options}
         # prefer triggers that exist from here so runs go deep, but keep some that do not
-        pool = sorted(in_state) if trigger_index % 4 else self.triggers
+        pool = sorted(in_state) if trigger_index % 4 and in_state else self.triggers
         trigger = pool[trigger_index % len(pool)]
         candidates = self.payloads.get(trigger, [{}])
         payload = candidates[payload_index % len(candidates)]
@@ -171,7 +171,7 @@ class MediationMachine(RuleBasedStateMachine):
 
 
 MediationMachine.TestCase.settings = settings(
-    max_examples=25,
+    max_examples=50,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
