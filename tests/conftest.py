@@ -16,6 +16,7 @@ from engine.calendar import WorkingCalendar
 from engine.models import METADATA
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
+from engine.registry import Registry
 from engine.repository import Database
 from engine.runtime import Engine
 from tests.world import World, build_world
@@ -34,13 +35,17 @@ def _reset_postgres(url: str) -> sa.Engine:
     return engine
 
 
-def make_database(backend: str, tmp_path: Path) -> sa.Engine:
+def empty_database(backend: str, tmp_path: Path) -> sa.Engine:
+    """A database with no tables: a fresh SQLite file, or PostgreSQL's public schema reset."""
     if backend == "postgresql":
         if not PG_URL:
             pytest.skip("FENGQIAO_TEST_DATABASE_URL is not set")
-        engine = _reset_postgres(PG_URL)
-    else:
-        engine = make_sa_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        return _reset_postgres(PG_URL)
+    return make_sa_engine(f"sqlite:///{tmp_path / 'test.db'}")
+
+
+def make_database(backend: str, tmp_path: Path) -> sa.Engine:
+    engine = empty_database(backend, tmp_path)
     METADATA.create_all(engine)
     return engine
 
@@ -70,7 +75,7 @@ def calendar() -> WorkingCalendar:
 
 
 @pytest.fixture(scope="session")
-def registry():  # type: ignore[no-untyped-def]
+def registry() -> Registry:
     return load_registry()
 
 

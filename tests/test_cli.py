@@ -1,0 +1,115 @@
+"""The `fengqiao` command as an operator uses it: exit codes and messages are the contract."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("FENGQIAO_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "var"
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def demo_dir(data_dir: Path) -> Path:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    return data_dir
+
+
+def test_init_is_repeatable_and_creates_the_store(data_dir: Path) -> None:
+    first = runner.invoke(app, ["init"])
+    assert first.exit_code == 0, first.output
+    assert "新增纠纷类型 18 个" in first.output
+    second = runner.invoke(app, ["init"])
+    assert second.exit_code == 0
+    assert "新增纠纷类型 0 个" in second.output
+    assert (data_dir / "fengqiao.db").exists()
+    assert (data_dir / "keys" / "pii.key").exists()
+
+
+def test_demo_needs_init_first(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code != 0
+
+
+def test_demo_spreads_cases_over_every_state_and_loads_once(demo_dir: Path) -> None:
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        states = {row[0] for row in db.execute("SELECT DISTINCT state FROM cases")}
+        (count,) = db.execute("SELECT count(*) FROM cases").fetchone()
+    assert 55 <= count <= 70
+    expected = {
+        "intake", "central_household", "mediation_room", "joint_mediation", "agreement_drafted",
+        "signing", "agreement_in_effect", "jc_applied", "jc_reviewing", "confirmed",
+        "jc_rejected", "followup", "closed", "terminated", "withdrawn", "inadmissible",
+        "returned_to_court",
+    }  # fmt: skip
+    assert expected <= states
+    again = runner.invoke(app, ["demo", "--if-empty"])
+    assert again.exit_code == 0
+    assert "跳过" in again.output
+    assert runner.invoke(app, ["demo"]).exit_code != 0  # never doubles the district
+
+
+def test_audit_verify_passes_then_names_the_altered_case_and_event(demo_dir: Path) -> None:
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        case_id, seq = db.execute(
+            "SELECT case_id, seq FROM audit_events WHERE seq = 2 ORDER BY case_id LIMIT 1"
+        ).fetchone()
+        db.execute(
+            "UPDATE audit_events SET reason = '篡改' WHERE case_id = ? AND seq = ?", (case_id, seq)
+        )
+    broken = runner.invoke(app, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert str(case_id) in broken.output
+    assert "审计链校验失败" in broken.output
+
+
+def test_workflows_list_and_validate_the_shipped_specs(data_dir: Path) -> None:
+    listed = runner.invoke(app, ["workflows", "list"])
+    assert listed.exit_code == 0
+    assert "standard" in listed.output
+    assert "court_referral" in listed.output
+    assert runner.invoke(app, ["workflows", "validate"]).exit_code == 0
+
+
+def test_workflows_validate_names_file_and_line_of_a_broken_spec(tmp_path: Path) -> None:
+    from workflows import WORKFLOWS_DIR
+
+    text = (WORKFLOWS_DIR / "standard" / "v1.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "standard" / "v1.yaml"
+    broken.parent.mkdir()
+    broken.write_text(text.replace("all_parties_consented", "all_parties_consent", 1), "utf-8")
+    result = runner.invoke(app, ["workflows", "validate", str(broken)])
+    assert result.exit_code == 1
+    assert "v1.yaml" in result.output
+    assert "all_parties_consented" in result.output  # the did-you-mean hint
+
+
+def test_workflows_graph_writes_an_svg_with_chinese_labels(tmp_path: Path) -> None:
+    out = tmp_path / "standard.svg"
+    result = runner.invoke(app, ["workflows", "graph", "standard", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    svg = out.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") or "<svg" in svg
+    assert "中心户调解" in svg
+    missing = runner.invoke(app, ["workflows", "graph", "nosuchflow", "-o", str(out)])
+    assert missing.exit_code == 1
