@@ -8,10 +8,9 @@ need the database and must report why they refuse.
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from transitions import Machine
 

@@ -83,7 +83,8 @@ def test_audit_verify_passes_then_names_the_altered_case_and_event(demo_dir: Pat
     assert "审计链校验失败" in broken.output
 
 
-def test_workflows_list_and_validate_the_shipped_specs(data_dir: Path) -> None:
+@pytest.mark.usefixtures("data_dir")
+def test_workflows_list_and_validate_the_shipped_specs() -> None:
     listed = runner.invoke(app, ["workflows", "list"])
     assert listed.exit_code == 0
     assert "standard" in listed.output
