@@ -49,8 +49,14 @@ lint: install
 test: lint
 	$(BIN)/pytest -q
 
+# PostgreSQL figures use a database of their own (the test suite drops `test`'s schema).
+BENCH_PG := postgresql+psycopg://postgres@127.0.0.1:5432/fengqiao_bench
 bench: install
-	$(PY) -m bench
+	@if [ -z "$$FENGQIAO_BENCH_DATABASE_URL" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+	  psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'fengqiao_bench'" \
+	    | grep -q 1 || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE fengqiao_bench"; \
+	  export FENGQIAO_BENCH_DATABASE_URL=$(BENCH_PG); \
+	fi; $(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

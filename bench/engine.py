@@ -294,4 +294,4 @@ def describe(results: dict[str, dict[str, float]]) -> str:
 if __name__ == "__main__":
     import os
 
-    print(describe(run(os.environ.get("FENGQIAO_TEST_DATABASE_URL"))))
+    print(describe(run(os.environ.get("FENGQIAO_BENCH_DATABASE_URL"))))
