@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.errors import DefinitionError
 from engine.hooks import HookSet
 from engine.intake import Origin
-from engine.spec import WorkflowSpec
+from engine.spec import ReminderSpec, WorkflowSpec
 
 ORIGIN_CODES = [o.value for o in Origin]
 LineMap = Mapping[tuple[str | int, ...], int]
@@ -112,6 +112,15 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
             outgoing[source].add(transition.trigger)
             edges[source].add(transition.dest or source)
 
+    def reminder_action(reminder: ReminderSpec | None, where: tuple[str | int, ...]) -> None:
+        if reminder is not None and reminder.action not in hooks.actions:
+            hint = did_you_mean(reminder.action, hooks.actions)
+            fail(
+                where,
+                f"提醒动作“{reminder.action}”未注册",
+                f"改为“{hint}”" if hint else "在 workflows/actions.py 中注册它",
+            )
+
     for index, state in enumerate(spec.states):
         path: tuple[str | int, ...] = ("states", index)
         if not state.final and not edges[state.name] - {state.name}:
@@ -129,6 +138,7 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
                     f"期限到期后执行的“{expiry}”既不是该状态可用的触发器，也不是已注册的动作",
                     f"改为“{hint}”" if hint else "填写该状态的触发器或一个动作",
                 )
+            reminder_action(state.deadline.reminder, (*path, "deadline", "reminder", "action"))
 
     for index, clock in enumerate(spec.clocks):
         for field in ("starts_in", "stops_in"):
@@ -141,6 +151,7 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
                 f"时钟到期动作“{clock.on_expiry}”未注册",
                 f"改为“{hint}”" if hint else "在 workflows/actions.py 中注册它",
             )
+        reminder_action(clock.reminder, ("clocks", index, "reminder", "action"))
 
     reachable = {spec.initial}
     frontier = [spec.initial]

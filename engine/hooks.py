@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from engine.errors import InvalidInput
+from engine.policy import Policy
 from engine.ports import DeadlineCalendar
 from engine.records import (
     Actor,
@@ -94,6 +95,7 @@ class TransitionContext:
         spec: WorkflowSpec,
         transition: TransitionSpec,
         calendar: DeadlineCalendar,
+        policy: Policy,
     ) -> None:
         self.case = case
         self.actor = actor
@@ -104,6 +106,7 @@ class TransitionContext:
         self.transition = transition
         self._tx = tx
         self._calendar = calendar
+        self.policy = policy
         self._cache: dict[str, Any] = {}
         self.changes: dict[str, Any] = {}
         self.writable = False
@@ -314,12 +317,18 @@ class TransitionContext:
         return due.due_at
 
     def extend_timers(self, *, kind: str, name: str, days: int) -> int:
-        """Push this case's pending timers of (kind, name) back by `days` calendar days."""
+        """Lengthen this case's pending periods of (kind, name) by `days`, recomputed from
+        their start on the deployment's calendar (so working-day periods stay working days)."""
         tx = self._writer()
-        pending = tx.pending_timers(self.case.id, kind, name)
-        for timer_id, due_at in pending:
-            tx.move_timer(timer_id, due_at + timedelta(days=days), provisional=False)
+        pending = tx.pending_periods(self.case.id, kind, name)
+        for timer_id, started_at, length, working in pending:
+            due = self._calendar.add_days(started_at, length + days, working_days=working)
+            tx.move_timer(timer_id, due.due_at, provisional=due.provisional, days=length + days)
         return len(pending)
+
+    def cancel_timers(self, *, kind: str, name: str) -> int:
+        """Cancel this case's pending timers of (kind, name), e.g. a visit once recorded."""
+        return self._writer().cancel_timers(self.case.id, kind, name)
 
     def notify(self, kind: str, recipient: str, payload: Mapping[str, Any]) -> None:
         """Queue a notification in the outbox; it is delivered after commit."""

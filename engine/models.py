@@ -378,4 +378,39 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
 
 
+class IdempotencyRecord(SQLModel, table=True):
+    """A creating request's Idempotency-Key and the response it got, scoped per user.
+
+    The row is written before the work starts (status `pending`) so a concurrent retry finds
+    it; once the work commits it holds the response that every retry receives.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    key: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64)  # sha256 of method, path and body
+    status: str = Field(default="pending", max_length=20)  # pending | done
+    response_status: int | None = None
+    response_body: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    response_headers: dict[str, Any] = _json(default=dict)
+    created_at: datetime = _ts(index=True)
+
+
+class PiiAccess(SQLModel, table=True):
+    """Every unmasked read of an ID or phone number (R-PII: "every unmasked view logged")."""
+
+    __tablename__ = "pii_access_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    party_id: int = Field(foreign_key="parties.id", index=True)
+    fields: str = Field(max_length=100)  # comma-separated: id_number, phone
+    purpose: str = Field(max_length=200)  # the route and the role that justified it
+
+
 METADATA = SQLModel.metadata

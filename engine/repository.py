@@ -366,11 +366,37 @@ class Tx:
         )
         return [(int(r[0]), self.codec.dt_in_required(r[1])) for r in rows]
 
-    def move_timer(self, timer_id: int, due_at: datetime, provisional: bool) -> None:
-        self.execute(
-            "UPDATE timers SET due_at = :due_at, provisional = :provisional WHERE id = :id",
-            {"id": timer_id, "due_at": self.codec.dt_out(due_at), "provisional": provisional},
+    def pending_periods(
+        self, case_id: int, kind: str, name: str
+    ) -> list[tuple[int, datetime, int, bool]]:
+        """(id, started at, length in days, working days?) of pending timers of (kind, name)."""
+        rows = self.all(
+            "SELECT id, created_at, days, working_days FROM timers WHERE case_id = :case_id "
+            "AND kind = :kind AND name = :name AND status = 'pending'",
+            {"case_id": case_id, "kind": kind, "name": name},
         )
+        return [(int(r[0]), self.codec.dt_in_required(r[1]), int(r[2]), bool(r[3])) for r in rows]
+
+    def move_timer(
+        self, timer_id: int, due_at: datetime, provisional: bool, days: int | None = None
+    ) -> None:
+        self.execute(
+            "UPDATE timers SET due_at = :due_at, provisional = :provisional, "
+            "days = COALESCE(:days, days) WHERE id = :id",
+            {
+                "id": timer_id,
+                "due_at": self.codec.dt_out(due_at),
+                "provisional": provisional,
+                "days": days,
+            },
+        )
+
+    def cancel_all_timers(self, case_id: int) -> int:
+        return self.execute(
+            "UPDATE timers SET status = 'cancelled' WHERE case_id = :case_id "
+            "AND status IN ('pending', 'failed')",
+            {"case_id": case_id},
+        ).rowcount
 
     # --- what guards read ----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ here; notifications go to the outbox and documents are rendered by the host afte
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine import access, validation
@@ -33,7 +33,8 @@ from engine.ports import Clock, DeadlineCalendar, PiiProtector
 from engine.records import Actor, CaseRecord, EventRecord, FireResult, TriggerOption
 from engine.registry import Registry
 from engine.repository import Database, Tx
-from engine.spec import ROLE_LABELS, Role
+from engine.policy import Policy
+from engine.spec import ROLE_LABELS, ClockSpec, DeadlineSpec, Role
 
 OPEN_TRIGGER = "open"
 
@@ -50,8 +51,10 @@ class Engine:
         calendar: DeadlineCalendar,
         pii: PiiProtector,
         number_pattern: str = DEFAULT_PATTERN,
+        policy: Policy | None = None,
     ) -> None:
         self.db = database
+        self.policy = policy or Policy()
         self.registry = registry
         self.clock = clock
         self.calendar = calendar
@@ -388,59 +391,77 @@ class Engine:
                     available,
                     did_you_mean(trigger, available),
                 )
-            access.require_role(actor, bound.spec)
-            if bound.spec.reason_required and not reason:
-                raise ReasonRequired(trigger)
-            ctx = self._context(tx, case, actor, payload, reason, now, compiled, bound)
-            for guard in bound.guards:
-                verdict = guard.fn(ctx)
-                if verdict:
-                    raise GuardRejected(trigger, guard.name, verdict)
-            ctx.writable = True
-            for action in bound.actions:
-                action.fn(ctx)
-            ctx.writable = False
-            dest = bound.spec.dest or case.state
-            changes = ctx.changes
-            state_changed = dest != case.state
-            if state_changed:
-                dest_level = compiled.states[dest].level
-                if dest_level is not None and "level" not in changes:
-                    changes["level"] = dest_level.value
-                changes.setdefault("state_sessions", 0)
-            version = case.version + 1
-            seq = case.audit_seq + 1
-            event = self._event(
-                case_id,
-                seq,
-                case.audit_head,
-                now,
-                actor,
-                trigger,
-                case.state,
-                dest,
-                version,
-                payload,
-                reason,
-            )
-            matched = tx.update_case(
-                case_id,
-                expected_version,
-                state=dest,
-                audit_seq=seq,
-                audit_head=event.hash,
-                now=now,
-                state_changed=state_changed,
-                changes=changes,
-            )
-            if matched != 1:
-                current = tx.load_case(case_id)
-                raise ConcurrentUpdate(
-                    case_id, expected_version, current.version if current else None
-                )
-            tx.insert_event(case_id, event)
-            if state_changed:
-                self._enter_state(tx, compiled, case, case.state, dest, now)
+            return self.apply(tx, case, compiled, bound, actor, payload, reason, now)
+
+    def apply(
+        self,
+        tx: Tx,
+        case: CaseRecord,
+        compiled: CompiledSpec,
+        bound: BoundTransition,
+        actor: Actor,
+        payload: Mapping[str, Any],
+        reason: str | None,
+        now: datetime,
+    ) -> FireResult:
+        """The checks and writes of one transition on a case already loaded and locked in `tx`.
+
+        `fire` and the timer tick share it, so a timer's effect and the completion of its row
+        commit together.
+        """
+        trigger = bound.spec.trigger
+        case_id = case.id
+        access.require_role(actor, bound.spec)
+        if bound.spec.reason_required and not reason:
+            raise ReasonRequired(trigger)
+        ctx = self._context(tx, case, actor, payload, reason, now, compiled, bound)
+        for guard in bound.guards:
+            verdict = guard.fn(ctx)
+            if verdict:
+                raise GuardRejected(trigger, guard.name, verdict)
+        ctx.writable = True
+        for action in bound.actions:
+            action.fn(ctx)
+        ctx.writable = False
+        dest = bound.spec.dest or case.state
+        changes = ctx.changes
+        state_changed = dest != case.state
+        if state_changed:
+            dest_level = compiled.states[dest].level
+            if dest_level is not None and "level" not in changes:
+                changes["level"] = dest_level.value
+            changes.setdefault("state_sessions", 0)
+        version = case.version + 1
+        seq = case.audit_seq + 1
+        event = self._event(
+            case_id,
+            seq,
+            case.audit_head,
+            now,
+            actor,
+            trigger,
+            case.state,
+            dest,
+            version,
+            payload,
+            reason,
+        )
+        matched = tx.update_case(
+            case_id,
+            case.version,
+            state=dest,
+            audit_seq=seq,
+            audit_head=event.hash,
+            now=now,
+            state_changed=state_changed,
+            changes=changes,
+        )
+        if matched != 1:
+            current = tx.load_case(case_id)
+            raise ConcurrentUpdate(case_id, case.version, current.version if current else None)
+        tx.insert_event(case_id, event)
+        if state_changed:
+            self._enter_state(tx, compiled, case, case.state, dest, now)
         return FireResult(case_id, trigger, case.state, dest, version, event.hash)
 
     def _context(
@@ -464,6 +485,7 @@ class Engine:
             spec=compiled.spec,
             transition=bound.spec,
             calendar=self.calendar,
+            policy=self.policy,
         )
 
     def _event(
@@ -477,10 +499,11 @@ class Engine:
         source: str | None,
         dest: str,
         version: int,
-        payload: dict[str, Any],
+        payload: Mapping[str, Any],
         reason: str | None,
     ) -> EventRecord:
         roles = tuple(sorted(str(r) for r in actor.roles))
+        payload = dict(payload)
         digest = event_hash(
             prev_hash=prev_hash,
             case_id=case_id,
@@ -521,40 +544,62 @@ class Engine:
         dest: str,
         now: datetime,
     ) -> None:
-        """Timers follow states: leaving cancels the old deadline, entering starts the new."""
+        """Timers follow states: leaving cancels the old deadline, entering starts the new;
+        a final state cancels everything still pending (visits, reminders, clocks)."""
+        if compiled.states[dest].final:
+            tx.cancel_all_timers(case.id)
+            return
         if source is not None and compiled.states[source].deadline is not None:
             tx.cancel_timers(case.id, "state_deadline", source)
+            tx.cancel_timers(case.id, "reminder", source)
         deadline = compiled.states[dest].deadline
         if deadline is not None:
-            due = self.calendar.add_days(now, deadline.days, working_days=deadline.working_days)
-            tx.insert_timer(
-                case_id=case.id,
-                kind="state_deadline",
-                name=dest,
-                due_at=due.due_at,
-                on_expiry=deadline.on_expiry,
-                provisional=due.provisional,
-                working_days=deadline.working_days,
-                days=deadline.days,
-                now=now,
+            self._start_period(
+                tx, case.id, "state_deadline", dest, deadline, deadline.on_expiry, now
             )
         for clock_name in compiled.clock_stops.get(dest, ()):
             tx.cancel_timers(case.id, "clock", clock_name)
+            tx.cancel_timers(case.id, "reminder", clock_name)
         for clock_name in compiled.clock_starts.get(dest, ()):
             if tx.pending_timers(case.id, "clock", clock_name):
                 continue
             clock = next(c for c in compiled.spec.clocks if c.name == clock_name)
-            due = self.calendar.add_days(now, clock.days, working_days=clock.working_days)
+            self._start_period(tx, case.id, "clock", clock_name, clock, clock.on_expiry, now)
+
+    def _start_period(
+        self,
+        tx: Tx,
+        case_id: int,
+        kind: str,
+        name: str,
+        period: DeadlineSpec | ClockSpec,
+        on_expiry: str,
+        now: datetime,
+    ) -> None:
+        due = self.calendar.add_days(now, period.days, working_days=period.working_days)
+        tx.insert_timer(
+            case_id=case_id,
+            kind=kind,
+            name=name,
+            due_at=due.due_at,
+            on_expiry=on_expiry,
+            provisional=due.provisional,
+            working_days=period.working_days,
+            days=period.days,
+            now=now,
+        )
+        if period.reminder is not None:
             tx.insert_timer(
-                case_id=case.id,
-                kind="clock",
-                name=clock_name,
-                due_at=due.due_at,
-                on_expiry=clock.on_expiry,
+                case_id=case_id,
+                kind="reminder",
+                name=name,
+                due_at=due.due_at - timedelta(days=period.reminder.days_before),
+                on_expiry=period.reminder.action,
                 provisional=due.provisional,
-                working_days=clock.working_days,
-                days=clock.days,
+                working_days=False,
+                days=period.days - period.reminder.days_before,
                 now=now,
+                payload={"closes_at": due.due_at.isoformat(), "period": name},
             )
 
     # --- audit ---------------------------------------------------------------------------

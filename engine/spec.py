@@ -72,6 +72,13 @@ class _Frozen(BaseModel):
 Identifier = Annotated[str, Field(pattern=IDENTIFIER, max_length=64)]
 
 
+class ReminderSpec(_Frozen):
+    """An action run `days_before` the end of a deadline or clock (e.g. the JC window closing)."""
+
+    days_before: int = Field(gt=0, le=365)
+    action: Identifier
+
+
 class DeadlineSpec(_Frozen):
     """A period that starts when a state is entered; on expiry a trigger or an action runs."""
 
@@ -79,6 +86,13 @@ class DeadlineSpec(_Frozen):
     working_days: bool = False
     on_expiry: Identifier
     label: str | None = None
+    reminder: ReminderSpec | None = None
+
+    @model_validator(mode="after")
+    def _reminder_inside_the_period(self) -> DeadlineSpec:
+        if self.reminder is not None and self.reminder.days_before >= self.days:
+            raise ValueError("提醒须在期限届满之前（reminder.days_before < days）")
+        return self
 
 
 class ClockSpec(_Frozen):
@@ -95,6 +109,7 @@ class ClockSpec(_Frozen):
     starts_in: tuple[Identifier, ...] = Field(min_length=1)
     stops_in: tuple[Identifier, ...] = Field(min_length=1)
     on_expiry: Identifier
+    reminder: ReminderSpec | None = None
 
 
 class StateSpec(_Frozen):

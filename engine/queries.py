@@ -1,0 +1,427 @@
+"""Read-only listing and search queries for hosts (the HTTP API): cases by filter and scope,
+parties, sessions, assignments, org units and users. Nothing here writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from engine.records import Actor
+from engine.repository import Tx
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilters:
+    """What a case list may be narrowed by; None means "any"."""
+
+    states: tuple[str, ...] = ()
+    level: str | None = None
+    category_code: str | None = None
+    org_unit_id: int | None = None  # the unit and its subtree
+    assignee_id: int | None = None  # an active assignment
+    overdue: bool | None = None
+    court_ids: frozenset[int] | None = None  # applications addressed to these courts
+    text: str | None = None  # case number or party name, substring
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    id: int
+    number: str
+    spec_id: str
+    spec_version: int
+    state: str
+    level: str
+    category_code: str
+    risk_level: str
+    origin: str
+    summary: str
+    org_unit_id: int
+    committee_id: int
+    court_id: int | None
+    overdue: bool
+    version: int
+    created_at: datetime
+    state_entered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseExtra:
+    """The columns of a case that CaseRecord leaves out."""
+
+    summary: str
+    registrar_id: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    party_id: int
+    case_party_id: int
+    role: str
+    kind: str
+    name: str
+    sex: str | None
+    ethnicity: str | None
+    birth_date: date | None
+    occupation: str | None
+    address: str
+    representative: str | None
+    guardian_name: str | None
+    agent_name: str | None
+    consent: str
+    consent_at: datetime | None
+    notice_acknowledged_at: datetime | None
+    id_number_masked: str | None
+    id_number_cipher: str | None
+    phone_masked: str | None
+    phone_cipher: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: int
+    state: str
+    level: str
+    held_at: datetime
+    place: str
+    public: bool
+    attendees: list[str]
+    record: str
+    recorder_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRow:
+    id: int
+    user_id: int
+    display_name: str
+    role: str
+    assigned_at: datetime
+    ended_at: datetime | None
+    parties_consented_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgUnitRow:
+    id: int
+    kind: str
+    name: str
+    short_name: str
+    parent_id: int | None
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRow:
+    org_unit_id: int
+    role: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    username: str
+    display_name: str
+    active: bool
+    password_hash: str | None
+    memberships: tuple[MembershipRow, ...]
+
+
+def _in(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
+    """`:p0, :p1, ...` for an IN list, adding the values to params."""
+    names = []
+    for index, value in enumerate(values):
+        name = f"{prefix}{index}"
+        params[name] = value
+        names.append(f":{name}")
+    return ", ".join(names) or "NULL"
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+_CASE_ROW = (
+    "c.id, c.number, c.spec_id, c.spec_version, c.state, c.level, c.category_code, "
+    "c.risk_level, c.origin, c.summary, c.org_unit_id, c.committee_id, c.court_id, c.overdue, "
+    "c.version, c.created_at, c.state_entered_at"
+)
+
+
+def scope_clause(actor: Actor, params: dict[str, Any]) -> str:
+    """SQL true for the cases `engine.access.in_scope` lets the actor see."""
+    if actor.all_units:
+        return "1 = 1"
+    parts = []
+    if actor.unit_ids:
+        units = _in("scope", sorted(actor.unit_ids), params)
+        parts += [
+            f"c.{column} IN ({units})"
+            for column in (
+                "org_unit_id",
+                "committee_id",
+                "grid_id",
+                "court_id",
+                "referring_court_id",
+            )
+        ]
+    if actor.user_id is not None:
+        params["scope_user"] = actor.user_id
+        parts.append(
+            "EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = c.id "
+            "AND a.user_id = :scope_user AND a.ended_at IS NULL)"
+        )
+    return "(" + " OR ".join(parts) + ")" if parts else "1 = 0"
+
+
+def list_cases(
+    tx: Tx, actor: Actor, filters: CaseFilters, *, before_id: int | None, limit: int
+) -> list[CaseRow]:
+    """Visible cases matching the filters, newest first, `limit` of them before `before_id`."""
+    params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE))}
+    where = [scope_clause(actor, params)]
+    if before_id is not None:
+        where.append("c.id < :before_id")
+        params["before_id"] = before_id
+    if filters.states:
+        where.append(f"c.state IN ({_in('state', filters.states, params)})")
+    if filters.level is not None:
+        where.append("c.level = :level")
+        params["level"] = filters.level
+    if filters.category_code is not None:
+        where.append("c.category_code = :category")
+        params["category"] = filters.category_code
+    if filters.overdue is not None:
+        where.append("c.overdue = :overdue")
+        params["overdue"] = filters.overdue
+    if filters.org_unit_id is not None:
+        where.append(
+            "c.org_unit_id IN (SELECT s.id FROM org_units s, org_units u WHERE u.id = :unit "
+            "AND s.path LIKE u.path || :any_suffix)"
+        )
+        params["unit"] = filters.org_unit_id
+        params["any_suffix"] = "%"  # a parameter: a literal percent sign upsets psycopg
+    if filters.assignee_id is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM assignments f WHERE f.case_id = c.id "
+            "AND f.user_id = :assignee AND f.ended_at IS NULL)"
+        )
+        params["assignee"] = filters.assignee_id
+    if filters.court_ids is not None:
+        where.append(f"c.court_id IN ({_in('court', sorted(filters.court_ids), params)})")
+    if filters.text:
+        params["text"] = _like(filters.text)
+        where.append(
+            "(c.number LIKE :text ESCAPE '\\' OR EXISTS (SELECT 1 FROM case_parties cp "
+            "JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = c.id "
+            "AND p.name LIKE :text ESCAPE '\\'))"
+        )
+    sql = (
+        f"SELECT {_CASE_ROW} FROM cases c WHERE {' AND '.join(where)} "
+        "ORDER BY c.id DESC LIMIT :limit"
+    )
+    dt = tx.codec.dt_in_required
+    return [
+        CaseRow(
+            id=r[0],
+            number=r[1],
+            spec_id=r[2],
+            spec_version=r[3],
+            state=r[4],
+            level=r[5],
+            category_code=r[6],
+            risk_level=r[7],
+            origin=r[8],
+            summary=r[9],
+            org_unit_id=r[10],
+            committee_id=r[11],
+            court_id=r[12],
+            overdue=bool(r[13]),
+            version=r[14],
+            created_at=dt(r[15]),
+            state_entered_at=dt(r[16]),
+        )
+        for r in tx.all(sql, params)
+    ]
+
+
+def party_names(tx: Tx, case_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Party names per case, in registration order, for a page of cases."""
+    if not case_ids:
+        return {}
+    params: dict[str, Any] = {}
+    rows = tx.all(
+        "SELECT cp.case_id, p.name FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
+        f"WHERE cp.case_id IN ({_in('case', case_ids, params)}) ORDER BY cp.id",
+        params,
+    )
+    names: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
+    for case_id, name in rows:
+        names[int(case_id)].append(str(name))
+    return names
+
+
+def case_extra(tx: Tx, case_id: int) -> CaseExtra | None:
+    row = tx.one(
+        "SELECT summary, registrar_id, updated_at FROM cases WHERE id = :id", {"id": case_id}
+    )
+    if row is None:
+        return None
+    return CaseExtra(row[0], row[1], tx.codec.dt_in_required(row[2]))
+
+
+def parties(tx: Tx, case_id: int) -> list[PartyRow]:
+    rows = tx.all(
+        "SELECT p.id, cp.id, cp.role, p.kind, p.name, p.sex, p.ethnicity, p.birth_date, "
+        "p.occupation, p.address, p.representative, p.guardian_name, cp.agent_name, cp.consent, "
+        "cp.consent_at, cp.notice_acknowledged_at, p.id_number_masked, p.id_number_cipher, "
+        "p.phone_masked, p.phone_cipher FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
+        "WHERE cp.case_id = :case_id ORDER BY cp.id",
+        {"case_id": case_id},
+    )
+    dt = tx.codec.dt_in
+    return [
+        PartyRow(
+            party_id=r[0],
+            case_party_id=r[1],
+            role=r[2],
+            kind=r[3],
+            name=r[4],
+            sex=r[5],
+            ethnicity=r[6],
+            birth_date=date.fromisoformat(r[7]) if isinstance(r[7], str) else r[7],
+            occupation=r[8],
+            address=r[9],
+            representative=r[10],
+            guardian_name=r[11],
+            agent_name=r[12],
+            consent=r[13],
+            consent_at=dt(r[14]),
+            notice_acknowledged_at=dt(r[15]),
+            id_number_masked=r[16],
+            id_number_cipher=r[17],
+            phone_masked=r[18],
+            phone_cipher=r[19],
+        )
+        for r in rows
+    ]
+
+
+def sessions(tx: Tx, case_id: int) -> list[SessionRow]:
+    rows = tx.all(
+        "SELECT id, state, level, held_at, place, public, attendees, record, recorder_id "
+        "FROM mediation_sessions WHERE case_id = :case_id ORDER BY held_at, id",
+        {"case_id": case_id},
+    )
+    return [
+        SessionRow(
+            id=r[0],
+            state=r[1],
+            level=r[2],
+            held_at=tx.codec.dt_in_required(r[3]),
+            place=r[4],
+            public=bool(r[5]),
+            attendees=list(json.loads(r[6])),
+            record=r[7],
+            recorder_id=r[8],
+        )
+        for r in rows
+    ]
+
+
+def assignments(tx: Tx, case_id: int) -> list[AssignmentRow]:
+    rows = tx.all(
+        "SELECT a.id, a.user_id, u.display_name, a.role, a.assigned_at, a.ended_at, "
+        "a.parties_consented_at FROM assignments a JOIN users u ON u.id = a.user_id "
+        "WHERE a.case_id = :case_id ORDER BY a.id",
+        {"case_id": case_id},
+    )
+    dt = tx.codec.dt_in
+    return [
+        AssignmentRow(r[0], r[1], r[2], r[3], tx.codec.dt_in_required(r[4]), dt(r[5]), dt(r[6]))
+        for r in rows
+    ]
+
+
+_UNIT = "SELECT id, kind, name, short_name, parent_id, path FROM org_units"
+
+
+def org_units(tx: Tx, *, kind: str | None = None, parent_id: int | None = None) -> list[OrgUnitRow]:
+    where, params = [], {}
+    if kind is not None:
+        where.append("kind = :kind")
+        params["kind"] = kind
+    if parent_id is not None:
+        where.append("parent_id = :parent")
+        params["parent"] = parent_id
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return [OrgUnitRow(*r) for r in tx.all(f"{_UNIT}{clause} ORDER BY path", params)]
+
+
+def org_unit(tx: Tx, unit_id: int) -> OrgUnitRow | None:
+    row = tx.one(f"{_UNIT} WHERE id = :id", {"id": unit_id})
+    return None if row is None else OrgUnitRow(*row)
+
+
+def subtree_ids(tx: Tx, paths: Iterable[str]) -> frozenset[int]:
+    """Every org unit under (and including) the units with these materialised paths."""
+    found: set[int] = set()
+    for path in sorted(set(paths)):
+        rows = tx.all("SELECT id FROM org_units WHERE path LIKE :p", {"p": path + "%"})
+        found.update(int(r[0]) for r in rows)
+    return frozenset(found)
+
+
+_USER = "SELECT id, username, display_name, active, password_hash FROM users"
+
+
+def _memberships(tx: Tx, user_ids: Sequence[int]) -> dict[int, list[MembershipRow]]:
+    if not user_ids:
+        return {}
+    params: dict[str, Any] = {}
+    rows = tx.all(
+        "SELECT m.user_id, m.org_unit_id, m.role, o.path FROM memberships m "
+        "JOIN org_units o ON o.id = m.org_unit_id "
+        f"WHERE m.user_id IN ({_in('user', user_ids, params)}) ORDER BY m.id",
+        params,
+    )
+    found: dict[int, list[MembershipRow]] = {uid: [] for uid in user_ids}
+    for user_id, unit_id, role, path in rows:
+        found[int(user_id)].append(MembershipRow(int(unit_id), str(role), str(path)))
+    return found
+
+
+def _user(tx: Tx, row: Sequence[Any]) -> UserRow:
+    members = _memberships(tx, [int(row[0])])[int(row[0])]
+    return UserRow(int(row[0]), row[1], row[2], bool(row[3]), row[4], tuple(members))
+
+
+def user(tx: Tx, user_id: int) -> UserRow | None:
+    row = tx.one(f"{_USER} WHERE id = :id", {"id": user_id})
+    return None if row is None else _user(tx, row)
+
+
+def user_by_username(tx: Tx, username: str) -> UserRow | None:
+    row = tx.one(f"{_USER} WHERE username = :username", {"username": username})
+    return None if row is None else _user(tx, row)
+
+
+def users(tx: Tx, *, before_id: int | None, limit: int) -> list[UserRow]:
+    params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE))}
+    clause = ""
+    if before_id is not None:
+        clause = " WHERE id < :before_id"
+        params["before_id"] = before_id
+    rows = tx.all(f"{_USER}{clause} ORDER BY id DESC LIMIT :limit", params)
+    members = _memberships(tx, [int(r[0]) for r in rows])
+    return [
+        UserRow(int(r[0]), r[1], r[2], bool(r[3]), r[4], tuple(members[int(r[0])])) for r in rows
+    ]
