@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.errors import InvalidInput
@@ -299,9 +299,12 @@ class TransitionContext:
         working_days: bool,
         on_expiry: str,
         payload: Mapping[str, Any] | None = None,
+        start: datetime | None = None,
     ) -> datetime:
-        """Create a timer `days` (calendar or working) from now; returns its due time."""
-        due = self._calendar.add_days(self.now, days, working_days=working_days)
+        """Create a timer `days` (calendar or working) from `start` (default now); returns
+        its due time. The period counts from the start's day, as deadlines in law do."""
+        begin = start or self.now
+        due = self._calendar.add_days(begin, days, working_days=working_days)
         self._writer().insert_timer(
             case_id=self.case.id,
             kind=kind,
@@ -311,7 +314,7 @@ class TransitionContext:
             provisional=due.provisional,
             working_days=working_days,
             days=days,
-            now=self.now,
+            now=begin,
             payload=payload,
         )
         return due.due_at

@@ -16,7 +16,7 @@ from transitions import Machine
 
 from engine.checks import expand_sources
 from engine.hooks import Hook, HookSet
-from engine.spec import StateSpec, TransitionSpec, WorkflowSpec
+from engine.spec import Role, StateSpec, TransitionSpec, WorkflowSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class CompiledSpec:
     open_transition: TransitionSpec
     clock_starts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     clock_stops: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expiry_actions: dict[str, BoundTransition] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -94,4 +95,18 @@ def compile_spec(spec: WorkflowSpec, hooks: HookSet, file: Path) -> CompiledSpec
         ),
         clock_starts={k: tuple(v) for k, v in starts.items()},
         clock_stops={k: tuple(v) for k, v in stops.items()},
+        expiry_actions={
+            name: BoundTransition(
+                spec=TransitionSpec(
+                    trigger=name,
+                    label="期限届满自动执行",
+                    source=("*",),
+                    roles=(Role.system,),
+                    actions=(name,),
+                ),
+                guards=(),
+                actions=(hook,),
+            )
+            for name, hook in hooks.actions.items()
+        },
     )

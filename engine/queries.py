@@ -355,7 +355,8 @@ _UNIT = "SELECT id, kind, name, short_name, parent_id, path FROM org_units"
 
 
 def org_units(tx: Tx, *, kind: str | None = None, parent_id: int | None = None) -> list[OrgUnitRow]:
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if kind is not None:
         where.append("kind = :kind")
         params["kind"] = kind

@@ -29,11 +29,11 @@ from engine.hooks import TransitionContext
 from engine.intake import CaseIntake, PartyIntake
 from engine.machine import BoundTransition, CompiledSpec
 from engine.numbering import DEFAULT_PATTERN, format_number, next_sequence
+from engine.policy import Policy
 from engine.ports import Clock, DeadlineCalendar, PiiProtector
 from engine.records import Actor, CaseRecord, EventRecord, FireResult, TriggerOption
 from engine.registry import Registry
 from engine.repository import Database, Tx
-from engine.policy import Policy
 from engine.spec import ROLE_LABELS, ClockSpec, DeadlineSpec, Role
 
 OPEN_TRIGGER = "open"
@@ -596,10 +596,14 @@ class Engine:
                 due_at=due.due_at - timedelta(days=period.reminder.days_before),
                 on_expiry=period.reminder.action,
                 provisional=due.provisional,
-                working_days=False,
-                days=period.days - period.reminder.days_before,
+                working_days=period.working_days,
+                days=period.days,
                 now=now,
-                payload={"closes_at": due.due_at.isoformat(), "period": name},
+                payload={
+                    "closes_at": due.due_at.isoformat(),
+                    "period": name,
+                    "days_before": period.reminder.days_before,
+                },
             )
 
     # --- audit ---------------------------------------------------------------------------

@@ -3,12 +3,14 @@ the context, inside the fire's transaction. Timer-expiry actions notify through 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.hooks import InvalidInput, TransitionContext
 from workflows.hookset import HOOKS
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 CONSENT_SOURCES = {"written": "书面", "oral": "口头", "phone": "电话", "online": "线上"}
 ASSIGNABLE_ROLES = {
     "mediator": "调解员",
@@ -339,7 +341,7 @@ def reject_agreement(ctx: TransitionContext) -> None:
 
 @HOOKS.action("record_visit")
 def record_visit(ctx: TransitionContext) -> None:
-    """R-FOLLOWUP: performance, satisfaction, new risks and the visitor."""
+    """R-FOLLOWUP: performance, satisfaction, new risks and the visitor; settles a due visit."""
     term_index = ctx.payload.get("term_index")
     terms = ctx.data.get("agreement", {}).get("terms", [])
     if term_index is not None and (
@@ -349,13 +351,135 @@ def record_visit(ctx: TransitionContext) -> None:
     satisfaction = ctx.payload.get("satisfaction")
     if satisfaction is not None:
         satisfaction = ctx.choice("satisfaction", "满意度", SATISFACTION)
+    performance = ctx.choice("performance", "履行情况", PERFORMANCE)
     ctx.add_visit(
         term_index=term_index,
-        performance=ctx.choice("performance", "履行情况", PERFORMANCE),
+        performance=performance,
         satisfaction=satisfaction,
         new_risks=ctx.text("new_risks", "新的风险", required=False),
         notes=ctx.text("notes", "回访情况", required=False) or "",
     )
+    visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
+    key = ctx.payload.get("visit")
+    if key is None and term_index is not None:
+        key = f"term_{term_index}"
+    if key is None:  # the earliest visit still open
+        open_keys = sorted(
+            (v["due_at"], k)
+            for k, v in visits.items()
+            if v["status"] in ("scheduled", "due", "overdue")
+        )
+        key = open_keys[0][1] if open_keys else None
+    if key is not None:
+        if key not in visits:
+            raise InvalidInput(f"没有名为“{key}”的回访安排", field="visit")
+        visits[key] = {**visits[key], "status": "done", "performance": performance}
+        ctx.update_data("visits_due", visits)
+        ctx.cancel_timers(kind="followup", name=key)
+        ctx.cancel_timers(kind="visit_overdue", name=key)
+        if not any(v["status"] == "overdue" for v in visits.values()) and _visit_overdue_only(ctx):
+            ctx.set_case(overdue=False)
+
+
+def _visit_overdue_only(ctx: TransitionContext) -> bool:
+    """The case's overdue flag came from a late visit, not from the mediation limit."""
+    return bool(ctx.data.get("overdue_reason") == "visit")
+
+
+def _visitor(ctx: TransitionContext) -> int | None:
+    """The 中心户 next door if the case has one, else its mediator (R-FOLLOWUP)."""
+    active = [a for a in ctx.assignments() if a.active]
+    for role in ("central_household", "mediator"):
+        for assignment in active:
+            if assignment.role == role:
+                return assignment.user_id
+    return None
+
+
+@HOOKS.action("schedule_followups")
+def schedule_followups(ctx: TransitionContext) -> None:
+    """R-FOLLOWUP: one visit after each term's performance deadline, plus the standard visits."""
+    visitor = _visitor(ctx)
+    visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
+    terms = ctx.data.get("agreement", {}).get("terms", [])
+    plan: list[tuple[str, str, datetime, int]] = []
+    for index, term in enumerate(terms):
+        deadline = date.fromisoformat(term["due_date"])
+        start = datetime.combine(deadline, time(0, 0), tzinfo=SHANGHAI)
+        plan.append((f"term_{index}", f"第{index + 1}条履行期限届满回访", start, 1))
+    for days in ctx.policy.followup_days:
+        plan.append((f"day_{days}", f"协议生效后第{days}日回访", ctx.now, days))
+    for key, label, start, days in plan:
+        due_at = ctx.schedule(
+            kind="followup",
+            name=key,
+            days=days,
+            working_days=False,
+            on_expiry="visit_due",
+            payload={"visit": key, "label": label, "visitor": visitor},
+            start=start,
+        )
+        visits[key] = {
+            "label": label,
+            "due_at": due_at.isoformat(),
+            "visitor": visitor,
+            "status": "scheduled",
+        }
+    ctx.update_data("visits_due", visits)
+
+
+@HOOKS.action("visit_due")
+def visit_due(ctx: TransitionContext) -> None:
+    """A follow-up visit is due: tell the visitor, and watch for it being late."""
+    key = ctx.text("visit", "回访")
+    visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
+    entry = visits.get(key or "")
+    if entry is None or entry["status"] == "done":
+        return
+    visits[key or ""] = {**entry, "status": "due"}
+    ctx.update_data("visits_due", visits)
+    visitor = entry.get("visitor")
+    ctx.notify(
+        "visit_due",
+        f"user:{visitor}" if visitor else f"unit:{ctx.case.org_unit_id}",
+        {"visit": key, "label": entry["label"]},
+    )
+    ctx.schedule(
+        kind="visit_overdue",
+        name=key or "",
+        days=ctx.policy.visit_grace_days,
+        working_days=True,
+        on_expiry="flag_visit_overdue",
+        payload={"visit": key, "label": entry["label"]},
+    )
+
+
+@HOOKS.action("flag_visit_overdue")
+def flag_visit_overdue(ctx: TransitionContext) -> None:
+    """A due visit went unrecorded: flag the case and tell the supervisor (超期督办)."""
+    key = ctx.text("visit", "回访") or ""
+    visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
+    entry = visits.get(key)
+    if entry is None or entry["status"] == "done":
+        return
+    visits[key] = {**entry, "status": "overdue"}
+    ctx.update_data("visits_due", visits)
+    if not ctx.case.overdue:
+        ctx.update_data("overdue_reason", "visit")
+    ctx.set_case(overdue=True)
+    ctx.notify("visit_overdue", "supervisor", {"visit": key, "label": entry["label"]})
+
+
+@HOOKS.action("remind_confirmation_window")
+def remind_confirmation_window(ctx: TransitionContext) -> None:
+    """R-JC-WINDOW: the 30 days to apply for judicial confirmation are about to run out."""
+    closes_at = ctx.payload.get("closes_at")
+    for recipient in ("parties", "mediator"):
+        ctx.notify(
+            "confirmation_window_closing",
+            recipient,
+            {"closes_at": closes_at, "rule": "R-JC-WINDOW"},
+        )
 
 
 @HOOKS.action("urge_performance")
@@ -433,6 +557,8 @@ def report_to_referring_court(ctx: TransitionContext) -> None:
 @HOOKS.action("flag_overdue")
 def flag_overdue(ctx: TransitionContext) -> None:
     """R-DL-PM: the mediation period passed; 超期督办 by the supervisor."""
+    if not ctx.case.overdue:
+        ctx.update_data("overdue_reason", "mediation_limit")
     ctx.set_case(overdue=True)
     ctx.notify("overdue", "supervisor", {"state": ctx.case.state})
 
