@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -270,7 +270,8 @@ def test_provisional_due_dates_move_when_the_year_arrives(
     driver.fire("household", "route_to_grid")
     with engine.db.transaction(write=False) as tx:
         row = tx.one("SELECT provisional, due_at FROM timers WHERE kind = 'state_deadline'")
-    assert row is not None and bool(row[0])
+    assert row is not None
+    assert bool(row[0])
     assert _due(
         engine, driver.case_id, "state_deadline", "central_household"
     ).date().isoformat() == ("2027-01-04")
@@ -279,7 +280,7 @@ def test_provisional_due_dates_move_when_the_year_arrives(
     known = WorkingCalendar.from_chinesecalendar().with_year(
         YearData(
             2027,
-            frozenset(datetime(2027, 1, d).date() for d in (1, 2, 3, 4)),
+            frozenset(date(2027, 1, d) for d in (1, 2, 3, 4)),
             frozenset(),
             "test",
         )
@@ -289,7 +290,8 @@ def test_provisional_due_dates_move_when_the_year_arrives(
     assert due.astimezone(SHANGHAI).date().isoformat() == "2027-01-05"
     with engine.db.transaction(write=False) as tx:
         row = tx.one("SELECT provisional FROM timers WHERE kind = 'state_deadline'")
-    assert row is not None and not bool(row[0])
+    assert row is not None
+    assert not bool(row[0])
 
 
 def test_two_workers_fire_a_thousand_due_timers_exactly_once(
