@@ -54,7 +54,7 @@ _ROLE_LABELS = {
 
 
 class Branding(_Frozen):
-    """Per-room look: a personal-brand room prints its own name but the committee's seal (R-SEAL)."""
+    """Per-room look: a personal-brand room prints its name but the committee's seal (R-SEAL)."""
 
     committee_name: str = Field(min_length=1)
     room_name: str | None = None
@@ -213,13 +213,16 @@ class MediationTranscript(_Document):
         del branding
         return (
             *_party_slots(self.parties),
-            *(Signatory(role=SignerRole.MEDIATOR, name=m.name, label="调解员") for m in self.mediators),
+            *(
+                Signatory(role=SignerRole.MEDIATOR, name=m.name, label="调解员")
+                for m in self.mediators
+            ),
             Signatory(role=SignerRole.RECORDER, name=self.recorder.name, label="记录人"),
         )
 
 
 class MediationAgreement(_Document):
-    """人民调解协议书: every item of PML Art. 29 / MoJ-2002 Art. 35; effect per R-AGREEMENT-EFFECT."""
+    """人民调解协议书: every item of PML Art. 29 / MoJ-2002 Art. 35 (R-AGREEMENT-FIELDS)."""
 
     template = "agreement.html"
     title = "人民调解协议书"
@@ -242,7 +245,10 @@ class MediationAgreement(_Document):
             return ()
         return (
             *_party_slots(self.parties),
-            *(Signatory(role=SignerRole.MEDIATOR, name=m.name, label="调解员") for m in self.mediators),
+            *(
+                Signatory(role=SignerRole.MEDIATOR, name=m.name, label="调解员")
+                for m in self.mediators
+            ),
             Signatory(role=SignerRole.COMMITTEE, name=branding.seal, label="调解委员会印章"),
         )
 

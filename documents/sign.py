@@ -1,0 +1,257 @@
+"""PAdES signing, one incremental signature per signatory, in the order the document fixes.
+
+The plan is read from the PDF itself: the renderer created one empty field per signatory
+(`sig01_party`, `sig02_party`, `sig03_mediator`, `sig04_committee`), so signing needs no
+state besides the bytes. The first signature certifies the document (DocMDP P=2: form
+filling and signatures only), which makes any other later change detectable (R-ESIGN).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from PIL import Image
+
+from documents import appearance
+from documents.ca import IssuedSigner
+from documents.errors import (
+    AlreadySigned,
+    ElectronicSignatureExcluded,
+    NotASignatory,
+    SigningError,
+    SigningOutOfOrder,
+    VerificationError,
+)
+from documents.model import SignerRole
+from documents.render import ESIGN_INFO_KEY, ESIGN_WET_ONLY, FIELD_PREFIX
+
+_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One signature field of a rendered document and whether it is signed yet."""
+
+    field: str
+    role: SignerRole
+    name: str
+    label: str
+    signed: bool
+
+    @property
+    def display(self) -> str:
+        return f"{self.label}{self.name}"
+
+
+def _read(pdf: bytes) -> Any:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        return PdfFileReader(io.BytesIO(pdf), strict=False)
+    except Exception as exc:
+        raise VerificationError("文件不是可读取的 PDF 文书") from exc
+
+
+def _slots(reader: Any) -> tuple[Slot, ...]:
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    slots = []
+    for name, value, ref in enumerate_sig_fields(reader):
+        prefix, _, role_text = str(name).partition("_")
+        if not prefix.startswith(FIELD_PREFIX):
+            continue
+        try:
+            role = SignerRole(role_text)
+        except ValueError:
+            continue
+        tooltip = str(ref.get_object().get("/TU", ""))
+        label, _, signer = tooltip.partition("：")
+        slots.append(Slot(str(name), role, signer, label, value is not None))
+    return tuple(sorted(slots, key=lambda s: s.field))
+
+
+def signing_plan(pdf: bytes) -> tuple[Slot, ...]:
+    """The document's signature slots in signing order, each marked signed or not.
+
+    Raises:
+        VerificationError: `pdf` is not a readable PDF.
+    """
+    return _slots(_read(pdf))
+
+
+def _is_wet_only(reader: Any) -> bool:
+    info = reader.trailer_view.get("/Info")
+    if info is None:
+        return False
+    return str(info.get_object().get(f"/{ESIGN_INFO_KEY}", "")) == ESIGN_WET_ONLY
+
+
+class _LoadedKeySigner:
+    """Builds a pyHanko SimpleSigner that keeps the parsed key (stock one re-parses per call)."""
+
+    @staticmethod
+    def create(issued: IssuedSigner) -> Any:
+        from asn1crypto import keys, x509
+        from pyhanko.sign.signers import SimpleSigner
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+        key = issued.private_key
+
+        class Signer(SimpleSigner):
+            def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+                mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+                algo = mechanism.signature_algo
+                hash_cls = _HASHES.get(digest_algorithm)
+                if (
+                    hash_cls is not None
+                    and algo == "ecdsa"
+                    and isinstance(key, ec.EllipticCurvePrivateKey)
+                ):
+                    return key.sign(data, ec.ECDSA(hash_cls()))
+                if (
+                    hash_cls is not None
+                    and algo == "rsassa_pkcs1v15"
+                    and isinstance(key, rsa.RSAPrivateKey)
+                ):
+                    return key.sign(data, padding.PKCS1v15(), hash_cls())
+                return bytes(super().sign_raw(data, digest_algorithm))
+
+            async def async_sign_raw(
+                self, data: bytes, digest_algorithm: str, dry_run: bool = False
+            ) -> bytes:
+                del dry_run
+                return self.sign_raw(data, digest_algorithm)
+
+        der = serialization.Encoding.DER
+        certificate = x509.Certificate.load(issued.certificate.public_bytes(der))
+        key_info = keys.PrivateKeyInfo.load(
+            key.private_bytes(der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+        registry = SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]  # untyped upstream
+            [x509.Certificate.load(c.public_bytes(der)) for c in issued.chain]
+        )
+        return Signer(signing_cert=certificate, signing_key=key_info, cert_registry=registry)
+
+
+def _pyhanko_signer(issued: IssuedSigner) -> Any:
+    if issued._pyhanko is None:
+        issued._pyhanko = _LoadedKeySigner.create(issued)
+    return issued._pyhanko
+
+
+def _appearance(slot: Slot, signature_png: bytes | None) -> Image.Image:
+    if slot.role.is_seal:
+        return appearance.seal(slot.name)
+    if signature_png is not None:
+        return appearance.handwritten(signature_png)
+    return appearance.typed_name(slot.name)
+
+
+def _choose_slot(slots: tuple[Slot, ...], issued: IssuedSigner) -> Slot:
+    identity = issued.identity
+    mine = [s for s in slots if s.role == identity.role and s.name == identity.name]
+    if not mine:
+        expected = "、".join(s.display for s in slots)
+        raise NotASignatory(
+            f"{identity.name}（{identity.role.label_zh}）不是本文书的签署人；签署人为：{expected}",
+            signer=identity.name,
+            role=identity.role.value,
+        )
+    pending = [s for s in mine if not s.signed]
+    if not pending:
+        raise AlreadySigned(f"{identity.name}已经签署过本文书", field=mine[0].field)
+    target = pending[0]
+    next_slot = next(s for s in slots if not s.signed)
+    if target != next_slot:
+        raise SigningOutOfOrder(
+            f"签署顺序不符：应先由{next_slot.display}签署，再由{target.display}签署",
+            expected=next_slot.field,
+            attempted=target.field,
+        )
+    return target
+
+
+def sign(
+    pdf: bytes,
+    signer: IssuedSigner,
+    *,
+    signature_png: bytes | None = None,
+    timestamp_url: str | None = None,
+    location: str | None = None,
+) -> bytes:
+    """Add `signer`'s PAdES signature in its own field as an incremental update.
+
+    Args:
+        pdf: the document as rendered (or as returned by the previous `sign`).
+        signer: an issued signer whose certificate names the expected signatory.
+        signature_png: a handwritten signature image (parties); else the typed name is used.
+        timestamp_url: an RFC 3161 time-stamping service, passed to pyHanko.
+        location: where the signature was made, recorded in the signature dictionary.
+
+    Returns:
+        The PDF with one more signature.
+
+    Raises:
+        ElectronicSignatureExcluded: R-ESIGN-EXCLUDE — the document is for wet signatures.
+        NotASignatory / AlreadySigned / SigningOutOfOrder: the plan refuses this signer now.
+        SigningError: the document has no signature fields, or pyHanko failed.
+    """
+    from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.images import PdfImage
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+    from pyhanko.stamp import StaticStampStyle
+
+    reader = _read(pdf)
+    if _is_wet_only(reader):
+        raise ElectronicSignatureExcluded(
+            "本文书涉及婚姻、收养、继承等人身关系，依照电子签名法第三条不适用电子签名，"
+            "请打印后亲笔签名并按指印，再上传扫描件"
+        )
+    slots = _slots(reader)
+    if not slots:
+        raise SigningError("本文书没有电子签名栏")
+    slot = _choose_slot(slots, signer)
+    certify = not any(s.signed for s in slots)
+
+    meta = signers.PdfSignatureMetadata(
+        field_name=slot.field,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        certify=certify,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
+        name=signer.identity.name,
+        reason=f"{slot.label}签署",
+        location=location,
+    )
+    style = StaticStampStyle(
+        background=PdfImage(_appearance(slot, signature_png)),
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(1),  # type: ignore[no-untyped-call]  # untyped upstream
+        ),
+    )
+    timestamper = None
+    if timestamp_url:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        timestamper = HTTPTimeStamper(timestamp_url)
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        out = signers.PdfSigner(
+            meta, _pyhanko_signer(signer), timestamper=timestamper, stamp_style=style
+        ).sign_pdf(writer)
+    except Exception as exc:
+        raise SigningError(f"签名失败：{exc}", field=slot.field) from exc
+    return bytes(out.getvalue())
