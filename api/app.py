@@ -7,11 +7,32 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
+from api import errors
+from api.auth import LoginLimiter, TokenSigner, load_token_key
+from api.authz import PrincipalCache
+from api.deps import Services
+from api.routes import api_router
+from api.scheduler import Ticker, start_background
 from api.settings import Settings, get_settings
 from api.wiring import build_engine
 from engine.runtime import Engine
+
+
+def build_services(settings: Settings, engine: Engine | None = None) -> Services:
+    """Everything the routes share for the app's lifetime, from settings."""
+    return Services(
+        settings=settings,
+        engine=engine or build_engine(settings),
+        signer=TokenSigner(
+            load_token_key(settings.resolved_token_key_file),
+            lifetime_seconds=settings.token_minutes * 60,
+        ),
+        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
+        principals=PrincipalCache(settings.actor_cache_seconds),
+    )
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -19,16 +40,30 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine or build_engine(settings or get_settings())
+        services = build_services(settings or get_settings(), engine)
+        app.state.services = services
+        app.state.engine = services.engine
+        scheduler = None
+        if services.settings.scheduler_in_server and engine is None:
+            # timers and the outbox tick inside the server unless a separate worker runs them
+            ticker = Ticker.from_settings(services.settings, services.engine)
+            scheduler = start_background(ticker, services.settings.tick_seconds)
         yield
-        app.state.engine.db.engine.dispose()
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+        services.engine.db.engine.dispose()
 
     app = FastAPI(
         title="枫桥 Fengqiao",
-        description="人民调解工作流引擎 — people's mediation workflow engine",
+        description=(
+            "人民调解工作流引擎 — people's mediation workflow engine. "
+            "错误均以 RFC 9457 application/problem+json 返回，带稳定的 `code`。"
+        ),
         version="0.1.0",
         lifespan=lifespan,
     )
+    errors.install(app)
+    app.include_router(api_router())
 
     @app.get("/healthz", tags=["运维"])
     def healthz() -> dict[str, Any]:
@@ -39,4 +74,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         specs = [f"{c.spec.id}@v{c.spec.version}" for c in running.registry.all()]
         return {"status": "ok", "database": running.db.dialect, "workflows": specs}
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            problem = errors.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(problem.pop("$defs", {}))
+            components["Problem"] = problem
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -17,12 +17,15 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from api import migrate
+from api.outbox import OutboxDispatcher, build_senders
 from api.settings import get_settings
-from api.wiring import build_engine, load_registry, make_sa_engine
+from api.wiring import build_engine, load_calendar, load_registry, make_sa_engine
+from engine.calendar import SHANGHAI
 from engine.errors import DefinitionError, EngineError
 from engine.graph import to_dot
 from engine.models import Category
 from engine.registry import Registry
+from engine.runtime import Engine
 from workflows import HOOKS
 
 app = typer.Typer(
@@ -30,8 +33,14 @@ app = typer.Typer(
 )
 workflows_app = typer.Typer(help="流程定义：列出、校验、绘图", no_args_is_help=True)
 audit_app = typer.Typer(help="审计链校验", no_args_is_help=True)
+outbox_app = typer.Typer(help="通知发件箱：查看与重试", no_args_is_help=True)
+timers_app = typer.Typer(help="期限与回访定时器：查看与重试", no_args_is_help=True)
+calendar_app = typer.Typer(help="法定节假日与调休数据", no_args_is_help=True)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(timers_app, name="timers")
+app.add_typer(calendar_app, name="calendar")
 
 console = Console()
 errors = Console(stderr=True)
@@ -196,13 +205,214 @@ def audit_verify(
     console.print(f"[green]✓[/] {total} 个案件的审计链完整")
 
 
-def _count_cases(engine: object) -> int:
-    from engine.runtime import Engine
-
-    assert isinstance(engine, Engine)
+def _count_cases(engine: Engine) -> int:
     with engine.db.transaction(write=False) as tx:
         row = tx.one("SELECT count(*) FROM cases")
     return int(row[0]) if row else 0
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="只运行一次后退出")] = False,
+) -> None:
+    """运行定时任务：到期的期限与回访、通知投递（可与 serve 并行，多进程不会重复执行）。"""
+    import logging
+
+    from api.scheduler import Ticker, run_blocking
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = get_settings()
+    try:
+        engine = build_engine(settings)
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    ticker = Ticker.from_settings(settings, engine)
+    if once:
+        summary = ticker.tick()
+        delivered = summary.outbox.delivered if summary.outbox else 0
+        console.print(
+            f"到期 {summary.timers.claimed} 项：执行 {summary.timers.fired}，"
+            f"跳过 {summary.timers.skipped}，失败 {summary.timers.failed}；通知投递 {delivered} 条"
+        )
+        engine.db.engine.dispose()
+        return
+    console.print(f"定时任务已启动，每 {settings.tick_seconds:g} 秒检查一次（Ctrl+C 停止）")
+    try:
+        run_blocking(ticker, settings.tick_seconds)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        engine.db.engine.dispose()
+
+
+def _dispatcher() -> tuple[Engine, OutboxDispatcher]:
+    settings = get_settings()
+    engine = build_engine(settings)
+    senders = build_senders(
+        webhook_url=settings.webhook_url,
+        webhook_secret=settings.webhook_secret,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        mail_from=settings.mail_from,
+        email_routes=settings.email_routes,
+    )
+    return engine, OutboxDispatcher(engine.db, senders, max_attempts=settings.outbox_max_attempts)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[
+        str | None, typer.Option(help="pending（待投递）、delivered（已投递）或 dead（投递失败）")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="最多显示条数")] = 50,
+) -> None:
+    """列出通知（最新在前），含失败原因。"""
+    if status not in (None, "pending", "delivered", "dead"):
+        raise fail("status 只能是 pending、delivered 或 dead", "invalid_input", 2)
+    engine, dispatcher = _dispatcher()
+    table = Table("编号", "案件", "类型", "收件方", "状态", "尝试", "下次尝试", "错误")
+    for row in dispatcher.listing(status, limit):
+        table.add_row(
+            str(row["id"]),
+            str(row["case_id"] or ""),
+            row["kind"],
+            row["recipient"],
+            row["status"],
+            str(row["attempts"]),
+            row["next_attempt_at"].isoformat(timespec="seconds") if row["next_attempt_at"] else "",
+            (row["last_error"] or "")[:60],
+        )
+    console.print(table)
+    _dispose(engine)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    message_ids: Annotated[
+        list[int] | None, typer.Argument(help="通知编号；缺省为全部失败通知")
+    ] = None,
+    deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="立即投递")] = True,
+) -> None:
+    """把投递失败（dead）的通知重新排队，并立即尝试投递。"""
+    engine, dispatcher = _dispatcher()
+    count = dispatcher.retry(engine.clock.now(), message_ids)
+    console.print(f"已重新排队 {count} 条通知")
+    if deliver and count:
+        if not dispatcher.senders:
+            _dispose(engine)
+            raise fail("未配置投递渠道（FENGQIAO_WEBHOOK_URL 或 FENGQIAO_SMTP_HOST）", "no_sender")
+        report = dispatcher.deliver_due(engine.clock.now(), limit=max(count, 100))
+        console.print(
+            f"投递成功 {report.delivered} 条，待重试 {report.retrying} 条，失败 {report.dead} 条"
+        )
+        for error in report.errors:
+            errors.print(f"[red]✗[/] {error}")
+        if report.retrying or report.dead:
+            _dispose(engine)
+            raise typer.Exit(1)
+    _dispose(engine)
+
+
+def _dispose(engine: Engine) -> None:
+    engine.db.engine.dispose()
+
+
+@timers_app.command("list")
+def timers_list(
+    status: Annotated[
+        str, typer.Option(help="pending、claimed、failed、done 或 cancelled")
+    ] = "pending",
+    case_id: Annotated[int | None, typer.Option("--case", help="只看某个案件")] = None,
+    limit: Annotated[int, typer.Option(help="最多显示条数")] = 50,
+) -> None:
+    """列出定时器：到期时间、是否按暂定日历计算、失败原因。"""
+    settings = get_settings()
+    engine = build_engine(settings)
+    where = "status = :status" + (" AND case_id = :case" if case_id else "")
+    with engine.db.transaction(write=False) as tx:
+        rows = tx.all(
+            "SELECT id, case_id, kind, name, due_at, on_expiry, provisional, attempts, last_error "
+            f"FROM timers WHERE {where} ORDER BY due_at LIMIT :limit",
+            {"status": status, "case": case_id, "limit": limit},
+        )
+        table = Table(
+            "编号", "案件", "类型", "名称", "到期（北京时间）", "到期执行", "暂定", "尝试", "错误"
+        )
+        for r in rows:
+            due = tx.codec.dt_in_required(r[4]).astimezone(SHANGHAI)
+            table.add_row(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3]),
+                due.strftime("%Y-%m-%d %H:%M"),
+                str(r[5]),
+                "是" if r[6] else "",
+                str(r[7]),
+                (r[8] or "")[:50],
+            )
+    console.print(table)
+    engine.db.engine.dispose()
+
+
+@timers_app.command("retry")
+def timers_retry(
+    timer_ids: Annotated[
+        list[int] | None, typer.Argument(help="定时器编号；缺省为全部失败的")
+    ] = None,
+) -> None:
+    """把失败（failed）的定时器重新排队，下一次运行时执行。"""
+    from engine.timers import TimerService
+
+    engine = build_engine(get_settings())
+    count = TimerService(engine).retry_failed(timer_ids)
+    console.print(f"已重新排队 {count} 个定时器")
+    engine.db.engine.dispose()
+
+
+@calendar_app.command("import")
+def calendar_import(
+    file: Annotated[Path, typer.Argument(help="某一年的节假日安排 YAML（格式见 README）")],
+) -> None:
+    """导入国务院公布的某年节假日安排，并重算按暂定日历计算的期限。"""
+    from engine.calendar import parse_year_file
+    from engine.timers import TimerService
+
+    settings = get_settings()
+    try:
+        year = parse_year_file(file)
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    folder = settings.resolved_calendar_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{year.year}.yaml"
+    shutil.copyfile(file, target)
+    try:
+        engine = build_engine(settings)
+    except EngineError as exc:
+        target.unlink()
+        raise fail(exc.message_zh, exc.code) from exc
+    moved = TimerService(engine).recompute_provisional()
+    engine.db.engine.dispose()
+    console.print(
+        f"[green]已导入[/] {year.year} 年：{len(year.holidays)} 个假日、"
+        f"{len(year.workdays)} 个调休工作日（{target}）；重算暂定期限 {moved} 个"
+    )
+
+
+@calendar_app.command("list")
+def calendar_list() -> None:
+    """列出日历已知的年份及数据来源；未知年份的期限按周末计算并标为暂定。"""
+    settings = get_settings()
+    try:
+        calendar = load_calendar(settings.resolved_calendar_dir)
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    table = Table("年份", "来源", "假日", "调休工作日")
+    for year in calendar.years_known():
+        data = calendar.year(year)
+        table.add_row(str(year), data.source, str(len(data.holidays)), str(len(data.workdays)))
+    console.print(table)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -49,7 +49,7 @@ DISPUTES = [
     ("environment", "养殖场异味扰民纠纷"),
 ]
 DEMO_PASSWORD = "fengqiao2026"  # printed by the command; for the demo district only
-BASE_TIME = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+STEP = timedelta(minutes=30)  # between two actions on one demo case
 
 
 @dataclass
@@ -232,7 +232,7 @@ class DemoCase:
     local_mediator: str = ""  # the mediator of the grid's own committee
 
     def fire(self, actor: str, trigger: str, reason: str | None = None, **payload: Any) -> None:
-        self.clock.set(self.clock.now() + timedelta(hours=5))
+        self.clock.set(self.clock.now() + STEP)
         case = self.engine.get_case(self.case_id, self.district.actors["supervisor"])
         self.engine.fire(
             self.case_id, trigger, self.district.actors[actor], case.version, payload, reason
@@ -427,25 +427,29 @@ def _inadmissible(c: DemoCase) -> None:
     )
 
 
-PLANS: list[tuple[str, Step | None, int]] = [
-    ("intake", None, 4),
-    ("central_household", _at_grid, 5),
-    ("mediation_room", _to_room, 5),
-    ("joint_mediation", _joint, 3),
-    ("agreement_drafted", _agree, 3),
-    ("signing", _signing, 3),
-    ("agreement_in_effect", _in_effect, 4),
-    ("jc_applied", _applied, 3),
-    ("jc_reviewing", _reviewing, 3),
-    ("confirmed", _confirmed, 3),
-    ("jc_rejected", _rejected, 2),
-    ("followup", _followup, 4),
-    ("followup (oral)", _grid_oral, 3),
-    ("closed", _closed, 4),
-    ("closed (grid)", _grid_closed, 4),
-    ("terminated", _terminated, 3),
-    ("withdrawn", _withdrawn, 2),
-    ("inadmissible", _inadmissible, 1),
+# label, how to get there, how many, (min, max) days before loading the last step happened:
+# a state with a running deadline is entered recently enough that the scheduler's first tick
+# does not move it on, and one case per long-running stage is left overdue (超期督办).
+PLANS: list[tuple[str, Step | None, int, tuple[int, int]]] = [
+    ("intake", None, 4, (0, 2)),
+    ("central_household", _at_grid, 5, (1, 5)),
+    ("mediation_room", _to_room, 4, (3, 20)),
+    ("mediation_room (overdue)", _to_room, 1, (40, 45)),
+    ("joint_mediation", _joint, 3, (5, 20)),
+    ("agreement_drafted", _agree, 3, (2, 10)),
+    ("signing", _signing, 3, (1, 5)),
+    ("agreement_in_effect", _in_effect, 4, (2, 20)),
+    ("jc_applied", _applied, 3, (1, 2)),
+    ("jc_reviewing", _reviewing, 3, (3, 12)),
+    ("confirmed", _confirmed, 3, (20, 60)),
+    ("jc_rejected", _rejected, 2, (20, 60)),
+    ("followup", _followup, 4, (35, 90)),
+    ("followup (oral)", _grid_oral, 3, (10, 40)),
+    ("closed", _closed, 4, (60, 300)),
+    ("closed (grid)", _grid_closed, 4, (30, 300)),
+    ("terminated", _terminated, 3, (30, 200)),
+    ("withdrawn", _withdrawn, 2, (30, 200)),
+    ("inadmissible", _inadmissible, 1, (30, 200)),
 ]
 
 
@@ -483,9 +487,16 @@ def _intake(
     )
 
 
-def load_demo(settings: Settings, *, skip_if_present: bool = False) -> str:
-    """Build the demo district and its cases; returns a summary for people."""
-    clock = FixedClock(BASE_TIME)
+def load_demo(
+    settings: Settings, *, skip_if_present: bool = False, today: date | None = None
+) -> str:
+    """Build the demo district and its cases; returns a summary for people.
+
+    The district and the cases are the same on every run; their dates are counted back from
+    `today` (default: the day it runs), so the demo looks alive and its deadlines are real.
+    """
+    anchor = datetime.combine(today or datetime.now(UTC).date(), time(1, 0), tzinfo=UTC)
+    clock = FixedClock(anchor)
     engine = build_engine(settings, clock=clock)
     with Session(engine.db.engine) as session:
         if (
@@ -498,9 +509,8 @@ def load_demo(settings: Settings, *, skip_if_present: bool = False) -> str:
         district = _build_district(session)
     rng = random.Random(2026)
     counts: dict[str, int] = {}
-    start = BASE_TIME
     index = 0
-    for label, step, how_many in PLANS:
+    for label, step, how_many, (newest, oldest) in PLANS:
         for _ in range(how_many):
             grid = district.grids[index % len(district.grids)]
             category, summary = DISPUTES[index % len(DISPUTES)]
@@ -512,8 +522,8 @@ def load_demo(settings: Settings, *, skip_if_present: bool = False) -> str:
                 else f"mediator_{street}"
             )
             household = next(k for k, v in district.users.items() if v == grid[2])
-            start += timedelta(days=rng.randrange(2, 5), hours=rng.randrange(0, 8))
-            clock.set(start)
+            days_ago = rng.randint(newest, oldest)
+            clock.set(anchor - timedelta(days=days_ago, hours=12 + rng.randrange(0, 8)))
             intake = _intake(
                 rng, district, grid, category, summary, "blue" if index % 5 else "yellow"
             )
@@ -539,7 +549,7 @@ def load_demo(settings: Settings, *, skip_if_present: bool = False) -> str:
             if step is not None:
                 step(case)
             counts[label] = counts.get(label, 0) + 1
-    _court_referrals(engine, clock, district, rng, start)
+    _court_referrals(engine, clock, district, rng, anchor - timedelta(days=10))
     counts["court_referral"] = 2
     engine.db.engine.dispose()
     total = sum(counts.values())

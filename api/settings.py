@@ -21,6 +21,26 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     sql_echo: bool = False
     token_minutes: int = Field(default=30, gt=0)
+    token_key_file: Path | None = None  # default: data_dir/keys/token.key (created on start)
+    login_max_failures: int = Field(default=5, gt=0)  # per username and client address
+    login_window_seconds: int = Field(default=300, gt=0)
+    idempotency_hours: int = Field(default=24, gt=0)  # how long a stored response is replayed
+    actor_cache_seconds: float = Field(default=30.0, ge=0)  # roles and scopes per user
+
+    # timers and follow-ups (issue: timers)
+    tick_seconds: float = Field(default=15.0, gt=0)  # how often the scheduler looks for due work
+    scheduler_in_server: bool = True  # `fengqiao serve` ticks too; set false with a worker
+    timer_lease_seconds: int = Field(default=300, gt=0)  # a claim older than this is retried
+    followup_days: tuple[int, ...] = (7, 30)  # standard visits after the agreement takes effect
+    visit_grace_days: int = Field(default=7, gt=0)  # working days before a due visit is late
+    # notifications: outbox senders
+    webhook_url: str | None = None  # every notification is POSTed here, HMAC-signed
+    webhook_secret: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "fengqiao@localhost"
+    email_routes: dict[str, str] = {}  # recipient (e.g. "supervisor", "court:5") → address
+    outbox_max_attempts: int = Field(default=8, gt=0)  # then the message is dead-lettered
 
     @property
     def resolved_database_url(self) -> str:
@@ -31,6 +51,10 @@ class Settings(BaseSettings):
     @property
     def resolved_pii_key_file(self) -> Path:
         return self.pii_key_file or self.data_dir / "keys" / "pii.key"
+
+    @property
+    def resolved_token_key_file(self) -> Path:
+        return self.token_key_file or self.data_dir / "keys" / "token.key"
 
     @property
     def resolved_calendar_dir(self) -> Path:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
+from engine.policy import Policy
 from engine.ports import Clock, SystemClock
 from engine.registry import Registry
 from engine.repository import Database, configure_engine
@@ -70,4 +71,7 @@ def build_engine(
         calendar=load_calendar(settings.resolved_calendar_dir),
         pii=AesGcmProtector(load_pii_key(settings.resolved_pii_key_file, create=create_key)),
         number_pattern=settings.case_number_pattern,
+        policy=Policy(
+            followup_days=settings.followup_days, visit_grace_days=settings.visit_grace_days
+        ),
     )

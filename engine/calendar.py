@@ -68,6 +68,9 @@ class WorkingCalendar:
             calendar = calendar.with_year(parse_year_file(file))
         return calendar
 
+    def year(self, year: int) -> YearData:
+        return self._years[year]
+
     def years_known(self) -> tuple[int, ...]:
         return tuple(sorted(self._years))
 

@@ -114,3 +114,67 @@ def test_workflows_graph_writes_an_svg_with_chinese_labels(tmp_path: Path) -> No
     assert "中心户调解" in svg
     missing = runner.invoke(app, ["workflows", "graph", "nosuchflow", "-o", str(out)])
     assert missing.exit_code == 1
+
+
+def test_worker_once_fires_what_is_due_and_the_demo_keeps_its_spread(demo_dir: Path) -> None:
+    first = runner.invoke(app, ["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    assert "失败 0" in first.output
+    again = runner.invoke(app, ["worker", "--once"])
+    assert "到期 0 项" in again.output  # nothing fires twice
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        states = {row[0] for row in db.execute("SELECT DISTINCT state FROM cases")}
+        (overdue,) = db.execute("SELECT count(*) FROM cases WHERE overdue").fetchone()
+    assert {"central_household", "agreement_in_effect", "jc_applied"} <= states
+    assert overdue >= 1  # the demo's late case is now under 超期督办
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    listed = runner.invoke(app, ["outbox", "list", "--status", "pending"])
+    assert listed.exit_code == 0
+    assert "overdue" in listed.output
+    assert runner.invoke(app, ["timers", "list"]).exit_code == 0
+
+
+def test_outbox_retry_without_a_channel_says_so(demo_dir: Path) -> None:
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        db.execute("UPDATE outbox SET status = 'dead' WHERE id = (SELECT min(id) FROM outbox)")
+    result = runner.invoke(app, ["outbox", "retry"])
+    assert result.exit_code == 1
+    assert "已重新排队 1 条通知" in result.output
+    assert "FENGQIAO_WEBHOOK_URL" in result.output
+
+
+def test_calendar_import_takes_a_new_year_and_recomputes_provisional_deadlines(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        db.execute("UPDATE timers SET provisional = 1 WHERE status = 'pending'")
+    notice = tmp_path / "notice.yaml"
+    notice.write_text(
+        "year: 2027\nsource: 国务院办公厅通知\n"
+        "holidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-01}\nworkdays: []\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["calendar", "import", str(notice)])
+    assert result.exit_code == 0, result.output
+    assert (demo_dir / "calendar" / "2027.yaml").exists()
+    assert "重算暂定期限" in result.output
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        (left,) = db.execute(
+            "SELECT count(*) FROM timers WHERE status = 'pending' AND provisional"
+        ).fetchone()
+    assert left == 0
+    listed = runner.invoke(app, ["calendar", "list"])
+    assert "2027" in listed.output
+    assert "国务院办公厅通知" in listed.output
+
+
+def test_calendar_import_refuses_a_broken_file_and_keeps_nothing(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    notice = tmp_path / "notice.yaml"
+    notice.write_text("year: 2027\nholiday: []\n", encoding="utf-8")
+    result = runner.invoke(app, ["calendar", "import", str(notice)])
+    assert result.exit_code == 1
+    assert "未知的键" in result.output
+    assert not (data_dir / "calendar" / "2027.yaml").exists()

@@ -1,0 +1,150 @@
+"""The tick: APScheduler calls it in `fengqiao serve` and in `fengqiao worker`.
+
+Each tick picks up holiday data added to the calendar folder (recomputing provisional due
+dates), fires the due timers and delivers the outbox. Ticks never overlap within a process,
+and the rows they claim keep any number of processes from doing the same work twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from api.outbox import DeliveryReport, OutboxDispatcher, build_senders
+from api.settings import Settings
+from api.wiring import load_calendar
+from engine.errors import CalendarDataError
+from engine.runtime import Engine
+from engine.timers import TickReport, TimerService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TickSummary:
+    timers: TickReport
+    outbox: DeliveryReport | None
+    calendar_reloaded: bool
+    moved_timers: int
+
+
+class Ticker:
+    """One tick's work; safe to call from several threads or processes at once."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        timers: TimerService,
+        dispatcher: OutboxDispatcher | None,
+        calendar_dir: Path,
+    ) -> None:
+        self.engine = engine
+        self.timers = timers
+        self.dispatcher = dispatcher
+        self.calendar_dir = calendar_dir
+        self._calendar_files = self._fingerprint()
+        self.on_tick: Callable[[TickSummary], None] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine) -> Ticker:
+        senders = build_senders(
+            webhook_url=settings.webhook_url,
+            webhook_secret=settings.webhook_secret,
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            mail_from=settings.mail_from,
+            email_routes=settings.email_routes,
+        )
+        dispatcher = (
+            OutboxDispatcher(engine.db, senders, max_attempts=settings.outbox_max_attempts)
+            if senders
+            else None
+        )
+        return cls(
+            engine,
+            timers=TimerService(engine, lease=timedelta(seconds=settings.timer_lease_seconds)),
+            dispatcher=dispatcher,
+            calendar_dir=settings.resolved_calendar_dir,
+        )
+
+    def _fingerprint(self) -> tuple[tuple[str, int], ...]:
+        if not self.calendar_dir.is_dir():
+            return ()
+        return tuple(
+            sorted((f.name, f.stat().st_mtime_ns) for f in self.calendar_dir.glob("*.yaml"))
+        )
+
+    def reload_calendar(self) -> tuple[bool, int]:
+        """Take up new holiday data; returns (reloaded, timers moved)."""
+        files = self._fingerprint()
+        if files == self._calendar_files:
+            return False, 0
+        try:
+            calendar = load_calendar(self.calendar_dir)
+        except CalendarDataError as exc:
+            log.error("节假日数据有误，继续使用原有日历：%s", exc.message_zh)
+            self._calendar_files = files  # report once per change, not every tick
+            return False, 0
+        self._calendar_files = files
+        self.engine.calendar = calendar
+        return True, self.timers.recompute_provisional(calendar)
+
+    def tick(self, now: datetime | None = None) -> TickSummary:
+        reloaded, moved = self.reload_calendar()
+        now = now or self.engine.clock.now()
+        timers = self.timers.fire_due(now)
+        outbox = self.dispatcher.deliver_due(now) if self.dispatcher else None
+        summary = TickSummary(timers, outbox, reloaded, moved)
+        if timers.claimed or (outbox and (outbox.delivered or outbox.retrying or outbox.dead)):
+            log.info(
+                "tick: %d timers fired, %d failed; outbox %s",
+                timers.fired,
+                timers.failed,
+                "-" if outbox is None else f"{outbox.delivered} delivered",
+            )
+        if self.on_tick is not None:
+            self.on_tick(summary)
+        return summary
+
+    def safe_tick(self) -> None:
+        """The scheduler's job: a failing tick is logged and the next one tries again."""
+        try:
+            self.tick()
+        except Exception:
+            log.exception("tick failed")
+
+
+def start_background(ticker: Ticker, seconds: float) -> BackgroundScheduler:
+    """Tick now (missed timers fire at start-up) and then every `seconds`, in a thread."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _add_job(scheduler, ticker, seconds)
+    scheduler.start()
+    return scheduler
+
+
+def run_blocking(ticker: Ticker, seconds: float) -> None:
+    """`fengqiao worker`: tick in the foreground until interrupted."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    _add_job(scheduler, ticker, seconds)
+    scheduler.start()
+
+
+def _add_job(
+    scheduler: BackgroundScheduler | BlockingScheduler, ticker: Ticker, seconds: float
+) -> None:
+    scheduler.add_job(
+        ticker.safe_tick,
+        "interval",
+        seconds=seconds,
+        next_run_time=datetime.now().astimezone(),
+        max_instances=1,
+        coalesce=True,
+        id="fengqiao-tick",
+    )
