@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     actor_cache_seconds: float = Field(default=30.0, ge=0)  # roles and scopes per user
 
     # timers and follow-ups (issue: timers)
-    tick_seconds: float = Field(default=15.0, gt=0)  # how often the scheduler looks for due work
+    tick_seconds: float = Field(default=1.0, gt=0)  # how often the tick looks for due work
     scheduler_in_server: bool = True  # `fengqiao serve` ticks too; set false with a worker
     timer_lease_seconds: int = Field(default=300, gt=0)  # a claim older than this is retried
     followup_days: tuple[int, ...] = (7, 30)  # standard visits after the agreement takes effect
