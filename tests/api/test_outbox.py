@@ -3,9 +3,12 @@ retried with backoff until it recovers, signatures verify, and dead letters can 
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
 import hmac
 import json
+import socketserver
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from api.outbox import OutboxDispatcher, WebhookSender, backoff, signature
+from api.outbox import OutboxDispatcher, WebhookSender, backoff, build_senders, signature
 from engine.ports import FixedClock
 from engine.runtime import Engine
 from tests.world import World
@@ -158,3 +161,95 @@ def test_a_message_no_sender_accepts_waits_with_a_reason(
     report = OutboxDispatcher(engine.db, []).deliver_due(clock.now())
     assert report.retrying == 1
     assert "没有可投递" in report.errors[0]
+
+
+class MailSink:
+    """Just enough SMTP on loopback to receive one message per connection."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 sink\r\n")
+                data: list[bytes] = []
+                in_data = False
+                for line in self.rfile:
+                    if in_data:
+                        if line == b".\r\n":
+                            sink.messages.append(b"".join(data))
+                            in_data = False
+                            self.wfile.write(b"250 queued\r\n")
+                        else:
+                            data.append(line)
+                        continue
+                    verb = line[:4].upper()
+                    if verb == b"DATA":
+                        in_data = True
+                        self.wfile.write(b"354 go on\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_routed_recipients_get_e_mail_and_the_rest_the_webhook(
+    engine: Engine, world: World, clock: FixedClock, receiver: Receiver
+) -> None:
+    sink = MailSink()
+    try:
+        senders = build_senders(
+            webhook_url=receiver.url,
+            webhook_secret=SECRET,
+            smtp_host="127.0.0.1",
+            smtp_port=sink.port,
+            mail_from="fengqiao@example.org",
+            email_routes={"supervisor": "duban@example.org"},
+        )
+        receiver.failures = 0
+        case = engine.open_case(world.intake(), world.actors["mediator"])
+        with engine.db.transaction(write=True) as tx:
+            for recipient in ("supervisor", "court:1"):
+                tx.add_outbox(
+                    case_id=case.case_id,
+                    kind="overdue",
+                    recipient=recipient,
+                    payload={"number": "（2026）枫源调字第0001号"},
+                    now=clock.now(),
+                )
+        report = OutboxDispatcher(engine.db, senders).deliver_due(clock.now())
+    finally:
+        sink.close()
+    assert report.delivered == 2
+    assert len(sink.messages) == 1
+    mail = email.message_from_bytes(sink.messages[0], policy=email.policy.default)
+    assert mail["To"] == "duban@example.org"
+    assert "案件超期督办" in str(mail["Subject"])
+    assert [json.loads(body)["recipient"] for _, body in receiver.received] == ["court:1"]
+
+
+def test_a_webhook_without_a_secret_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
+        build_senders(
+            webhook_url="http://127.0.0.1:1/",
+            webhook_secret=None,
+            smtp_host=None,
+            smtp_port=25,
+            mail_from="x@example.org",
+            email_routes={},
+        )
