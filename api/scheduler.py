@@ -54,23 +54,11 @@ class Ticker:
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> Ticker:
-        senders = build_senders(
-            webhook_url=settings.webhook_url,
-            webhook_secret=settings.webhook_secret,
-            smtp_host=settings.smtp_host,
-            smtp_port=settings.smtp_port,
-            mail_from=settings.mail_from,
-            email_routes=settings.email_routes,
-        )
-        dispatcher = (
-            OutboxDispatcher(engine.db, senders, max_attempts=settings.outbox_max_attempts)
-            if senders
-            else None
-        )
+        dispatcher = dispatcher_from_settings(settings, engine)
         return cls(
             engine,
             timers=TimerService(engine, lease=timedelta(seconds=settings.timer_lease_seconds)),
-            dispatcher=dispatcher,
+            dispatcher=dispatcher if dispatcher.senders else None,
             calendar_dir=settings.resolved_calendar_dir,
         )
 
@@ -119,6 +107,19 @@ class Ticker:
             self.tick()
         except Exception:
             log.exception("tick failed")
+
+
+def dispatcher_from_settings(settings: Settings, engine: Engine) -> OutboxDispatcher:
+    """The outbox with the senders the deployment configured (possibly none)."""
+    senders = build_senders(
+        webhook_url=settings.webhook_url,
+        webhook_secret=settings.webhook_secret,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        mail_from=settings.mail_from,
+        email_routes=settings.email_routes,
+    )
+    return OutboxDispatcher(engine.db, senders, max_attempts=settings.outbox_max_attempts)
 
 
 def start_background(ticker: Ticker, seconds: float) -> BackgroundScheduler:

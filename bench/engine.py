@@ -20,9 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api.wiring import load_registry, make_sa_engine
+from api.wiring import load_registry
+from bench.common import fresh_database
 from engine.calendar import WorkingCalendar
-from engine.models import METADATA, AuditEvent, Case, dumps
+from engine.models import AuditEvent, Case, dumps
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.records import Actor
@@ -32,18 +33,6 @@ from tests.world import build_world
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 PAYLOAD = {"station": "枫桥派出所", "summary": "可能激化"}
-
-
-def _fresh(url: str | None, folder: Path) -> sa.Engine:
-    if url is None:
-        engine = make_sa_engine(f"sqlite:///{folder / 'bench.db'}")
-    else:
-        engine = make_sa_engine(url)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
-    METADATA.create_all(engine)
-    return engine
 
 
 def _rate(run: Callable[[int], None], n: int, repeats: int = 3) -> float:
@@ -253,7 +242,7 @@ def run(postgres_url: str | None = None, n: int = 3000) -> dict[str, dict[str, f
         backends.append(("postgresql", postgres_url))
     for name, url in backends:
         with tempfile.TemporaryDirectory() as folder:
-            sa_engine = _fresh(url, Path(folder))
+            sa_engine = fresh_database(url, Path(folder), "bench.db")
             fire = bench_engine(sa_engine)
             fire(200)  # warm-up: compiled spec, statement cache, pool
             engine_rate = _rate(fire, n)

@@ -14,11 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from api.wiring import load_registry, make_sa_engine
+from api.wiring import load_registry
+from bench.common import fresh_database
 from engine.calendar import WorkingCalendar
-from engine.models import METADATA
 from engine.pii import AesGcmProtector
 from engine.ports import SystemClock
 from engine.repository import Database
@@ -31,18 +29,6 @@ BURST = 3_000  # due at once, for the throughput figure
 RATE_PER_MINUTE = 1_000
 STEADY_SECONDS = 30
 TICK_SECONDS = 1.0
-
-
-def _fresh(url: str | None, folder: Path) -> sa.Engine:
-    if url is None:
-        engine = make_sa_engine(f"sqlite:///{folder / 'timers.db'}")
-    else:
-        engine = make_sa_engine(url)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
-    METADATA.create_all(engine)
-    return engine
 
 
 def _insert(engine: Engine, case_ids: list[int], dues: list[datetime]) -> None:
@@ -64,7 +50,7 @@ def _insert(engine: Engine, case_ids: list[int], dues: list[datetime]) -> None:
 
 def _measure(url: str | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
-        sa_engine = _fresh(url, Path(folder))
+        sa_engine = fresh_database(url, Path(folder), "timers.db")
         world = build_world(sa_engine)
         engine = Engine(
             Database(sa_engine),
