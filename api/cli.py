@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from api import migrate
-from api.outbox import OutboxDispatcher, build_senders
+from api.outbox import OutboxDispatcher
 from api.settings import get_settings
 from api.wiring import build_engine, load_calendar, load_registry, make_sa_engine
 from engine.calendar import SHANGHAI
@@ -246,17 +246,11 @@ def worker(
 
 
 def _dispatcher() -> tuple[Engine, OutboxDispatcher]:
+    from api.scheduler import dispatcher_from_settings
+
     settings = get_settings()
     engine = build_engine(settings)
-    senders = build_senders(
-        webhook_url=settings.webhook_url,
-        webhook_secret=settings.webhook_secret,
-        smtp_host=settings.smtp_host,
-        smtp_port=settings.smtp_port,
-        mail_from=settings.mail_from,
-        email_routes=settings.email_routes,
-    )
-    return engine, OutboxDispatcher(engine.db, senders, max_attempts=settings.outbox_max_attempts)
+    return engine, dispatcher_from_settings(settings, engine)
 
 
 @outbox_app.command("list")
