@@ -14,7 +14,7 @@ from api import errors
 from api.auth import LoginLimiter, TokenSigner, load_token_key
 from api.authz import PrincipalCache
 from api.deps import Services
-from api.routes import api_router
+from api.routes import include_all
 from api.scheduler import Ticker, start_background
 from api.settings import Settings, get_settings
 from api.wiring import build_engine
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     errors.install(app)
-    app.include_router(api_router())
+    include_all(app)
 
     @app.get("/healthz", tags=["运维"])
     def healthz() -> dict[str, Any]:

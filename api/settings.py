@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     mail_from: str = "fengqiao@localhost"
     email_routes: dict[str, str] = {}  # recipient (e.g. "supervisor", "court:5") → address
     outbox_max_attempts: int = Field(default=8, gt=0)  # then the message is dead-lettered
+    # documents: rendering, signing and the content store (issue: documents)
+    ca_pkcs12_file: Path | None = None  # the deployment CA; default: a dev CA under data_dir/ca
+    ca_passphrase: str | None = None  # of ca_pkcs12_file; also encrypts cached signer keys
+    timestamp_url: str | None = None  # an RFC 3161 time-stamping service for every signature
 
     @property
     def resolved_database_url(self) -> str:
@@ -55,6 +59,19 @@ class Settings(BaseSettings):
     @property
     def resolved_token_key_file(self) -> Path:
         return self.token_key_file or self.data_dir / "keys" / "token.key"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.data_dir / "ca"
+
+    @property
+    def verify_base_url(self) -> str:
+        """Where a document's QR code points: {base_url}/verify/{document_id}."""
+        return f"{self.base_url.rstrip('/')}/verify"
 
     @property
     def resolved_calendar_dir(self) -> Path:

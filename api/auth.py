@@ -1,0 +1,160 @@
+"""Authentication: argon2 password hashes, short-lived HMAC-signed bearer tokens, and the
+login rate limit. Who may do what once logged in is api/authz.py's business."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.errors import NotAuthenticated, TooManyLoginAttempts
+
+_TOKEN_VERSION = "v1"
+_HASHER = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a miss costs as much as a wrong one."""
+    return _HASHER.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str, hasher: PasswordHasher = _HASHER) -> str:
+    return hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-ish time whether or not the user exists or has a password set."""
+    try:
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def load_token_key(path: Path) -> bytes:
+    """The 32-byte token signing key, created with mode 0600 on first start."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_bytes(32).hex())
+    key = bytes.fromhex(path.read_text().strip())
+    if len(key) != 32:
+        raise SystemExit(f"令牌密钥文件 {path} 格式有误（应为 64 位十六进制）")
+    return key
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: int
+    issued_at: int
+    expires_at: int
+
+
+class TokenSigner:
+    """`v1.<claims>.<HMAC-SHA256>`: no library, no algorithm field to confuse, one key."""
+
+    def __init__(
+        self, key: bytes, *, lifetime_seconds: int, now: Callable[[], float] = time.time
+    ) -> None:
+        self._key = key
+        self.lifetime_seconds = lifetime_seconds
+        self._now = now
+
+    def _sign(self, body: str) -> str:
+        mac = hmac.new(self._key, f"{_TOKEN_VERSION}.{body}".encode(), hashlib.sha256)
+        return _b64(mac.digest())
+
+    def issue(self, user_id: int) -> str:
+        issued = int(self._now())
+        claims = {"sub": user_id, "iat": issued, "exp": issued + self.lifetime_seconds}
+        body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        return f"{_TOKEN_VERSION}.{body}.{self._sign(body)}"
+
+    def verify(self, token: str) -> TokenClaims:
+        """Raises:
+        NotAuthenticated: the token is malformed, forged or expired.
+        """
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != _TOKEN_VERSION:
+            raise NotAuthenticated("登录凭据无效，请重新登录")
+        body, signature = parts[1], parts[2]
+        if not hmac.compare_digest(signature, self._sign(body)):
+            raise NotAuthenticated("登录凭据无效，请重新登录")
+        try:
+            claims = json.loads(_unb64(body))
+            result = TokenClaims(int(claims["sub"]), int(claims["iat"]), int(claims["exp"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NotAuthenticated("登录凭据无效，请重新登录") from exc
+        if result.expires_at <= self._now():
+            raise NotAuthenticated("登录已过期，请重新登录")
+        return result
+
+
+class LoginLimiter:
+    """At most `max_failures` failed logins per (username, client address) in a sliding window.
+
+    In memory: each worker keeps its own count, so N workers allow N × max_failures; enough to
+    stop guessing, and it needs nothing else to run.
+    """
+
+    def __init__(
+        self, max_failures: int, window_seconds: int, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self._now = now
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        stamps = self._failures.setdefault(key, deque())
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        return stamps
+
+    def check(self, username: str, address: str) -> None:
+        """Raises:
+        TooManyLoginAttempts: the window is full; says when the oldest failure expires.
+        """
+        now = self._now()
+        with self._lock:
+            stamps = self._recent((username.lower(), address), now)
+            if len(stamps) >= self.max_failures:
+                raise TooManyLoginAttempts(max(1, int(stamps[0] + self.window - now) + 1))
+
+    def failed(self, username: str, address: str) -> None:
+        now = self._now()
+        with self._lock:
+            self._recent((username.lower(), address), now).append(now)
+            if len(self._failures) > 100_000:  # bound memory under a spray of usernames
+                self._failures = {k: v for k, v in self._failures.items() if v}
+
+    def succeeded(self, username: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop((username.lower(), address), None)

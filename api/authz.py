@@ -1,0 +1,164 @@
+"""Authorisation in one place: who a logged-in user is (roles, org-unit scope), which cases
+they see and which routes and personal data their roles open.
+
+Case visibility itself is engine/access.py's rule (units of the case ∩ the actor's scope, or
+an active assignment); this module decides what scope each role brings to it:
+
+| role | scope |
+| --- | --- |
+| 中心户, mediator, supervisor | their unit's subtree (grid; room or committee; district) |
+| judge, court clerk | their court's subtree: applications addressed to it, cases it referred |
+| lawyer, prosecutor, police | none: only the cases they are assigned to |
+| admin | every unit |
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
+from engine import access, queries
+from engine.errors import CaseNotFound
+from engine.records import Actor, CaseRecord
+from engine.repository import Tx
+from engine.runtime import Engine
+from engine.spec import ROLE_LABELS, Role
+
+SUBTREE_ROLES = frozenset(
+    {Role.central_household, Role.mediator, Role.supervisor, Role.judge, Role.court_clerk}
+)
+ASSIGNED_ONLY_ROLES = frozenset({Role.lawyer, Role.prosecutor, Role.police})
+COURT_ROLES = frozenset({Role.judge, Role.court_clerk})
+CASE_OPENING_ROLES = frozenset({Role.central_household, Role.mediator, Role.supervisor})
+COURT_QUEUE_STATES = ("jc_applied", "jc_reviewing")
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    org_unit_id: int
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The logged-in user: who they are, and the engine Actor their memberships make."""
+
+    user_id: int
+    username: str
+    display_name: str
+    memberships: tuple[Membership, ...]
+    actor: Actor
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return self.actor.roles
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        return not self.actor.roles.isdisjoint(roles)
+
+
+def build_principal(tx: Tx, user_id: int) -> Principal:
+    """Raises:
+    NotAuthenticated: the user no longer exists or was deactivated.
+    """
+    row = queries.user(tx, user_id)
+    if row is None or not row.active:
+        raise NotAuthenticated("账号不存在或已停用，请联系管理员")
+    memberships = tuple(Membership(m.org_unit_id, Role(m.role)) for m in row.memberships)
+    roles = frozenset(m.role for m in memberships)
+    scoped_paths = [m.path for m in row.memberships if Role(m.role) in SUBTREE_ROLES]
+    actor = Actor(
+        user_id=row.id,
+        name=row.display_name,
+        roles=roles,
+        unit_ids=queries.subtree_ids(tx, scoped_paths),
+        all_units=Role.admin in roles,
+    )
+    return Principal(row.id, row.username, row.display_name, memberships, actor)
+
+
+class PrincipalCache:
+    """Principals per user for a few seconds: a token check must not cost three queries.
+
+    Role or membership changes take effect within `ttl_seconds`; new users are not cached yet.
+    """
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[int, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, user_id: int) -> Principal:
+        now = time.monotonic()
+        entry = self._entries.get(user_id)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        with engine.db.transaction(write=False) as tx:
+            principal = build_principal(tx, user_id)
+        if self.ttl > 0:
+            with self._lock:
+                self._entries[user_id] = (now + self.ttl, principal)
+        return principal
+
+    def forget(self, user_id: int) -> None:
+        with self._lock:
+            self._entries.pop(user_id, None)
+
+
+def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> None:
+    """Raises:
+    Forbidden: none of the principal's roles opens this route.
+    """
+    wanted = frozenset(roles)
+    if principal.has_any(wanted):
+        return
+    labels = "、".join(ROLE_LABELS[r] for r in sorted(wanted))
+    raise Forbidden(f"{what}须由以下角色办理：{labels}", required_roles=sorted(wanted))
+
+
+def visible_case(tx: Tx, case_id: int, principal: Principal) -> CaseRecord:
+    """The case if the principal may see it; out-of-scope answers exactly like missing.
+
+    Raises:
+        CaseNotFound: no such case, or not visible to this principal.
+    """
+    case = tx.load_case(case_id)
+    if case is None or not access.in_scope(
+        principal.actor, case, lambda: tx.is_assigned(case_id, principal.user_id)
+    ):
+        raise CaseNotFound(case_id)
+    return case
+
+
+def court_units(principal: Principal) -> frozenset[int]:
+    """The courts whose application queue this principal works."""
+    require_roles(principal, COURT_ROLES, "查看司法确认申请")
+    return principal.actor.unit_ids
+
+
+def pii_purpose(tx: Tx, principal: Principal, case: CaseRecord) -> str:
+    """Why this principal may read the case's parties' full ID and phone numbers (R-PII).
+
+    Only the roles whose work needs them: the case's own mediator (to contact the parties and
+    draft the agreement) and the court the confirmation application is addressed to (R-JC-
+    PACKAGE asks for identity proofs and phones).
+
+    Raises:
+        PiiNotPermitted: no such need.
+    """
+    roles = principal.roles
+    if Role.mediator in roles and any(
+        a.user_id == principal.user_id and a.role == Role.mediator and a.active
+        for a in tx.assignments(case.id)
+    ):
+        return "本案调解员"
+    if (
+        not roles.isdisjoint(COURT_ROLES)
+        and case.court_id is not None
+        and case.court_id in principal.actor.unit_ids
+    ):
+        return "受理司法确认申请的法院"
+    raise PiiNotPermitted(case.id)

@@ -1,0 +1,115 @@
+"""Login (OAuth2 password flow, form-encoded) and `me`."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import verify_password
+from api.authz import Principal
+from api.deps import TOKEN_URL, CurrentPrincipal, Services, ServicesDep
+from api.errors import InvalidCredentials, problem_responses
+from api.routes.common import AUTH_PROBLEMS
+from api.schemas import Me, MembershipPublic, Token
+from engine import queries
+from engine.errors import InvalidInput
+from engine.spec import ROLE_LABELS
+
+router = APIRouter(tags=["登录"])
+
+_FORM_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["password"]},
+                        "username": {"type": "string", "minLength": 1, "maxLength": 64},
+                        "password": {"type": "string", "minLength": 1, "maxLength": 128},
+                        "scope": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _form_field(form: dict[str, list[str]], name: str, limit: int) -> str:
+    values = form.get(name)
+    if not values or not values[0]:
+        raise InvalidInput(f"缺少 {name}", field=name)
+    if len(values[0]) > limit:
+        raise InvalidInput(f"{name} 过长", field=name)
+    return values[0]
+
+
+def _login(services: Services, username: str, password: str, address: str) -> Token:
+    services.limiter.check(username, address)
+    with services.engine.db.transaction(write=False) as tx:
+        user = queries.user_by_username(tx, username)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        services.limiter.failed(username, address)
+        raise InvalidCredentials()
+    services.limiter.succeeded(username, address)
+    services.principals.forget(user.id)  # a fresh login sees current roles at once
+    return Token(
+        access_token=services.signer.issue(user.id),
+        expires_in=services.signer.lifetime_seconds,
+    )
+
+
+@router.post(
+    TOKEN_URL.removeprefix("/api/v1"),
+    response_model=Token,
+    openapi_extra=_FORM_SCHEMA,
+    responses=problem_responses(401, 415, 422, 429),
+)
+async def login(request: Request, services: ServicesDep) -> Token:
+    """Exchange a username and password for a short-lived bearer token."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidInput("请以 application/x-www-form-urlencoded 表单提交", field="body")
+    raw = await request.body()
+    if len(raw) > 4096:
+        raise InvalidInput("请求内容过长", field="body")
+    try:
+        form = parse_qs(raw.decode(), keep_blank_values=True, max_num_fields=10)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput("表单格式有误", field="body") from exc
+    grant = form.get("grant_type", ["password"])[0]
+    if grant != "password":
+        raise InvalidInput("grant_type 须为 password", field="grant_type")
+    username = _form_field(form, "username", 64)
+    password = _form_field(form, "password", 128)
+    address = request.client.host if request.client else "unknown"
+    # argon2 takes tens of milliseconds of CPU: off the event loop
+    return await run_in_threadpool(_login, services, username, password, address)
+
+
+def me_view(principal: Principal) -> Me:
+    return Me(
+        id=principal.user_id,
+        username=principal.username,
+        display_name=principal.display_name,
+        active=True,
+        memberships=[
+            MembershipPublic(org_unit_id=m.org_unit_id, role=m.role, role_label=ROLE_LABELS[m.role])
+            for m in principal.memberships
+        ],
+        roles=sorted(str(r) for r in principal.roles),
+        scope_unit_ids=sorted(principal.actor.unit_ids),
+        all_units=principal.actor.all_units,
+    )
+
+
+@router.get("/me", response_model=Me, responses=AUTH_PROBLEMS)
+async def me(principal: CurrentPrincipal) -> Me:
+    """The logged-in user, their roles and the org units in their scope."""
+    return me_view(principal)

@@ -1,0 +1,57 @@
+"""Org units: the directory of districts, streets, grids, committees, rooms and courts.
+
+The directory is open to every logged-in user (a mediator picks the court an application
+goes to, a supervisor filters by street); what is scoped is the cases, not the tree.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentPrincipal, EngineDep
+from api.errors import problem_responses
+from api.routes.common import AUTH_PROBLEMS, UnitId
+from api.schemas import MAX_ID, OrgUnitPublic
+from engine import queries
+from engine.errors import NotFound
+from engine.models import OrgKind
+
+router = APIRouter(prefix="/org-units", tags=["组织"])
+
+
+def _public(row: queries.OrgUnitRow) -> OrgUnitPublic:
+    return OrgUnitPublic(
+        id=row.id,
+        kind=row.kind,
+        name=row.name,
+        short_name=row.short_name,
+        parent_id=row.parent_id,
+        path=row.path,
+    )
+
+
+@router.get("", response_model=list[OrgUnitPublic], responses=AUTH_PROBLEMS)
+def list_org_units(
+    engine: EngineDep,
+    principal: CurrentPrincipal,
+    kind: OrgKind | None = None,
+    parent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> list[OrgUnitPublic]:
+    """List org units in tree order, optionally of one kind or under one parent."""
+    del principal  # any logged-in user
+    with engine.db.transaction(write=False) as tx:
+        rows = queries.org_units(tx, kind=kind.value if kind else None, parent_id=parent_id)
+    return [_public(r) for r in rows]
+
+
+@router.get("/{unit_id}", response_model=OrgUnitPublic, responses=problem_responses(401, 404, 422))
+def read_org_unit(unit_id: UnitId, engine: EngineDep, principal: CurrentPrincipal) -> OrgUnitPublic:
+    """Read one org unit."""
+    del principal
+    with engine.db.transaction(write=False) as tx:
+        row = queries.org_unit(tx, unit_id)
+    if row is None:
+        raise NotFound("组织", unit_id)
+    return _public(row)

@@ -1,0 +1,123 @@
+"""Users: the administrator lists and creates accounts with their memberships."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from api.auth import hash_password
+from api.authz import require_roles
+from api.deps import CurrentPrincipal, IdempotencyKey, ServicesDep
+from api.errors import problem_responses
+from api.idempotency import Outcome, fingerprint, run_once
+from api.routes.common import decode_cursor, encode_cursor
+from api.schemas import MembershipPublic, UserCreate, UserPage, UserPublic
+from engine import queries
+from engine.errors import InvalidInput
+from engine.models import Membership, User
+from engine.spec import ROLE_LABELS, Role
+
+router = APIRouter(prefix="/users", tags=["用户"])
+
+_USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
+_MEMBERSHIPS: sa.Table = Membership.__table__  # type: ignore[attr-defined]
+
+
+def user_public(row: queries.UserRow) -> UserPublic:
+    return UserPublic(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        active=row.active,
+        memberships=[
+            MembershipPublic(
+                org_unit_id=m.org_unit_id, role=m.role, role_label=ROLE_LABELS[Role(m.role)]
+            )
+            for m in row.memberships
+        ],
+    )
+
+
+@router.get("", response_model=UserPage, responses=problem_responses(401, 403, 422))
+def list_users(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> UserPage:
+    """List user accounts, newest first (administrators only)."""
+    require_roles(principal, {Role.admin}, "查看用户")
+    with services.engine.db.transaction(write=False) as tx:
+        rows = queries.users(tx, before_id=decode_cursor(cursor), limit=limit)
+    next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    return UserPage(items=[user_public(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UserPublic,
+    responses=problem_responses(401, 403, 409, 422),
+)
+def create_user(
+    body: UserCreate,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Create a user account with its roles in org units (administrators only)."""
+    require_roles(principal, {Role.admin}, "创建用户")
+    engine = services.engine
+
+    def work() -> Outcome:
+        with engine.db.transaction(write=False) as tx:
+            if queries.user_by_username(tx, body.username) is not None:
+                raise InvalidInput(f"用户名“{body.username}”已存在", field="username")
+            for index, member in enumerate(body.memberships):
+                if queries.org_unit(tx, member.org_unit_id) is None:
+                    raise InvalidInput(
+                        f"组织 {member.org_unit_id} 不存在",
+                        field=f"memberships.{index}.org_unit_id",
+                    )
+        password_hash = hash_password(body.password)
+        try:
+            with engine.db.engine.begin() as connection:
+                user_id = connection.execute(
+                    _USERS.insert()
+                    .values(
+                        username=body.username,
+                        display_name=body.display_name,
+                        password_hash=password_hash,
+                        active=True,
+                    )
+                    .returning(_USERS.c.id)
+                ).scalar_one()
+                unique = {(m.org_unit_id, m.role) for m in body.memberships}
+                for unit_id, role in sorted(unique):
+                    connection.execute(
+                        _MEMBERSHIPS.insert().values(
+                            user_id=user_id, org_unit_id=unit_id, role=str(role)
+                        )
+                    )
+        except sa.exc.IntegrityError as exc:  # a concurrent create took the username
+            raise InvalidInput(f"用户名“{body.username}”已存在", field="username") from exc
+        with engine.db.transaction(write=False) as tx:
+            row = queries.user(tx, user_id)
+        assert row is not None
+        public = user_public(row)
+        headers = {"Location": f"/api/v1/users/{user_id}"}
+        return Outcome(201, public.model_dump(mode="json"), headers)
+
+    body_json = body.model_dump_json(exclude={"password"})
+    return run_once(
+        engine,
+        user_id=principal.user_id,
+        key=idempotency_key,
+        request_fingerprint=fingerprint("POST", "/users", body_json),
+        keep=timedelta(hours=services.settings.idempotency_hours),
+        work=work,
+    )

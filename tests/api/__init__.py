@@ -1,0 +1,1 @@
+"""Tests of the HTTP API (api/): authorisation, errors, idempotency, concurrency, schema."""
