@@ -3,7 +3,7 @@ under uvicorn, against a bare FastAPI endpoint returning a constant (the limit).
 
 A loopback load generator (asyncio, raw HTTP/1.1 keep-alive, one connection per client)
 drives 32 concurrent clients. SQLite with one worker always; PostgreSQL with two workers
-when FENGQIAO_TEST_DATABASE_URL is set. Each firing client works its own case, so the
+when FENGQIAO_BENCH_DATABASE_URL is set. Each firing client works its own case, so the
 figures measure the write path, not the version conflicts.
 """
 
@@ -222,11 +222,10 @@ def _measure(backend: str, url: str | None, workers: int) -> dict[str, dict[str,
     return results
 
 
-def run() -> dict[str, dict[str, float]]:
+def run(postgres_url: str | None = None) -> dict[str, dict[str, float]]:
     results = _measure("SQLite", None, 1)
-    postgres = os.environ.get("FENGQIAO_TEST_DATABASE_URL")
-    if postgres:
-        results.update(_measure("PostgreSQL", postgres, 2))
+    if postgres_url:
+        results.update(_measure("PostgreSQL", postgres_url, 2))
     return results
 
 
@@ -252,4 +251,4 @@ def describe(results: dict[str, dict[str, float]]) -> str:
 
 
 if __name__ == "__main__":
-    print(describe(run()))
+    print(describe(run(os.environ.get("FENGQIAO_BENCH_DATABASE_URL"))))
