@@ -140,6 +140,8 @@ class FireResult:
     state: str
     version: int
     event_hash: str
+    spec_id: str = ""
+    spec_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

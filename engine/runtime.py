@@ -190,7 +190,9 @@ class Engine:
             case = tx.load_case(case_id)
             assert case is not None
             self._enter_state(tx, compiled, case, None, initial.name, now)
-        return FireResult(case_id, OPEN_TRIGGER, "", initial.name, 1, event.hash)
+        return FireResult(
+            case_id, OPEN_TRIGGER, "", initial.name, 1, event.hash, case.spec_id, case.spec_version
+        )
 
     def _numbering_office(self, tx: Tx, committee_id: int) -> tuple[int, str]:
         unit = tx.org_unit(committee_id)
@@ -462,7 +464,9 @@ class Engine:
         tx.insert_event(case_id, event)
         if state_changed:
             self._enter_state(tx, compiled, case, case.state, dest, now)
-        return FireResult(case_id, trigger, case.state, dest, version, event.hash)
+        return FireResult(
+            case_id, trigger, case.state, dest, version, event.hash, case.spec_id, case.spec_version
+        )
 
     def _context(
         self,

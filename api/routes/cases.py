@@ -257,15 +257,14 @@ def fire_action(
             result = engine.fire(
                 case_id, body.trigger, principal.actor, expected, body.payload, body.reason
             )
-        with engine.db.transaction(write=False) as tx:  # the actor may no longer see it
-            case = tx.load_case(case_id)
-        assert case is not None
         fired = FireResponse(
             case_id=result.case_id,
             trigger=result.trigger,
             source=result.source,
             state=result.state,
-            state_label=state_label(engine.registry, case.spec_id, case.spec_version, result.state),
+            state_label=state_label(
+                engine.registry, result.spec_id, result.spec_version, result.state
+            ),
             version=result.version,
             event_hash=result.event_hash,
         )
