@@ -3,8 +3,6 @@ action (If-Match or expected_version), and the audit history."""
 
 from __future__ import annotations
 
-import threading
-from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Annotated
 
@@ -209,16 +207,6 @@ def available_actions(
     ]
 
 
-_SQLITE_WRITER = threading.Lock()
-
-
-def _writer(engine: Engine) -> AbstractContextManager[object]:
-    """On SQLite, one writer per process at a time. SQLite serialises writers anyway; letting
-    the thread pool's threads queue in its busy handler (sleep and retry) measured a p99 of
-    ~350 ms under 32 clients, queueing them on a lock here does not."""
-    return _SQLITE_WRITER if engine.db.dialect == "sqlite" else nullcontext()
-
-
 def _expected_version(body: FireRequest, if_match: str | None) -> int:
     header = parse_etag(if_match) if if_match is not None else None
     if header is not None and body.expected_version is not None and header != body.expected_version:
@@ -253,10 +241,9 @@ def fire_action(
     expected = _expected_version(body, if_match)
 
     def work() -> Outcome:
-        with _writer(engine):
-            result = engine.fire(
-                case_id, body.trigger, principal.actor, expected, body.payload, body.reason
-            )
+        result = engine.fire(
+            case_id, body.trigger, principal.actor, expected, body.payload, body.reason
+        )
         fired = FireResponse(
             case_id=result.case_id,
             trigger=result.trigger,
