@@ -20,6 +20,7 @@ from api import migrate
 from api.outbox import OutboxDispatcher
 from api.settings import get_settings
 from api.wiring import build_engine, load_calendar, load_registry, make_sa_engine
+from documents import DocumentError
 from engine.calendar import SHANGHAI
 from engine.errors import DefinitionError, EngineError
 from engine.graph import to_dot
@@ -36,11 +37,13 @@ audit_app = typer.Typer(help="审计链校验", no_args_is_help=True)
 outbox_app = typer.Typer(help="通知发件箱：查看与重试", no_args_is_help=True)
 timers_app = typer.Typer(help="期限与回访定时器：查看与重试", no_args_is_help=True)
 calendar_app = typer.Typer(help="法定节假日与调休数据", no_args_is_help=True)
+documents_app = typer.Typer(help="文书：核验签名、导出协议书", no_args_is_help=True)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(timers_app, name="timers")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(documents_app, name="documents")
 
 console = Console()
 errors = Console(stderr=True)
@@ -55,8 +58,9 @@ def fail(message: str, code: str, exit_code: int = 1) -> typer.Exit:
 def init() -> None:
     """初始化数据目录与数据库（应用迁移、生成密钥、写入纠纷类型）。可重复运行。"""
     settings = get_settings()
+    _check_document_environment()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / "documents").mkdir(exist_ok=True)
+    settings.documents_dir.mkdir(exist_ok=True)
     engine = make_sa_engine(settings.resolved_database_url)
     try:
         migrate.upgrade(engine)
@@ -74,9 +78,26 @@ def init() -> None:
     console.print(f"[green]已初始化[/] {home}（数据库：{where}，新增纠纷类型 {added} 个）")
 
 
+def _check_document_environment() -> None:
+    """Agreements need the CJK font and HarfBuzz subsetting: stop now, not at signing time."""
+    from api.documents import check_environment
+
+    try:
+        check_environment(get_settings().document_font_family)
+    except DocumentError as exc:
+        raise fail(f"文书环境检查未通过：{exc.message_zh}", exc.code) from exc
+
+
 @app.command()
 def demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="已有案件时跳过")] = False,
+    with_documents: Annotated[
+        bool,
+        typer.Option(
+            "--documents/--no-documents",
+            help="为已签署的案件生成并签署真实的调解协议书（默认）；--no-documents 更快",
+        ),
+    ] = True,
 ) -> None:
     """写入虚构的示范辖区：街道、社区、网格与中心户、两个品牌调解室、法院、志愿律师和约60件案件。"""
     from api.demo import load_demo
@@ -87,8 +108,8 @@ def demo(
         with Session(engine) as session:
             if session.exec(select(Category)).first() is None:
                 raise fail("数据库尚未初始化，请先运行 fengqiao init", "not_initialised")
-        summary = load_demo(settings, skip_if_present=if_empty)
-    except EngineError as exc:
+        summary = load_demo(settings, skip_if_present=if_empty, with_documents=with_documents)
+    except (EngineError, DocumentError) as exc:
         raise fail(exc.message_zh, exc.code) from exc
     finally:
         engine.dispose()
@@ -104,6 +125,7 @@ def serve(
     """启动 HTTP 服务（/docs 为接口文档，/healthz 为健康检查）。"""
     import uvicorn
 
+    _check_document_environment()
     console.print(f"枫桥服务：http://{host}:{port}/docs")
     uvicorn.run(
         "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
@@ -407,6 +429,109 @@ def calendar_list() -> None:
         data = calendar.year(year)
         table.add_row(str(year), data.source, str(len(data.holidays)), str(len(data.workdays)))
     console.print(table)
+
+
+@documents_app.command("verify")
+def documents_verify(
+    file: Annotated[Path, typer.Argument(help="要核验的 PDF 文书")],
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="另外信任的根证书（PEM 或 DER），可重复"),
+    ] = None,
+) -> None:
+    """核验文书的每个签名：签署人、角色、时间、是否完好、是否受信任、签署后是否被修改。
+
+    信任本部署的 CA（数据目录下的开发用 CA 或配置的 PKCS#12）及 --trust 指定的证书；
+    全部签名有效且签署后未被修改时退出码为 0。
+    """
+    from cryptography import x509
+
+    from api.documents import trust_roots
+    from documents import verify
+
+    try:
+        pdf = file.read_bytes()
+    except OSError as exc:
+        raise fail(f"无法读取文件 {file}：{exc.strerror}", "file_unreadable") from exc
+    try:
+        roots: list[x509.Certificate | bytes] = [*trust_roots(get_settings())]
+        roots += [path.read_bytes() for path in trust or []]
+        report = verify(pdf, roots)
+    except OSError as exc:
+        raise fail(f"无法读取证书文件：{exc}", "file_unreadable") from exc
+    except (DocumentError, ValueError) as exc:
+        message = exc.message_zh if isinstance(exc, DocumentError) else f"证书无法解析：{exc}"
+        code = exc.code if isinstance(exc, DocumentError) else "certificate_unreadable"
+        raise fail(message, code) from exc
+    yes_no = {True: "[green]是[/]", False: "[red]否[/]"}
+    total = len(report.signatures)
+    for index, signature in enumerate(report.signatures, start=1):
+        when = (
+            signature.signing_time.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+            if signature.signing_time
+            else "—"
+        )
+        dev = "（开发用证书）" if signature.development_certificate else ""
+        level = signature.modification_level
+        lines = [
+            f"[bold]签名 {index}/{total}[/]（{signature.field}，{signature.label}）",
+            f"  签署人：{signature.signer_name}{dev}",
+            f"  角色：{signature.role.label_zh if signature.role else '（未知）'}",
+            f"  签署时间：{when}（北京时间）",
+            f"  内容完好：{yes_no[signature.intact and signature.valid]}",
+            f"  证书受信任：{yes_no[signature.trusted]}",
+            f"  签署后改动：{_MODIFICATION_ZH.get(level, level)}",
+        ]
+        console.print("\n".join(lines), soft_wrap=True)
+    console.print(report.summary_zh, soft_wrap=True)
+    if not report.ok:
+        raise fail("文书核验未通过", "document_verification_failed")
+
+
+_MODIFICATION_ZH = {
+    "NONE": "无",
+    "LTA_UPDATES": "仅补充验证数据",
+    "FORM_FILLING": "仅后续签名",
+    "ANNOTATIONS": "[yellow]添加了批注[/]",
+    "OTHER": "[red]内容被修改[/]",
+}
+
+
+@documents_app.command("render")
+def documents_render(
+    case_id: Annotated[int, typer.Argument(help="案件 id")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 文件")],
+    scan: Annotated[
+        bool, typer.Option("--scan", help="导出纸质签署的扫描件（婚姻、收养、继承类协议）")
+    ] = False,
+) -> None:
+    """导出案件调解协议书的最新版本（已签署的签名一并导出）。"""
+    from api.documents import AGREEMENT, AGREEMENT_SCAN, DocumentService
+
+    settings = get_settings()
+    kind = AGREEMENT_SCAN if scan else AGREEMENT
+    try:
+        engine = build_engine(settings)
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    try:
+        service = DocumentService(settings, engine)
+        with engine.db.transaction(write=False) as tx:
+            if tx.load_case(case_id) is None:
+                raise fail(f"案件 {case_id} 不存在", "case_not_found")
+        latest = service.latest(case_id, kind)
+        if latest is None:
+            what = "协议扫描件" if scan else "调解协议书文书"
+            raise fail(f"案件 {case_id} 尚无{what}", "document_not_found")
+        data = service.read(latest.sha256)
+    except DocumentError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    finally:
+        engine.db.engine.dispose()
+    output.write_bytes(data)
+    console.print(
+        f"已写入 {output}（第 {latest.version} 版，SHA-256 {latest.sha256}）", soft_wrap=True
+    )
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     ca_pkcs12_file: Path | None = None  # the deployment CA; default: a dev CA under data_dir/ca
     ca_passphrase: str | None = None  # of ca_pkcs12_file; also encrypts cached signer keys
     timestamp_url: str | None = None  # an RFC 3161 time-stamping service for every signature
+    document_font_family: str = "Noto Serif CJK SC"  # must be installed (fontconfig)
 
     @property
     def resolved_database_url(self) -> str:

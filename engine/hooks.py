@@ -24,7 +24,7 @@ from engine.records import (
     SignatureRecord,
     VisitRecord,
 )
-from engine.repository import Tx
+from engine.repository import DocumentRecord, Tx
 from engine.spec import LEVEL_ORDER, Level, Role, StateSpec, TransitionSpec, WorkflowSpec
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "CasePartyRecord",
     "CaseRecord",
     "CategoryRecord",
+    "DocumentRecord",
     "Guard",
     "HookSet",
     "InvalidInput",
@@ -48,6 +49,7 @@ __all__ = [
 Guard = Callable[["TransitionContext"], str | None]
 Action = Callable[["TransitionContext"], None]
 F = TypeVar("F", bound=Callable[..., Any])
+_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,17 @@ class TransitionContext:
         )
         return result
 
+    def documents(self, kind: str) -> list[DocumentRecord]:
+        """The case's recorded versions of one document kind, oldest first."""
+        result: list[DocumentRecord] = self._cached(
+            f"documents:{kind}", lambda: self._tx.documents(self.case.id, kind)
+        )
+        return result
+
+    def latest_document(self, kind: str) -> DocumentRecord | None:
+        versions = self.documents(kind)
+        return versions[-1] if versions else None
+
     def visits(self) -> list[VisitRecord]:
         result: list[VisitRecord] = self._cached("visits", lambda: self._tx.visits(self.case.id))
         return result
@@ -258,7 +271,53 @@ class TransitionContext:
             recorder_id=self.actor.user_id,
         )
 
-    def add_signature(self, signer_kind: str, *, party_id: int | None, method: str) -> None:
+    def record_document(
+        self, kind: str, sha256: str, *, field: str, allow_same: bool = False
+    ) -> DocumentRecord:
+        """Record a new version of the case's `kind` document, its parent the latest one.
+
+        The bytes are in the host's content store under `sha256`; the engine keeps only the
+        chain of digests. A version is never replaced: a digest equal to an older version is
+        refused (that would roll the document back), and one equal to the latest is refused
+        too unless `allow_same` (a paper scan may already show the next signature).
+
+        Raises:
+            InvalidInput: `sha256` is not a lowercase sha256 hex digest, or would not make a
+                new version, naming the payload `field`.
+        """
+        tx = self._writer()
+        if len(sha256) != 64 or not set(sha256) <= _HEX:
+            raise InvalidInput("文书摘要须为 64 位小写十六进制 SHA-256 值", field=field)
+        versions = self.documents(kind)
+        latest = versions[-1] if versions else None
+        if latest is not None and latest.sha256 == sha256:
+            if allow_same:
+                return latest
+            raise InvalidInput("文书与上一版本相同：签署或修改后应产生新的文书版本", field=field)
+        if any(v.sha256 == sha256 for v in versions):
+            raise InvalidInput("该文书是本案较早的版本，不能回退到旧版本", field=field)
+        version = latest.version + 1 if latest else 1
+        parent_id = latest.id if latest else None
+        document_id = tx.add_document(
+            case_id=self.case.id,
+            kind=kind,
+            version=version,
+            sha256=sha256,
+            parent_id=parent_id,
+            created_at=self.now,
+        )
+        self._cache.pop(f"documents:{kind}", None)
+        return DocumentRecord(document_id, kind, version, sha256, parent_id, self.now)
+
+    def add_signature(
+        self,
+        signer_kind: str,
+        *,
+        party_id: int | None,
+        method: str,
+        document_id: int | None = None,
+    ) -> None:
+        """Record a signature; `document_id` is the document version that carries it."""
         self._writer().add_signature(
             case_id=self.case.id,
             signer_kind=signer_kind,
@@ -266,6 +325,7 @@ class TransitionContext:
             user_id=self.actor.user_id,
             method=method,
             signed_at=self.now,
+            document_id=document_id,
         )
         self._cache.pop("signatures", None)
 

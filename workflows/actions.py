@@ -1,8 +1,19 @@
 """Actions of the mediation flows: they validate their payload and change the case through
-the context, inside the fire's transaction. Timer-expiry actions notify through the outbox."""
+the context, inside the fire's transaction. Timer-expiry actions notify through the outbox.
+
+Agreement documents are all or nothing per case. The host's document service renders the
+agreement before `draft_agreement` and passes its digest (`document_sha256`); from then on
+every revision and every electronic signature must name the new version it produced, so the
+signature rows and the document chain can never disagree. A deployment without the document
+service fires the same triggers without digests: the case then has signature rows only.
+On paper (R-ESIGN-EXCLUDE) each signature, the committee's seal included, is wet ink and
+names the scan that shows it (`scan_sha256`, kind "agreement_scan"): the documents package
+refuses to sign a wet-only agreement electronically at all, seal included.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -153,11 +164,22 @@ def give_legal_opinion(ctx: TransitionContext) -> None:
     ctx.update_data("legal_opinions", opinions)
 
 
-def _terms(ctx: TransitionContext) -> list[dict[str, Any]]:
-    raw = ctx.payload.get("terms")
+AGREEMENT = "agreement"  # document kind of the rendered (and electronically signed) agreement
+AGREEMENT_SCAN = "agreement_scan"  # document kind of the scanned wet-signed paper agreement
+
+
+def _text(payload: Mapping[str, Any], key: str, label: str) -> str:
+    value = payload.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidInput(f"请填写“{label}”", field=key)
+    if not isinstance(value, str):
+        raise InvalidInput(f"“{label}”应为文字", field=key)
+    return value.strip()
+
+
+def _terms(raw: object, party_ids: Collection[int]) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
         raise InvalidInput("请填写协议条款（至少一条）", field="terms")
-    party_ids = {p.party_id for p in ctx.parties()}
     terms: list[dict[str, Any]] = []
     for index, term in enumerate(raw):
         field = f"terms.{index}"
@@ -181,7 +203,9 @@ def _terms(ctx: TransitionContext) -> list[dict[str, Any]]:
                 f"第{index + 1}条：请填写履行期限（YYYY-MM-DD）", field=f"{field}.due_date"
             )
         amount = term.get("amount")
-        if amount is not None and (not isinstance(amount, int | float) or amount < 0):
+        if amount is not None and (
+            isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0
+        ):
             raise InvalidInput(f"第{index + 1}条：金额须为非负数", field=f"{field}.amount")
         terms.append(
             {
@@ -197,15 +221,42 @@ def _terms(ctx: TransitionContext) -> list[dict[str, Any]]:
     return terms
 
 
+def agreement_fields(payload: Mapping[str, Any], party_ids: Collection[int]) -> dict[str, Any]:
+    """R-AGREEMENT-FIELDS of a draft payload, checked and normalised.
+
+    Pure, so the host's document service renders exactly what this action will store and
+    refuses a bad payload with the same message before it renders anything.
+
+    Raises:
+        InvalidInput: a field is missing or malformed (named).
+    """
+    return {
+        "facts": _text(payload, "facts", "纠纷事实"),
+        "issues": _text(payload, "issues", "争议事项"),
+        "responsibilities": _text(payload, "responsibilities", "各方责任"),
+        "terms": _terms(payload.get("terms"), party_ids),
+    }
+
+
+def _record_agreement_text(ctx: TransitionContext) -> int | None:
+    """The rendered agreement's new version, when the host rendered one (all or nothing)."""
+    digest = ctx.text("document_sha256", "协议书文书摘要", required=False)
+    if digest is None:
+        if ctx.latest_document(AGREEMENT) is not None:
+            raise InvalidInput(
+                "本案协议书已生成文书：修改协议须同时提交重新生成的协议书（document_sha256）",
+                field="document_sha256",
+            )
+        return None
+    return ctx.record_document(AGREEMENT, digest, field="document_sha256").version
+
+
 @HOOKS.action("draft_agreement")
 def draft_agreement(ctx: TransitionContext) -> None:
     """R-AGREEMENT-FIELDS: facts, disputed issues, responsibilities and structured terms."""
     agreement: dict[str, Any] = {
         "oral": False,
-        "facts": ctx.text("facts", "纠纷事实"),
-        "issues": ctx.text("issues", "争议事项"),
-        "responsibilities": ctx.text("responsibilities", "各方责任"),
-        "terms": _terms(ctx),
+        **agreement_fields(ctx.payload, {p.party_id for p in ctx.parties()}),
         "copies": len(ctx.parties()) + 1,  # R-COPIES
         "drafted_at": ctx.now.isoformat(),
         "warnings": [],
@@ -215,6 +266,9 @@ def draft_agreement(ctx: TransitionContext) -> None:
         agreement["warnings"].append(f"“{category.name}”类协议依法不能申请司法确认")
     if category.excluded_from_esign:  # R-ESIGN-EXCLUDE
         agreement["warnings"].append(f"“{category.name}”类协议须纸质签名并按指印")
+    version = _record_agreement_text(ctx)
+    if version is not None:
+        agreement["document_version"] = version
     ctx.update_data("agreement", agreement)
     ctx.set_case(resolved_level=ctx.case.level)
 
@@ -229,31 +283,68 @@ def record_oral_agreement(ctx: TransitionContext) -> None:
     ctx.set_case(resolved_level=ctx.case.level, agreement_effective_at=ctx.now)
 
 
+SIGNING_METHODS = {"electronic": "电子签名", "paper": "纸质签名"}
+
+
+def _scan_version(ctx: TransitionContext) -> int:
+    """R-ESIGN-EXCLUDE: a wet signature is proved by the scan that shows it."""
+    digest = ctx.text("scan_sha256", "协议扫描件摘要", required=False)
+    if digest is None:
+        raise InvalidInput("纸质签署须上传签名并按指印的协议扫描件", field="scan_sha256")
+    return ctx.record_document(AGREEMENT_SCAN, digest, field="scan_sha256", allow_same=True).id
+
+
+def _signed_version(ctx: TransitionContext) -> int | None:
+    """The agreement version this electronic signature produced (None without documents)."""
+    digest = ctx.text("document_sha256", "签署后的协议书文书摘要", required=False)
+    has_document = ctx.latest_document(AGREEMENT) is not None
+    if digest is None:
+        if has_document:
+            raise InvalidInput(
+                "本案协议书为电子文书：须在文书上签署，并提交签署后的文书摘要（document_sha256）",
+                field="document_sha256",
+            )
+        return None
+    if not has_document:
+        raise InvalidInput(
+            "本案尚未生成协议书文书，无法登记签署后的文书版本", field="document_sha256"
+        )
+    return ctx.record_document(AGREEMENT, digest, field="document_sha256").id
+
+
+def _sign(ctx: TransitionContext, signer_kind: str, party_id: int | None, method: str) -> None:
+    document_id = _scan_version(ctx) if method == "paper" else _signed_version(ctx)
+    ctx.add_signature(signer_kind, party_id=party_id, method=method, document_id=document_id)
+
+
+def _on_paper(ctx: TransitionContext) -> bool:
+    return ctx.category().excluded_from_esign
+
+
 @HOOKS.action("sign_party")
 def sign_party(ctx: TransitionContext) -> None:
     """A party signs, seals or fingerprints the agreement."""
     party = ctx.case_party()
-    paper = ctx.category().excluded_from_esign
-    method = (
-        "paper"
-        if paper
-        else ctx.choice("method", "签署方式", {"electronic": "电子签名", "paper": "纸质签名"})
-    )
-    if method == "paper" and not ctx.payload.get("scan_sha256"):
-        raise InvalidInput("纸质签署须上传签名并按指印的协议扫描件", field="scan_sha256")
-    ctx.add_signature("party", party_id=party.party_id, method=method)
+    method = "paper" if _on_paper(ctx) else ctx.choice("method", "签署方式", SIGNING_METHODS)
+    if method == "paper" and not _on_paper(ctx) and ctx.latest_document(AGREEMENT) is not None:
+        raise InvalidInput("本案已生成电子协议书，各方须按顺序在电子协议书上签署", field="method")
+    _sign(ctx, "party", party.party_id, method)
 
 
 @HOOKS.action("sign_mediator")
 def sign_mediator(ctx: TransitionContext) -> None:
-    """The presiding mediator signs after the parties."""
-    ctx.add_signature("mediator", party_id=None, method="electronic")
+    """The presiding mediator signs after the parties (in ink too when the parties must)."""
+    _sign(ctx, "mediator", None, "paper" if _on_paper(ctx) else "electronic")
 
 
 @HOOKS.action("apply_seal")
 def apply_seal(ctx: TransitionContext) -> None:
-    """R-AGREEMENT-EFFECT / R-SEAL: the committee seal comes last; the agreement takes effect."""
-    ctx.add_signature("seal", party_id=None, method="electronic")
+    """R-AGREEMENT-EFFECT / R-SEAL: the committee seal comes last; the agreement takes effect.
+
+    On paper the seal is the committee's physical seal, shown on the final scan: a wet-only
+    agreement has no signature fields and the documents package refuses to sign it.
+    """
+    _sign(ctx, "seal", None, "paper" if _on_paper(ctx) else "electronic")
     ctx.set_case(agreement_effective_at=ctx.now)
 
 

@@ -1,0 +1,535 @@
+"""The document service: renders a case's agreement, collects its signatures in turn and
+records every version with the engine, so the PDF chain and the signature rows agree.
+
+The engine keeps digests only; the bytes go to the content-addressed store first and the
+engine is fired after. If the fire fails nothing references the stored file (it is named by
+its digest, so it is harmless and a retry reuses it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property, lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from cryptography import x509
+from pydantic import ValidationError
+
+from api.settings import Settings
+from documents import (
+    AgreementContent,
+    Branding,
+    CertificateAuthority,
+    DocumentStore,
+    IssuedSigner,
+    MediationAgreement,
+    Party,
+    Person,
+    Renderer,
+    SignerRole,
+    Term,
+    VerificationReport,
+    sign,
+    verify,
+)
+from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
+from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
+from engine.hooks import DocumentRecord
+from engine.records import Actor, CaseRecord, CategoryRecord, FireResult
+from engine.repository import Tx
+from engine.runtime import Engine
+from workflows.actions import AGREEMENT, AGREEMENT_SCAN, agreement_fields
+
+__all__ = [
+    "AGREEMENT",
+    "AGREEMENT_SCAN",
+    "DocumentService",
+    "check_environment",
+    "load_authority",
+    "shared_renderer",
+    "trust_roots",
+]
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+PARTY_LABELS = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
+SEX_ZH: dict[str, Literal["男", "女"]] = {"male": "男", "female": "女"}
+PII_PURPOSE = "制作人民调解协议书（人民调解法第29条、司法部规定第35条）"
+PAPER_TRIGGERS = ("sign_party", "sign_mediator", "apply_seal")
+DEV_CA_CERTIFICATE = "dev-ca.crt.pem"  # the file CertificateAuthority.development writes
+_ISSUE_SPLIT = re.compile(r"[；;\n]+")
+
+
+@lru_cache(maxsize=4)
+def shared_renderer(verify_base_url: str, font_family: str = CJK_FAMILY) -> Renderer:
+    """One Renderer per process: building it loads fonts and WeasyPrint (~0.7 s)."""
+    return Renderer(verify_base_url, font_family=font_family)
+
+
+def check_environment(font_family: str = CJK_FAMILY) -> None:
+    """Refuse to start without the CJK font or HarfBuzz subsetting, with the install hint.
+
+    Without them every agreement would print boxes for Chinese characters, or render forty
+    times slower; better to stop at `init` / `serve` than at the first signing.
+
+    Raises:
+        SubsetterUnavailable: libharfbuzz-subset is missing or too old.
+        FontUnavailable: fontconfig cannot find `font_family`.
+    """
+    check_harfbuzz_subset()
+    find_cjk_font(font_family)
+
+
+def load_authority(settings: Settings) -> CertificateAuthority:
+    """The deployment CA from its PKCS#12 file, else the development CA (made on first use)."""
+    signer_dir = settings.ca_dir / "signers"
+    if settings.ca_pkcs12_file is not None:
+        return CertificateAuthority.from_pkcs12(
+            settings.ca_pkcs12_file, settings.ca_passphrase, signer_dir=signer_dir
+        )
+    return CertificateAuthority.development(settings.ca_dir)
+
+
+def trust_roots(settings: Settings) -> tuple[x509.Certificate, ...]:
+    """The roots documents signed here chain to; never creates a CA just to verify."""
+    if settings.ca_pkcs12_file is not None:
+        return load_authority(settings).trust_roots
+    if (settings.ca_dir / DEV_CA_CERTIFICATE).exists():
+        return CertificateAuthority.development(settings.ca_dir).trust_roots
+    return ()
+
+
+@dataclass(frozen=True)
+class _PartyRow:
+    party_id: int
+    role: str
+    kind: str
+    name: str
+    sex: str | None
+    ethnicity: str | None
+    birth_date: date | None
+    occupation: str | None
+    address: str
+    representative: str | None
+    agent_name: str | None
+    id_number_cipher: str | None
+    phone_cipher: str | None
+
+
+@dataclass(frozen=True)
+class _CaseFacts:
+    """What the agreement says about a case besides its terms, read in one transaction."""
+
+    case: CaseRecord
+    category: CategoryRecord
+    parties: tuple[_PartyRow, ...]
+    branding: Branding
+    committee_id: int
+    presiding: dict[int, str]  # active mediator / 中心户 user id → display name
+    agreement_versions: tuple[DocumentRecord, ...]
+
+
+class DocumentService:
+    """Agreement documents of cases, from the draft to the committee's seal.
+
+    Args:
+        settings: where the store and the CA live, the QR base URL, the time-stamp service.
+        engine: the engine every step is recorded through.
+        renderer: defaults to the process-wide renderer for `settings.verify_base_url`.
+    """
+
+    def __init__(
+        self, settings: Settings, engine: Engine, *, renderer: Renderer | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = DocumentStore(settings.documents_dir)
+        self._renderer = renderer
+        self.timestamp_url = settings.timestamp_url
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = shared_renderer(
+                self.settings.verify_base_url, self.settings.document_font_family
+            )
+        return self._renderer
+
+    @cached_property
+    def authority(self) -> CertificateAuthority:
+        """Loaded (or, in development, generated) on first signature, not at start-up."""
+        return load_authority(self.settings)
+
+    # --- drafting ------------------------------------------------------------------------
+
+    def draft_agreement(
+        self,
+        case_id: int,
+        actor: Actor,
+        expected_version: int,
+        payload: dict[str, Any],
+        *,
+        trigger: str = "draft_agreement",
+    ) -> FireResult:
+        """Render the agreement the payload describes, store it, then fire `trigger`.
+
+        `trigger` is "draft_agreement" or "revise_agreement"; the payload is what the engine
+        action takes (facts, issues, responsibilities, terms) and is checked by the same
+        function before anything is rendered.
+
+        Raises:
+            EngineError: the case, the payload or the transition is refused.
+            DocumentError: the agreement cannot be rendered.
+        """
+        facts = self._facts(case_id, actor, expected_version)
+        fields = agreement_fields(payload, {p.party_id for p in facts.parties})
+        agreement = self._agreement(facts, fields, actor)
+        version = facts.agreement_versions[-1].version + 1 if facts.agreement_versions else 1
+        pdf = self.renderer.render(
+            agreement, facts.branding, document_id=f"{case_id}-{AGREEMENT}-{version}"
+        )
+        digest = self.store.put(pdf)
+        return self.engine.fire(
+            case_id,
+            trigger,
+            actor,
+            expected_version,
+            {**payload, "document_sha256": digest},
+        )
+
+    def revise_agreement(
+        self, case_id: int, actor: Actor, expected_version: int, payload: dict[str, Any]
+    ) -> FireResult:
+        return self.draft_agreement(
+            case_id, actor, expected_version, payload, trigger="revise_agreement"
+        )
+
+    # --- electronic signatures -----------------------------------------------------------
+
+    def sign_party(
+        self,
+        case_id: int,
+        actor: Actor,
+        expected_version: int,
+        party_id: int,
+        *,
+        signature_png: bytes | None = None,
+    ) -> FireResult:
+        """The party signs the latest version with their own certificate; `actor` records it.
+
+        Raises:
+            NotASignatory / SigningOutOfOrder / AlreadySigned / ElectronicSignatureExcluded:
+                the document's signing plan refuses; nothing is stored or recorded.
+            EngineError: the engine refuses the step (guards, roles, concurrency).
+        """
+        facts = self._facts(case_id, actor, expected_version)
+        party = next((p for p in facts.parties if p.party_id == party_id), None)
+        if party is None:
+            raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
+        signer = self.authority.issue(party.name, SignerRole.PARTY, key_id=f"party:{party_id}")
+        return self._sign(
+            facts,
+            actor,
+            "sign_party",
+            signer,
+            {"party_id": party_id, "method": "electronic"},
+            signature_png=signature_png,
+        )
+
+    def sign_mediator(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
+        """The acting mediator signs with their own certificate, after every party."""
+        facts = self._facts(case_id, actor, expected_version)
+        name = self._user_name(actor)
+        signer = self.authority.issue(name, SignerRole.MEDIATOR, key_id=f"user:{actor.user_id}")
+        return self._sign(facts, actor, "sign_mediator", signer, {})
+
+    def apply_seal(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
+        """The committee's seal, last (R-AGREEMENT-EFFECT); a room uses its committee's (R-SEAL)."""
+        facts = self._facts(case_id, actor, expected_version)
+        signer = self.authority.issue(
+            facts.branding.seal,
+            SignerRole.COMMITTEE,
+            organisation=facts.branding.committee_name,
+            key_id=f"org:{facts.committee_id}",
+        )
+        return self._sign(facts, actor, "apply_seal", signer, {})
+
+    def _sign(
+        self,
+        facts: _CaseFacts,
+        actor: Actor,
+        trigger: str,
+        signer: IssuedSigner,
+        payload: dict[str, Any],
+        *,
+        signature_png: bytes | None = None,
+    ) -> FireResult:
+        if not facts.agreement_versions:
+            raise InvalidInput(
+                "本案尚未生成调解协议书文书，请先通过文书服务拟定协议", field="document_sha256"
+            )
+        latest = self.store.get(facts.agreement_versions[-1].sha256)
+        signed = sign(
+            latest,
+            signer,
+            signature_png=signature_png,
+            timestamp_url=self.timestamp_url,
+            location=facts.branding.committee_name,
+        )
+        digest = self.store.put(signed)
+        return self.engine.fire(
+            facts.case.id,
+            trigger,
+            actor,
+            facts.case.version,
+            {**payload, "document_sha256": digest},
+        )
+
+    # --- paper (R-ESIGN-EXCLUDE) ---------------------------------------------------------
+
+    def sign_on_paper(
+        self,
+        case_id: int,
+        actor: Actor,
+        expected_version: int,
+        trigger: str,
+        scan: bytes,
+        *,
+        party_id: int | None = None,
+    ) -> FireResult:
+        """Record a wet signature (or the physical seal) with the scan that shows it.
+
+        `trigger` is sign_party, sign_mediator or apply_seal. The scan is stored like any
+        document and recorded as a version of kind "agreement_scan"; the same scan may back
+        several signatures when they were all collected before scanning.
+        """
+        if trigger not in PAPER_TRIGGERS:
+            raise InvalidInput(f"纸质签署只适用于：{'、'.join(PAPER_TRIGGERS)}", field="trigger")
+        if not scan.startswith(b"%PDF-"):
+            raise InvalidInput("扫描件须为 PDF 文件", field="scan_sha256")
+        facts = self._facts(case_id, actor, expected_version)
+        digest = self.store.put(scan)
+        payload: dict[str, Any] = {"method": "paper", "scan_sha256": digest}
+        if party_id is not None:
+            payload["party_id"] = party_id
+        return self.engine.fire(case_id, trigger, actor, facts.case.version, payload)
+
+    # --- reading and verifying -----------------------------------------------------------
+
+    def versions(self, case_id: int, kind: str = AGREEMENT) -> list[DocumentRecord]:
+        """Every recorded version of a case's document, oldest first (no scope check: the
+        caller has checked the actor may see the case)."""
+        with self.engine.db.transaction(write=False) as tx:
+            return tx.documents(case_id, kind)
+
+    def latest(self, case_id: int, kind: str = AGREEMENT) -> DocumentRecord | None:
+        found = self.versions(case_id, kind)
+        return found[-1] if found else None
+
+    def read(self, digest: str) -> bytes:
+        """The stored bytes, checked against their digest."""
+        return self.store.get(digest)
+
+    @property
+    def trust_roots(self) -> tuple[x509.Certificate, ...]:
+        return self.authority.trust_roots
+
+    def verify(self, digest: str) -> VerificationReport:
+        """Verify a stored document against this deployment's CA."""
+        return verify(self.store.get(digest), self.trust_roots)
+
+    # --- building the agreement ----------------------------------------------------------
+
+    def _facts(self, case_id: int, actor: Actor, expected_version: int) -> _CaseFacts:
+        case = self.engine.get_case(case_id, actor)  # scope first: CaseNotFound / OutOfScope
+        if case.version != expected_version:
+            raise ConcurrentUpdate(case_id, expected_version, case.version)
+        with self.engine.db.transaction(write=False) as tx:
+            category = tx.category(case.category_code)
+            assert category is not None, "cases reference categories by foreign key"
+            branding, committee_id = _branding(tx, case)
+            return _CaseFacts(
+                case=case,
+                category=category,
+                parties=tuple(_parties(tx, case_id)),
+                branding=branding,
+                committee_id=committee_id,
+                presiding=_presiding(tx, case_id),
+                agreement_versions=tuple(tx.documents(case_id, AGREEMENT)),
+            )
+
+    def _user_name(self, actor: Actor) -> str:
+        if actor.user_id is None:
+            raise InvalidInput("签署人须为具体的调解员", field="actor")
+        with self.engine.db.transaction(write=False) as tx:
+            row = tx.one("SELECT display_name FROM users WHERE id = :id", {"id": actor.user_id})
+        if row is None:
+            raise NotFound("用户", actor.user_id)
+        return str(row[0])
+
+    def _agreement(
+        self, facts: _CaseFacts, fields: dict[str, Any], actor: Actor
+    ) -> MediationAgreement:
+        if actor.user_id in facts.presiding:
+            mediator = facts.presiding[actor.user_id]
+        elif facts.presiding:
+            mediator = next(iter(facts.presiding.values()))
+        else:
+            raise InvalidInput("尚未指派调解员，无法制作调解协议书", field="mediator")
+        parties = self._document_parties(facts, actor)
+        names = {p.party_id: p.name for p in facts.parties}
+        try:
+            terms = tuple(
+                Term(
+                    obligor=names[t["obligor"]],
+                    obligee=names[t["obligee"]],
+                    action=t["content"],
+                    amount=None if t["amount"] is None else Decimal(str(t["amount"])),
+                    method=t["method"] or "按本协议约定的方式",
+                    deadline=date.fromisoformat(t["due_date"]),
+                    place=t["place"] or None,
+                )
+                for t in fields["terms"]
+            )
+            issues = tuple(i.strip() for i in _ISSUE_SPLIT.split(fields["issues"]) if i.strip())
+            places = tuple(dict.fromkeys(t.place for t in terms if t.place))
+            return MediationAgreement(
+                number=facts.case.number,
+                issued_on=self.engine.clock.now().astimezone(BEIJING).date(),
+                category=facts.category.name,
+                parties=parties,
+                content=AgreementContent(
+                    facts=fields["facts"],
+                    disputed_issues=issues,
+                    liability=fields["responsibilities"],
+                    terms=terms,
+                    performance_method="；".join(dict.fromkeys(t.method for t in terms)),
+                    performance_deadline=max(t.deadline for t in terms),
+                    performance_place="；".join(places) or None,
+                ),
+                mediators=(Person(name=mediator, title="人民调解员"),),
+                copies=len(parties) + 1,  # R-COPIES
+                electronic_signature_excluded=facts.category.excluded_from_esign,
+            )
+        except ValidationError as exc:
+            problems = "；".join(
+                f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors()
+            )
+            raise InvalidInput(f"协议书内容不完整：{problems}", field="agreement") from exc
+
+    def _document_parties(self, facts: _CaseFacts, actor: Actor) -> tuple[Party, ...]:
+        """The parties as R-AGREEMENT-FIELDS lists them; ID and phone numbers are decrypted
+        for the document and every such read is logged (R-PII)."""
+        result: list[Party] = []
+        logged: list[dict[str, Any]] = []
+        for row in facts.parties:
+            if not row.address:
+                raise InvalidInput(
+                    f"当事人{row.name}的住址未登记，协议书须载明住址", field="parties"
+                )
+            id_number = (
+                self.engine.pii.decrypt(row.id_number_cipher) if row.id_number_cipher else None
+            )
+            phone = self.engine.pii.decrypt(row.phone_cipher) if row.phone_cipher else None
+            shown = [f for f, v in (("id_number", id_number), ("phone", phone)) if v]
+            if shown:
+                logged.append({"party_id": row.party_id, "fields": ",".join(shown)})
+            result.append(
+                Party(
+                    label=PARTY_LABELS.get(row.role, row.role),
+                    name=row.name,
+                    kind="organisation" if row.kind == "organisation" else "person",
+                    sex=SEX_ZH.get(row.sex or ""),
+                    ethnicity=row.ethnicity,
+                    birth_date=row.birth_date,
+                    occupation=row.occupation,
+                    id_number=id_number,
+                    address=row.address,
+                    phone=phone,
+                    representative=row.representative,
+                    agent=row.agent_name,
+                )
+            )
+        if logged and actor.user_id is not None:
+            self._log_pii(facts.case.id, actor.user_id, logged)
+        return tuple(result)
+
+    def _log_pii(self, case_id: int, user_id: int, entries: list[dict[str, Any]]) -> None:
+        with self.engine.db.transaction(write=True) as tx:
+            at = tx.codec.dt_out(self.engine.clock.now())
+            for entry in entries:
+                tx.execute(
+                    "INSERT INTO pii_access_log (at, user_id, case_id, party_id, fields, purpose) "
+                    "VALUES (:at, :user_id, :case_id, :party_id, :fields, :purpose)",
+                    {
+                        "at": at,
+                        "user_id": user_id,
+                        "case_id": case_id,
+                        "purpose": PII_PURPOSE,
+                        **entry,
+                    },
+                )
+
+
+def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
+    """The committee whose seal the agreement carries, and the room's name if a room mediates.
+
+    A personal-brand room has no seal of its own: its parent committee seals (R-SEAL).
+    """
+    unit = tx.org_unit(case.org_unit_id)
+    room_name: str | None = None
+    committee = None
+    if unit is not None and unit[1] == "room" and unit[4] is not None:
+        room_name = unit[2]
+        committee = tx.org_unit(unit[4])
+    elif unit is not None and unit[1] == "committee":
+        committee = unit
+    if committee is None or committee[1] != "committee":
+        committee = tx.org_unit(case.committee_id)
+    assert committee is not None, "cases reference their committee by foreign key"
+    return Branding(committee_name=committee[2], room_name=room_name), committee[0]
+
+
+def _parties(tx: Tx, case_id: int) -> list[_PartyRow]:
+    rows = tx.all(
+        "SELECT p.id, cp.role, p.kind, p.name, p.sex, p.ethnicity, p.birth_date, p.occupation, "
+        "p.address, p.representative, cp.agent_name, p.id_number_cipher, p.phone_cipher "
+        "FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
+        "WHERE cp.case_id = :case_id ORDER BY cp.id",
+        {"case_id": case_id},
+    )
+    return [
+        _PartyRow(
+            party_id=int(r[0]),
+            role=r[1],
+            kind=r[2],
+            name=r[3],
+            sex=r[4],
+            ethnicity=r[5],
+            birth_date=date.fromisoformat(r[6]) if isinstance(r[6], str) else r[6],
+            occupation=r[7],
+            address=r[8] or "",
+            representative=r[9],
+            agent_name=r[10],
+            id_number_cipher=r[11],
+            phone_cipher=r[12],
+        )
+        for r in rows
+    ]
+
+
+def _presiding(tx: Tx, case_id: int) -> dict[int, str]:
+    """Active mediators and 中心户 of the case, in assignment order, by user id."""
+    rows = tx.all(
+        "SELECT a.user_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
+        "WHERE a.case_id = :case_id AND a.ended_at IS NULL "
+        "AND a.role IN ('mediator', 'central_household') ORDER BY a.id",
+        {"case_id": case_id},
+    )
+    presiding: dict[int, str] = {}
+    for user_id, name in rows:
+        presiding.setdefault(int(user_id), str(name))
+    return presiding
