@@ -27,7 +27,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @pytest.fixture
 def demo_dir(data_dir: Path) -> Path:
     assert runner.invoke(app, ["init"]).exit_code == 0
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["demo", "--no-documents"])
     assert result.exit_code == 0, result.output
     return data_dir
 
