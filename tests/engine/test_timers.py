@@ -17,16 +17,9 @@ from engine.runtime import Engine
 from engine.timers import TimerService
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
+from tests.rows import outbox as _outbox
+from tests.rows import timers as _timers
 from tests.world import World, build_world
-
-
-def _timers(engine: Engine, case_id: int) -> list[tuple[str, str, str]]:
-    with engine.db.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT kind, name, status FROM timers WHERE case_id = :c ORDER BY id"),
-            {"c": case_id},
-        ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def _due(engine: Engine, case_id: int, kind: str, name: str) -> datetime:
@@ -38,15 +31,6 @@ def _due(engine: Engine, case_id: int, kind: str, name: str) -> datetime:
         )
         assert row is not None, _timers(engine, case_id)
         return tx.codec.dt_in_required(row[0])
-
-
-def _outbox(engine: Engine, case_id: int) -> list[tuple[str, str]]:
-    with engine.db.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT kind, recipient FROM outbox WHERE case_id = :c ORDER BY id"),
-            {"c": case_id},
-        ).all()
-    return [(r[0], r[1]) for r in rows]
 
 
 def _tick_at(timers: TimerService, clock: FixedClock, at: datetime) -> Any:

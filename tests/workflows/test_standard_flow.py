@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from engine.errors import GuardRejected, InvalidInput, ReasonRequired, RoleNotPermitted
 from engine.ports import FixedClock
 from engine.runtime import Engine
 from tests.flow import Driver, open_case
+from tests.rows import outbox as _outbox
+from tests.rows import timers as _timers
 from tests.world import World
 
 
 @pytest.fixture
 def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock)
-
-
-def _timers(engine: Engine, case_id: int) -> list[tuple[str, str, str]]:
-    with engine.db.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT kind, name, status FROM timers WHERE case_id = :c ORDER BY id"),
-            {"c": case_id},
-        ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
-def _outbox(engine: Engine, case_id: int) -> list[tuple[str, str]]:
-    with engine.db.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT kind, recipient FROM outbox WHERE case_id = :c ORDER BY id"),
-            {"c": case_id},
-        ).all()
-    return [(r[0], r[1]) for r in rows]
 
 
 def test_full_path_from_intake_to_closing(driver: Driver) -> None:
