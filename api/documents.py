@@ -37,6 +37,7 @@ from documents import (
     verify,
 )
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
+from engine import queries
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
 from engine.records import Actor, CaseRecord, CategoryRecord, FireResult
@@ -103,29 +104,12 @@ def trust_roots(settings: Settings) -> tuple[x509.Certificate, ...]:
 
 
 @dataclass(frozen=True)
-class _PartyRow:
-    party_id: int
-    role: str
-    kind: str
-    name: str
-    sex: str | None
-    ethnicity: str | None
-    birth_date: date | None
-    occupation: str | None
-    address: str
-    representative: str | None
-    agent_name: str | None
-    id_number_cipher: str | None
-    phone_cipher: str | None
-
-
-@dataclass(frozen=True)
 class _CaseFacts:
     """What the agreement says about a case besides its terms, read in one transaction."""
 
     case: CaseRecord
     category: CategoryRecord
-    parties: tuple[_PartyRow, ...]
+    parties: tuple[queries.PartyRow, ...]
     branding: Branding
     committee_id: int
     presiding: dict[int, str]  # active mediator / 中心户 user id → display name
@@ -354,7 +338,7 @@ class DocumentService:
             return _CaseFacts(
                 case=case,
                 category=category,
-                parties=tuple(_parties(tx, case_id)),
+                parties=tuple(queries.parties(tx, case_id)),
                 branding=branding,
                 committee_id=committee_id,
                 presiding=_presiding(tx, case_id),
@@ -491,34 +475,6 @@ def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
         committee = tx.org_unit(case.committee_id)
     assert committee is not None, "cases reference their committee by foreign key"
     return Branding(committee_name=committee[2], room_name=room_name), committee[0]
-
-
-def _parties(tx: Tx, case_id: int) -> list[_PartyRow]:
-    rows = tx.all(
-        "SELECT p.id, cp.role, p.kind, p.name, p.sex, p.ethnicity, p.birth_date, p.occupation, "
-        "p.address, p.representative, cp.agent_name, p.id_number_cipher, p.phone_cipher "
-        "FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
-        "WHERE cp.case_id = :case_id ORDER BY cp.id",
-        {"case_id": case_id},
-    )
-    return [
-        _PartyRow(
-            party_id=int(r[0]),
-            role=r[1],
-            kind=r[2],
-            name=r[3],
-            sex=r[4],
-            ethnicity=r[5],
-            birth_date=date.fromisoformat(r[6]) if isinstance(r[6], str) else r[6],
-            occupation=r[7],
-            address=r[8] or "",
-            representative=r[9],
-            agent_name=r[10],
-            id_number_cipher=r[11],
-            phone_cipher=r[12],
-        )
-        for r in rows
-    ]
 
 
 def _presiding(tx: Tx, case_id: int) -> dict[int, str]:
