@@ -14,7 +14,8 @@ from api import errors
 from api.auth import LoginLimiter, TokenSigner, load_token_key
 from api.authz import PrincipalCache
 from api.deps import Services
-from api.routes import include_all
+from api.documents import DocumentService
+from api.routes import include_all, verify
 from api.scheduler import Ticker, start_background
 from api.settings import Settings, get_settings
 from api.wiring import build_engine
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         services = build_services(settings or get_settings(), engine)
         app.state.services = services
         app.state.engine = services.engine
+        app.state.documents = DocumentService(services.settings, services.engine)
         scheduler = None
         if services.settings.scheduler_in_server and engine is None:
             # timers and the outbox tick inside the server unless a separate worker runs them
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     errors.install(app)
     include_all(app)
+    app.include_router(verify.page_router)  # /verify/{id}: the QR code's page, outside /api/v1
 
     @app.get("/healthz", tags=["运维"])
     def healthz() -> dict[str, Any]:

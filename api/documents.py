@@ -8,17 +8,25 @@ its digest, so it is harmless and a retry reuses it).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import os
 import re
+import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from pydantic import ValidationError
 
+from api.errors import DocumentNotFound
 from api.settings import Settings
 from documents import (
     AgreementContent,
@@ -49,8 +57,13 @@ __all__ = [
     "AGREEMENT",
     "AGREEMENT_SCAN",
     "DocumentService",
+    "PublicIds",
+    "ResolvedDocument",
     "check_environment",
+    "document_key_file",
     "load_authority",
+    "load_document_key",
+    "printed_versions",
     "shared_renderer",
     "trust_roots",
 ]
@@ -62,6 +75,101 @@ PII_PURPOSE = "制作人民调解协议书（人民调解法第29条、司法部
 PAPER_TRIGGERS = ("sign_party", "sign_mediator", "apply_seal")
 DEV_CA_CERTIFICATE = "dev-ca.crt.pem"  # the file CertificateAuthority.development writes
 _ISSUE_SPLIT = re.compile(r"[；;\n]+")
+MAC_HEX = 20  # 80 bits of HMAC-SHA256: not guessable, short enough for a QR code
+_PUBLIC_ID = re.compile(
+    r"([1-9][0-9]{0,9})-([a-z][a-z_]{0,39})-([1-9][0-9]{0,9})-([0-9a-f]{" + str(MAC_HEX) + "})"
+)
+
+
+def document_key_file(settings: Settings) -> Path:
+    return settings.data_dir / "keys" / "documents.key"
+
+
+def load_document_key(path: Path) -> bytes:
+    """The 32-byte key of verification ids; created with mode 0600 on first use.
+
+    Written to a temporary file and linked into place, so two workers starting together
+    agree on one key (the second finds the first's).
+    """
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_bytes(32).hex())
+            with contextlib.suppress(FileExistsError):  # a racing worker's key wins: use it
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+        text = path.read_text().strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise SystemExit(f"文书核验密钥文件 {path} 格式有误（应为 64 位十六进制）")
+    return key
+
+
+class PublicIds:
+    """Verification ids printed in each document's QR code: "{case}-{kind}-{version}-{mac}".
+
+    The MAC (HMAC-SHA256 under a per-deployment key) makes ids unguessable, so the public
+    verification page, which names the signers, opens only to whoever holds the document.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _mac(self, case_id: int, kind: str, version: int) -> str:
+        message = f"{case_id}:{kind}:{version}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:MAC_HEX]
+
+    def mint(self, case_id: int, kind: str, version: int) -> str:
+        return f"{case_id}-{kind}-{version}-{self._mac(case_id, kind, version)}"
+
+    def parse(self, public_id: str) -> tuple[int, str, int] | None:
+        """(case id, kind, version) of an id this deployment minted; None for any other."""
+        match = _PUBLIC_ID.fullmatch(public_id)
+        if match is None:
+            return None
+        case_id, kind, version = int(match[1]), match[2], int(match[3])
+        if not hmac.compare_digest(self._mac(case_id, kind, version), match[4]):
+            return None
+        return case_id, kind, version
+
+
+def printed_versions(
+    versions: list[DocumentRecord], signature_document_ids: set[int]
+) -> dict[int, int]:
+    """Each version → the version whose QR code it carries.
+
+    A signature appends to the PDF it signs, so the signed versions still show the QR code of
+    the draft or revision they descend from; a rendered version (no signature step made it)
+    carries its own. Scans are uploaded as they are and count as their own.
+    """
+    printed: dict[int, int] = {}
+    current: int | None = None
+    for record in versions:
+        if current is None or record.id not in signature_document_ids or record.kind != AGREEMENT:
+            current = record.version
+        printed[record.version] = current
+    return printed
+
+
+@dataclass(frozen=True)
+class ResolvedDocument:
+    """What a verification id leads to: the version it names and the newest one signed from it."""
+
+    case_id: int
+    case_number: str
+    kind: str
+    named: DocumentRecord
+    current: DocumentRecord  # `named` with every signature collected on it since
+    superseded_by: int | None  # a later draft or revision of the same document
+    paper_signatures: tuple[str, ...]  # signer kinds recorded on paper (R-ESIGN-EXCLUDE)
 
 
 @lru_cache(maxsize=4)
@@ -143,6 +251,17 @@ class DocumentService:
         return self._renderer
 
     @cached_property
+    def public_ids(self) -> PublicIds:
+        return PublicIds(load_document_key(document_key_file(self.settings)))
+
+    def public_id(self, case_id: int, kind: str, version: int) -> str:
+        """The verification id of one stored version (what its QR code encodes)."""
+        return self.public_ids.mint(case_id, kind, version)
+
+    def verify_url(self, public_id: str) -> str:
+        return f"{self.settings.verify_base_url}/{public_id}"
+
+    @cached_property
     def authority(self) -> CertificateAuthority:
         """Loaded (or, in development, generated) on first signature, not at start-up."""
         return load_authority(self.settings)
@@ -173,7 +292,7 @@ class DocumentService:
         agreement = self._agreement(facts, fields, actor)
         version = facts.agreement_versions[-1].version + 1 if facts.agreement_versions else 1
         pdf = self.renderer.render(
-            agreement, facts.branding, document_id=f"{case_id}-{AGREEMENT}-{version}"
+            agreement, facts.branding, document_id=self.public_id(case_id, AGREEMENT, version)
         )
         digest = self.store.put(pdf)
         return self.engine.fire(
@@ -213,6 +332,7 @@ class DocumentService:
         party = next((p for p in facts.parties if p.party_id == party_id), None)
         if party is None:
             raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
+        _require_draft(facts)
         signer = self.authority.issue(party.name, SignerRole.PARTY, key_id=f"party:{party_id}")
         return self._sign(
             facts,
@@ -226,6 +346,7 @@ class DocumentService:
     def sign_mediator(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
         """The acting mediator signs with their own certificate, after every party."""
         facts = self._facts(case_id, actor, expected_version)
+        _require_draft(facts)
         name = self._user_name(actor)
         signer = self.authority.issue(name, SignerRole.MEDIATOR, key_id=f"user:{actor.user_id}")
         return self._sign(facts, actor, "sign_mediator", signer, {})
@@ -233,6 +354,7 @@ class DocumentService:
     def apply_seal(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
         """The committee's seal, last (R-AGREEMENT-EFFECT); a room uses its committee's (R-SEAL)."""
         facts = self._facts(case_id, actor, expected_version)
+        _require_draft(facts)
         signer = self.authority.issue(
             facts.branding.seal,
             SignerRole.COMMITTEE,
@@ -251,10 +373,7 @@ class DocumentService:
         *,
         signature_png: bytes | None = None,
     ) -> FireResult:
-        if not facts.agreement_versions:
-            raise InvalidInput(
-                "本案尚未生成调解协议书文书，请先通过文书服务拟定协议", field="document_sha256"
-            )
+        _require_draft(facts)
         latest = self.store.get(facts.agreement_versions[-1].sha256)
         signed = sign(
             latest,
@@ -319,11 +438,48 @@ class DocumentService:
 
     @property
     def trust_roots(self) -> tuple[x509.Certificate, ...]:
-        return self.authority.trust_roots
+        """The CA's roots; a verification alone never generates a development CA."""
+        if "authority" in self.__dict__:  # already loaded for signing
+            return self.authority.trust_roots
+        return trust_roots(self.settings)
 
     def verify(self, digest: str) -> VerificationReport:
         """Verify a stored document against this deployment's CA."""
         return verify(self.store.get(digest), self.trust_roots)
+
+    def resolve(self, public_id: str) -> ResolvedDocument:
+        """The document a verification id names, for whoever holds it (no login).
+
+        Raises:
+            DocumentNotFound: the id is malformed, its MAC is wrong, or nothing is stored
+                under it; all three answer alike.
+        """
+        parsed = self.public_ids.parse(public_id)
+        if parsed is None:
+            raise DocumentNotFound(public_id)
+        case_id, kind, version = parsed
+        with self.engine.db.transaction(write=False) as tx:
+            case = tx.load_case(case_id)
+            versions = tx.documents(case_id, kind)
+            linked = tx.signature_documents(case_id)
+            signatures = tx.signatures(case_id)
+        named = next((v for v in versions if v.version == version), None)
+        if case is None or named is None:
+            raise DocumentNotFound(public_id)
+        signed = {d for _, _, d in linked if d is not None}
+        printed = printed_versions(versions, signed)
+        family = [v for v in versions if printed[v.version] == printed[version]]
+        later = [v for v in family if v.version >= version]
+        renders = sorted({p for p in printed.values() if p > printed[version]})
+        return ResolvedDocument(
+            case_id=case_id,
+            case_number=case.number,
+            kind=kind,
+            named=named,
+            current=later[-1],
+            superseded_by=renders[-1] if renders else None,
+            paper_signatures=tuple(s.signer_kind for s in signatures if s.method == "paper"),
+        )
 
     # --- building the agreement ----------------------------------------------------------
 
@@ -456,6 +612,14 @@ class DocumentService:
                         **entry,
                     },
                 )
+
+
+def _require_draft(facts: _CaseFacts) -> None:
+    """Checked before any certificate is issued: nothing to sign yet is refused cheaply."""
+    if not facts.agreement_versions:
+        raise InvalidInput(
+            "本案尚未生成调解协议书文书，请先通过文书服务拟定协议", field="document_sha256"
+        )
 
 
 def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:

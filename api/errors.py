@@ -14,7 +14,14 @@ same tree, so one handler on EngineError answers them all; Starlette finds it al
         ├── VersionRequired           428  a write to a case without If-Match or expected_version
         ├── IdempotencyKeyReused      422  the same key with a different request
         ├── IdempotencyInProgress     409  the first request with this key is still running
-        └── GraphUnavailable          503  Graphviz is missing or failed
+        ├── GraphUnavailable          503  Graphviz is missing or failed
+        ├── DocumentNotFound          404  no such version, or a verification id that fails its MAC
+        ├── UploadTooLarge            413  an uploaded PDF over the limit
+        └── UnsupportedUpload         415  an upload neither application/pdf nor multipart
+
+The documents package's DocumentError tree (documents/errors.py) is mapped in the same table,
+by class: refusals of the signing plan are 409 (the document's state: retry after the earlier
+signatory) or 422 (never, for this document); missing fonts or CA are 503, the rest 500.
 """
 
 from __future__ import annotations
@@ -27,6 +34,21 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from documents.errors import (
+    AlreadySigned,
+    CertificateError,
+    DocumentError,
+    ElectronicSignatureExcluded,
+    FontUnavailable,
+    NotASignatory,
+    RenderError,
+    SigningError,
+    SigningOutOfOrder,
+    StoreError,
+    SubsetterUnavailable,
+    TemplateDataError,
+    VerificationError,
+)
 from engine.errors import (
     CalendarDataError,
     CaseNotFound,
@@ -127,8 +149,34 @@ class GraphUnavailable(ApiError):
         super().__init__(message_zh)
 
 
+class DocumentNotFound(ApiError):
+    code = "document_not_found"
+    title_zh = "文书不存在"
+
+    def __init__(self, key: str) -> None:
+        super().__init__("未找到该文书：核验码有误，或文书不存在", key=key)
+
+
+class UploadTooLarge(ApiError):
+    code = "payload_too_large"
+    title_zh = "上传文件过大"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"上传的文件不能超过 {limit // 2**20} MB", limit=limit)
+
+
+class UnsupportedUpload(ApiError):
+    code = "unsupported_media_type"
+    title_zh = "不支持该上传格式"
+
+    def __init__(self) -> None:
+        super().__init__("请以 application/pdf 请求体，或 multipart/form-data 的 file 字段上传 PDF")
+
+
+Failure = EngineError | DocumentError
+
 # The one table. Looked up along the MRO, so a subclass without a row takes its parent's.
-STATUS: dict[type[EngineError], int] = {
+STATUS: dict[type[Failure], int] = {
     EngineError: 500,
     DefinitionError: 500,
     CalendarDataError: 500,
@@ -151,17 +199,33 @@ STATUS: dict[type[EngineError], int] = {
     IdempotencyKeyReused: 422,
     IdempotencyInProgress: 409,
     GraphUnavailable: 503,
+    DocumentNotFound: 404,
+    UploadTooLarge: 413,
+    UnsupportedUpload: 415,
+    DocumentError: 500,
+    RenderError: 500,
+    TemplateDataError: 500,  # the API validated the data: a missing parameter is our bug
+    FontUnavailable: 503,
+    SubsetterUnavailable: 503,
+    SigningError: 500,
+    NotASignatory: 422,
+    SigningOutOfOrder: 409,
+    AlreadySigned: 409,
+    ElectronicSignatureExcluded: 422,
+    CertificateError: 503,
+    StoreError: 500,
+    VerificationError: 422,  # an uploaded file that is no readable PDF
 }
 
 
-def status_for(exc: EngineError) -> int:
+def status_for(exc: Failure) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 500
 
 
-def disguise(exc: EngineError) -> EngineError:
+def disguise(exc: Failure) -> Failure:
     """An out-of-scope case answers exactly as a missing one, so existence does not leak."""
     if isinstance(exc, OutOfScope) and exc.case_id is not None:
         return CaseNotFound(exc.case_id)
@@ -203,7 +267,7 @@ def problem_response(
     return JSONResponse(content, status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def engine_error_response(request: Request, exc: EngineError) -> JSONResponse:
+def engine_error_response(request: Request, exc: Failure) -> JSONResponse:
     shown = disguise(exc)
     status = status_for(shown)
     headers: dict[str, str] = {}
@@ -318,10 +382,11 @@ def internal_error_response(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers: EngineError (the table), validation, HTTP, and the last resort."""
+    """Register the handlers: EngineError and DocumentError (the table), validation, HTTP, and
+    the last resort."""
 
     async def on_engine_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, EngineError)
+        assert isinstance(exc, EngineError | DocumentError)
         return engine_error_response(request, exc)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -336,6 +401,7 @@ def install(app: FastAPI) -> None:
         return internal_error_response(request, exc)
 
     app.add_exception_handler(EngineError, on_engine_error)
+    app.add_exception_handler(DocumentError, on_engine_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
@@ -360,9 +426,11 @@ _DESCRIPTIONS = {
     404: "不存在或不在您的管辖范围内",
     409: "与案件当前状态或版本冲突",
     412: "版本不符",
+    413: "上传文件过大",
     422: "输入有误或条件不满足",
     428: "缺少案件版本",
     415: "不支持该请求格式",
     429: "请求过于频繁",
+    500: "服务器内部错误",
     503: "暂时无法提供",
 }

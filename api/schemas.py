@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from engine.intake import Origin, PartyRole
 from engine.spec import Role
@@ -324,3 +324,139 @@ class WorkflowSummary(BaseModel):
     initial: str
     states: int
     transitions: int
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+def _plain_text(value: str) -> str:
+    """No NUL and no lone surrogates: neither survives a PDF or a database."""
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("文本含有无法处理的字符")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+DocumentKind = Literal["agreement", "agreement_scan"]
+SignerKind = Literal["party", "mediator", "seal"]
+
+
+class TermIn(_In):
+    """One obligation of the agreement (R-AGREEMENT-FIELDS): who owes whom what, by when."""
+
+    obligor: RowId = Field(description="义务人（本案当事人 party_id）")
+    obligee: RowId = Field(description="权利人（本案当事人 party_id）")
+    content: PlainText = Field(min_length=1, max_length=500, description="履行内容")
+    amount: (
+        Annotated[int, Field(ge=0, le=MAX_SAFE_INT)]
+        | Annotated[float, Field(ge=0, le=MAX_SAFE_INT)]
+        | None
+    ) = Field(default=None, description="金额（元）")
+    method: PlainText | None = Field(default=None, max_length=200, description="履行方式")
+    place: PlainText | None = Field(default=None, max_length=200, description="履行地点")
+    due_date: date = Field(description="履行期限")
+
+
+class AgreementDraft(_In):
+    """The structured agreement to render (协议书), at the case version the caller saw."""
+
+    trigger: Literal["draft_agreement", "revise_agreement"] = "draft_agreement"
+    facts: PlainText = Field(min_length=1, max_length=5000, description="纠纷事实")
+    issues: PlainText = Field(
+        min_length=1, max_length=2000, description="争议事项（多项以分号或换行分隔）"
+    )
+    responsibilities: PlainText = Field(min_length=1, max_length=5000, description="各方责任")
+    terms: list[TermIn] = Field(min_length=1, max_length=50, description="协议条款")
+    expected_version: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="您看到的案件版本；也可用 If-Match 请求头"
+    )
+
+    def payload(self) -> dict[str, Any]:
+        """What the engine's draft action takes (the same checks run on it again there)."""
+        return self.model_dump(mode="json", exclude={"trigger", "expected_version"})
+
+
+class SignRequest(_In):
+    """An electronic signature on the latest version: a party, the mediator or the seal."""
+
+    signer: SignerKind
+    party_id: RowId | None = Field(default=None, description="签署的当事人（signer 为 party 时）")
+    signature_png_base64: str | None = Field(
+        default=None,
+        max_length=2_000_000,
+        description="手写签名图片（PNG，Base64）；不提供时以姓名作为签名外观",
+    )
+    expected_version: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="您看到的案件版本；也可用 If-Match 请求头"
+    )
+
+
+class SigningStep(BaseModel):
+    """A signature recorded on the case, by the step that produced a document version."""
+
+    signer_kind: str
+    party_id: int | None
+    user_id: int | None
+    method: str
+    signed_at: datetime
+
+
+class DocumentVersionPublic(BaseModel):
+    kind: str
+    kind_label: str
+    version: int
+    sha256: str
+    created_at: datetime
+    printed_version: int = Field(description="本版本二维码所对应的版本（拟定或修订稿）")
+    verification_id: str = Field(description="本版本二维码中的核验码")
+    verify_url: str
+    download_url: str
+    signatures: list[SigningStep] = Field(description="生成本版本的签署记录")
+
+
+class DocumentActionResponse(FireResponse):
+    document: DocumentVersionPublic
+
+
+class SignatureCheck(BaseModel):
+    field: str
+    label: str = Field(description="签名栏，如“申请人”")
+    signer_name: str
+    expected_name: str
+    role: str | None
+    role_label: str | None
+    signed_at: datetime | None = Field(description="签署时间（北京时间）")
+    intact: bool = Field(description="签名后内容完好，签名值有效")
+    trusted: bool = Field(description="证书由受信任的机构签发")
+    matches_slot: bool = Field(description="签署人与签名栏相符")
+    modification_level: str
+    changed_after: bool = Field(description="签署后除追加签名外，文书是否被改动")
+    changed_after_zh: str
+    development_certificate: bool
+    ok: bool
+    summary_zh: str
+
+
+class VerificationPublic(BaseModel):
+    ok: bool = Field(description="全部签名有效，签署后未被修改")
+    complete: bool = Field(description="全部签署人均已签署")
+    sha256: str
+    summary_zh: str
+    signatures: list[SignatureCheck]
+    unsigned: list[str] = Field(description="尚待签署的签名栏")
+    modified_after_last_signature: bool
+    last_modification_level: str | None
+
+
+class DocumentVerification(VerificationPublic):
+    """A stored document found by the verification id of its QR code."""
+
+    kind: str
+    kind_label: str
+    case_number: str
+    version: int = Field(description="核验码所对应的版本")
+    current_version: int = Field(description="由该版本签署而来的最新版本（即核验的版本）")
+    created_at: datetime
+    stored_intact: bool = Field(description="存档文件与登记的摘要一致")
+    superseded_by: int | None = Field(description="已被之后的修订稿取代时，修订稿的版本")
+    paper_signatures: list[str] = Field(description="纸质签署的签署人（婚姻、收养、继承类）")

@@ -4,13 +4,36 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.routes import assignments, auth, cases, court, org_units, parties, sessions, users
+from api.routes import (
+    assignments,
+    auth,
+    cases,
+    court,
+    documents,
+    org_units,
+    parties,
+    sessions,
+    users,
+    verify,
+)
 from api.routes import workflows as workflow_routes
 
 PREFIX = "/api/v1"
 
 
-MODULES = (auth, users, org_units, cases, parties, sessions, assignments, court, workflow_routes)
+MODULES = (
+    auth,
+    users,
+    org_units,
+    cases,
+    parties,
+    sessions,
+    assignments,
+    court,
+    documents,
+    verify,
+    workflow_routes,
+)
 
 
 def include_all(app: FastAPI) -> None:

@@ -83,6 +83,7 @@ CASE_ROUTES = [
     ),
     Route("sessions", _read("/api/v1/cases/{}/sessions"), _readable),
     Route("assignments", _read("/api/v1/cases/{}/assignments"), _readable),
+    Route("documents", _read("/api/v1/cases/{}/documents"), _readable),
     Route(
         "parties (unmasked)",
         lambda a, u, c: a.get(u, f"/api/v1/cases/{c}/parties", reveal="true"),

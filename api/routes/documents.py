@@ -1,0 +1,506 @@
+"""A case's documents: the versions of its agreement, each as PDF, drafting it from structured
+content, and collecting its signatures in turn (electronic, or on paper with the scan)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import AsyncGenerator, Callable
+from datetime import timedelta
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from api.authz import Principal, visible_case
+from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
+from api.documents import AGREEMENT, AGREEMENT_SCAN, DocumentService, printed_versions
+from api.errors import (
+    DocumentNotFound,
+    UnsupportedUpload,
+    UploadTooLarge,
+    VersionRequired,
+    problem_responses,
+)
+from api.idempotency import Outcome, fingerprint, run_once
+from api.routes.common import CASE_READ_PROBLEMS, CaseId, etag, parse_etag, state_label
+from api.schemas import (
+    MAX_ID,
+    AgreementDraft,
+    DocumentActionResponse,
+    DocumentKind,
+    DocumentVersionPublic,
+    SignerKind,
+    SigningStep,
+    SignRequest,
+)
+from documents import SigningError
+from documents.appearance import handwritten
+from engine.errors import InvalidInput
+from engine.hooks import DocumentRecord
+from engine.records import FireResult, SignatureRecord
+
+router = APIRouter(prefix="/cases/{case_id}/documents", tags=["文书"])
+
+KIND_LABELS = {AGREEMENT: "人民调解协议书", AGREEMENT_SCAN: "人民调解协议书（纸质签署扫描件）"}
+SIGN_TRIGGERS: dict[str, str] = {
+    "party": "sign_party",
+    "mediator": "sign_mediator",
+    "seal": "apply_seal",
+}
+MAX_UPLOAD = 20 * 2**20  # a scanned agreement of a few pages; verification uploads too
+_MULTIPART_SLACK = 64 * 2**10  # boundaries and part headers around the file
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_ETAG_HEADER = {"ETag": {"description": "案件版本，用于 If-Match", "schema": {"type": "string"}}}
+_WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 422, 428, 500, 503)
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+
+
+async def get_documents(request: Request) -> DocumentService:
+    documents: DocumentService = request.app.state.documents
+    return documents
+
+
+DocumentsDep = Annotated[DocumentService, Depends(get_documents)]
+
+_LIMITERS: dict[str, anyio.CapacityLimiter] = {}
+
+
+def document_workers(purpose: str) -> anyio.CapacityLimiter:
+    """Rendering (~0.2 s), signing and verifying are CPU work: one writer thread (the CA and
+    the signer keys are created on first use, and SQLite has one writer anyway) and two
+    verifier threads, so neither starves the event loop or the case writers."""
+    limiter = _LIMITERS.get(purpose)
+    if limiter is None:
+        limiter = _LIMITERS[purpose] = anyio.CapacityLimiter(1 if purpose == "write" else 2)
+    return limiter
+
+
+async def read_pdf_upload(request: Request) -> bytes:
+    """The uploaded PDF, as an application/pdf body or the `file` part of a multipart form.
+
+    Raises:
+        UploadTooLarge: over MAX_UPLOAD (checked while reading, not after).
+        UnsupportedUpload: another content type.
+        InvalidInput: a malformed form, or no file in it.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/pdf", "multipart/form-data"):
+        raise UnsupportedUpload()
+    limit = MAX_UPLOAD + (_MULTIPART_SLACK if content_type == "multipart/form-data" else 0)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise UploadTooLarge(MAX_UPLOAD)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise UploadTooLarge(MAX_UPLOAD)
+    if content_type == "application/pdf":
+        return bytes(body)
+
+    async def replay() -> AsyncGenerator[bytes, None]:
+        yield bytes(body)
+        yield b""
+
+    parser = MultiPartParser(
+        request.headers, replay(), max_files=1, max_fields=10, max_part_size=64 * 2**10
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInput(f"上传的表单格式有误：{exc.message}", field="file") from exc
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("请在表单的 file 字段上传 PDF 文件", field="file")
+        data = await upload.read()
+    finally:
+        await form.close()
+    if len(data) > MAX_UPLOAD:
+        raise UploadTooLarge(MAX_UPLOAD)
+    return data
+
+
+def seen_version(in_body: int | None, if_match: str | None) -> int:
+    """The case version the caller saw, from If-Match or the body (they must agree).
+
+    Raises:
+        InvalidInput: both are given and differ.
+        VersionRequired: neither is given.
+    """
+    header = parse_etag(if_match) if if_match is not None else None
+    if header is not None and in_body is not None and header != in_body:
+        raise InvalidInput(
+            f"If-Match（{header}）与 expected_version（{in_body}）不一致",
+            field="expected_version",
+        )
+    version = header if header is not None else in_body
+    if version is None:
+        raise VersionRequired()
+    return version
+
+
+def present_versions(
+    documents: DocumentService,
+    case_id: int,
+    records: list[DocumentRecord],
+    linked: list[tuple[str, int | None, int | None]],
+    signatures: list[SignatureRecord],
+) -> list[DocumentVersionPublic]:
+    """Versions with their QR code's verification id and the signing steps that made them.
+
+    `linked` and `signatures` are the same rows (tx.signature_documents / tx.signatures,
+    both ordered by id), read in one transaction.
+    """
+    steps: dict[int, list[SigningStep]] = {}
+    for (_, _, document_id), signature in zip(linked, signatures, strict=True):
+        if document_id is not None:
+            steps.setdefault(document_id, []).append(
+                SigningStep(
+                    signer_kind=signature.signer_kind,
+                    party_id=signature.party_id,
+                    user_id=signature.user_id,
+                    method=signature.method,
+                    signed_at=signature.signed_at,
+                )
+            )
+    result: list[DocumentVersionPublic] = []
+    for kind in dict.fromkeys(r.kind for r in records):
+        of_kind = [r for r in records if r.kind == kind]
+        printed = printed_versions(of_kind, set(steps))
+        for record in of_kind:
+            public_id = documents.public_id(case_id, kind, printed[record.version])
+            result.append(
+                DocumentVersionPublic(
+                    kind=kind,
+                    kind_label=KIND_LABELS.get(kind, kind),
+                    version=record.version,
+                    sha256=record.sha256,
+                    created_at=record.created_at,
+                    printed_version=printed[record.version],
+                    verification_id=public_id,
+                    verify_url=documents.verify_url(public_id),
+                    download_url=f"/api/v1/cases/{case_id}/documents/{kind}/{record.version}",
+                    signatures=steps.get(record.id, []),
+                )
+            )
+    return sorted(result, key=lambda v: (v.created_at, v.kind, v.version))
+
+
+def case_versions(
+    documents: DocumentService, case_id: int, principal: Principal, kind: str | None = None
+) -> list[DocumentVersionPublic]:
+    with documents.engine.db.transaction(write=False) as tx:
+        visible_case(tx, case_id, principal)
+        records = tx.documents(case_id, kind)
+        linked = tx.signature_documents(case_id)
+        signatures = tx.signatures(case_id)
+    return present_versions(documents, case_id, records, linked, signatures)
+
+
+@router.get("", response_model=list[DocumentVersionPublic], responses=CASE_READ_PROBLEMS)
+def list_documents(
+    case_id: CaseId,
+    documents: DocumentsDep,
+    principal: CurrentPrincipal,
+    kind: DocumentKind | None = None,
+) -> list[DocumentVersionPublic]:
+    """Every stored version of the case's documents, oldest first, with its signing steps."""
+    return case_versions(documents, case_id, principal, kind)
+
+
+@router.get(
+    "/{kind}/{version}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "PDF 文书",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problem_responses(401, 404, 422, 500),
+    },
+)
+def download_document(
+    case_id: CaseId,
+    kind: DocumentKind,
+    version: Annotated[int, Path(ge=1, le=MAX_ID)],
+    documents: DocumentsDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Download one version of a case document as PDF, exactly as stored."""
+    with documents.engine.db.transaction(write=False) as tx:
+        visible_case(tx, case_id, principal)
+        record = next((r for r in tx.documents(case_id, kind) if r.version == version), None)
+    if record is None:
+        raise DocumentNotFound(f"{case_id}/{kind}/{version}")
+    return Response(
+        documents.read(record.sha256),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="case-{case_id}-{kind}-v{version}.pdf"',
+            "ETag": f'"{record.sha256}"',
+            "Cache-Control": "private, no-store",  # it carries ID and phone numbers (R-PII)
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _outcome(
+    services: Services,
+    documents: DocumentService,
+    principal: Principal,
+    result: FireResult,
+    kind: str,
+) -> Outcome:
+    engine = services.engine
+    versions = case_versions(documents, result.case_id, principal, kind)
+    latest = versions[-1]
+    response = DocumentActionResponse(
+        case_id=result.case_id,
+        trigger=result.trigger,
+        source=result.source,
+        state=result.state,
+        state_label=state_label(engine.registry, result.spec_id, result.spec_version, result.state),
+        version=result.version,
+        event_hash=result.event_hash,
+        document=latest,
+    )
+    headers = {"ETag": etag(result.version), "Location": latest.download_url}
+    return Outcome(201, response.model_dump(mode="json"), headers)
+
+
+def _once(
+    services: Services,
+    principal: Principal,
+    key: str | None,
+    path: str,
+    request_body: str,
+    work: Callable[[], Outcome],
+) -> JSONResponse:
+    return run_once(
+        services.engine,
+        user_id=principal.user_id,
+        key=key,
+        request_fingerprint=fingerprint("POST", path, request_body),
+        keep=timedelta(hours=services.settings.idempotency_hours),
+        work=work,
+    )
+
+
+@router.post(
+    "/agreement",
+    status_code=201,
+    response_model=DocumentActionResponse,
+    responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
+)
+async def draft_agreement(
+    case_id: CaseId,
+    body: AgreementDraft,
+    services: ServicesDep,
+    documents: DocumentsDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Render the agreement from its structured content and record it as the next version."""
+    return await anyio.to_thread.run_sync(
+        _draft_agreement,
+        case_id,
+        body,
+        services,
+        documents,
+        principal,
+        idempotency_key,
+        if_match,
+        limiter=document_workers("write"),
+    )
+
+
+def _draft_agreement(
+    case_id: int,
+    body: AgreementDraft,
+    services: Services,
+    documents: DocumentService,
+    principal: Principal,
+    idempotency_key: str | None,
+    if_match: str | None,
+) -> JSONResponse:
+    expected = seen_version(body.expected_version, if_match)
+
+    def work() -> Outcome:
+        result = documents.draft_agreement(
+            case_id, principal.actor, expected, body.payload(), trigger=body.trigger
+        )
+        return _outcome(services, documents, principal, result, AGREEMENT)
+
+    path = f"/cases/{case_id}/documents/agreement"
+    return _once(
+        services, principal, idempotency_key, path, f"{body.model_dump_json()}|{expected}", work
+    )
+
+
+def _signature_png(body: SignRequest) -> bytes | None:
+    """The handwritten signature image, checked here: a bad upload is the caller's error."""
+    if body.signature_png_base64 is None:
+        return None
+    if body.signer != "party":
+        raise InvalidInput("只有当事人签署时可以提供手写签名图片", field="signature_png_base64")
+    try:
+        png = base64.b64decode(body.signature_png_base64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("手写签名图片须为 Base64 编码", field="signature_png_base64") from exc
+    if not png.startswith(_PNG_MAGIC):
+        raise InvalidInput("手写签名图片须为 PNG 格式", field="signature_png_base64")
+    try:
+        handwritten(png)
+    except SigningError as exc:
+        raise InvalidInput(exc.message_zh, field="signature_png_base64") from exc
+    return png
+
+
+def _check_party(signer: str, party_id: int | None) -> None:
+    if signer == "party" and party_id is None:
+        raise InvalidInput("当事人签署须指明 party_id", field="party_id")
+    if signer != "party" and party_id is not None:
+        raise InvalidInput("只有当事人签署时才需要 party_id", field="party_id")
+
+
+@router.post(
+    "/agreement/signatures",
+    status_code=201,
+    response_model=DocumentActionResponse,
+    responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
+)
+async def sign_agreement(
+    case_id: CaseId,
+    body: SignRequest,
+    services: ServicesDep,
+    documents: DocumentsDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Sign the latest version electronically: each party, then the mediator, then the seal."""
+    return await anyio.to_thread.run_sync(
+        _sign_agreement,
+        case_id,
+        body,
+        services,
+        documents,
+        principal,
+        idempotency_key,
+        if_match,
+        limiter=document_workers("write"),
+    )
+
+
+def _sign_agreement(
+    case_id: int,
+    body: SignRequest,
+    services: Services,
+    documents: DocumentService,
+    principal: Principal,
+    idempotency_key: str | None,
+    if_match: str | None,
+) -> JSONResponse:
+    expected = seen_version(body.expected_version, if_match)
+    _check_party(body.signer, body.party_id)
+    png = _signature_png(body)
+
+    def work() -> Outcome:
+        actor = principal.actor
+        if body.signer == "party":
+            assert body.party_id is not None  # _check_party
+            result = documents.sign_party(
+                case_id, actor, expected, body.party_id, signature_png=png
+            )
+        elif body.signer == "mediator":
+            result = documents.sign_mediator(case_id, actor, expected)
+        else:
+            result = documents.apply_seal(case_id, actor, expected)
+        return _outcome(services, documents, principal, result, AGREEMENT)
+
+    path = f"/cases/{case_id}/documents/agreement/signatures"
+    return _once(
+        services, principal, idempotency_key, path, f"{body.model_dump_json()}|{expected}", work
+    )
+
+
+@router.post(
+    "/agreement/paper-signatures",
+    status_code=201,
+    response_model=DocumentActionResponse,
+    openapi_extra=UPLOAD_BODY,
+    responses={201: {"headers": _ETAG_HEADER}, **problem_responses(413, 415), **_WRITE_PROBLEMS},
+)
+async def sign_on_paper(
+    case_id: CaseId,
+    request: Request,
+    services: ServicesDep,
+    documents: DocumentsDep,
+    principal: CurrentPrincipal,
+    signer: Annotated[SignerKind, Query(description="签署人：当事人、调解员或印章")],
+    party_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    expected_version: Annotated[int | None, Query(ge=1, le=MAX_ID, alias="version")] = None,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Record a wet signature or the physical seal with the uploaded scan (PDF)."""
+    scan = await read_pdf_upload(request)
+    return await anyio.to_thread.run_sync(
+        _sign_on_paper,
+        case_id,
+        scan,
+        (signer, party_id, expected_version),
+        services,
+        documents,
+        principal,
+        idempotency_key,
+        if_match,
+        limiter=document_workers("write"),
+    )
+
+
+def _sign_on_paper(
+    case_id: int,
+    scan: bytes,
+    step: tuple[str, int | None, int | None],
+    services: Services,
+    documents: DocumentService,
+    principal: Principal,
+    idempotency_key: str | None,
+    if_match: str | None,
+) -> JSONResponse:
+    signer, party_id, in_query = step
+    expected = seen_version(in_query, if_match)
+    _check_party(signer, party_id)
+
+    def work() -> Outcome:
+        result = documents.sign_on_paper(
+            case_id, principal.actor, expected, SIGN_TRIGGERS[signer], scan, party_id=party_id
+        )
+        return _outcome(services, documents, principal, result, AGREEMENT_SCAN)
+
+    path = f"/cases/{case_id}/documents/agreement/paper-signatures"
+    request_body = f"{signer}|{party_id}|{expected}|{hashlib.sha256(scan).hexdigest()}"
+    return _once(services, principal, idempotency_key, path, request_body, work)
