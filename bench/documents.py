@@ -35,7 +35,8 @@ def _stats(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000}
 
 
-def run() -> dict[str, Any]:
+def run(postgres_url: str | None = None) -> dict[str, Any]:
+    del postgres_url  # documents touch no database
     from weasyprint import HTML
 
     renderer = Renderer("https://fengqiao.example.cn/verify")
