@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.auth import LoginLimiter, TokenSigner
 from api.authz import Principal, PrincipalCache
@@ -61,6 +62,12 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The bearer token as OAuth2PasswordBearer reads it, for routes outside FastAPI's DI."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return token if token and scheme.lower() == "bearer" else None
 
 
 async def current_actor(principal: CurrentPrincipal) -> Actor:
