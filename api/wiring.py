@@ -27,7 +27,7 @@ def make_sa_engine(url: str, *, echo: bool = False) -> sa.Engine:
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
     else:
-        engine = sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20)
     configure_engine(engine)
     return engine
 

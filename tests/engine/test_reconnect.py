@@ -1,0 +1,36 @@
+"""A pooled PostgreSQL connection whose server side went away is dropped after the one
+failure it causes, instead of being pinged before every use (a round trip per transaction)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from engine.repository import Database
+
+
+@pytest.mark.postgres
+def test_a_dead_connection_fails_once_then_the_pool_recovers(any_sa_engine: sa.Engine) -> None:
+    if any_sa_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no server to lose")
+    db = Database(any_sa_engine)
+    with db.transaction(write=False) as tx:
+        row = tx.one("SELECT pg_backend_pid()")
+        assert row is not None
+        pid = int(row[0])
+    admin = sa.create_engine(any_sa_engine.url, poolclass=sa.NullPool)  # not from the pool
+    with admin.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    failures = 0
+    for _ in range(12):  # more than the pool holds
+        try:
+            with db.transaction(write=False) as tx:
+                assert tx.one("SELECT 1") is not None
+        except Exception:
+            failures += 1
+    assert failures <= 1
+    with db.transaction(write=False) as tx:
+        row = tx.one("SELECT pg_backend_pid()")
+        assert row is not None
+        assert int(row[0]) != pid
