@@ -313,11 +313,12 @@ _WRITERS: dict[str, anyio.CapacityLimiter] = {}
 
 
 def _writers(engine: Engine) -> anyio.CapacityLimiter:
-    """One writer thread on SQLite (it has one writer anyway), a few on PostgreSQL."""
+    """One writer thread on SQLite (it has one writer anyway), three per worker on PostgreSQL
+    (measured with 2 workers and 32 clients: 8 threads gave a fire p99 of ~60 ms, 3 ~36 ms)."""
     dialect = engine.db.dialect
     limiter = _WRITERS.get(dialect)
     if limiter is None:
-        limiter = _WRITERS[dialect] = anyio.CapacityLimiter(1 if dialect == "sqlite" else 8)
+        limiter = _WRITERS[dialect] = anyio.CapacityLimiter(1 if dialect == "sqlite" else 3)
     return limiter
 
 
