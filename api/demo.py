@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, select
 
@@ -261,6 +261,25 @@ class DemoCase:
             parties_consented=True,
         )
 
+    def rule(
+        self, judge: str, outcome: Literal["confirmed", "rejected"], reason: str, **extra: str
+    ) -> None:
+        """The court rules; with documents, its 民事裁定书 is rendered and court-signed."""
+        number = f"（2026）浙0602民特{self.case_id}号"
+        if self.documents is None:
+            trigger = "confirm" if outcome == "confirmed" else "reject"
+            self.fire(judge, trigger, reason=reason, ruling_number=number, **extra)
+            return
+        self.documents.issue_ruling(
+            self.case_id,
+            self.district.actors[judge],
+            self._step(),
+            outcome=outcome,
+            ruling_number=number,
+            reasoning=reason,
+            ground=extra.get("ground"),
+        )
+
     def _step(self) -> int:
         """Advance the demo clock one step; the case's current version (for the service)."""
         self.clock.set(self.clock.now() + STEP)
@@ -370,7 +389,7 @@ def _reviewing(c: DemoCase) -> None:
 
 def _confirmed(c: DemoCase) -> None:
     _reviewing(c)
-    c.fire("judge_lin", "confirm", ruling_number=f"（2026）浙0602民特{c.case_id}号")
+    c.rule("judge_lin", "confirmed", "调解协议系双方自愿达成，不违反法律强制性规定。")
 
 
 def _followup(c: DemoCase) -> None:
@@ -438,7 +457,7 @@ def _signing(c: DemoCase) -> None:
 
 def _rejected(c: DemoCase) -> None:
     _reviewing(c)
-    c.fire("judge_he", "reject", reason="协议内容不明确", ground="unclear")
+    c.rule("judge_he", "rejected", "协议内容不明确", ground="unclear")
 
 
 def _terminated(c: DemoCase) -> None:

@@ -16,7 +16,7 @@ import re
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from documents import (
     AgreementContent,
     Branding,
     CertificateAuthority,
+    CourtRuling,
     DocumentStore,
     IssuedSigner,
     MediationAgreement,
@@ -45,17 +46,24 @@ from documents import (
     verify,
 )
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
-from engine import queries
+from engine import access, queries
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
 from engine.records import Actor, CaseRecord, CategoryRecord, FireResult
 from engine.repository import Tx
 from engine.runtime import Engine
-from workflows.actions import AGREEMENT, AGREEMENT_SCAN, agreement_fields
+from workflows.actions import (
+    AGREEMENT,
+    AGREEMENT_SCAN,
+    REJECTION_GROUNDS,
+    RULING,
+    agreement_fields,
+)
 
 __all__ = [
     "AGREEMENT",
     "AGREEMENT_SCAN",
+    "RULING",
     "DocumentService",
     "PublicIds",
     "ResolvedDocument",
@@ -287,7 +295,7 @@ class DocumentService:
             EngineError: the case, the payload or the transition is refused.
             DocumentError: the agreement cannot be rendered.
         """
-        facts = self._facts(case_id, actor, expected_version)
+        facts = self._facts(case_id, actor, expected_version, trigger)
         fields = agreement_fields(payload, {p.party_id for p in facts.parties})
         agreement = self._agreement(facts, fields, actor)
         version = facts.agreement_versions[-1].version + 1 if facts.agreement_versions else 1
@@ -328,7 +336,7 @@ class DocumentService:
                 the document's signing plan refuses; nothing is stored or recorded.
             EngineError: the engine refuses the step (guards, roles, concurrency).
         """
-        facts = self._facts(case_id, actor, expected_version)
+        facts = self._facts(case_id, actor, expected_version, "sign_party")
         party = next((p for p in facts.parties if p.party_id == party_id), None)
         if party is None:
             raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
@@ -345,7 +353,7 @@ class DocumentService:
 
     def sign_mediator(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
         """The acting mediator signs with their own certificate, after every party."""
-        facts = self._facts(case_id, actor, expected_version)
+        facts = self._facts(case_id, actor, expected_version, "sign_mediator")
         _require_draft(facts)
         name = self._user_name(actor)
         signer = self.authority.issue(name, SignerRole.MEDIATOR, key_id=f"user:{actor.user_id}")
@@ -353,7 +361,7 @@ class DocumentService:
 
     def apply_seal(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
         """The committee's seal, last (R-AGREEMENT-EFFECT); a room uses its committee's (R-SEAL)."""
-        facts = self._facts(case_id, actor, expected_version)
+        facts = self._facts(case_id, actor, expected_version, "apply_seal")
         _require_draft(facts)
         signer = self.authority.issue(
             facts.branding.seal,
@@ -391,6 +399,82 @@ class DocumentService:
             {**payload, "document_sha256": digest},
         )
 
+    # --- the court's ruling (R-JC-TRACK) -------------------------------------------------
+
+    def issue_ruling(
+        self,
+        case_id: int,
+        actor: Actor,
+        expected_version: int,
+        *,
+        outcome: Literal["confirmed", "rejected"],
+        ruling_number: str,
+        reasoning: str,
+        ground: str | None = None,
+    ) -> FireResult:
+        """The judge rules: the 民事裁定书 is rendered, signed with the court's key, stored,
+        then `confirm` or `reject` is fired with its digest.
+
+        Raises:
+            InvalidInput: no application to rule on, or a rejection without a known ground.
+            EngineError: the engine refuses the ruling (role, review state, R-JC-SEPARATION).
+            DocumentError: the ruling cannot be rendered or signed.
+        """
+        facts = self._facts(
+            case_id, actor, expected_version, "confirm" if outcome == "confirmed" else "reject"
+        )
+        case = facts.case
+        confirmation: dict[str, Any] = case.data.get("confirmation", {})
+        if case.court_id is None or "applied_at" not in confirmation:
+            raise InvalidInput("本案没有待裁定的司法确认申请", field="court_id")
+        if outcome == "rejected" and ground not in REJECTION_GROUNDS:
+            raise InvalidInput(f"驳回须写明理由：{'、'.join(REJECTION_GROUNDS)}", field="ground")
+        with self.engine.db.transaction(write=False) as tx:
+            court = tx.org_unit(case.court_id)
+            assert court is not None, "cases reference their court by foreign key"
+            clerk_id = confirmation.get("accepted_by")
+            clerk = (
+                tx.one("SELECT display_name FROM users WHERE id = :id", {"id": clerk_id})
+                if isinstance(clerk_id, int)
+                else None
+            )
+            rulings = tx.documents(case_id, RULING)
+        court_name = str(court[2])
+        names = {p.party_id: p.name for p in facts.parties}
+        ruling = CourtRuling(
+            number=ruling_number,
+            issued_on=self.engine.clock.now().astimezone(BEIJING).date(),
+            court=court_name,
+            applicants=self._document_parties(facts, actor),
+            agreement_number=case.number,
+            agreement_date=(case.agreement_effective_at or case.created_at)
+            .astimezone(BEIJING)
+            .date(),
+            filed_on=datetime.fromisoformat(confirmation["applied_at"]).astimezone(BEIJING).date(),
+            outcome=outcome,
+            agreement_summary=_terms_summary(case.data.get("agreement", {}), names),
+            rejection_ground=REJECTION_GROUNDS[ground] if ground else None,
+            reasoning=reasoning,
+            judges=(Person(name=self._user_name(actor), title="审判员"),),
+            clerk=Person(name=str(clerk[0]) if clerk else "（未记录）", title="书记员"),
+        )
+        version = rulings[-1].version + 1 if rulings else 1
+        # the court's document: no room branding, the mediating committee named in the text
+        branding = Branding(committee_name=facts.branding.committee_name)
+        pdf = self.renderer.render(
+            ruling, branding, document_id=self.public_id(case_id, RULING, version)
+        )
+        signer = self.authority.issue(
+            court_name, SignerRole.COURT, organisation=court_name, key_id=f"org:{case.court_id}"
+        )
+        signed = sign(pdf, signer, timestamp_url=self.timestamp_url, location=court_name)
+        digest = self.store.put(signed)
+        payload: dict[str, Any] = {"ruling_number": ruling_number, "document_sha256": digest}
+        if ground:
+            payload["ground"] = ground
+        trigger = "confirm" if outcome == "confirmed" else "reject"
+        return self.engine.fire(case_id, trigger, actor, case.version, payload, reasoning)
+
     # --- paper (R-ESIGN-EXCLUDE) ---------------------------------------------------------
 
     def sign_on_paper(
@@ -413,7 +497,7 @@ class DocumentService:
             raise InvalidInput(f"纸质签署只适用于：{'、'.join(PAPER_TRIGGERS)}", field="trigger")
         if not scan.startswith(b"%PDF-"):
             raise InvalidInput("扫描件须为 PDF 文件", field="scan_sha256")
-        facts = self._facts(case_id, actor, expected_version)
+        facts = self._facts(case_id, actor, expected_version, trigger)
         digest = self.store.put(scan)
         payload: dict[str, Any] = {"method": "paper", "scan_sha256": digest}
         if party_id is not None:
@@ -483,10 +567,17 @@ class DocumentService:
 
     # --- building the agreement ----------------------------------------------------------
 
-    def _facts(self, case_id: int, actor: Actor, expected_version: int) -> _CaseFacts:
+    def _facts(self, case_id: int, actor: Actor, expected_version: int, trigger: str) -> _CaseFacts:
+        """The case as the document needs it, once the actor may see it and fire `trigger`:
+        a refused role costs no rendering, no signature and no decrypted ID number."""
         case = self.engine.get_case(case_id, actor)  # scope first: CaseNotFound / OutOfScope
         if case.version != expected_version:
             raise ConcurrentUpdate(case_id, expected_version, case.version)
+        bound = self.engine.registry.get(case.spec_id, case.spec_version).transition(
+            case.state, trigger
+        )
+        if bound is not None:  # a trigger not available here is refused by fire, with a hint
+            access.require_role(actor, bound.spec)
         with self.engine.db.transaction(write=False) as tx:
             category = tx.category(case.category_code)
             assert category is not None, "cases reference categories by foreign key"
@@ -612,6 +703,20 @@ class DocumentService:
                         **entry,
                     },
                 )
+
+
+def _terms_summary(agreement: dict[str, Any], names: dict[int, str]) -> str:
+    """The agreed terms in one sentence each, as a ruling restates them."""
+    if agreement.get("oral"):
+        return str(agreement.get("content", ""))
+    parts = []
+    for term in agreement.get("terms", []):
+        amount = f"人民币{term['amount']}元" if term.get("amount") else ""
+        parts.append(
+            f"{names.get(term.get('obligor'), '')}于{term.get('due_date', '')}前"
+            f"向{names.get(term.get('obligee'), '')}{term.get('content', '')}{amount}"
+        )
+    return "；".join(parts) + "。" if parts else "（协议内容见调解协议书）"
 
 
 def _require_draft(facts: _CaseFacts) -> None:

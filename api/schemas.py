@@ -337,7 +337,7 @@ def _plain_text(value: str) -> str:
 
 
 PlainText = Annotated[str, AfterValidator(_plain_text)]
-DocumentKind = Literal["agreement", "agreement_scan"]
+DocumentKind = Literal["agreement", "agreement_scan", "ruling"]
 SignerKind = Literal["party", "mediator", "seal"]
 
 
@@ -385,6 +385,20 @@ class SignRequest(_In):
         default=None,
         max_length=2_000_000,
         description="手写签名图片（PNG，Base64）；不提供时以姓名作为签名外观",
+    )
+    expected_version: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="您看到的案件版本；也可用 If-Match 请求头"
+    )
+
+
+class RulingRequest(_In):
+    """The court's ruling on a confirmation application (R-JC-TRACK), signed with its key."""
+
+    outcome: Literal["confirmed", "rejected"]
+    ruling_number: str = Field(min_length=1, max_length=60, description="裁定书案号")
+    reasoning: str = Field(min_length=1, max_length=5000, description="裁定理由")
+    ground: str | None = Field(
+        default=None, max_length=40, description="驳回理由代码（outcome 为 rejected 时必填）"
     )
     expected_version: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="您看到的案件版本；也可用 If-Match 请求头"

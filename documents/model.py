@@ -144,6 +144,10 @@ class _Document(_Frozen):
         del branding
         return ()
 
+    def issuer(self, branding: Branding) -> str:
+        """Whose document this is, printed in every page's header."""
+        return branding.committee_name
+
 
 def _party_slots(parties: tuple[Party, ...]) -> tuple[Signatory, ...]:
     return tuple(Signatory(role=SignerRole.PARTY, name=p.name, label=p.label) for p in parties)
@@ -307,6 +311,10 @@ class CourtRuling(_Document):
     def signatories(self, branding: Branding) -> tuple[Signatory, ...]:
         del branding
         return (Signatory(role=SignerRole.COURT, name=self.court, label="人民法院印章"),)
+
+    def issuer(self, branding: Branding) -> str:
+        del branding
+        return self.court
 
 
 class FollowUpRecord(_Document):

@@ -231,7 +231,7 @@ class Renderer:
             "qr_uri": qr_data_uri(self.verify_url(document_id)),
             "logo_uri": _png_uri(branding.logo_png),
             "font_family": self.font_family,
-            "header_text": branding.committee_name,
+            "header_text": doc.issuer(branding),
         }
         try:
             return self._env.get_template(doc.template).render(context)

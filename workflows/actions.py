@@ -166,6 +166,7 @@ def give_legal_opinion(ctx: TransitionContext) -> None:
 
 AGREEMENT = "agreement"  # document kind of the rendered (and electronically signed) agreement
 AGREEMENT_SCAN = "agreement_scan"  # document kind of the scanned wet-signed paper agreement
+RULING = "ruling"  # document kind of the court-signed 民事裁定书 on a confirmation application
 
 
 def _text(payload: Mapping[str, Any], key: str, label: str) -> str:
@@ -402,6 +403,14 @@ def extend_review(ctx: TransitionContext) -> None:
     _confirmation(ctx, extended=True, extension_approved_by=approver)
 
 
+def _ruling_version(ctx: TransitionContext) -> int | None:
+    """The court-signed 民事裁定书, when the court issues it through the document service."""
+    digest = ctx.text("document_sha256", "民事裁定书文书摘要", required=False)
+    if digest is None:
+        return None
+    return ctx.record_document(RULING, digest, field="document_sha256").version
+
+
 @HOOKS.action("confirm_agreement")
 def confirm_agreement(ctx: TransitionContext) -> None:
     """R-JC-TRACK: 裁定有效 — the agreement becomes enforceable (R-ENFORCE: 2 years)."""
@@ -411,6 +420,7 @@ def confirm_agreement(ctx: TransitionContext) -> None:
         ruling_number=ctx.text("ruling_number", "裁定书案号", required=False),
         judge_id=ctx.actor.user_id,
         decided_at=ctx.now.isoformat(),
+        ruling_version=_ruling_version(ctx),
     )
     ctx.notify("confirmation_ruled", "parties", {"outcome": "confirmed"})
 
@@ -423,6 +433,7 @@ def reject_agreement(ctx: TransitionContext) -> None:
         ctx,
         outcome="rejected",
         ground=ground,
+        ruling_version=_ruling_version(ctx),
         ruling_number=ctx.text("ruling_number", "裁定书案号", required=False),
         judge_id=ctx.actor.user_id,
         decided_at=ctx.now.isoformat(),

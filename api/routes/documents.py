@@ -19,7 +19,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.authz import Principal, visible_case
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
-from api.documents import AGREEMENT, AGREEMENT_SCAN, DocumentService, printed_versions
+from api.documents import AGREEMENT, AGREEMENT_SCAN, RULING, DocumentService, printed_versions
 from api.errors import (
     DocumentNotFound,
     UnsupportedUpload,
@@ -35,6 +35,7 @@ from api.schemas import (
     DocumentActionResponse,
     DocumentKind,
     DocumentVersionPublic,
+    RulingRequest,
     SignerKind,
     SigningStep,
     SignRequest,
@@ -441,6 +442,64 @@ def _sign_agreement(
         return _outcome(services, documents, principal, result, AGREEMENT)
 
     path = f"/cases/{case_id}/documents/agreement/signatures"
+    return _once(
+        services, principal, idempotency_key, path, f"{body.model_dump_json()}|{expected}", work
+    )
+
+
+@router.post(
+    "/ruling",
+    status_code=201,
+    response_model=DocumentActionResponse,
+    responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
+)
+async def issue_ruling(
+    case_id: CaseId,
+    body: RulingRequest,
+    services: ServicesDep,
+    documents: DocumentsDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Rule on the confirmation application: the 民事裁定书 is signed with the court's key."""
+    return await anyio.to_thread.run_sync(
+        _issue_ruling,
+        case_id,
+        body,
+        services,
+        documents,
+        principal,
+        idempotency_key,
+        if_match,
+        limiter=document_workers("write"),
+    )
+
+
+def _issue_ruling(
+    case_id: int,
+    body: RulingRequest,
+    services: Services,
+    documents: DocumentService,
+    principal: Principal,
+    idempotency_key: str | None,
+    if_match: str | None,
+) -> JSONResponse:
+    expected = seen_version(body.expected_version, if_match)
+
+    def work() -> Outcome:
+        result = documents.issue_ruling(
+            case_id,
+            principal.actor,
+            expected,
+            outcome=body.outcome,
+            ruling_number=body.ruling_number,
+            reasoning=body.reasoning,
+            ground=body.ground,
+        )
+        return _outcome(services, documents, principal, result, RULING)
+
+    path = f"/cases/{case_id}/documents/ruling"
     return _once(
         services, principal, idempotency_key, path, f"{body.model_dump_json()}|{expected}", work
     )

@@ -349,3 +349,43 @@ def test_the_verification_page_escapes_everything() -> None:
     html = bytes(page.body).decode()
     assert hostile not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_r_jc_track_the_judge_rules_over_http_with_a_court_signed_ruling(api: Api) -> None:
+    driver = _in_room(api)
+    case_id = driver.case_id
+    assert _draft(api, driver).status_code == 201
+    assert api.fire("mediator", case_id, "start_signing").status_code == 200
+    for party_id in driver.party_ids():
+        assert _sign(api, case_id, "party", party_id=party_id).status_code == 201
+    assert _sign(api, case_id, "mediator").status_code == 201
+    assert _sign(api, case_id, "seal").status_code == 201
+    applied = api.fire(
+        "mediator",
+        case_id,
+        "apply_confirmation",
+        court_id=api.world.units["court"],
+        applicants=driver.party_ids(),
+    )
+    assert applied.status_code == 200, applied.text
+    assert api.fire("clerk", case_id, "accept_application").status_code == 200
+    body = {
+        "outcome": "confirmed",
+        "ruling_number": "（2026）浙0681民特9号",
+        "reasoning": "调解协议系双方自愿达成，内容不违反法律规定。",
+        "expected_version": api.version(case_id),
+    }
+    url = f"/api/v1/cases/{case_id}/documents/ruling"
+    refused = api.client.post(url, json=body, headers=api.headers("mediator"))
+    assert refused.status_code == 403, refused.text  # only a judge rules
+    ruled = api.client.post(url, json=body, headers=api.headers("judge"))
+    assert ruled.status_code == 201, ruled.text
+    assert ruled.json()["state"] == "confirmed"
+    document = ruled.json()["document"]
+    assert (document["kind"], document["version"]) == ("ruling", 1)
+    page = api.client.get(f"/verify/{document['verification_id']}")
+    assert page.status_code == 200
+    assert "诸暨市人民法院枫桥人民法庭" in page.text
+    pdf = api.client.get(document["download_url"], headers=api.headers("judge"))
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF-")

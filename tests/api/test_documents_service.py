@@ -279,3 +279,97 @@ def test_check_environment_refuses_without_the_cjk_font() -> None:
     check_environment()  # this machine has Noto Serif CJK SC and HarfBuzz subsetting
     with pytest.raises(FontUnavailable, match=r"未找到中文字体.*fonts-noto-cjk"):
         check_environment("Fengqiao Missing Serif SC")
+
+
+def _in_effect(driver: Driver, service: DocumentService) -> None:
+    _in_room(driver)
+    _draft(driver, service)
+    _sign_parties(driver, service)
+    mediator = driver.world.actors["mediator"]
+    service.sign_mediator(driver.case_id, mediator, driver.case.version)
+    service.apply_seal(driver.case_id, mediator, driver.case.version)
+
+
+def _apply_and_accept(driver: Driver) -> None:
+    world = driver.world
+    driver.fire(
+        "mediator",
+        "apply_confirmation",
+        court_id=world.units["court"],
+        applicants=driver.party_ids(),
+    )
+    driver.fire("clerk", "accept_application")
+
+
+def test_r_jc_track_the_court_signs_its_ruling_and_the_case_records_it(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    _in_effect(driver, service)
+    _apply_and_accept(driver)
+    judge = driver.world.actors["judge"]
+    service.issue_ruling(
+        driver.case_id,
+        judge,
+        driver.case.version,
+        outcome="confirmed",
+        ruling_number="（2026）浙0681民特1号",
+        reasoning="调解协议系双方自愿达成，内容不违反法律规定。",
+    )
+    case = driver.case
+    assert case.state == "confirmed"
+    assert case.data["confirmation"]["ruling_version"] == 1
+    ruling = service.latest(driver.case_id, "ruling")
+    assert ruling is not None
+    report = service.verify(ruling.sha256)
+    assert report.ok, report.summary_zh
+    assert [(s.signer_name, s.role) for s in report.signatures] == [
+        ("诸暨市人民法院枫桥人民法庭", "court")
+    ]
+    pdf = tmp_path / "ruling.pdf"
+    pdf.write_bytes(service.read(ruling.sha256))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = text.replace(" ", "").replace("\n", "")
+    for expected in (
+        "民事裁定书",
+        "（2026）浙0681民特1号",
+        "王秀英",
+        "李建国",
+        "赵法官",
+        "吴书记员",
+    ):
+        assert expected in flat, expected
+    assert case.number in flat
+    assert "调解工作室" not in flat  # a court document carries no room's branding
+
+
+def test_r_jc_track_a_rejection_needs_a_ground_and_changes_nothing_without_one(
+    driver: Driver, service: DocumentService
+) -> None:
+    _in_effect(driver, service)
+    _apply_and_accept(driver)
+    before = _snapshot(driver)
+    judge = driver.world.actors["judge"]
+    with pytest.raises(InvalidInput, match="驳回须写明理由"):
+        service.issue_ruling(
+            driver.case_id,
+            judge,
+            driver.case.version,
+            outcome="rejected",
+            ruling_number="（2026）浙0681民特2号",
+            reasoning="协议内容不明确。",
+        )
+    assert _snapshot(driver) == before
+    service.issue_ruling(
+        driver.case_id,
+        judge,
+        driver.case.version,
+        outcome="rejected",
+        ruling_number="（2026）浙0681民特2号",
+        reasoning="协议第一项履行内容不明确。",
+        ground="unclear",
+    )
+    case = driver.case
+    assert (case.state, case.data["confirmation"]["ground"]) == ("jc_rejected", "unclear")
+    assert case.data["confirmation"]["ruling_version"] == 1
