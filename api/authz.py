@@ -125,7 +125,13 @@ def visible_case(tx: Tx, case_id: int, principal: Principal) -> CaseRecord:
     Raises:
         CaseNotFound: no such case, or not visible to this principal.
     """
-    case = tx.load_case(case_id)
+    return require_visible(tx, tx.load_case(case_id), case_id, principal)
+
+
+def require_visible(
+    tx: Tx, case: CaseRecord | None, case_id: int, principal: Principal
+) -> CaseRecord:
+    """`visible_case` for a case the caller loaded itself (with more columns, say)."""
     if case is None or not access.in_scope(
         principal.actor, case, lambda: tx.is_assigned(case_id, principal.user_id)
     ):

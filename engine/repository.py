@@ -172,8 +172,11 @@ class Database:
         return cached
 
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[Tx]:
+    def transaction(self, *, write: bool, snapshot: bool = True) -> Iterator[Tx]:
         """One database transaction on a pooled driver connection.
+
+        `snapshot=False` is for a read of a single statement: it runs without a transaction
+        around it, which on PostgreSQL saves the COMMIT round trip.
 
         Writers on SQLite take the write lock at BEGIN (IMMEDIATE), so a read-then-write
         never fails half-way with SQLITE_BUSY; on PostgreSQL the case row is locked by
@@ -184,30 +187,41 @@ class Database:
             lock.acquire()
         try:
             raw = self.engine.raw_connection()
+            # one read statement needs no transaction around it; on PostgreSQL that saves the
+            # COMMIT round trip (psycopg's autocommit), on SQLite the BEGIN
+            single = not snapshot and not write
+            driver: Any = raw.driver_connection  # psycopg's or sqlite3's, untyped here
+            autocommit = single and self.dialect != "sqlite"
+            if autocommit:
+                driver.autocommit = True
             cursor: _Cursor = raw.cursor()
             try:
-                if self.dialect == "sqlite":
+                if self.dialect == "sqlite" and not single:
                     cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield Tx(self, cursor)
-                raw.commit()
+                if not autocommit:
+                    raw.commit()
             except BaseException:
                 raw.rollback()  # on a connection the server dropped this fails, and the pool
                 raise  # discards it: no ping before every checkout (a round trip each) needed
             finally:
                 cursor.close()
+                if autocommit and not driver.closed:
+                    driver.autocommit = False  # back to transactions before it is pooled
                 raw.close()
         finally:
             if lock is not None:
                 lock.release()
 
 
-_CASE_COLUMNS = (
+CASE_COLUMNS = (
     "id, number, committee_id, spec_id, spec_version, state, level, resolved_level, "
     "category_code, risk_level, origin, org_unit_id, grid_id, court_id, referring_court_id, "
     "state_sessions, overdue, data, version, audit_seq, audit_head, created_at, "
     "state_entered_at, agreement_effective_at, closed_at"
 )
-_LOAD_CASE = f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = :id"
+CASE_COLUMN_COUNT = CASE_COLUMNS.count(",") + 1
+_LOAD_CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
 _INSERT_EVENT = (
     "INSERT INTO audit_events (case_id, seq, at, actor_id, actor_name, actor_roles, trigger, "
     "source_state, dest_state, version, payload, reason, prev_hash, hash) VALUES (:case_id, "
@@ -271,8 +285,10 @@ class Tx:
     def load_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
         text = _LOAD_CASE + (" FOR UPDATE" if for_update and not self.codec.sqlite else "")
         row = self.one(text, {"id": case_id})
-        if row is None:
-            return None
+        return None if row is None else self.case_record(row)
+
+    def case_record(self, row: Sequence[Any]) -> CaseRecord:
+        """A CaseRecord from a row whose first columns are CASE_COLUMNS, in that order."""
         dt = self.codec.dt_in
         return CaseRecord(
             id=row[0],

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
-from api.authz import Principal, visible_case
+from api.authz import Principal, require_visible
 from api.deps import (
     CurrentPrincipal,
     EngineDep,
@@ -51,7 +51,7 @@ from api.schemas import (
     FireResponse,
 )
 from engine import queries
-from engine.errors import CaseNotFound, DefinitionError, InvalidInput
+from engine.errors import DefinitionError, InvalidInput
 from engine.intake import CaseIntake
 from engine.records import Actor
 from engine.runtime import Engine
@@ -63,12 +63,12 @@ _ETAG_HEADER = {"ETag": {"description": "案件版本，用于 If-Match", "schem
 
 
 def read_case_public(engine: Engine, case_id: int, principal: Principal) -> CasePublic:
-    with engine.db.transaction(write=False) as tx:
-        case = visible_case(tx, case_id, principal)
-        extra = queries.case_extra(tx, case_id)
-    if extra is None:
-        raise CaseNotFound(case_id)
-    return case_public(engine.registry, case, extra)
+    # one statement, no transaction around it: one round trip to PostgreSQL in the common case
+    with engine.db.transaction(write=False, snapshot=False) as tx:
+        found = queries.case_with_extra(tx, case_id)
+        case = require_visible(tx, found[0] if found else None, case_id, principal)
+    assert found is not None  # require_visible raised otherwise
+    return case_public(engine.registry, case, found[1])
 
 
 def _intake(body: CaseCreate, engine: Engine) -> CaseIntake:

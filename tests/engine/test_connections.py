@@ -1,7 +1,9 @@
-"""A pooled PostgreSQL connection whose server side went away is dropped after the one
+"""Pooled PostgreSQL connections: one whose server side went away is dropped after the one
 failure it causes, instead of being pinged before every use (a round trip per transaction)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -34,3 +36,23 @@ def test_a_dead_connection_fails_once_then_the_pool_recovers(any_sa_engine: sa.E
         row = tx.one("SELECT pg_backend_pid()")
         assert row is not None
         assert int(row[0]) != pid
+
+
+@pytest.mark.postgres
+def test_a_single_statement_read_leaves_its_connection_transactional(
+    any_sa_engine: sa.Engine,
+) -> None:
+    if any_sa_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: the read runs in autocommit there")
+    db = Database(any_sa_engine)
+    with db.transaction(write=False, snapshot=False) as tx:
+        assert tx.one("SELECT 1") is not None
+    with pytest.raises(RuntimeError), db.transaction(write=False, snapshot=False) as tx:
+        raise RuntimeError("a failed read")
+    for _ in range(3):  # whichever pooled connection comes next
+        raw = any_sa_engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection  # psycopg's connection
+            assert driver.autocommit is False
+        finally:
+            raw.close()
