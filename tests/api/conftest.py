@@ -59,6 +59,16 @@ class Api:
     def get(self, username: str, path: str, **params: Any) -> httpx.Response:
         return self.client.get(path, headers=self.headers(username), params=params)
 
+    def new_case(self, username: str = "mediator") -> int:
+        """Register the world's standard dispute over HTTP; its id."""
+        response = self.client.post(
+            "/api/v1/cases",
+            json=self.world.intake().model_dump(mode="json"),
+            headers=self.headers(username),
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
     def version(self, case_id: int) -> int:
         return self.engine.get_case(case_id, Actor.system()).version
 

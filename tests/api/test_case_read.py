@@ -8,18 +8,9 @@ import pytest
 from tests.api.conftest import Api
 
 
-def _case(api: Api) -> int:
-    response = api.client.post(
-        "/api/v1/cases",
-        json=api.world.intake().model_dump(mode="json"),
-        headers=api.headers("mediator"),
-    )
-    return int(response.json()["id"])
-
-
 def test_a_visible_case_reads_with_its_version_as_etag(any_api: Api) -> None:
     api = any_api  # on PostgreSQL too: the read runs outside a transaction there
-    case_id = _case(api)
+    case_id = api.new_case()
     for _ in range(3):  # the pooled connection goes back to transactions after each read
         response = api.get("mediator", f"/api/v1/cases/{case_id}")
     assert (
@@ -39,7 +30,7 @@ def test_a_visible_case_reads_with_its_version_as_etag(any_api: Api) -> None:
 
 
 def test_out_of_scope_answers_like_missing(api: Api) -> None:
-    case_id = _case(api)
+    case_id = api.new_case()
     hidden = api.get("outsider", f"/api/v1/cases/{case_id}")
     missing = api.get("outsider", "/api/v1/cases/999999")
     assert (hidden.status_code, missing.status_code) == (404, 404)
@@ -49,7 +40,7 @@ def test_out_of_scope_answers_like_missing(api: Api) -> None:
 
 @pytest.mark.parametrize("token", [None, "Bearer not-a-token", "Basic abc"])
 def test_no_or_a_bad_token_is_401(api: Api, token: str | None) -> None:
-    case_id = _case(api)
+    case_id = api.new_case()
     headers = {"Authorization": token} if token else {}
     response = api.client.get(f"/api/v1/cases/{case_id}", headers=headers)
     assert response.status_code == 401

@@ -8,17 +8,8 @@ from engine.errors import ConcurrentUpdate, EngineError, GuardRejected, InvalidI
 from tests.api.conftest import Api
 
 
-def _case(api: Api) -> int:
-    response = api.client.post(
-        "/api/v1/cases",
-        json=api.world.intake().model_dump(mode="json"),
-        headers=api.headers("mediator"),
-    )
-    return int(response.json()["id"])
-
-
 def test_a_blocked_trigger_names_its_guard(api: Api) -> None:
-    case_id = _case(api)
+    case_id = api.new_case()
     assert api.fire("household", case_id, "route_to_grid").status_code == 200
     response = api.fire("household", case_id, "record_session", place="村委会", record="……")
     body = response.json()
@@ -35,7 +26,7 @@ def test_a_blocked_trigger_names_its_guard(api: Api) -> None:
 
 
 def test_an_unknown_trigger_is_409_with_a_hint(api: Api) -> None:
-    response = api.fire("mediator", _case(api), "route_to_gird")
+    response = api.fire("mediator", api.new_case(), "route_to_gird")
     body = response.json()
     assert (response.status_code, body["code"], body["hint"]) == (
         409,
@@ -45,7 +36,7 @@ def test_an_unknown_trigger_is_409_with_a_hint(api: Api) -> None:
 
 
 def test_a_missing_reason_and_bad_payload_are_422(api: Api) -> None:
-    case_id = _case(api)
+    case_id = api.new_case()
     response = api.fire("mediator", case_id, "reassess_risk", risk_level="yellow")
     assert (response.status_code, response.json()["code"]) == (422, "reason_required")
     response = api.fire("mediator", case_id, "record_consent", party_id=1, source="telepathy")
@@ -79,7 +70,7 @@ def test_an_invalid_id_number_is_422_naming_the_party(api: Api) -> None:
 
 
 def test_payload_integers_beyond_json_safe_range_are_422(api: Api) -> None:
-    response = api.fire("mediator", _case(api), "assign", user_id=2**70, role="mediator")
+    response = api.fire("mediator", api.new_case(), "assign", user_id=2**70, role="mediator")
     assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
 
 
