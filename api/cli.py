@@ -501,15 +501,34 @@ _MODIFICATION_ZH = {
 def documents_render(
     case_id: Annotated[int, typer.Argument(help="案件 id")],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 文件")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="文书种类：agreement（调解协议书，默认）、application、registration、"
+            "transcript、confirmation_application、followup、legal_opinion",
+        ),
+    ] = "agreement",
+    index: Annotated[
+        int | None,
+        typer.Option(
+            "--index", min=1, help="第几次调解笔录 / 回访记录 / 法律意见（从 1 起，默认最新）"
+        ),
+    ] = None,
     scan: Annotated[
         bool, typer.Option("--scan", help="导出纸质签署的扫描件（婚姻、收养、继承类协议）")
     ] = False,
 ) -> None:
-    """导出案件调解协议书的最新版本（已签署的签名一并导出）。"""
-    from api.documents import AGREEMENT, AGREEMENT_SCAN, DocumentService
+    """导出案件文书：调解协议书的最新版本（已签署的签名一并导出），或按案件现状生成卷宗中的其他文书（只读，不签署、不存档）。"""
+    from api.documents import AGREEMENT, AGREEMENT_SCAN, CASE_FILE_KINDS, DocumentService
+    from engine.records import Actor
 
+    if kind != AGREEMENT and kind not in CASE_FILE_KINDS:
+        choices = "、".join((AGREEMENT, *CASE_FILE_KINDS))
+        raise fail(f"未知的文书种类“{kind}”，可选：{choices}", "invalid_input", 2)
+    if scan and kind != AGREEMENT:
+        raise fail("--scan 只适用于调解协议书（--kind agreement）", "invalid_input", 2)
     settings = get_settings()
-    kind = AGREEMENT_SCAN if scan else AGREEMENT
     try:
         engine = build_engine(settings)
     except EngineError as exc:
@@ -519,19 +538,23 @@ def documents_render(
         with engine.db.transaction(write=False) as tx:
             if tx.load_case(case_id) is None:
                 raise fail(f"案件 {case_id} 不存在", "case_not_found")
-        latest = service.latest(case_id, kind)
-        if latest is None:
-            what = "协议扫描件" if scan else "调解协议书文书"
-            raise fail(f"案件 {case_id} 尚无{what}", "document_not_found")
-        data = service.read(latest.sha256)
-    except DocumentError as exc:
+        if kind in CASE_FILE_KINDS:
+            data = service.render_case_document(case_id, Actor.system(), kind, index=index)
+            note = "按案件现状生成，未签署、未存档"
+        else:
+            stored = AGREEMENT_SCAN if scan else AGREEMENT
+            latest = service.latest(case_id, stored)
+            if latest is None:
+                what = "协议扫描件" if scan else "调解协议书文书"
+                raise fail(f"案件 {case_id} 尚无{what}", "document_not_found")
+            data = service.read(latest.sha256)
+            note = f"第 {latest.version} 版，SHA-256 {latest.sha256}"
+    except (DocumentError, EngineError) as exc:
         raise fail(exc.message_zh, exc.code) from exc
     finally:
         engine.db.engine.dispose()
     output.write_bytes(data)
-    console.print(
-        f"已写入 {output}（第 {latest.version} 版，SHA-256 {latest.sha256}）", soft_wrap=True
-    )
+    console.print(f"已写入 {output}（{note}）", soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console script entry

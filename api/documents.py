@@ -15,12 +15,13 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
@@ -32,15 +33,23 @@ from documents import (
     AgreementContent,
     Branding,
     CertificateAuthority,
+    ConfirmationApplication,
     CourtRuling,
+    DocumentContent,
     DocumentStore,
+    FollowUpRecord,
     IssuedSigner,
+    LegalOpinion,
     MediationAgreement,
+    MediationApplication,
+    MediationTranscript,
     Party,
     Person,
+    RegistrationForm,
     Renderer,
     SignerRole,
     Term,
+    TranscriptEntry,
     VerificationReport,
     sign,
     verify,
@@ -49,6 +58,7 @@ from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
 from engine import access, queries
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
+from engine.intake import ORIGIN_LABELS, Origin
 from engine.records import Actor, CaseRecord, CategoryRecord, FireResult
 from engine.repository import Tx
 from engine.runtime import Engine
@@ -57,13 +67,16 @@ from workflows.actions import (
     AGREEMENT_SCAN,
     REJECTION_GROUNDS,
     RULING,
+    SATISFACTION,
     agreement_fields,
 )
 
 __all__ = [
     "AGREEMENT",
     "AGREEMENT_SCAN",
+    "CASE_FILE_KINDS",
     "RULING",
+    "CaseFileKind",
     "DocumentService",
     "PublicIds",
     "ResolvedDocument",
@@ -76,12 +89,25 @@ __all__ = [
     "trust_roots",
 ]
 
+_T = TypeVar("_T")
 BEIJING = ZoneInfo("Asia/Shanghai")
 PARTY_LABELS = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
 SEX_ZH: dict[str, Literal["男", "女"]] = {"male": "男", "female": "女"}
 PII_PURPOSE = "制作人民调解协议书（人民调解法第29条、司法部规定第35条）"
 PAPER_TRIGGERS = ("sign_party", "sign_mediator", "apply_seal")
 DEV_CA_CERTIFICATE = "dev-ca.crt.pem"  # the file CertificateAuthority.development writes
+CaseFileKind = Literal[
+    "application",
+    "registration",
+    "transcript",
+    "confirmation_application",
+    "followup",
+    "legal_opinion",
+]
+CASE_FILE_KINDS: tuple[str, ...] = get_args(CaseFileKind)
+RENDERING_VERSION = 0  # never recorded: its verification id resolves to "not found"
+UNRECORDED = "（未记录）"
+_SPEAKER = re.compile(r"^\s*([^：:\s]{1,12})[：:]\s*(.+)$")
 _ISSUE_SPLIT = re.compile(r"[；;\n]+")
 MAC_HEX = 20  # 80 bits of HMAC-SHA256: not guessable, short enough for a QR code
 _PUBLIC_ID = re.compile(
@@ -565,6 +591,223 @@ class DocumentService:
             paper_signatures=tuple(s.signer_kind for s in signatures if s.method == "paper"),
         )
 
+    # --- the rest of the case file (卷宗), read-only ---------------------------------------
+
+    def render_case_document(
+        self, case_id: int, actor: Actor, kind: str, *, index: int | None = None
+    ) -> bytes:
+        """Render one document of the case file from what the case records, as it stands now.
+
+        A rendering is for reading and printing only: nothing is signed, stored or recorded,
+        so its QR code carries version 0, which the verification page answers as not found
+        (no recorded document stands behind it). ID and phone numbers appear masked, as in
+        every export (R-PII), so nothing is decrypted and there is no unmasked read to log.
+
+        Args:
+            case_id: the case.
+            actor: who asks; they must be able to see the case, nothing more.
+            kind: one of CASE_FILE_KINDS.
+            index: 1-based number of the session, visit or legal opinion; the latest if None.
+
+        Returns:
+            The PDF bytes.
+
+        Raises:
+            CaseNotFound / OutOfScope: the actor may not see the case.
+            InvalidInput: an unknown kind, a bad index, or nothing of that kind yet.
+            DocumentError: the document cannot be rendered.
+        """
+        if kind not in CASE_FILE_KINDS:
+            raise InvalidInput(f"卷宗文书种类须为：{'、'.join(CASE_FILE_KINDS)}", field="kind")
+        if index is not None and index < 1:
+            raise InvalidInput("序号从 1 开始", field="index")
+        case = self.engine.get_case(case_id, actor)  # scope first: CaseNotFound / OutOfScope
+        with self.engine.db.transaction(write=False) as tx:
+            category = tx.category(case.category_code)
+            assert category is not None, "cases reference categories by foreign key"
+            extra = queries.case_extra(tx, case_id)
+            assert extra is not None, "the case was just loaded"
+            branding, _ = _branding(tx, case)
+            parties, rows = _masked_parties(queries.parties(tx, case_id))
+            file = _CaseFile(
+                case=case,
+                category=category,
+                summary=extra.summary,
+                registrar_id=extra.registrar_id,
+                parties=parties,
+                rows=rows,
+                branding=branding,
+                presiding=_presiding(tx, case_id),
+            )
+            builders: dict[str, Callable[[Tx, _CaseFile, int | None], DocumentContent]] = {
+                "application": self._application,
+                "registration": self._registration,
+                "transcript": self._transcript,
+                "confirmation_application": self._confirmation_application,
+                "followup": self._followup,
+                "legal_opinion": self._legal_opinion,
+            }
+            doc = builders[kind](tx, file, index)
+        if isinstance(doc, ConfirmationApplication):
+            # it leaves the committee for the court: no room brand on it (as on the ruling)
+            branding = Branding(committee_name=branding.committee_name)
+        return self.renderer.render(
+            doc, branding, document_id=self.public_id(case_id, kind, RENDERING_VERSION)
+        )
+
+    def _application(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationApplication:
+        del tx, index
+        applicants = file.with_role("applicant")
+        respondents = file.with_role("respondent")
+        if not applicants or not respondents:
+            raise InvalidInput("本案没有登记申请人和被申请人，无人民调解申请书", field="parties")
+        others = "、".join(p.name for p in respondents)
+        return MediationApplication(
+            number=file.case.number,
+            issued_on=file.registered_on,
+            applicants=applicants,
+            respondents=respondents,
+            category=file.category.name,
+            requests=(
+                f"请求{file.branding.committee_name}主持调解申请人与{others}之间的"
+                f"{file.category.name}纠纷。",
+            ),
+            facts_and_reasons=file.summary,
+        )
+
+    def _registration(self, tx: Tx, file: _CaseFile, index: int | None) -> RegistrationForm:
+        del index
+        case = file.case
+        spec = self.engine.registry.get(case.spec_id, case.spec_version).spec
+        risk = spec.risk(case.risk_level)
+        origin = ORIGIN_LABELS.get(Origin(case.origin), case.origin)
+        return RegistrationForm(
+            number=case.number,
+            issued_on=file.registered_on,
+            accepted_on=file.registered_on,
+            parties=file.parties,
+            category=file.category.name,
+            origin=origin,
+            summary=file.summary,
+            risk_level=risk.label if risk is not None else case.risk_level,
+            registrar=Person(name=_display_name(tx, file.registrar_id), title="登记人"),
+        )
+
+    def _transcript(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationTranscript:
+        sessions = queries.sessions(tx, file.case.id)
+        session = _pick(sessions, index, "调解笔录", "尚无调解记录：请先记录一次调解", "index")
+        if not file.presiding:
+            raise InvalidInput("本案尚未指派调解员，无法制作调解笔录", field="mediator")
+        parties = file.parties
+        present = {p.name for p in parties} | set(file.presiding.values())
+        entries = tuple(
+            TranscriptEntry(speaker=m[1], text=m[2])
+            if (m := _SPEAKER.match(line))
+            else TranscriptEntry(speaker="记录", text=line.strip())
+            for line in session.record.splitlines()
+            if line.strip()
+        )
+        return MediationTranscript(
+            number=file.case.number,
+            issued_on=session.held_at.astimezone(BEIJING).date(),
+            held_at=session.held_at.astimezone(BEIJING),
+            place=session.place or UNRECORDED,
+            public_session=session.public,
+            parties=parties,
+            mediators=tuple(Person(name=n, title="人民调解员") for n in file.presiding.values()),
+            recorder=Person(name=_display_name(tx, session.recorder_id), title="记录人"),
+            invited=tuple(Person(name=a) for a in session.attendees if a not in present),
+            entries=entries or (TranscriptEntry(speaker="记录", text=UNRECORDED),),
+        )
+
+    def _confirmation_application(
+        self, tx: Tx, file: _CaseFile, index: int | None
+    ) -> ConfirmationApplication:
+        del index
+        case = file.case
+        confirmation: dict[str, Any] = case.data.get("confirmation", {})
+        court_id = confirmation.get("court_id", case.court_id)
+        if "applied_at" not in confirmation or not isinstance(court_id, int):
+            raise InvalidInput("本案尚未申请司法确认，无司法确认申请书", field="confirmation")
+        court = tx.org_unit(court_id)
+        assert court is not None, "applications name an existing court"
+        applied = set(confirmation.get("applicants", []))
+        # a joint application: every party applies, so each is 申请人 here
+        applicants = tuple(
+            p.model_copy(update={"label": "申请人"})
+            for p, row in zip(file.parties, file.rows, strict=True)
+            if row.party_id in applied
+        )
+        agreed_on = (case.agreement_effective_at or case.created_at).astimezone(BEIJING).date()
+        attachments = [
+            f"人民调解协议书（编号：{case.number}）",
+            f"{file.branding.committee_name}主持调解的证明",
+            "申请人身份证明",
+            "与调解协议相关的财产权利证明",
+            "双方当事人的送达地址、联系方式（见上）",
+        ]
+        if any(row.agent_name for row in file.rows if row.party_id in applied):
+            attachments.append("委托代理人的授权委托书")
+        return ConfirmationApplication(
+            number=case.number,
+            issued_on=datetime.fromisoformat(confirmation["applied_at"]).astimezone(BEIJING).date(),
+            court=str(court[2]),
+            applicants=applicants,
+            agreement_number=case.number,
+            agreement_date=agreed_on,
+            requests=(
+                f"请求依法确认申请人于{agreed_on.year}年{agreed_on.month}月{agreed_on.day}日经"
+                f"{file.branding.committee_name}主持调解达成的人民调解协议"
+                f"（编号：{case.number}）有效。"
+            ),
+            attachments=tuple(attachments),
+        )
+
+    def _followup(self, tx: Tx, file: _CaseFile, index: int | None) -> FollowUpRecord:
+        rows = tx.all(
+            "SELECT v.visited_at, v.performance, v.satisfaction, v.new_risks, v.notes, "
+            "u.display_name FROM visits v LEFT JOIN users u ON u.id = v.visitor_id "
+            "WHERE v.case_id = :case_id ORDER BY v.id",
+            {"case_id": file.case.id},
+        )
+        visit = _pick(rows, index, "回访记录", "尚无回访记录：请先记录一次回访", "index")
+        visited_at = tx.codec.dt_in_required(visit[0]).astimezone(BEIJING)
+        return FollowUpRecord(
+            number=file.case.number,
+            issued_on=visited_at.date(),
+            agreement_number=file.case.number,
+            visited_at=visited_at,
+            method=UNRECORDED,  # the visits table keeps no method (上门 / 电话 / 视频)
+            visitee="、".join(p.name for p in file.parties),
+            performance=visit[1],
+            satisfaction=SATISFACTION.get(visit[2] or "", UNRECORDED),
+            new_risks=visit[3] or "无",
+            notes=visit[4] or "无",
+            visitor=Person(name=str(visit[5]) if visit[5] else UNRECORDED, title="回访人"),
+        )
+
+    def _legal_opinion(self, tx: Tx, file: _CaseFile, index: int | None) -> LegalOpinion:
+        opinions: list[dict[str, Any]] = file.case.data.get("legal_opinions", [])
+        given = _pick(opinions, index, "法律意见", "尚无律师出具的法律意见", "index")
+        lawyer_id = given.get("by")
+        lawyer = queries.user(tx, lawyer_id) if isinstance(lawyer_id, int) else None
+        firm: str | None = None
+        if lawyer is not None:
+            units = sorted(lawyer.memberships, key=lambda m: m.role != "lawyer")
+            unit = queries.org_unit(tx, units[0].org_unit_id) if units else None
+            firm = unit.name if unit is not None else None
+        return LegalOpinion(
+            number=file.case.number,
+            issued_on=datetime.fromisoformat(given["at"]).astimezone(BEIJING).date(),
+            addressee=file.branding.committee_name,
+            lawyer=Person(name=lawyer.display_name if lawyer else UNRECORDED, title="律师"),
+            law_firm=firm or UNRECORDED,
+            question=f"本案{file.category.name}纠纷的调解所涉法律问题",
+            facts=file.summary,
+            analysis="（律师未单独记录分析过程，结论见下文法律意见）",
+            opinion=str(given["opinion"]),
+        )
+
     # --- building the agreement ----------------------------------------------------------
 
     def _facts(self, case_id: int, actor: Actor, expected_version: int, trigger: str) -> _CaseFacts:
@@ -703,6 +946,70 @@ class DocumentService:
                         **entry,
                     },
                 )
+
+
+@dataclass(frozen=True)
+class _CaseFile:
+    """What the read-only case-file documents draw on, read in one transaction."""
+
+    case: CaseRecord
+    category: CategoryRecord
+    summary: str
+    registrar_id: int | None
+    parties: tuple[Party, ...]  # masked, in case-party order; `rows` in the same order
+    rows: tuple[queries.PartyRow, ...]
+    branding: Branding
+    presiding: dict[int, str]
+
+    @property
+    def registered_on(self) -> date:
+        return self.case.created_at.astimezone(BEIJING).date()
+
+    def with_role(self, role: str) -> tuple[Party, ...]:
+        return tuple(p for p, r in zip(self.parties, self.rows, strict=True) if r.role == role)
+
+
+def _masked_parties(
+    rows: list[queries.PartyRow],
+) -> tuple[tuple[Party, ...], tuple[queries.PartyRow, ...]]:
+    """The parties as the case file prints them: ID and phone masked (R-PII), an unregistered
+    address said to be so rather than refused (these documents record, they do not bind)."""
+    parties = tuple(
+        Party(
+            label=PARTY_LABELS.get(row.role, row.role),
+            name=row.name,
+            kind="organisation" if row.kind == "organisation" else "person",
+            sex=SEX_ZH.get(row.sex or ""),
+            ethnicity=row.ethnicity,
+            birth_date=row.birth_date,
+            occupation=row.occupation,
+            id_number=row.id_number_masked,
+            address=row.address or "未登记",
+            phone=row.phone_masked,
+            representative=row.representative,
+            agent=row.agent_name,
+        )
+        for row in rows
+    )
+    return parties, tuple(rows)
+
+
+def _pick(items: Sequence[_T], index: int | None, what: str, empty: str, field: str) -> _T:
+    """The `index`-th item (1-based), the latest when None; a clear refusal otherwise."""
+    if not items:
+        raise InvalidInput(empty, field=field)
+    if index is None:
+        return items[-1]
+    if index > len(items):
+        raise InvalidInput(f"本案只有 {len(items)} 份{what}，没有第 {index} 份", field=field)
+    return items[index - 1]
+
+
+def _display_name(tx: Tx, user_id: int | None) -> str:
+    if user_id is None:
+        return UNRECORDED
+    row = tx.one("SELECT display_name FROM users WHERE id = :id", {"id": user_id})
+    return UNRECORDED if row is None else str(row[0])
 
 
 def _terms_summary(agreement: dict[str, Any], names: dict[int, str]) -> str:

@@ -1,5 +1,6 @@
 """A case's documents: the versions of its agreement, each as PDF, drafting it from structured
-content, and collecting its signatures in turn (electronic, or on paper with the scan)."""
+content, and collecting its signatures in turn (electronic, or on paper with the scan); and the
+rest of its case file (卷宗) rendered read-only from what the case records."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import binascii
 import hashlib
 from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -19,7 +21,14 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.authz import Principal, visible_case
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
-from api.documents import AGREEMENT, AGREEMENT_SCAN, RULING, DocumentService, printed_versions
+from api.documents import (
+    AGREEMENT,
+    AGREEMENT_SCAN,
+    RULING,
+    CaseFileKind,
+    DocumentService,
+    printed_versions,
+)
 from api.errors import (
     DocumentNotFound,
     UnsupportedUpload,
@@ -46,7 +55,8 @@ from engine.errors import InvalidInput
 from engine.hooks import DocumentRecord
 from engine.records import FireResult, SignatureRecord
 
-router = APIRouter(prefix="/cases/{case_id}/documents", tags=["文书"])
+# one router for the stored documents and the case file, so routes/__init__ stays as it was
+router = APIRouter(prefix="/cases/{case_id}", tags=["文书"])
 
 KIND_LABELS = {AGREEMENT: "人民调解协议书", AGREEMENT_SCAN: "人民调解协议书（纸质签署扫描件）"}
 SIGN_TRIGGERS: dict[str, str] = {
@@ -219,7 +229,7 @@ def case_versions(
     return present_versions(documents, case_id, records, linked, signatures)
 
 
-@router.get("", response_model=list[DocumentVersionPublic], responses=CASE_READ_PROBLEMS)
+@router.get("/documents", response_model=list[DocumentVersionPublic], responses=CASE_READ_PROBLEMS)
 def list_documents(
     case_id: CaseId,
     documents: DocumentsDep,
@@ -231,7 +241,7 @@ def list_documents(
 
 
 @router.get(
-    "/{kind}/{version}",
+    "/documents/{kind}/{version}",
     response_class=Response,
     responses={
         200: {
@@ -309,7 +319,7 @@ def _once(
 
 
 @router.post(
-    "/agreement",
+    "/documents/agreement",
     status_code=201,
     response_model=DocumentActionResponse,
     responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
@@ -387,7 +397,7 @@ def _check_party(signer: str, party_id: int | None) -> None:
 
 
 @router.post(
-    "/agreement/signatures",
+    "/documents/agreement/signatures",
     status_code=201,
     response_model=DocumentActionResponse,
     responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
@@ -448,7 +458,7 @@ def _sign_agreement(
 
 
 @router.post(
-    "/ruling",
+    "/documents/ruling",
     status_code=201,
     response_model=DocumentActionResponse,
     responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
@@ -506,7 +516,7 @@ def _issue_ruling(
 
 
 @router.post(
-    "/agreement/paper-signatures",
+    "/documents/agreement/paper-signatures",
     status_code=201,
     response_model=DocumentActionResponse,
     openapi_extra=UPLOAD_BODY,
@@ -563,3 +573,40 @@ def _sign_on_paper(
     path = f"/cases/{case_id}/documents/agreement/paper-signatures"
     request_body = f"{signer}|{party_id}|{expected}|{hashlib.sha256(scan).hexdigest()}"
     return _once(services, principal, idempotency_key, path, request_body, work)
+
+
+_PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "PDF 文书",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.get(
+    "/case-file/{kind}",
+    response_class=Response,
+    responses={**_PDF_RESPONSE, **problem_responses(401, 404, 422, 500)},
+)
+async def render_case_file(
+    case_id: CaseId,
+    kind: CaseFileKind,
+    documents: DocumentsDep,
+    principal: CurrentPrincipal,
+    index: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """Render one case-file document from the case as it stands (read-only, not recorded)."""
+    pdf = await anyio.to_thread.run_sync(
+        partial(documents.render_case_document, case_id, principal.actor, kind, index=index),
+        limiter=document_workers("write"),  # one renderer per process: renders run in turn
+    )
+    suffix = f"-{index}" if index is not None else ""
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="case-{case_id}-{kind}{suffix}.pdf"',
+            "Cache-Control": "private, no-store",  # the case as of now, with party details
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
