@@ -222,11 +222,26 @@ CASE_COLUMNS = (
 )
 CASE_COLUMN_COUNT = CASE_COLUMNS.count(",") + 1
 _LOAD_CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
+_EVENT_COLUMN_NAMES = (
+    "case_id",
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "actor_roles",
+    "trigger",
+    "source_state",
+    "dest_state",
+    "version",
+    "payload",
+    "reason",
+    "prev_hash",
+    "hash",
+)
+_EVENT_COLUMNS = ", ".join(_EVENT_COLUMN_NAMES)
 _INSERT_EVENT = (
-    "INSERT INTO audit_events (case_id, seq, at, actor_id, actor_name, actor_roles, trigger, "
-    "source_state, dest_state, version, payload, reason, prev_hash, hash) VALUES (:case_id, "
-    ":seq, :at, :actor_id, :actor_name, :actor_roles, :trigger, :source_state, :dest_state, "
-    ":version, :payload, :reason, :prev_hash, :hash)"
+    f"INSERT INTO audit_events ({_EVENT_COLUMNS}) "
+    f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMN_NAMES)})"
 )
 _INSERT_TIMER = (
     "INSERT INTO timers (case_id, kind, name, due_at, on_expiry, status, provisional, "
@@ -318,19 +333,46 @@ class Tx:
             closed_at=dt(row[24]),
         )
 
-    def update_case(
+    def record_transition(
         self,
         case_id: int,
         expected_version: int,
         *,
+        state: str,
+        now: datetime,
+        state_changed: bool,
+        changes: Mapping[str, Any],
+        event: EventRecord,
+    ) -> bool:
+        """The versioned case update and its audit event; False (nothing written) when the
+        version moved on. On PostgreSQL both go in one statement: one round trip less per
+        fire (bench/engine.py)."""
+        update, params = self._case_update(
+            case_id, expected_version, state, event.seq, event.hash, now, state_changed, changes
+        )
+        if self.codec.sqlite:  # no data-modifying WITH in SQLite: two statements
+            if self.execute(update, params).rowcount != 1:
+                return False
+            self.insert_event(case_id, event)
+            return True
+        event_params = {f"e_{k}": v for k, v in self._event_params(case_id, event).items()}
+        text = (
+            f"WITH moved AS ({update} RETURNING id) INSERT INTO audit_events ({_EVENT_COLUMNS}) "
+            f"SELECT {', '.join(':e_' + c for c in _EVENT_COLUMN_NAMES)} FROM moved"
+        )
+        return self.execute(text, {**params, **event_params}).rowcount == 1
+
+    def _case_update(
+        self,
+        case_id: int,
+        expected_version: int,
         state: str,
         audit_seq: int,
         audit_head: str,
         now: datetime,
         state_changed: bool,
         changes: Mapping[str, Any],
-    ) -> int:
-        """Write the new state with `WHERE version = expected`; returns rows matched (0 or 1)."""
+    ) -> tuple[str, dict[str, Any]]:
         unknown = set(changes) - _MUTABLE_CASE_FIELDS
         if unknown:
             raise KeyError(f"not a mutable case field: {sorted(unknown)}")
@@ -356,28 +398,28 @@ class Tx:
             sets.append(f"{name} = :{name}")
             params[name] = value
         text = f"UPDATE cases SET {', '.join(sets)} WHERE id = :id AND version = :expected"
-        return self.execute(text, params).rowcount
+        return text, params
 
     def insert_event(self, case_id: int, event: EventRecord) -> None:
-        self.execute(
-            _INSERT_EVENT,
-            {
-                "case_id": case_id,
-                "seq": event.seq,
-                "at": self.codec.dt_out(event.at),
-                "actor_id": event.actor_id,
-                "actor_name": event.actor_name,
-                "actor_roles": ",".join(event.actor_roles),
-                "trigger": event.trigger,
-                "source_state": event.source_state,
-                "dest_state": event.dest_state,
-                "version": event.version,
-                "payload": dumps(event.payload),
-                "reason": event.reason,
-                "prev_hash": event.prev_hash,
-                "hash": event.hash,
-            },
-        )
+        self.execute(_INSERT_EVENT, self._event_params(case_id, event))
+
+    def _event_params(self, case_id: int, event: EventRecord) -> dict[str, Any]:
+        return {
+            "case_id": case_id,
+            "seq": event.seq,
+            "at": self.codec.dt_out(event.at),
+            "actor_id": event.actor_id,
+            "actor_name": event.actor_name,
+            "actor_roles": ",".join(event.actor_roles),
+            "trigger": event.trigger,
+            "source_state": event.source_state,
+            "dest_state": event.dest_state,
+            "version": event.version,
+            "payload": dumps(event.payload),
+            "reason": event.reason,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        }
 
     def events(self, case_id: int) -> list[EventRecord]:
         rows = self.all(

@@ -448,20 +448,17 @@ class Engine:
             payload,
             reason,
         )
-        matched = tx.update_case(
+        if not tx.record_transition(
             case_id,
             case.version,
             state=dest,
-            audit_seq=seq,
-            audit_head=event.hash,
             now=now,
             state_changed=state_changed,
             changes=changes,
-        )
-        if matched != 1:
+            event=event,
+        ):
             current = tx.load_case(case_id)
             raise ConcurrentUpdate(case_id, case.version, current.version if current else None)
-        tx.insert_event(case_id, event)
         if state_changed:
             self._enter_state(tx, compiled, case, case.state, dest, now)
         return FireResult(
