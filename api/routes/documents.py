@@ -318,6 +318,11 @@ def _once(
     )
 
 
+async def _in_writer(run: Callable[[], JSONResponse]) -> JSONResponse:
+    """Document writes render and sign: off the event loop, one at a time per process."""
+    return await anyio.to_thread.run_sync(run, limiter=document_workers("write"))
+
+
 @router.post(
     "/documents/agreement",
     status_code=201,
@@ -334,40 +339,21 @@ async def draft_agreement(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Render the agreement from its structured content and record it as the next version."""
-    return await anyio.to_thread.run_sync(
-        _draft_agreement,
-        case_id,
-        body,
-        services,
-        documents,
-        principal,
-        idempotency_key,
-        if_match,
-        limiter=document_workers("write"),
-    )
 
+    def run() -> JSONResponse:
+        expected = seen_version(body.expected_version, if_match)
 
-def _draft_agreement(
-    case_id: int,
-    body: AgreementDraft,
-    services: Services,
-    documents: DocumentService,
-    principal: Principal,
-    idempotency_key: str | None,
-    if_match: str | None,
-) -> JSONResponse:
-    expected = seen_version(body.expected_version, if_match)
+        def work() -> Outcome:
+            result = documents.draft_agreement(
+                case_id, principal.actor, expected, body.payload(), trigger=body.trigger
+            )
+            return _outcome(services, documents, principal, result, AGREEMENT)
 
-    def work() -> Outcome:
-        result = documents.draft_agreement(
-            case_id, principal.actor, expected, body.payload(), trigger=body.trigger
-        )
-        return _outcome(services, documents, principal, result, AGREEMENT)
+        path = f"/cases/{case_id}/documents/agreement"
+        request_body = f"{body.model_dump_json()}|{expected}"
+        return _once(services, principal, idempotency_key, path, request_body, work)
 
-    path = f"/cases/{case_id}/documents/agreement"
-    return _once(
-        services, principal, idempotency_key, path, f"{body.model_dump_json()}|{expected}", work
-    )
+    return await _in_writer(run)
 
 
 def _signature_png(body: SignRequest) -> bytes | None:
@@ -412,49 +398,30 @@ async def sign_agreement(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Sign the latest version electronically: each party, then the mediator, then the seal."""
-    return await anyio.to_thread.run_sync(
-        _sign_agreement,
-        case_id,
-        body,
-        services,
-        documents,
-        principal,
-        idempotency_key,
-        if_match,
-        limiter=document_workers("write"),
-    )
 
+    def run() -> JSONResponse:
+        expected = seen_version(body.expected_version, if_match)
+        _check_party(body.signer, body.party_id)
+        png = _signature_png(body)
 
-def _sign_agreement(
-    case_id: int,
-    body: SignRequest,
-    services: Services,
-    documents: DocumentService,
-    principal: Principal,
-    idempotency_key: str | None,
-    if_match: str | None,
-) -> JSONResponse:
-    expected = seen_version(body.expected_version, if_match)
-    _check_party(body.signer, body.party_id)
-    png = _signature_png(body)
+        def work() -> Outcome:
+            actor = principal.actor
+            if body.signer == "party":
+                assert body.party_id is not None  # _check_party
+                result = documents.sign_party(
+                    case_id, actor, expected, body.party_id, signature_png=png
+                )
+            elif body.signer == "mediator":
+                result = documents.sign_mediator(case_id, actor, expected)
+            else:
+                result = documents.apply_seal(case_id, actor, expected)
+            return _outcome(services, documents, principal, result, AGREEMENT)
 
-    def work() -> Outcome:
-        actor = principal.actor
-        if body.signer == "party":
-            assert body.party_id is not None  # _check_party
-            result = documents.sign_party(
-                case_id, actor, expected, body.party_id, signature_png=png
-            )
-        elif body.signer == "mediator":
-            result = documents.sign_mediator(case_id, actor, expected)
-        else:
-            result = documents.apply_seal(case_id, actor, expected)
-        return _outcome(services, documents, principal, result, AGREEMENT)
+        path = f"/cases/{case_id}/documents/agreement/signatures"
+        request_body = f"{body.model_dump_json()}|{expected}"
+        return _once(services, principal, idempotency_key, path, request_body, work)
 
-    path = f"/cases/{case_id}/documents/agreement/signatures"
-    return _once(
-        services, principal, idempotency_key, path, f"{body.model_dump_json()}|{expected}", work
-    )
+    return await _in_writer(run)
 
 
 @router.post(
@@ -473,46 +440,27 @@ async def issue_ruling(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Rule on the confirmation application: the 民事裁定书 is signed with the court's key."""
-    return await anyio.to_thread.run_sync(
-        _issue_ruling,
-        case_id,
-        body,
-        services,
-        documents,
-        principal,
-        idempotency_key,
-        if_match,
-        limiter=document_workers("write"),
-    )
 
+    def run() -> JSONResponse:
+        expected = seen_version(body.expected_version, if_match)
 
-def _issue_ruling(
-    case_id: int,
-    body: RulingRequest,
-    services: Services,
-    documents: DocumentService,
-    principal: Principal,
-    idempotency_key: str | None,
-    if_match: str | None,
-) -> JSONResponse:
-    expected = seen_version(body.expected_version, if_match)
+        def work() -> Outcome:
+            result = documents.issue_ruling(
+                case_id,
+                principal.actor,
+                expected,
+                outcome=body.outcome,
+                ruling_number=body.ruling_number,
+                reasoning=body.reasoning,
+                ground=body.ground,
+            )
+            return _outcome(services, documents, principal, result, RULING)
 
-    def work() -> Outcome:
-        result = documents.issue_ruling(
-            case_id,
-            principal.actor,
-            expected,
-            outcome=body.outcome,
-            ruling_number=body.ruling_number,
-            reasoning=body.reasoning,
-            ground=body.ground,
-        )
-        return _outcome(services, documents, principal, result, RULING)
+        path = f"/cases/{case_id}/documents/ruling"
+        request_body = f"{body.model_dump_json()}|{expected}"
+        return _once(services, principal, idempotency_key, path, request_body, work)
 
-    path = f"/cases/{case_id}/documents/ruling"
-    return _once(
-        services, principal, idempotency_key, path, f"{body.model_dump_json()}|{expected}", work
-    )
+    return await _in_writer(run)
 
 
 @router.post(
@@ -536,43 +484,23 @@ async def sign_on_paper(
 ) -> JSONResponse:
     """Record a wet signature or the physical seal with the uploaded scan (PDF)."""
     scan = await read_pdf_upload(request)
-    return await anyio.to_thread.run_sync(
-        _sign_on_paper,
-        case_id,
-        scan,
-        (signer, party_id, expected_version),
-        services,
-        documents,
-        principal,
-        idempotency_key,
-        if_match,
-        limiter=document_workers("write"),
-    )
 
+    def run() -> JSONResponse:
+        expected = seen_version(expected_version, if_match)
+        _check_party(signer, party_id)
 
-def _sign_on_paper(
-    case_id: int,
-    scan: bytes,
-    step: tuple[str, int | None, int | None],
-    services: Services,
-    documents: DocumentService,
-    principal: Principal,
-    idempotency_key: str | None,
-    if_match: str | None,
-) -> JSONResponse:
-    signer, party_id, in_query = step
-    expected = seen_version(in_query, if_match)
-    _check_party(signer, party_id)
+        def work() -> Outcome:
+            trigger = SIGN_TRIGGERS[signer]
+            result = documents.sign_on_paper(
+                case_id, principal.actor, expected, trigger, scan, party_id=party_id
+            )
+            return _outcome(services, documents, principal, result, AGREEMENT_SCAN)
 
-    def work() -> Outcome:
-        result = documents.sign_on_paper(
-            case_id, principal.actor, expected, SIGN_TRIGGERS[signer], scan, party_id=party_id
-        )
-        return _outcome(services, documents, principal, result, AGREEMENT_SCAN)
+        path = f"/cases/{case_id}/documents/agreement/paper-signatures"
+        request_body = f"{signer}|{party_id}|{expected}|{hashlib.sha256(scan).hexdigest()}"
+        return _once(services, principal, idempotency_key, path, request_body, work)
 
-    path = f"/cases/{case_id}/documents/agreement/paper-signatures"
-    request_body = f"{signer}|{party_id}|{expected}|{hashlib.sha256(scan).hexdigest()}"
-    return _once(services, principal, idempotency_key, path, request_body, work)
+    return await _in_writer(run)
 
 
 _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
