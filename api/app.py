@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,27 +14,41 @@ from sqlalchemy import text
 from api import errors
 from api.auth import LoginLimiter, TokenSigner, load_token_key
 from api.authz import PrincipalCache
+from api.coalesce import ReadCoalescer
 from api.deps import Services
 from api.documents import DocumentService
 from api.routes import include_all, verify
 from api.scheduler import Ticker, start_background
 from api.settings import Settings, get_settings
 from api.wiring import build_engine
+from engine import queries
+from engine.queries import CaseExtra
+from engine.records import CaseRecord
 from engine.runtime import Engine
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
     """Everything the routes share for the app's lifetime, from settings."""
+    engine = engine or build_engine(settings)
     return Services(
         settings=settings,
-        engine=engine or build_engine(settings),
+        engine=engine,
         signer=TokenSigner(
             load_token_key(settings.resolved_token_key_file),
             lifetime_seconds=settings.token_minutes * 60,
         ),
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
         principals=PrincipalCache(settings.actor_cache_seconds),
+        case_reads=ReadCoalescer(partial(read_cases, engine)),
     )
+
+
+def read_cases(
+    engine: Engine, case_ids: Collection[int]
+) -> dict[int, tuple[CaseRecord, CaseExtra]]:
+    # one statement, no transaction around it: one round trip to PostgreSQL
+    with engine.db.transaction(write=False, snapshot=False) as tx:
+        return queries.cases_with_extra(tx, case_ids)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
@@ -125,16 +125,20 @@ def visible_case(tx: Tx, case_id: int, principal: Principal) -> CaseRecord:
     Raises:
         CaseNotFound: no such case, or not visible to this principal.
     """
-    return require_visible(tx, tx.load_case(case_id), case_id, principal)
+    return require_visible(
+        tx.load_case(case_id),
+        case_id,
+        principal,
+        lambda: tx.is_assigned(case_id, principal.user_id),
+    )
 
 
 def require_visible(
-    tx: Tx, case: CaseRecord | None, case_id: int, principal: Principal
+    case: CaseRecord | None, case_id: int, principal: Principal, is_assigned: Callable[[], bool]
 ) -> CaseRecord:
-    """`visible_case` for a case the caller loaded itself (with more columns, say)."""
-    if case is None or not access.in_scope(
-        principal.actor, case, lambda: tx.is_assigned(case_id, principal.user_id)
-    ):
+    """`visible_case` for a case the caller loaded itself (with more columns, say);
+    `is_assigned` asks the database, and only when the principal's units do not cover it."""
+    if case is None or not access.in_scope(principal.actor, case, is_assigned):
         raise CaseNotFound(case_id)
     return case
 

@@ -123,13 +123,22 @@ def serve(
     workers: Annotated[int, typer.Option(help="工作进程数")] = 1,
 ) -> None:
     """启动 HTTP 服务（/docs 为接口文档，/healthz 为健康检查）。"""
-    import uvicorn
+    from api.server import serve as serve_app
 
     _check_document_environment()
     console.print(f"枫桥服务：http://{host}:{port}/docs")
-    uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+    try:
+        status = serve_app(
+            "api.app:create_app",
+            host=host,
+            port=port,
+            workers=workers,
+            factory=True,
+            log_level="info",
+        )
+    except OSError as exc:
+        raise fail(f"无法监听 {host}:{port}：{exc.strerror or exc}", "listen_failed") from exc
+    raise typer.Exit(status)
 
 
 @workflows_app.command("list")

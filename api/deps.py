@@ -15,9 +15,11 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from api.auth import LoginLimiter, TokenSigner
 from api.authz import Principal, PrincipalCache
+from api.coalesce import ReadCoalescer
 from api.errors import NotAuthenticated
 from api.settings import Settings
-from engine.records import Actor
+from engine.queries import CaseExtra
+from engine.records import Actor, CaseRecord
 from engine.runtime import Engine
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -32,6 +34,7 @@ class Services:
     signer: TokenSigner
     limiter: LoginLimiter
     principals: PrincipalCache
+    case_reads: ReadCoalescer[int, tuple[CaseRecord, CaseExtra]]
 
 
 async def get_services(request: Request) -> Services:

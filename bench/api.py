@@ -3,8 +3,9 @@ under uvicorn, against a bare FastAPI endpoint returning a constant (the limit).
 
 A loopback load generator (asyncio, raw HTTP/1.1 keep-alive, one connection per client)
 drives 32 concurrent clients. SQLite with one worker always; PostgreSQL with two workers
-when FENGQIAO_BENCH_DATABASE_URL is set. Each firing client works its own case, so the
-figures measure the write path, not the version conflicts.
+when FENGQIAO_BENCH_DATABASE_URL is set, served as `fengqiao serve` serves them
+(api/server.py). Each client reads and fires on a case of its own: the reads share no rows,
+and the figures measure the write path, not the version conflicts.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ MEASURE_S = 5.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bare_app() -> FastAPI:
+def bare_app() -> FastAPI:  # an app factory, as `api.app:create_app` is
     """The limit: FastAPI under the same uvicorn, returning a constant."""
     app = FastAPI()
 
@@ -114,6 +115,11 @@ def _ignore(status: int, body: bytes) -> None:
     del status, body
 
 
+def _reading_client(case_id: int, token: str) -> tuple[Any, Any]:
+    request = _get(f"/api/v1/cases/{case_id}", token)
+    return (lambda: request), _ignore
+
+
 def _firing_client(case_id: int, token: str) -> tuple[Any, Any]:
     state = {"version": 1, "n": 0}
 
@@ -150,26 +156,41 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _listeners(port: int) -> int:
+    """Sockets listening on the port (one per worker under api.server)."""
+    wanted = f":{port:04X} "
+    with open("/proc/net/tcp") as table:
+        return sum(1 for row in table if wanted in row and row.split()[3] == "0A")
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+            return connection.recv(12).startswith(b"HTTP/1.1")
+    except OSError:
+        return False
+
+
 def _serve(target: str, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """The app under api.server, every worker listening and answering (a connection waiting
+    in the backlog of a worker still starting would be served late, skewing the figures)."""
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", str(workers), "--no-access-log"]
-    command += ["--log-level", "warning"]
+    command = [sys.executable, "-m", "bench.serve", target, str(port), str(workers)]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                time.sleep(0.5 if workers > 1 else 0.1)  # let every worker finish its start-up
-                return process, port
-        except OSError:
-            time.sleep(0.1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        # each new connection goes to a worker the kernel picks: 20 answers in a row mean
+        # every worker has started (a waiting one would have held a request back)
+        if _listeners(port) >= workers and all(_answers(port) for _ in range(20)):
+            return process, port
+        time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"uvicorn did not start: {target}")
+    raise RuntimeError(f"the server did not start: {target}")
 
 
-def _prepare(url: str | None, folder: Path) -> tuple[dict[str, str], str, int, list[int]]:
-    """A seeded database, keys on disk, a mediator's token, a case to read, cases to fire."""
+def _prepare(url: str | None, folder: Path) -> tuple[dict[str, str], str, list[int]]:
+    """A seeded database, keys on disk, a mediator's token and a case for each client."""
     database_url = url or f"sqlite:///{folder / 'bench.db'}"
     sa_engine = make_sa_engine(database_url)
     if url is not None:
@@ -187,17 +208,17 @@ def _prepare(url: str | None, folder: Path) -> tuple[dict[str, str], str, int, l
     load_pii_key(settings.resolved_pii_key_file, create=True)
     engine = build_engine(settings, clock=FixedClock(datetime(2026, 3, 2, 1, 30, tzinfo=UTC)))
     actor = world.actors["mediator"]
-    cases = [engine.open_case(world.intake(), actor).case_id for _ in range(CLIENTS + 1)]
+    cases = [engine.open_case(world.intake(), actor).case_id for _ in range(CLIENTS)]
     engine.db.engine.dispose()
     signer = TokenSigner(load_token_key(settings.resolved_token_key_file), lifetime_seconds=3600)
     env = {"FENGQIAO_DATA_DIR": str(folder), "FENGQIAO_DATABASE_URL": database_url}
-    return env, signer.issue(world.users["mediator"]), cases[0], cases[1:]
+    return env, signer.issue(world.users["mediator"]), cases
 
 
 def _measure(backend: str, url: str | None, workers: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env, token, read_case, fire_cases = _prepare(url, Path(tmp))
+        env, token, cases = _prepare(url, Path(tmp))
         bare, port = _serve("bench.api:bare_app", workers, env)
         try:
             request = _get("/constant")
@@ -209,12 +230,11 @@ def _measure(backend: str, url: str | None, workers: int) -> dict[str, dict[str,
             bare.wait()
         app, port = _serve("api.app:create_app", workers, env)
         try:
-            request = _get(f"/api/v1/cases/{read_case}", token)
             results[f"read a case ({backend}, {workers}w)"] = asyncio.run(
-                _load(port, [(lambda: request, _ignore)] * CLIENTS)
+                _load(port, [_reading_client(case, token) for case in cases])
             )
             results[f"fire an action ({backend}, {workers}w)"] = asyncio.run(
-                _load(port, [_firing_client(case, token) for case in fire_cases])
+                _load(port, [_firing_client(case, token) for case in cases])
             )
         finally:
             app.terminate()

@@ -4,7 +4,7 @@ parties, sessions, assignments, org units and users. Nothing here writes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -271,15 +271,27 @@ def party_names(tx: Tx, case_ids: Sequence[int]) -> dict[int, list[str]]:
 
 def case_with_extra(tx: Tx, case_id: int) -> tuple[CaseRecord, CaseExtra] | None:
     """The case and the columns CaseRecord leaves out, in one statement (the hot read)."""
-    row = tx.one(
-        f"SELECT {CASE_COLUMNS}, summary, registrar_id, updated_at FROM cases WHERE id = :id",
-        {"id": case_id},
+    return cases_with_extra(tx, [case_id]).get(case_id)
+
+
+def cases_with_extra(tx: Tx, case_ids: Collection[int]) -> dict[int, tuple[CaseRecord, CaseExtra]]:
+    """Several cases with those columns in one statement (the API coalesces its reads)."""
+    params: dict[str, Any] = {}
+    if len(case_ids) == 1:  # the common case keeps one statement text, prepared once
+        where = "id = :id"
+        params["id"] = next(iter(case_ids))
+    else:
+        where = f"id IN ({_in('id', case_ids, params)})"
+    rows = tx.all(
+        f"SELECT {CASE_COLUMNS}, summary, registrar_id, updated_at FROM cases WHERE {where}",
+        params,
     )
-    if row is None:
-        return None
-    rest = row[CASE_COLUMN_COUNT:]
-    extra = CaseExtra(rest[0], rest[1], tx.codec.dt_in_required(rest[2]))
-    return tx.case_record(row), extra
+    dt = tx.codec.dt_in_required
+    found: dict[int, tuple[CaseRecord, CaseExtra]] = {}
+    for row in rows:
+        rest = row[CASE_COLUMN_COUNT:]
+        found[int(row[0])] = (tx.case_record(row), CaseExtra(rest[0], rest[1], dt(rest[2])))
+    return found
 
 
 def case_extra(tx: Tx, case_id: int) -> CaseExtra | None:

@@ -53,7 +53,8 @@ from api.schemas import (
 from engine import queries
 from engine.errors import DefinitionError, InvalidInput
 from engine.intake import CaseIntake
-from engine.records import Actor
+from engine.queries import CaseExtra
+from engine.records import Actor, CaseRecord
 from engine.runtime import Engine
 from engine.spec import Level
 
@@ -63,10 +64,22 @@ _ETAG_HEADER = {"ETag": {"description": "案件版本，用于 If-Match", "schem
 
 
 def read_case_public(engine: Engine, case_id: int, principal: Principal) -> CasePublic:
-    # one statement, no transaction around it: one round trip to PostgreSQL in the common case
     with engine.db.transaction(write=False, snapshot=False) as tx:
         found = queries.case_with_extra(tx, case_id)
-        case = require_visible(tx, found[0] if found else None, case_id, principal)
+    return _visible_public(engine, case_id, principal, found)
+
+
+def _visible_public(
+    engine: Engine,
+    case_id: int,
+    principal: Principal,
+    found: tuple[CaseRecord, CaseExtra] | None,
+) -> CasePublic:
+    def is_assigned() -> bool:
+        with engine.db.transaction(write=False, snapshot=False) as tx:
+            return tx.is_assigned(case_id, principal.user_id)
+
+    case = require_visible(found[0] if found else None, case_id, principal, is_assigned)
     assert found is not None  # require_visible raised otherwise
     return case_public(engine.registry, case, found[1])
 
@@ -190,14 +203,17 @@ def list_cases(
 )
 async def read_case(case_id: CaseId, request: Request, principal: CurrentPrincipal) -> Response:
     """Read one case; its ETag is its version."""
-    return _case_response(request, case_id, principal)
+    return await _case_response(request, case_id, principal)
 
 
-def _case_response(request: Request, case_id: int, principal: Principal) -> Response:
-    # Measured (bench/api.py): the two indexed reads take ~50 µs, while a thread-pool hop and
+async def _case_response(request: Request, case_id: int, principal: Principal) -> Response:
+    # Measured (bench/api.py): the indexed read takes ~50 µs, while a thread-pool hop and
     # FastAPI re-validating the returned model cost several times that; so this one runs on
-    # the event loop and returns its JSON directly (CasePublic still documents it).
-    case = read_case_public(request.app.state.engine, case_id, principal)
+    # the event loop, shares its statement with the reads started in the same loop turn
+    # (api/coalesce.py) and returns its JSON directly (CasePublic still documents it).
+    services: Services = request.app.state.services
+    found = await services.case_reads.get(case_id)
+    case = _visible_public(services.engine, case_id, principal, found)
     return Response(
         case.model_dump_json(),
         media_type="application/json",
@@ -223,7 +239,7 @@ register_url_convertor("fengqiao_case_id", _CaseIdConvertor())
 
 async def _read_case_fast(request: Request) -> Response:
     principal = await current_principal(request, bearer_token(request))
-    return _case_response(request, request.path_params["case_id"], principal)
+    return await _case_response(request, request.path_params["case_id"], principal)
 
 
 def fast_routes(prefix: str) -> list[Route]:
