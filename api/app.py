@@ -37,7 +37,7 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
             load_token_key(settings.resolved_token_key_file),
             lifetime_seconds=settings.token_minutes * 60,
         ),
-        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
+        limiter=LoginLimiter(engine, settings.login_max_failures, settings.login_window_seconds),
         principals=PrincipalCache(settings.actor_cache_seconds),
         case_reads=ReadCoalescer(partial(read_cases, engine)),
     )

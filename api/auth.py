@@ -7,13 +7,13 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from api.errors import NotAuthenticated, TooManyLoginAttempts
+from engine.runtime import Engine
 
 _TOKEN_VERSION = "v1"
 _HASHER = PasswordHasher()
@@ -119,42 +120,62 @@ class TokenSigner:
 class LoginLimiter:
     """At most `max_failures` failed logins per (username, client address) in a sliding window.
 
-    In memory: each worker keeps its own count, so N workers allow N × max_failures; enough to
-    stop guessing, and it needs nothing else to run.
+    The failures are rows in the database, so every worker process counts the same ones (in
+    memory, N workers allowed N × the limit). Two attempts checked at the same instant by
+    two workers may both pass the last free place; each still costs an argon2 hash.
     """
 
-    def __init__(
-        self, max_failures: int, window_seconds: int, now: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, engine: Engine, max_failures: int, window_seconds: int) -> None:
+        self.db = engine.db
+        self.clock = engine.clock
         self.max_failures = max_failures
-        self.window = window_seconds
-        self._now = now
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        stamps = self._failures.setdefault(key, deque())
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        return stamps
+        self.window = timedelta(seconds=window_seconds)
 
     def check(self, username: str, address: str) -> None:
         """Raises:
         TooManyLoginAttempts: the window is full; says when the oldest failure expires.
         """
-        now = self._now()
-        with self._lock:
-            stamps = self._recent((username.lower(), address), now)
-            if len(stamps) >= self.max_failures:
-                raise TooManyLoginAttempts(max(1, int(stamps[0] + self.window - now) + 1))
+        now = self.clock.now()
+        with self.db.transaction(write=False, snapshot=False) as tx:
+            count, oldest = tx.one(
+                "SELECT COUNT(*), MIN(at) FROM login_failures "
+                "WHERE username = :username AND address = :address AND at > :since",
+                {
+                    "username": _login_name(username),
+                    "address": address[:64],
+                    "since": tx.codec.dt_out(now - self.window),
+                },
+            ) or (0, None)
+            first = tx.codec.dt_in(oldest)
+        if count >= self.max_failures and first is not None:
+            wait = (first + self.window - now).total_seconds()
+            raise TooManyLoginAttempts(max(1, math.ceil(wait)))
 
     def failed(self, username: str, address: str) -> None:
-        now = self._now()
-        with self._lock:
-            self._recent((username.lower(), address), now).append(now)
-            if len(self._failures) > 100_000:  # bound memory under a spray of usernames
-                self._failures = {k: v for k, v in self._failures.items() if v}
+        now = self.clock.now()
+        with self.db.transaction(write=True) as tx:
+            # what has left every window goes, so the table stays the size of one window
+            tx.execute(
+                "DELETE FROM login_failures WHERE at <= :since",
+                {"since": tx.codec.dt_out(now - self.window)},
+            )
+            tx.execute(
+                "INSERT INTO login_failures (username, address, at) "
+                "VALUES (:username, :address, :at)",
+                {
+                    "username": _login_name(username),
+                    "address": address[:64],
+                    "at": tx.codec.dt_out(now),
+                },
+            )
 
     def succeeded(self, username: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop((username.lower(), address), None)
+        with self.db.transaction(write=True) as tx:
+            tx.execute(
+                "DELETE FROM login_failures WHERE username = :username AND address = :address",
+                {"username": _login_name(username), "address": address[:64]},
+            )
+
+
+def _login_name(username: str) -> str:
+    return username.lower()[:64]

@@ -32,6 +32,7 @@ from api.settings import Settings
 from api.wiring import build_engine, load_pii_key, make_sa_engine
 from engine.models import METADATA
 from engine.ports import FixedClock
+from tests.net import free_port, listeners
 from tests.world import build_world
 
 CLIENTS = 32
@@ -150,19 +151,6 @@ def _firing_client(case_id: int, token: str) -> tuple[Any, Any]:
     return request, response
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _listeners(port: int) -> int:
-    """Sockets listening on the port (one per worker under api.server)."""
-    wanted = f":{port:04X} "
-    with open("/proc/net/tcp") as table:
-        return sum(1 for row in table if wanted in row and row.split()[3] == "0A")
-
-
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
@@ -175,14 +163,14 @@ def _answers(port: int) -> bool:
 def _serve(target: str, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     """The app under api.server, every worker listening and answering (a connection waiting
     in the backlog of a worker still starting would be served late, skewing the figures)."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "bench.serve", target, str(port), str(workers)]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         # each new connection goes to a worker the kernel picks: 20 answers in a row mean
         # every worker has started (a waiting one would have held a request back)
-        if _listeners(port) >= workers and all(_answers(port) for _ in range(20)):
+        if listeners(port) >= workers and all(_answers(port) for _ in range(20)):
             return process, port
         time.sleep(0.1)
     process.kill()

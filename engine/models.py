@@ -399,6 +399,19 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = _ts(index=True)
 
 
+class LoginFailure(SQLModel, table=True):
+    """A failed login, kept for the rate limit's window; in the database so that every worker
+    process counts the same failures (one in memory per worker allowed N × the limit)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_who", "username", "address", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)  # as typed, lower-cased; need not exist
+    address: str = Field(max_length=64)
+    at: datetime = _ts(index=True)
+
+
 class PiiAccess(SQLModel, table=True):
     """Every unmasked read of an ID or phone number (R-PII: "every unmasked view logged")."""
 

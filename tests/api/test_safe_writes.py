@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
-from tests.api.conftest import Api
+from api.app import create_app
+from api.settings import Settings
+from tests.api.conftest import PASSWORD, Api
 
 
 def _count_cases(api: Api) -> int:
@@ -159,6 +164,32 @@ def test_login_is_rate_limited_per_username_and_address(api: Api) -> None:
     assert int(limited.headers["retry-after"]) > 0
     assert "秒后再试" in limited.json()["detail"]
     assert api.login("household").status_code == 200  # other usernames are not affected
+
+
+def test_every_worker_counts_the_same_failures_until_the_window_passes(
+    api: Api, tmp_path: Path
+) -> None:
+    # a second app on the same database is what a second worker process is
+    other_app = create_app(Settings(data_dir=tmp_path), api.engine)
+    with TestClient(other_app) as other:
+        for client in (api.client, other, api.client, other, api.client):
+            wrong = client.post(
+                "/api/v1/auth/token", data={"username": "Mediator", "password": "wrong"}
+            )
+            assert wrong.status_code == 401
+        for client in (api.client, other):
+            right = client.post(
+                "/api/v1/auth/token", data={"username": "mediator", "password": PASSWORD}
+            )
+            assert right.status_code == 429  # five failures in all, whichever worker saw them
+            assert 290 <= int(right.headers["retry-after"]) <= 300
+    api.clock.set(api.clock.now() + timedelta(seconds=301))
+    assert api.login("mediator").status_code == 200
+    for _ in range(4):
+        assert api.login("mediator", "wrong").status_code == 401
+    assert api.login("mediator").status_code == 200  # a success clears the count
+    assert api.login("mediator", "wrong").status_code == 401
+    assert api.login("mediator").status_code == 200
 
 
 def test_unknown_users_and_bad_tokens_are_401(api: Api) -> None:

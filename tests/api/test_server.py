@@ -14,19 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import free_port, listeners
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listeners(port: int) -> int:
-    wanted = f":{port:04X} "
-    with open("/proc/net/tcp") as table:
-        return sum(1 for row in table if wanted in row and row.split()[3] == "0A")
 
 
 def _pid_of_new_connection(port: int) -> int:
@@ -49,7 +39,7 @@ def _wait_for(condition: object, seconds: float = 30) -> None:
 
 @pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
 def test_workers_share_the_connections_and_a_dead_one_is_replaced() -> None:
-    port = _free_port()
+    port = free_port()
     code = (
         "import sys; from api.server import serve; sys.exit(serve("
         f"'tests.api.server_app:pid_app', host='127.0.0.1', port={port}, workers=2, "
@@ -57,20 +47,23 @@ def test_workers_share_the_connections_and_a_dead_one_is_replaced() -> None:
     )
     server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     try:
-        _wait_for(lambda: _listeners(port) == 2)
+        _wait_for(lambda: listeners(port) == 2)
         pids = {_pid_of_new_connection(port) for _ in range(40)}
         assert len(pids) == 2  # both serve: not all 40 connections on whichever woke first
         time.sleep(0.6)  # past the start-up window: a death now is a crash to recover from
         victim = min(pids)
         os.kill(victim, signal.SIGKILL)
-        _wait_for(lambda: _listeners(port) == 2 and server.poll() is None)
+        _wait_for(lambda: not Path(f"/proc/{victim}").exists())  # reaped by the supervisor
+        _wait_for(lambda: listeners(port) == 2)
+        assert server.poll() is None
         _wait_for(lambda: len({_pid_of_new_connection(port) for _ in range(20)} - pids) == 1)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
-        assert _listeners(port) == 0
+        assert listeners(port) == 0
     finally:
         if server.poll() is None:
             server.kill()
+            server.wait()
 
 
 def test_a_taken_port_fails_at_once_with_a_clear_error(tmp_path: Path) -> None:
