@@ -9,10 +9,13 @@ connections over them. Where SO_REUSEPORT is missing, uvicorn's workers are used
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
+import sys
 import time
 from multiprocessing.context import SpawnProcess
 from types import FrameType
@@ -24,6 +27,7 @@ import uvicorn
 # restarted: the same thing would happen again
 FAILED_START_SECONDS = 5.0
 _log = logging.getLogger("fengqiao.server")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _bound_socket(host: str, port: int) -> socket.socket:
@@ -46,7 +50,18 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(target: str, host: str, port: int, options: dict[str, Any]) -> None:
+def _die_with(supervisor: int) -> None:
+    """A worker must not outlive its supervisor (killed with SIGKILL, say): it would go on
+    serving the port with nobody left to stop or replace it."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the line above took effect
+        sys.exit(1)
+
+
+def _worker(target: str, host: str, port: int, options: dict[str, Any], supervisor: int) -> None:
+    _die_with(supervisor)
     sock = reuse_port_socket(host, port)
     config = uvicorn.Config(target, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
@@ -75,7 +90,7 @@ def serve(
     stopping = False
 
     def start() -> tuple[SpawnProcess, float]:
-        process = context.Process(target=_worker, args=(target, host, port, options))
+        process = context.Process(target=_worker, args=(target, host, port, options, os.getpid()))
         process.start()
         return process, time.monotonic()
 

@@ -19,6 +19,14 @@ from tests.net import free_port, listeners
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _serve_code(port: int) -> str:
+    return (
+        "import sys; from api.server import serve; sys.exit(serve("
+        f"'tests.api.server_app:pid_app', host='127.0.0.1', port={port}, workers=2, "
+        "factory=True, log_level='warning', failed_start_seconds=0.5))"
+    )
+
+
 def _pid_of_new_connection(port: int) -> int:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(b"GET /pid HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
@@ -40,12 +48,7 @@ def _wait_for(condition: object, seconds: float = 30) -> None:
 @pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
 def test_workers_share_the_connections_and_a_dead_one_is_replaced() -> None:
     port = free_port()
-    code = (
-        "import sys; from api.server import serve; sys.exit(serve("
-        f"'tests.api.server_app:pid_app', host='127.0.0.1', port={port}, workers=2, "
-        "factory=True, log_level='warning', failed_start_seconds=0.5))"
-    )
-    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    server = subprocess.Popen([sys.executable, "-c", _serve_code(port)], cwd=ROOT)
     try:
         _wait_for(lambda: listeners(port) == 2)
         pids = {_pid_of_new_connection(port) for _ in range(40)}
@@ -59,6 +62,23 @@ def test_workers_share_the_connections_and_a_dead_one_is_replaced() -> None:
         _wait_for(lambda: len({_pid_of_new_connection(port) for _ in range(20)} - pids) == 1)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
+        assert listeners(port) == 0
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal")
+def test_workers_do_not_outlive_a_killed_supervisor() -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", _serve_code(port)], cwd=ROOT)
+    try:
+        _wait_for(lambda: listeners(port) == 2)
+        workers = {_pid_of_new_connection(port) for _ in range(40)}
+        server.kill()
+        server.wait()
+        _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
         assert listeners(port) == 0
     finally:
         if server.poll() is None:
