@@ -474,3 +474,47 @@ class DocumentVerification(VerificationPublic):
     stored_intact: bool = Field(description="存档文件与登记的摘要一致")
     superseded_by: int | None = Field(description="已被之后的修订稿取代时，修订稿的版本")
     paper_signatures: list[str] = Field(description="纸质签署的签署人（婚姻、收养、继承类）")
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+class UnitStatistics(BaseModel):
+    """One org unit's headline figures, for drilling down a level."""
+
+    unit: OrgUnitPublic
+    received: int = Field(description="受理数")
+    mediated: int = Field(description="调解数（成功 + 调解不成）")
+    successful: int = Field(description="调解成功数")
+    success_rate: float | None = Field(description="调解成功率 = 成功 ÷ 调解")
+    resolution_rate: float | None = Field(description="化解率 = 成功 ÷ 受理")
+
+
+class StatisticsPublic(BaseModel):
+    """R-STATS over the cases registered in the period, as they stand now."""
+
+    unit: OrgUnitPublic | None = Field(description="统计范围；为空表示本人可见的全部")
+    start: date = Field(description="受理日期自（含）")
+    end: date = Field(description="受理日期至（含）")
+    received: int = Field(description="受理数")
+    successful: int = Field(description="调解成功数（达成书面或口头协议）")
+    failed: int = Field(description="调解不成数")
+    not_mediated: int = Field(description="未进入调解数（拒绝调解、不予受理）")
+    in_progress: int = Field(description="办理中")
+    mediated: int = Field(description="调解数（成功 + 调解不成）")
+    success_rate: float | None = Field(description="调解成功率 = 成功 ÷ 调解")
+    resolution_rate: float | None = Field(description="化解率 = 成功 ÷ 受理")
+    resolved_at: dict[str, int] = Field(
+        description="在各层级化解的件数（grid/community/street/court）"
+    )
+    resolved_share: dict[str, float | None] = Field(description="在各层级化解的占比")
+    average_working_days: float | None = Field(description="平均办理工作日（受理至协议生效或终止）")
+    overdue: int = Field(description="超期件数")
+    visited: int = Field(description="已回访的成功案件数")
+    performed: int = Field(description="最近一次回访已履行的件数")
+    performance_rate: float | None = Field(description="履行率 = 已履行 ÷ 已回访")
+    satisfaction: dict[str, int] = Field(description="最近一次回访的满意度分布")
+    confirmation: dict[str, int] = Field(description="司法确认：申请、确认有效、驳回的件数")
+    by_category: dict[str, int] = Field(description="按纠纷类型")
+    by_risk: dict[str, int] = Field(description="按风险等级")
+    children: list[UnitStatistics] = Field(description="下一级组织的分项")

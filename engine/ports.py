@@ -5,7 +5,7 @@ The engine owns no clock, no thread and no key; tests pass fakes through the con
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 
@@ -48,6 +48,10 @@ class DueDate(Protocol):
 class DeadlineCalendar(Protocol):
     def add_days(self, start: datetime, days: int, *, working_days: bool) -> DueDate:
         """When a period of `days` (calendar or working) that starts at `start` ends."""
+        ...
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (handling times, R-STATS)."""
         ...
 
 

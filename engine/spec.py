@@ -112,11 +112,20 @@ class ClockSpec(_Frozen):
     reminder: ReminderSpec | None = None
 
 
+class Outcome(StrEnum):
+    """How a case ending in a final state without an agreement counts in the statistics
+    (R-STATS); a case that reached an agreement counts as successful wherever it ends."""
+
+    failed = "failed"  # mediated, no agreement (调解不成)
+    not_mediated = "not_mediated"  # refused or inadmissible: never mediated
+
+
 class StateSpec(_Frozen):
     name: Identifier
     label: str = Field(min_length=1)
     level: Level | None = None  # None: the case keeps the level it had
     final: bool = False
+    outcome: Outcome | None = None  # final states only
     deadline: DeadlineSpec | None = None
     max_sessions: int | None = Field(default=None, gt=0)  # attempts allowed before moving up
 
@@ -124,6 +133,8 @@ class StateSpec(_Frozen):
     def _final_states_have_no_deadline(self) -> StateSpec:
         if self.final and self.deadline is not None:
             raise ValueError("终态不能设置期限（final state cannot have a deadline）")
+        if self.outcome is not None and not self.final:
+            raise ValueError("只有终态可以设置 outcome（outcome is for final states only）")
         return self
 
 

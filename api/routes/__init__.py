@@ -13,6 +13,7 @@ from api.routes import (
     org_units,
     parties,
     sessions,
+    statistics,
     users,
     verify,
 )
@@ -33,6 +34,7 @@ MODULES = (
     assignments,
     court,
     documents,
+    statistics,
     verify,
     workflow_routes,
 )

@@ -21,7 +21,7 @@ from engine.models import OrgKind
 router = APIRouter(prefix="/org-units", tags=["组织"])
 
 
-def _public(row: queries.OrgUnitRow) -> OrgUnitPublic:
+def public_unit(row: queries.OrgUnitRow) -> OrgUnitPublic:
     return OrgUnitPublic(
         id=row.id,
         kind=row.kind,
@@ -43,7 +43,7 @@ def list_org_units(
     del principal  # any logged-in user
     with engine.db.transaction(write=False) as tx:
         rows = queries.org_units(tx, kind=kind.value if kind else None, parent_id=parent_id)
-    return [_public(r) for r in rows]
+    return [public_unit(r) for r in rows]
 
 
 @router.get("/{unit_id}", response_model=OrgUnitPublic, responses=problem_responses(401, 404, 422))
@@ -54,4 +54,4 @@ def read_org_unit(unit_id: UnitId, engine: EngineDep, principal: CurrentPrincipa
         row = queries.org_unit(tx, unit_id)
     if row is None:
         raise NotFound("组织", unit_id)
-    return _public(row)
+    return public_unit(row)

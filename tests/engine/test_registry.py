@@ -13,6 +13,13 @@ from workflows import HOOKS, WORKFLOWS_DIR
 GOOD = (WORKFLOWS_DIR / "standard" / "v1.yaml").read_text(encoding="utf-8")
 
 
+def _edit(old: str, new: str, count: int = -1) -> str:
+    """The standard spec with a piece replaced; the piece must be there, or the test would
+    quietly check the unchanged spec."""
+    assert old in GOOD, old
+    return GOOD.replace(old, new, count)
+
+
 def _load(tmp_path: Path, text: str, key: str = "standard", version: int = 1) -> Registry:
     folder = tmp_path / key
     folder.mkdir(exist_ok=True)
@@ -37,7 +44,7 @@ def test_shipped_specs_load_and_build_one_machine_each() -> None:
 
 
 def test_unknown_guard_names_file_line_and_suggestion(tmp_path: Path) -> None:
-    broken = GOOD.replace(
+    broken = _edit(
         "guards: [grid_assigned, risk_allows_dest_level]",
         "guards: [grid_asigned, risk_allows_dest_level]",
     )
@@ -51,7 +58,7 @@ def test_unknown_guard_names_file_line_and_suggestion(tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_rejected_with_its_line(tmp_path: Path) -> None:
-    broken = GOOD.replace("    label: 交中心户调解\n", "    label: 交中心户调解\n    lable: 笔误\n")
+    broken = _edit("    label: 交中心户调解\n", "    label: 交中心户调解\n    lable: 笔误\n")
     with pytest.raises(DefinitionError) as caught:
         _load(tmp_path, broken)
     assert caught.value.line == _line_of(broken, "lable:")
@@ -59,7 +66,7 @@ def test_unknown_key_is_rejected_with_its_line(tmp_path: Path) -> None:
 
 
 def test_unknown_dest_state_suggests_the_close_one(tmp_path: Path) -> None:
-    broken = GOOD.replace("dest: jc_reviewing", "dest: jc_reveiwing")
+    broken = _edit("dest: jc_reviewing", "dest: jc_reveiwing")
     with pytest.raises(DefinitionError) as caught:
         _load(tmp_path, broken)
     assert caught.value.line == _line_of(broken, "jc_reveiwing")
@@ -67,9 +74,9 @@ def test_unknown_dest_state_suggests_the_close_one(tmp_path: Path) -> None:
 
 
 def test_unreachable_state_is_named(tmp_path: Path) -> None:
-    broken = GOOD.replace(
-        "  - {name: inadmissible, label: 不予受理, level: closed, final: true}",
-        "  - {name: inadmissible, label: 不予受理, level: closed, final: true}\n"
+    broken = _edit(
+        "  - {name: confirmed, label: 裁定确认有效}",
+        "  - {name: confirmed, label: 裁定确认有效}\n"
         "  - {name: limbo, label: 无人可达, final: true}",
     )
     with pytest.raises(DefinitionError, match="“limbo”从初始状态无法到达") as caught:
@@ -77,8 +84,18 @@ def test_unreachable_state_is_named(tmp_path: Path) -> None:
     assert caught.value.line == _line_of(broken, "limbo")
 
 
+def test_an_outcome_belongs_to_final_states_only(tmp_path: Path) -> None:
+    broken = _edit(
+        "  - {name: confirmed, label: 裁定确认有效}",
+        "  - {name: confirmed, label: 裁定确认有效, outcome: failed}",
+    )
+    with pytest.raises(DefinitionError, match="只有终态可以设置 outcome") as caught:
+        _load(tmp_path, broken)
+    assert caught.value.line == _line_of(broken, "outcome: failed")
+
+
 def test_non_final_dead_end_is_rejected(tmp_path: Path) -> None:
-    broken = GOOD.replace(
+    broken = _edit(
         "  - {name: confirmed, label: 裁定确认有效}",
         "  - {name: confirmed, label: 裁定确认有效}\n  - {name: stuck, label: 卡住}",
     )
@@ -90,13 +107,13 @@ def test_non_final_dead_end_is_rejected(tmp_path: Path) -> None:
 
 
 def test_duplicate_trigger_from_one_source_is_rejected(tmp_path: Path) -> None:
-    broken = GOOD.replace("  - trigger: accept_at_room\n", "  - trigger: route_to_grid\n")
+    broken = _edit("  - trigger: accept_at_room\n", "  - trigger: route_to_grid\n")
     with pytest.raises(DefinitionError, match="触发器“route_to_grid”重复"):
         _load(tmp_path, broken)
 
 
 def test_deadline_must_expire_into_a_trigger_of_that_state_or_an_action(tmp_path: Path) -> None:
-    broken = GOOD.replace(
+    broken = _edit(
         "deadline: {days: 7, on_expiry: escalate,", "deadline: {days: 7, on_expiry: confirm,"
     )
     with pytest.raises(DefinitionError, match="期限到期后执行的“confirm”") as caught:
@@ -105,14 +122,14 @@ def test_deadline_must_expire_into_a_trigger_of_that_state_or_an_action(tmp_path
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
-    broken = GOOD.replace("title: 人民调解标准流程", "title: [人民调解标准流程")
+    broken = _edit("title: 人民调解标准流程", "title: [人民调解标准流程")
     with pytest.raises(DefinitionError, match="YAML 语法错误") as caught:
         _load(tmp_path, broken)
     assert caught.value.line is not None
 
 
 def test_duplicate_yaml_key_is_rejected(tmp_path: Path) -> None:
-    broken = GOOD.replace("title: 人民调解标准流程\n", "title: 人民调解标准流程\ntitle: 又一个\n")
+    broken = _edit("title: 人民调解标准流程\n", "title: 人民调解标准流程\ntitle: 又一个\n")
     with pytest.raises(DefinitionError, match="键“title”重复") as caught:
         _load(tmp_path, broken)
     assert caught.value.line == _line_of(broken, "title: 又一个")
@@ -124,7 +141,7 @@ def test_file_name_must_match_version(tmp_path: Path) -> None:
 
 
 def test_unknown_role_is_rejected(tmp_path: Path) -> None:
-    broken = GOOD.replace("roles: [court_clerk, judge]", "roles: [court_clerk, juge]", 1)
+    broken = _edit("roles: [court_clerk, judge]", "roles: [court_clerk, juge]", 1)
     with pytest.raises(DefinitionError, match="roles") as caught:
         _load(tmp_path, broken)
     assert caught.value.line == _line_of(broken, "juge")

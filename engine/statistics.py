@@ -1,0 +1,225 @@
+"""R-STATS: what a committee reports per period and per level.
+
+Counted over the cohort of cases registered (受理) in the period, as they stand now, so a
+report for last month moves as its cases progress:
+
+- successful: an agreement was reached (written or oral), wherever the case is now;
+- failed: it ended without one in a final state whose spec marks it `outcome: failed`;
+- not mediated: refused or inadmissible (`outcome: not_mediated`);
+- 调解成功率 = successful ÷ (successful + failed); 化解率 = successful ÷ received;
+- resolved at each level: where the agreement was reached (网格, 社区, 街道, 法院);
+- handling time: working days from registration to the agreement taking effect (successful)
+  or to the end (failed);
+- 履行率: of the successful cases visited, those whose latest visit found the agreement
+  performed; satisfaction likewise from each case's latest visit that recorded it;
+- confirmation: cases that applied for 司法确认 and the rulings, by the triggers both flows
+  name `apply_confirmation`, `confirm` and `reject`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from engine.calendar import SHANGHAI
+from engine.ports import DeadlineCalendar
+from engine.registry import Registry
+from engine.repository import Tx
+from engine.spec import Outcome
+
+CONFIRMATION_TRIGGERS = {
+    "apply_confirmation": "applied",
+    "confirm": "confirmed",
+    "reject": "rejected",
+}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass(frozen=True)
+class CaseStatistics:
+    start: date
+    end: date  # inclusive
+    received: int = 0
+    successful: int = 0
+    failed: int = 0
+    not_mediated: int = 0
+    in_progress: int = 0
+    overdue: int = 0
+    resolved_at: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_risk: dict[str, int] = field(default_factory=dict)
+    working_days_total: int = 0
+    working_days_cases: int = 0
+    visited: int = 0
+    performed: int = 0
+    satisfaction: dict[str, int] = field(default_factory=dict)
+    confirmation: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def mediated(self) -> int:
+        return self.successful + self.failed
+
+    @property
+    def success_rate(self) -> float | None:
+        return _share(self.successful, self.mediated)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return _share(self.successful, self.received)
+
+    @property
+    def resolved_share(self) -> dict[str, float | None]:
+        return {level: _share(n, self.successful) for level, n in self.resolved_at.items()}
+
+    @property
+    def average_working_days(self) -> float | None:
+        if not self.working_days_cases:
+            return None
+        return round(self.working_days_total / self.working_days_cases, 1)
+
+    @property
+    def performance_rate(self) -> float | None:
+        return _share(self.performed, self.visited)
+
+
+def _local_date(value: datetime) -> date:
+    return value.astimezone(SHANGHAI).date()
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period's local days as UTC instants: [start 00:00, end + 1 day 00:00)."""
+    first = datetime.combine(start, time(), SHANGHAI)
+    after = datetime.combine(end + timedelta(days=1), time(), SHANGHAI)
+    return first, after
+
+
+def _in(prefix: str, values: Collection[Any], params: dict[str, Any]) -> str:
+    names = []
+    for index, value in enumerate(values):
+        params[f"{prefix}{index}"] = value
+        names.append(f":{prefix}{index}")
+    return ", ".join(names) or "NULL"
+
+
+def case_statistics(
+    tx: Tx,
+    registry: Registry,
+    calendar: DeadlineCalendar,
+    *,
+    start: date,
+    end: date,
+    unit_ids: Collection[int] | None,
+) -> CaseStatistics:
+    """The report for cases registered from `start` to `end` (local days, inclusive) whose
+    committee, org unit or grid is among `unit_ids` (None: every case)."""
+    first, after = _bounds(start, end)
+    params: dict[str, Any] = {"first": tx.codec.dt_out(first), "after": tx.codec.dt_out(after)}
+    where = "c.created_at >= :first AND c.created_at < :after"
+    if unit_ids is not None:
+        units = sorted(unit_ids)
+        where += (
+            f" AND (c.committee_id IN ({_in('u', units, params)}) OR c.org_unit_id IN "
+            f"({_in('o', units, params)}) OR c.grid_id IN ({_in('g', units, params)}))"
+        )
+    rows = tx.all(
+        "SELECT c.id, c.spec_id, c.spec_version, c.state, c.resolved_level, c.category_code, "
+        "c.risk_level, c.overdue, c.created_at, c.agreement_effective_at, c.closed_at "
+        f"FROM cases c WHERE {where}",
+        params,
+    )
+    counts: Counter[str] = Counter()
+    resolved_at: Counter[str] = Counter()
+    by_category: Counter[str] = Counter()
+    by_risk: Counter[str] = Counter()
+    days_total = days_cases = 0
+    successful_ids: list[int] = []
+    for row in rows:
+        case_id, spec_id, version, state, resolved, category, risk, overdue = row[:8]
+        created, effective, closed = (tx.codec.dt_in(v) for v in row[8:11])
+        assert created is not None
+        by_category[category] += 1
+        by_risk[risk] += 1
+        counts["overdue"] += bool(overdue)
+        ended: datetime | None = None
+        if resolved is not None:
+            counts["successful"] += 1
+            resolved_at[resolved] += 1
+            successful_ids.append(int(case_id))
+            ended = effective
+        else:
+            spec_state = registry.get(spec_id, version).states.get(state)
+            outcome = spec_state.outcome if spec_state is not None else None
+            if outcome is Outcome.failed:
+                counts["failed"] += 1
+                ended = closed
+            elif outcome is Outcome.not_mediated:
+                counts["not_mediated"] += 1
+            else:
+                counts["in_progress"] += 1
+        if ended is not None:
+            days_total += calendar.working_days_between(_local_date(created), _local_date(ended))
+            days_cases += 1
+    visited, performed, satisfaction = _visits(tx, successful_ids)
+    return CaseStatistics(
+        start=start,
+        end=end,
+        received=len(rows),
+        successful=counts["successful"],
+        failed=counts["failed"],
+        not_mediated=counts["not_mediated"],
+        in_progress=counts["in_progress"],
+        overdue=counts["overdue"],
+        resolved_at=dict(resolved_at),
+        by_category=dict(by_category),
+        by_risk=dict(by_risk),
+        working_days_total=days_total,
+        working_days_cases=days_cases,
+        visited=visited,
+        performed=performed,
+        satisfaction=satisfaction,
+        confirmation=_confirmations(tx, [int(r[0]) for r in rows]),
+    )
+
+
+def _visits(tx: Tx, case_ids: list[int]) -> tuple[int, int, dict[str, int]]:
+    """Cases visited, those whose latest visit found the agreement performed, and each
+    case's latest recorded satisfaction."""
+    latest: dict[int, str] = {}
+    satisfied: dict[int, str] = {}
+    for start in range(0, len(case_ids), 500):
+        params: dict[str, Any] = {}
+        rows = tx.all(
+            "SELECT case_id, performance, satisfaction FROM visits "
+            f"WHERE case_id IN ({_in('c', case_ids[start : start + 500], params)}) "
+            "ORDER BY visited_at, id",
+            params,
+        )
+        for case_id, performance, satisfaction in rows:
+            latest[int(case_id)] = performance
+            if satisfaction is not None:
+                satisfied[int(case_id)] = satisfaction
+    performed = sum(1 for value in latest.values() if value == "performed")
+    return len(latest), performed, dict(Counter(satisfied.values()))
+
+
+def _confirmations(tx: Tx, case_ids: list[int]) -> dict[str, int]:
+    """Cases that applied for judicial confirmation, and the rulings (each case once)."""
+    seen: dict[str, set[int]] = {name: set() for name in CONFIRMATION_TRIGGERS.values()}
+    for start in range(0, len(case_ids), 500):
+        params: dict[str, Any] = {}
+        cases = _in("c", case_ids[start : start + 500], params)
+        triggers = _in("t", list(CONFIRMATION_TRIGGERS), params)
+        rows = tx.all(
+            "SELECT case_id, trigger FROM audit_events "
+            f"WHERE case_id IN ({cases}) AND trigger IN ({triggers})",
+            params,
+        )
+        for case_id, trigger in rows:
+            seen[CONFIRMATION_TRIGGERS[trigger]].add(int(case_id))
+    return {name: len(ids) for name, ids in seen.items()}

@@ -1,0 +1,136 @@
+"""R-STATS over HTTP: the figures a supervisor reports for a period and a level, counted
+from cases driven through the real flows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from tests.api.conftest import Api
+from tests.flow import Driver, open_case
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+def _district_in_march(api: Api) -> dict[str, int]:
+    """Five cases registered on Monday 2 March, one in January, each ending differently."""
+    clock, engine, world = api.clock, api.engine, api.world
+    start = clock.now()
+    clock.set(start - timedelta(days=40))
+    january = open_case(engine, world, clock)
+    clock.set(start)
+    at_grid, in_room, failed, refused, pending = (open_case(engine, world, clock) for _ in range(5))
+
+    at_grid.consent_all()
+    at_grid.fire("household", "route_to_grid")
+    at_grid.draft("household")  # agreed at the grid, not yet signed
+
+    clock.set(start + timedelta(days=2))  # Wednesday: two working days after registration
+    in_room.consent_all()
+    in_room.fire("mediator", "accept_at_room")
+    in_room.assign("mediator", "mediator")
+    in_room.draft()
+    in_room.sign_all()
+    in_room.fire(
+        "mediator",
+        "apply_confirmation",
+        court_id=world.units["court"],
+        applicants=in_room.party_ids(),
+    )
+    in_room.fire("clerk", "accept_application")
+    in_room.fire("judge", "confirm", ruling_number="（2026）浙0681民特12号")
+    in_room.fire("household", "record_visit", performance="partly", satisfaction="neutral")
+    in_room.fire("household", "record_visit", performance="performed", satisfaction="satisfied")
+
+    clock.set(start + timedelta(days=7))  # the next Monday: five working days
+    failed.consent_all()
+    failed.fire("mediator", "accept_at_room")
+    failed.fire("mediator", "terminate", reason="谈不拢", termination_reason="positions_apart")
+
+    refused.fire(
+        "mediator", "reject_inadmissible", reason="已由法院受理", referral_advice="向法院了解"
+    )
+    with api.engine.db.engine.begin() as connection:  # as the deadline tick would flag it
+        connection.execute(
+            sa.text("UPDATE cases SET overdue = :yes WHERE id = :id"),
+            {"yes": True, "id": pending.case_id},
+        )
+    drivers: dict[str, Driver] = {"january": january, "pending": pending}
+    return {name: driver.case_id for name, driver in drivers.items()}
+
+
+def test_a_supervisor_reads_the_district_report_for_a_month(any_api: Api) -> None:
+    api = any_api  # on PostgreSQL too
+    _district_in_march(api)
+    response = api.get(
+        "supervisor", "/api/v1/statistics", unit_id=api.world.units["district"], **MARCH
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["start"], report["end"]) == ("2026-03-01", "2026-03-31")
+    assert report["unit"]["id"] == api.world.units["district"]
+    counts = {
+        key: report[key]
+        for key in ("received", "successful", "failed", "not_mediated", "in_progress", "mediated")
+    }
+    assert counts == {
+        "received": 5,
+        "successful": 2,
+        "failed": 1,
+        "not_mediated": 1,
+        "in_progress": 1,
+        "mediated": 3,
+    }
+    assert report["success_rate"] == 0.6667  # 调解成功率: 2 of the 3 mediated
+    assert report["resolution_rate"] == 0.4  # 化解率: 2 of the 5 received
+    assert report["resolved_at"] == {"grid": 1, "community": 1}
+    assert report["resolved_share"] == {"grid": 0.5, "community": 0.5}
+    assert report["average_working_days"] == 3.5  # (2 + 5) / 2: the grid agreement is unsigned
+    assert report["overdue"] == 1
+    assert (report["visited"], report["performed"], report["performance_rate"]) == (1, 1, 1.0)
+    assert report["satisfaction"] == {"satisfied": 1}  # the latest visit counts
+    assert report["confirmation"] == {"applied": 1, "confirmed": 1, "rejected": 0}
+    assert sum(report["by_category"].values()) == sum(report["by_risk"].values()) == 5
+    street = next(c for c in report["children"] if c["unit"]["id"] == api.world.units["street"])
+    assert (street["received"], street["successful"], street["mediated"]) == (5, 2, 3)
+
+
+def test_the_period_and_the_unit_choose_the_cohort(api: Api) -> None:
+    _district_in_march(api)
+    whole_year = api.get(
+        "admin", "/api/v1/statistics", **{"from": "2026-01-01", "to": "2026-03-31"}
+    )
+    assert whole_year.json()["received"] == 6
+    assert whole_year.json()["unit"] is None
+    other = api.get(
+        "supervisor", "/api/v1/statistics", unit_id=api.world.units["other_committee"], **MARCH
+    ).json()
+    assert (other["received"], other["success_rate"], other["average_working_days"]) == (
+        0,
+        None,
+        None,
+    )
+    default = api.get("supervisor", "/api/v1/statistics").json()  # this year up to today
+    assert (default["start"], default["end"]) == ("2026-01-01", "2026-03-09")
+    assert default["received"] == 6
+
+
+def test_who_may_read_statistics(api: Api) -> None:
+    district = api.world.units["district"]
+    mediator = api.get("mediator", "/api/v1/statistics", unit_id=api.world.units["committee"])
+    assert (mediator.status_code, mediator.json()["code"]) == (403, "forbidden")
+    far = api.get("supervisor", "/api/v1/statistics", unit_id=api.world.units["far_district"])
+    assert (far.status_code, far.json()["code"]) == (403, "forbidden")
+    missing = api.get("supervisor", "/api/v1/statistics", unit_id=999999)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    backwards = api.get(
+        "supervisor",
+        "/api/v1/statistics",
+        unit_id=district,
+        **{"from": "2026-03-31", "to": "2026-03-01"},
+    )
+    assert (backwards.status_code, backwards.json()["code"]) == (422, "invalid_input")
+    assert "起始日期" in backwards.json()["detail"]
+    nonsense = api.get("supervisor", "/api/v1/statistics", **{"from": "三月"})
+    assert (nonsense.status_code, nonsense.json()["code"]) == (422, "validation_failed")
