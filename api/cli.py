@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -21,12 +22,15 @@ from api.outbox import OutboxDispatcher
 from api.settings import get_settings
 from api.wiring import build_engine, load_calendar, load_registry, make_sa_engine
 from documents import DocumentError
+from engine import queries
 from engine.calendar import SHANGHAI
 from engine.errors import DefinitionError, EngineError
 from engine.graph import to_dot
 from engine.models import Category
 from engine.registry import Registry
 from engine.runtime import Engine
+from engine.spec import LEVEL_LABELS, Level
+from engine.statistics import case_statistics
 from workflows import HOOKS
 
 app = typer.Typer(
@@ -240,6 +244,72 @@ def _count_cases(engine: Engine) -> int:
     with engine.db.transaction(write=False) as tx:
         row = tx.one("SELECT count(*) FROM cases")
     return int(row[0]) if row else 0
+
+
+def _date_option(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"{name} 须为 YYYY-MM-DD 格式的日期：{value}", "invalid_date") from exc
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+@app.command()
+def stats(
+    unit: Annotated[int | None, typer.Option("--unit", help="组织 id；缺省为全部")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="受理日期自（YYYY-MM-DD），缺省为当年1月1日")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="受理日期至（含），缺省为今天")] = None,
+) -> None:
+    """调解统计（R-STATS）：受理、调解成功率、化解率、各层级化解占比、办理工作日、履行率。"""
+    engine = build_engine(get_settings())
+    last = _date_option(end, "--to") or engine.clock.now().astimezone(SHANGHAI).date()
+    first = _date_option(start, "--from") or last.replace(month=1, day=1)
+    if first > last:
+        raise fail("统计起始日期不能晚于截止日期", "invalid_input")
+    with engine.db.transaction(write=False) as tx:
+        row = queries.org_unit(tx, unit) if unit is not None else None
+        if unit is not None and row is None:
+            raise fail(f"组织 {unit} 不存在", "not_found")
+        scope = queries.subtree_ids(tx, [row.path]) if row is not None else None
+        report = case_statistics(
+            tx, engine.registry, engine.calendar, start=first, end=last, unit_ids=scope
+        )
+    engine.db.engine.dispose()
+    title = f"{row.name if row else '全部'}：{first} 至 {last} 受理的案件"
+    table = Table("指标", "数值", title=title)
+    shares = "、".join(
+        f"{LEVEL_LABELS[Level(level)]} {count} 件（{_rate(report.resolved_share[level])}）"
+        for level, count in sorted(report.resolved_at.items(), key=lambda kv: -kv[1])
+    )
+    for name, value in (
+        ("受理", str(report.received)),
+        ("调解成功", str(report.successful)),
+        ("调解不成", str(report.failed)),
+        ("未进入调解", str(report.not_mediated)),
+        ("办理中", str(report.in_progress)),
+        ("调解成功率（成功 ÷ 调解）", _rate(report.success_rate)),
+        ("化解率（成功 ÷ 受理）", _rate(report.resolution_rate)),
+        ("各层级化解", shares or "—"),
+        (
+            "平均办理工作日",
+            "—" if report.average_working_days is None else str(report.average_working_days),
+        ),
+        ("超期", str(report.overdue)),
+        ("履行率（已回访 " + str(report.visited) + " 件）", _rate(report.performance_rate)),
+        (
+            "司法确认申请 / 确认 / 驳回",
+            " / ".join(str(report.confirmation[k]) for k in ("applied", "confirmed", "rejected")),
+        ),
+    ):
+        table.add_row(name, value)
+    console.print(table)
 
 
 @app.command()

@@ -134,7 +134,7 @@ class UserRow:
     memberships: tuple[MembershipRow, ...]
 
 
-def _in(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
+def in_params(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
     """`:p0, :p1, ...` for an IN list, adding the values to params."""
     names = []
     for index, value in enumerate(values):
@@ -162,7 +162,7 @@ def scope_clause(actor: Actor, params: dict[str, Any]) -> str:
         return "1 = 1"
     parts = []
     if actor.unit_ids:
-        units = _in("scope", sorted(actor.unit_ids), params)
+        units = in_params("scope", sorted(actor.unit_ids), params)
         parts += [
             f"c.{column} IN ({units})"
             for column in (
@@ -192,7 +192,7 @@ def list_cases(
         where.append("c.id < :before_id")
         params["before_id"] = before_id
     if filters.states:
-        where.append(f"c.state IN ({_in('state', filters.states, params)})")
+        where.append(f"c.state IN ({in_params('state', filters.states, params)})")
     if filters.level is not None:
         where.append("c.level = :level")
         params["level"] = filters.level
@@ -216,7 +216,7 @@ def list_cases(
         )
         params["assignee"] = filters.assignee_id
     if filters.court_ids is not None:
-        where.append(f"c.court_id IN ({_in('court', sorted(filters.court_ids), params)})")
+        where.append(f"c.court_id IN ({in_params('court', sorted(filters.court_ids), params)})")
     if filters.text:
         params["text"] = _like(filters.text)
         where.append(
@@ -260,7 +260,7 @@ def party_names(tx: Tx, case_ids: Sequence[int]) -> dict[int, list[str]]:
     params: dict[str, Any] = {}
     rows = tx.all(
         "SELECT cp.case_id, p.name FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
-        f"WHERE cp.case_id IN ({_in('case', case_ids, params)}) ORDER BY cp.id",
+        f"WHERE cp.case_id IN ({in_params('case', case_ids, params)}) ORDER BY cp.id",
         params,
     )
     names: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
@@ -281,7 +281,7 @@ def cases_with_extra(tx: Tx, case_ids: Collection[int]) -> dict[int, tuple[CaseR
         where = "id = :id"
         params["id"] = next(iter(case_ids))
     else:
-        where = f"id IN ({_in('id', case_ids, params)})"
+        where = f"id IN ({in_params('id', case_ids, params)})"
     rows = tx.all(
         f"SELECT {CASE_COLUMNS}, summary, registrar_id, updated_at FROM cases WHERE {where}",
         params,
@@ -416,7 +416,7 @@ def _memberships(tx: Tx, user_ids: Sequence[int]) -> dict[int, list[MembershipRo
     rows = tx.all(
         "SELECT m.user_id, m.org_unit_id, m.role, o.path FROM memberships m "
         "JOIN org_units o ON o.id = m.org_unit_id "
-        f"WHERE m.user_id IN ({_in('user', user_ids, params)}) ORDER BY m.id",
+        f"WHERE m.user_id IN ({in_params('user', user_ids, params)}) ORDER BY m.id",
         params,
     )
     found: dict[int, list[MembershipRow]] = {uid: [] for uid in user_ids}

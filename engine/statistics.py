@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
+from engine.queries import in_params
 from engine.registry import Registry
 from engine.repository import Tx
 from engine.spec import Outcome
@@ -60,6 +61,12 @@ class CaseStatistics:
     performed: int = 0
     satisfaction: dict[str, int] = field(default_factory=dict)
     confirmation: dict[str, int] = field(default_factory=dict)
+
+    def figures(self) -> dict[str, Any]:
+        """Every count and rate by name, the derived ones included."""
+        derived = ("mediated", "success_rate", "resolution_rate", "resolved_share")
+        more = ("average_working_days", "performance_rate")
+        return {**asdict(self), **{name: getattr(self, name) for name in derived + more}}
 
     @property
     def mediated(self) -> int:
@@ -99,14 +106,6 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return first, after
 
 
-def _in(prefix: str, values: Collection[Any], params: dict[str, Any]) -> str:
-    names = []
-    for index, value in enumerate(values):
-        params[f"{prefix}{index}"] = value
-        names.append(f":{prefix}{index}")
-    return ", ".join(names) or "NULL"
-
-
 def case_statistics(
     tx: Tx,
     registry: Registry,
@@ -124,8 +123,8 @@ def case_statistics(
     if unit_ids is not None:
         units = sorted(unit_ids)
         where += (
-            f" AND (c.committee_id IN ({_in('u', units, params)}) OR c.org_unit_id IN "
-            f"({_in('o', units, params)}) OR c.grid_id IN ({_in('g', units, params)}))"
+            f" AND (c.committee_id IN ({in_params('u', units, params)}) OR c.org_unit_id IN "
+            f"({in_params('o', units, params)}) OR c.grid_id IN ({in_params('g', units, params)}))"
         )
     rows = tx.all(
         "SELECT c.id, c.spec_id, c.spec_version, c.state, c.resolved_level, c.category_code, "
@@ -196,7 +195,7 @@ def _visits(tx: Tx, case_ids: list[int]) -> tuple[int, int, dict[str, int]]:
         params: dict[str, Any] = {}
         rows = tx.all(
             "SELECT case_id, performance, satisfaction FROM visits "
-            f"WHERE case_id IN ({_in('c', case_ids[start : start + 500], params)}) "
+            f"WHERE case_id IN ({in_params('c', case_ids[start : start + 500], params)}) "
             "ORDER BY visited_at, id",
             params,
         )
@@ -213,8 +212,8 @@ def _confirmations(tx: Tx, case_ids: list[int]) -> dict[str, int]:
     seen: dict[str, set[int]] = {name: set() for name in CONFIRMATION_TRIGGERS.values()}
     for start in range(0, len(case_ids), 500):
         params: dict[str, Any] = {}
-        cases = _in("c", case_ids[start : start + 500], params)
-        triggers = _in("t", list(CONFIRMATION_TRIGGERS), params)
+        cases = in_params("c", case_ids[start : start + 500], params)
+        triggers = in_params("t", list(CONFIRMATION_TRIGGERS), params)
         rows = tx.all(
             "SELECT case_id, trigger FROM audit_events "
             f"WHERE case_id IN ({cases}) AND trigger IN ({triggers})",

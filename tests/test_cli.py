@@ -178,3 +178,25 @@ def test_calendar_import_refuses_a_broken_file_and_keeps_nothing(
     assert result.exit_code == 1
     assert "未知的键" in result.output
     assert not (data_dir / "calendar" / "2027.yaml").exists()
+
+
+def test_stats_reports_the_demo_district_and_refuses_bad_options(demo_dir: Path) -> None:
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        (count,) = db.execute("SELECT count(*) FROM cases").fetchone()
+        (agreed,) = db.execute(
+            "SELECT count(*) FROM cases WHERE resolved_level IS NOT NULL"
+        ).fetchone()
+        (district,) = db.execute("SELECT id FROM org_units WHERE parent_id IS NULL").fetchone()
+    result = runner.invoke(app, ["stats", "--from", "2000-01-01", "--unit", str(district)])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[1].strip(): line.split("│")[2].strip()
+             for line in result.output.splitlines() if line.count("│") == 3}  # fmt: skip
+    assert lines["受理"] == str(count)
+    assert lines["调解成功"] == str(agreed)
+    assert lines["化解率（成功 ÷ 受理）"] == f"{agreed / count:.1%}"
+    bad_date = runner.invoke(app, ["stats", "--from", "三月"])
+    assert bad_date.exit_code == 1
+    assert "invalid_date" in bad_date.output
+    missing = runner.invoke(app, ["stats", "--unit", "999999"])
+    assert missing.exit_code == 1
+    assert "not_found" in missing.output

@@ -36,15 +36,9 @@ _TO = "受理日期至（含），缺省为今天"
 def statistics(
     engine: EngineDep,
     principal: CurrentPrincipal,
-    unit_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="组织；缺省为本人范围")
-    ] = None,
-    start: Annotated[
-        date | None, Query(alias="from", description="受理日期自，缺省为本年1月1日")
-    ] = None,
-    end: Annotated[
-        date | None, Query(alias="to", description="受理日期至（含），缺省为今天")
-    ] = None,
+    unit_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description=_UNIT)] = None,
+    start: Annotated[date | None, Query(alias="from", description=_FROM)] = None,
+    end: Annotated[date | None, Query(alias="to", description=_TO)] = None,
 ) -> StatisticsPublic:
     """调解统计: received, success and resolution rates, where disputes were resolved, handling
     days, overdue, performance, satisfaction and judicial confirmation, for the cases
@@ -75,29 +69,7 @@ def statistics(
             for child in children
         ]
     return StatisticsPublic(
-        unit=public_unit(unit) if unit else None,
-        start=start,
-        end=end,
-        received=report.received,
-        successful=report.successful,
-        failed=report.failed,
-        not_mediated=report.not_mediated,
-        in_progress=report.in_progress,
-        mediated=report.mediated,
-        success_rate=report.success_rate,
-        resolution_rate=report.resolution_rate,
-        resolved_at=report.resolved_at,
-        resolved_share=report.resolved_share,
-        average_working_days=report.average_working_days,
-        overdue=report.overdue,
-        visited=report.visited,
-        performed=report.performed,
-        performance_rate=report.performance_rate,
-        satisfaction=report.satisfaction,
-        confirmation=report.confirmation,
-        by_category=report.by_category,
-        by_risk=report.by_risk,
-        children=parts,
+        **report.figures(), unit=public_unit(unit) if unit else None, children=parts
     )
 
 
@@ -114,11 +86,4 @@ def _subtree(tx: Tx, unit: queries.OrgUnitRow) -> frozenset[int]:
 
 
 def _unit_line(unit: queries.OrgUnitRow, report: CaseStatistics) -> UnitStatistics:
-    return UnitStatistics(
-        unit=public_unit(unit),
-        received=report.received,
-        mediated=report.mediated,
-        successful=report.successful,
-        success_rate=report.success_rate,
-        resolution_rate=report.resolution_rate,
-    )
+    return UnitStatistics(**report.figures(), unit=public_unit(unit))

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, drive_to_application
 from tests.flow import Driver, open_case
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -27,17 +27,7 @@ def _district_in_march(api: Api) -> dict[str, int]:
     at_grid.draft("household")  # agreed at the grid, not yet signed
 
     clock.set(start + timedelta(days=2))  # Wednesday: two working days after registration
-    in_room.consent_all()
-    in_room.fire("mediator", "accept_at_room")
-    in_room.assign("mediator", "mediator")
-    in_room.draft()
-    in_room.sign_all()
-    in_room.fire(
-        "mediator",
-        "apply_confirmation",
-        court_id=world.units["court"],
-        applicants=in_room.party_ids(),
-    )
+    drive_to_application(in_room)
     in_room.fire("clerk", "accept_application")
     in_room.fire("judge", "confirm", ruling_number="（2026）浙0681民特12号")
     in_room.fire("household", "record_visit", performance="partly", satisfaction="neutral")
