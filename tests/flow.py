@@ -79,6 +79,15 @@ class Driver:
         self.fire(mediator, "sign_mediator")
         return self.fire(mediator, "apply_seal")
 
+    def apply_confirmation(self, actor: str = "mediator") -> CaseRecord:
+        """Both parties apply to the world's court for judicial confirmation."""
+        return self.fire(
+            actor,
+            "apply_confirmation",
+            court_id=self.world.units["court"],
+            applicants=self.party_ids(),
+        )
+
     def assign(self, user: str, role: str, *, consented: bool = True) -> CaseRecord:
         return self.fire(
             "mediator",

@@ -588,13 +588,35 @@ def remind_confirmation_window(ctx: TransitionContext) -> None:
 def urge_performance(ctx: TransitionContext) -> None:
     """R-NONPERFORM: urge performance, then advise suing or enforcement if confirmed."""
     confirmed = ctx.data.get("confirmation", {}).get("outcome") == "confirmed"
-    advice = (
-        "可向人民法院申请强制执行（两年内）"
-        if confirmed
-        else "可就调解协议的履行向人民法院提起诉讼"
-    )
-    urges = [*ctx.data.get("urges", []), {"at": ctx.now.isoformat(), "advice": advice}]
-    ctx.update_data("urges", urges)
+    urge: dict[str, Any] = {"at": ctx.now.isoformat()}
+    if confirmed:
+        deadlines = _enforcement_deadlines(ctx)
+        urge["enforcement_deadlines"] = deadlines
+        urge["advice"] = "可向作出确认裁定的人民法院申请强制执行：" + "；".join(
+            f"第{d['term']}条（履行期限 {d['due_date']}）须于 {d['deadline']} 前申请"
+            for d in deadlines
+        )
+    else:
+        urge["advice"] = "可就调解协议的履行向人民法院提起诉讼"
+    ctx.update_data("urges", [*ctx.data.get("urges", []), urge])
+
+
+def _enforcement_deadlines(ctx: TransitionContext) -> list[dict[str, Any]]:
+    """R-ENFORCE (CPL Art. 250): two years from the last day of each term's performance
+    period; a period that ends on a rest day runs to the next working day (Art. 85)."""
+    deadlines = []
+    for index, term in enumerate(ctx.data.get("agreement", {}).get("terms", [])):
+        due = date.fromisoformat(term["due_date"])
+        try:
+            anniversary = due.replace(year=due.year + 2)
+        except ValueError:  # 29 February: the period ends on the last day of that month
+            anniversary = due.replace(year=due.year + 2, day=28)
+        start = datetime.combine(due, time(0, 0), tzinfo=SHANGHAI)
+        end = ctx.due(start, (anniversary - due).days).astimezone(SHANGHAI).date()
+        deadlines.append(
+            {"term": index + 1, "due_date": due.isoformat(), "deadline": end.isoformat()}
+        )
+    return deadlines
 
 
 @HOOKS.action("record_termination")

@@ -407,6 +407,42 @@ def test_r_nonperform_reopens_mediation(driver: Driver) -> None:
     assert driver.fire("mediator", "reopen", reason="未履行").state == "mediation_room"
 
 
+def test_r_enforce_a_confirmed_agreement_names_each_terms_enforcement_deadline(
+    driver: Driver,
+) -> None:
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room")
+    driver.assign("mediator", "mediator")
+    terms = driver.terms()
+    terms.append(
+        {**terms[0], "content": "支付误工费500元", "amount": 500, "due_date": "2024-10-01"}
+    )
+    driver.fire(
+        "mediator",
+        "draft_agreement",
+        facts="滴水",
+        issues="费用",
+        responsibilities="被申请人承担",
+        terms=terms,
+    )
+    driver.sign_all()
+    driver.apply_confirmation()
+    driver.fire("clerk", "accept_application")
+    driver.fire("judge", "confirm", ruling_number="（2026）浙0681民特12号")
+    driver.fire("mediator", "start_followup")
+    driver.fire("household", "record_visit", performance="not", notes="未按期付款")
+    driver.fire("mediator", "urge_performance")
+    urge = driver.case.data["urges"][0]
+    # two years from each term's last day (CPL Art. 250); 2028-04-01 is a Saturday, and
+    # 2026-10-01 falls in the National Day holiday, which ends on 7 October (Art. 85)
+    assert urge["enforcement_deadlines"] == [
+        {"term": 1, "due_date": "2026-04-01", "deadline": "2028-04-03"},
+        {"term": 2, "due_date": "2024-10-01", "deadline": "2026-10-08"},
+    ]
+    assert "申请强制执行" in urge["advice"]
+    assert "第2条（履行期限 2024-10-01）须于 2026-10-08 前申请" in urge["advice"]
+
+
 def test_court_referral_reports_outcome_to_the_court(
     engine: Engine, world: World, clock: FixedClock
 ) -> None:
