@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from api import migrate
 from api.outbox import OutboxDispatcher
+from api.routes.statistics import breakdown
 from api.settings import get_settings
 from api.wiring import build_engine, load_calendar, load_registry, make_sa_engine
 from documents import DocumentError
@@ -30,7 +31,6 @@ from engine.models import Category
 from engine.registry import Registry
 from engine.runtime import Engine
 from engine.spec import LEVEL_LABELS, Level
-from engine.statistics import case_statistics
 from workflows import HOOKS
 
 app = typer.Typer(
@@ -277,10 +277,7 @@ def stats(
         row = queries.org_unit(tx, unit) if unit is not None else None
         if unit is not None and row is None:
             raise fail(f"组织 {unit} 不存在", "not_found")
-        scope = queries.subtree_ids(tx, [row.path]) if row is not None else None
-        report = case_statistics(
-            tx, engine.registry, engine.calendar, start=first, end=last, unit_ids=scope
-        )
+        report, parts = breakdown(tx, engine, row, None, first, last)
     engine.db.engine.dispose()
     title = f"{row.name if row else '全部'}：{first} 至 {last} 受理的案件"
     table = Table("指标", "数值", title=title)
@@ -310,6 +307,18 @@ def stats(
     ):
         table.add_row(name, value)
     console.print(table)
+    if parts:
+        lower = Table("下级组织", "受理", "调解", "成功", "调解成功率", "化解率")
+        for unit_row, part in parts:
+            lower.add_row(
+                unit_row.name,
+                str(part.received),
+                str(part.mediated),
+                str(part.successful),
+                _rate(part.success_rate),
+                _rate(part.resolution_rate),
+            )
+        console.print(lower)
 
 
 @app.command()

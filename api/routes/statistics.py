@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.authz import require_roles
+from api.authz import Principal, require_roles
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import Forbidden, problem_responses
 from api.routes.org_units import public_unit
@@ -19,6 +19,7 @@ from api.schemas import MAX_ID, StatisticsPublic, UnitStatistics
 from engine import queries
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
+from engine.models import OrgKind
 from engine.repository import Tx
 from engine.runtime import Engine
 from engine.spec import Role
@@ -27,7 +28,12 @@ from engine.statistics import CaseStatistics, case_statistics
 router = APIRouter(prefix="/statistics", tags=["统计"])
 
 STATISTICS_ROLES = (Role.supervisor, Role.admin)
-_UNIT = "组织；缺省为本人的全部范围"
+# the breakdown follows the mediation tree; courts, firms and police have their own figures
+MEDIATION_KINDS = frozenset(
+    {OrgKind.district, OrgKind.street, OrgKind.community, OrgKind.grid}
+    | {OrgKind.committee, OrgKind.room}
+)
+_UNIT = "组织；缺省为本人督办的组织（管理员为全部）"
 _FROM = "受理日期自（含），缺省为截止日期所在年的1月1日"
 _TO = "受理日期至（含），缺省为今天"
 
@@ -50,27 +56,46 @@ def statistics(
         raise InvalidInput("统计起始日期不能晚于截止日期", field="from")
     with engine.db.transaction(write=False) as tx:
         if unit_id is None:
-            unit = None
-            scope = None if principal.actor.all_units else principal.actor.unit_ids
-            children: list[queries.OrgUnitRow] = []
-        else:
+            unit_id = _home_unit(principal)
+        unit = None
+        scope = None if principal.actor.all_units else principal.actor.unit_ids
+        if unit_id is not None:
             unit = queries.org_unit(tx, unit_id)
             if unit is None:
                 raise NotFound("组织", unit_id)
-            if not principal.actor.all_units and unit_id not in principal.actor.unit_ids:
+            if scope is not None and unit_id not in scope:
                 raise Forbidden(f"无权查看“{unit.name}”的统计")
-            scope = _subtree(tx, unit)
-            children = queries.org_units(tx, parent_id=unit_id)
-        report = _report(tx, engine, start, end, scope)
-        parts = [
-            _unit_line(
-                child, _report(tx, engine, start, end, queries.subtree_ids(tx, [child.path]))
-            )
-            for child in children
-        ]
+        report, parts = breakdown(tx, engine, unit, scope, start, end)
     return StatisticsPublic(
-        **report.figures(), unit=public_unit(unit) if unit else None, children=parts
+        **report.figures(),
+        unit=public_unit(unit) if unit else None,
+        children=[UnitStatistics(**r.figures(), unit=public_unit(u)) for u, r in parts],
     )
+
+
+def breakdown(
+    tx: Tx,
+    engine: Engine,
+    unit: queries.OrgUnitRow | None,
+    scope: frozenset[int] | None,
+    start: date,
+    end: date,
+) -> tuple[CaseStatistics, list[tuple[queries.OrgUnitRow, CaseStatistics]]]:
+    """The report for a unit's subtree (without a unit: `scope`, None for everything), and
+    one for each unit a level down the mediation tree (without a unit: each district)."""
+    if unit is not None:
+        scope = _subtree(tx, unit)
+        children = [
+            child
+            for child in queries.org_units(tx, parent_id=unit.id)
+            if child.kind in MEDIATION_KINDS
+        ]
+    else:
+        children = queries.org_units(tx, kind=OrgKind.district) if scope is None else []
+    report = _report(tx, engine, start, end, scope)
+    return report, [
+        (child, _report(tx, engine, start, end, _subtree(tx, child))) for child in children
+    ]
 
 
 def _report(
@@ -81,9 +106,11 @@ def _report(
     )
 
 
+def _home_unit(principal: Principal) -> int | None:
+    """The one unit a supervisor supervises, so the report can break it down."""
+    units = {m.org_unit_id for m in principal.memberships if m.role is Role.supervisor}
+    return units.pop() if len(units) == 1 and not principal.actor.all_units else None
+
+
 def _subtree(tx: Tx, unit: queries.OrgUnitRow) -> frozenset[int]:
     return queries.subtree_ids(tx, [unit.path])
-
-
-def _unit_line(unit: queries.OrgUnitRow, report: CaseStatistics) -> UnitStatistics:
-    return UnitStatistics(**report.figures(), unit=public_unit(unit))

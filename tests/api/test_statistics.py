@@ -103,7 +103,9 @@ def test_the_period_and_the_unit_choose_the_cohort(api: Api) -> None:
     )
     default = api.get("supervisor", "/api/v1/statistics").json()  # this year up to today
     assert (default["start"], default["end"]) == ("2026-01-01", "2026-03-09")
+    assert default["unit"]["id"] == api.world.units["district"]  # the unit they supervise
     assert default["received"] == 6
+    assert [c["unit"]["name"] for c in default["children"]] == ["枫桥镇"]
 
 
 def test_who_may_read_statistics(api: Api) -> None:
