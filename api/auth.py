@@ -120,9 +120,10 @@ class TokenSigner:
 class LoginLimiter:
     """At most `max_failures` failed logins per (username, client address) in a sliding window.
 
-    The failures are rows in the database, so every worker process counts the same ones (in
-    memory, N workers allowed N × the limit). Two attempts checked at the same instant by
-    two workers may both pass the last free place; each still costs an argon2 hash.
+    Each attempt is counted before its password is checked and forgotten when it succeeds,
+    so guesses sent in parallel cannot all pass the check while argon2 runs; the attempts
+    are rows in the database, so every worker process counts the same ones (in memory, N
+    workers allowed N × the limit).
     """
 
     def __init__(self, engine: Engine, max_failures: int, window_seconds: int) -> None:
@@ -131,42 +132,34 @@ class LoginLimiter:
         self.max_failures = max_failures
         self.window = timedelta(seconds=window_seconds)
 
-    def check(self, username: str, address: str) -> None:
-        """Raises:
-        TooManyLoginAttempts: the window is full; says when the oldest failure expires.
+    def attempt(self, username: str, address: str) -> None:
+        """Count an attempt, to be forgotten by `succeeded`.
+
+        Raises:
+            TooManyLoginAttempts: the window is full; says when the oldest attempt expires.
         """
         now = self.clock.now()
-        with self.db.transaction(write=False, snapshot=False) as tx:
+        who = {"username": _login_name(username), "address": address[:64]}
+        with self.db.transaction(write=True) as tx:
+            if self.db.dialect == "postgresql":  # attempts for one name and address in turn
+                key = int.from_bytes(hashlib.sha256(repr(who).encode()).digest()[:8], "big")
+                tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": key - (1 << 63)})
+            since = tx.codec.dt_out(now - self.window)
+            # what has left every window goes, so the table stays the size of one window
+            tx.execute("DELETE FROM login_failures WHERE at <= :since", {"since": since})
             count, oldest = tx.one(
                 "SELECT COUNT(*), MIN(at) FROM login_failures "
-                "WHERE username = :username AND address = :address AND at > :since",
-                {
-                    "username": _login_name(username),
-                    "address": address[:64],
-                    "since": tx.codec.dt_out(now - self.window),
-                },
+                "WHERE username = :username AND address = :address",
+                who,
             ) or (0, None)
             first = tx.codec.dt_in(oldest)
-        if count >= self.max_failures and first is not None:
-            wait = (first + self.window - now).total_seconds()
-            raise TooManyLoginAttempts(max(1, math.ceil(wait)))
-
-    def failed(self, username: str, address: str) -> None:
-        now = self.clock.now()
-        with self.db.transaction(write=True) as tx:
-            # what has left every window goes, so the table stays the size of one window
-            tx.execute(
-                "DELETE FROM login_failures WHERE at <= :since",
-                {"since": tx.codec.dt_out(now - self.window)},
-            )
+            if count >= self.max_failures and first is not None:
+                wait = (first + self.window - now).total_seconds()
+                raise TooManyLoginAttempts(max(1, math.ceil(wait)))
             tx.execute(
                 "INSERT INTO login_failures (username, address, at) "
                 "VALUES (:username, :address, :at)",
-                {
-                    "username": _login_name(username),
-                    "address": address[:64],
-                    "at": tx.codec.dt_out(now),
-                },
+                {**who, "at": tx.codec.dt_out(now)},
             )
 
     def succeeded(self, username: str, address: str) -> None:

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from api import migrate
 from api.outbox import OutboxDispatcher
-from api.routes.statistics import breakdown
+from api.routes.statistics import EARLIEST, LATEST, breakdown
 from api.settings import get_settings
 from api.wiring import build_engine, load_calendar, load_registry, make_sa_engine
 from documents import DocumentError
@@ -273,6 +273,8 @@ def stats(
     first = _date_option(start, "--from") or last.replace(month=1, day=1)
     if first > last:
         raise fail("统计起始日期不能晚于截止日期", "invalid_input")
+    if first < EARLIEST or last > LATEST:
+        raise fail(f"统计日期须在 {EARLIEST} 至 {LATEST} 之间", "invalid_input")
     with engine.db.transaction(write=False) as tx:
         row = queries.org_unit(tx, unit) if unit is not None else None
         if unit is not None and row is None:

@@ -22,7 +22,7 @@ class ReadCoalescer(Generic[K, V]):
 
     `fetch` is a blocking call on the event loop (as the read it replaces was): it must be
     short, and it must return only keys that exist. When it fails, every key is fetched
-    again on its own, so each waiting request gets its own error, as it did before.
+    again on its own, once, so only the requests for a key that still fails get the error.
     """
 
     def __init__(self, fetch: Callable[[Collection[K]], Mapping[K, V]], limit: int = 100) -> None:
@@ -55,14 +55,19 @@ class ReadCoalescer(Generic[K, V]):
         try:
             found = self._fetch(keys)
         except Exception:
-            # each request tries again on its own and so gets its own error
+            # each key is read again on its own, so one bad row or a passing failure costs
+            # only the requests that asked for it, and each of those gets the error
             for key in keys:
-                for future in waiting[key]:
-                    if not future.done():
-                        try:
-                            future.set_result(self._fetch([key]).get(key))
-                        except Exception as exc:
+                try:
+                    value = self._fetch([key]).get(key)
+                except Exception as exc:
+                    for future in waiting[key]:
+                        if not future.done():
                             future.set_exception(exc)
+                else:
+                    for future in waiting[key]:
+                        if not future.done():
+                            future.set_result(value)
             return
         for key in keys:
             for future in waiting[key]:

@@ -30,12 +30,13 @@ _log = logging.getLogger("fengqiao.server")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
+def _bound_socket(host: str, port: int, *, share: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if share:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError:
         sock.close()
@@ -45,7 +46,7 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A listening socket that other processes of this user may bind beside."""
-    sock = _bound_socket(host, port)
+    sock = _bound_socket(host, port, share=True)
     sock.listen(2048)
     return sock
 
@@ -84,8 +85,9 @@ def serve(
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(target, host=host, port=port, workers=workers, **options)
         return 0
-    # bind (without listening, so no connection waits on it) to fail now on a taken port
-    _bound_socket(host, port).close()
+    # bind without SO_REUSEPORT (and without listening, so no connection waits on it) to fail
+    # now on a taken port: also when another Fengqiao server shares it, or an orphan of one
+    _bound_socket(host, port, share=False).close()
     context = multiprocessing.get_context("spawn")
     stopping = False
 
@@ -100,11 +102,14 @@ def serve(
         stopping = True
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    running = [start() for _ in range(workers)]
+    running: list[tuple[SpawnProcess, float]] = []
     status = 0
     try:
+        running.extend(start() for _ in range(workers))
         while not stopping:
             time.sleep(0.2)
+            if stopping:  # a signal during the sleep: workers exiting now are not crashes
+                break
             for index, (process, started) in enumerate(running):
                 if process.is_alive():
                     continue

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from engine.errors import InvalidInput
 from engine.policy import Policy
-from engine.ports import DeadlineCalendar
+from engine.ports import DeadlineCalendar, DueDate
 from engine.records import (
     Actor,
     AssignmentRecord,
@@ -184,7 +184,12 @@ class TransitionContext:
 
     def due(self, start: datetime, days: int, *, working_days: bool = False) -> datetime:
         """When a period of `days` starting at `start` ends, by the deployment's calendar."""
-        return self._calendar.add_days(start, days, working_days=working_days).due_at
+        return self.period_end(start, days, working_days=working_days).due_at
+
+    def period_end(self, start: datetime, days: int, *, working_days: bool = False) -> DueDate:
+        """`due` with whether it is provisional: a year whose holidays are not published yet
+        counts weekends only, and the date may move when they are."""
+        return self._calendar.add_days(start, days, working_days=working_days)
 
     # --- payload -------------------------------------------------------------------------
 

@@ -400,8 +400,8 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """A failed login, kept for the rate limit's window; in the database so that every worker
-    process counts the same failures (one in memory per worker allowed N × the limit)."""
+    """A login attempt, kept for the rate limit's window unless it succeeds; in the database so
+    that every worker process counts the same ones (in memory, N workers allowed N × the limit)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (sa.Index("ix_login_failures_who", "username", "address", "at"),)

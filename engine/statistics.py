@@ -3,8 +3,10 @@
 Counted over the cohort of cases registered (受理) in the period, as they stand now, so a
 report for last month moves as its cases progress:
 
-- successful: an agreement was reached (written or oral), wherever the case is now;
-- failed: it ended without one in a final state whose spec marks it `outcome: failed`;
+- successful: an agreement took effect (a written one signed and sealed, or an oral one),
+  unless the case then ended in a failed state or went back to mediation (not performed);
+- failed: it ended in a final state whose spec marks it `outcome: failed` (including a
+  drafted agreement the parties would not sign);
 - not mediated: refused or inadmissible (`outcome: not_mediated`);
 - 调解成功率 = successful ÷ (successful + failed); 化解率 = successful ÷ received;
 - resolved at each level: where the agreement was reached (网格, 社区, 街道, 法院);
@@ -29,13 +31,20 @@ from engine.ports import DeadlineCalendar
 from engine.queries import in_params
 from engine.registry import Registry
 from engine.repository import Tx
-from engine.spec import Outcome
+from engine.spec import Level, Outcome, StateSpec
 
 CONFIRMATION_TRIGGERS = {
     "apply_confirmation": "applied",
     "confirm": "confirmed",
     "reject": "rejected",
 }
+
+
+_MEDIATION_LEVELS = frozenset({Level.intake, Level.grid, Level.community, Level.street})
+
+
+def _mediating(state: StateSpec | None) -> bool:
+    return state is not None and state.level in _MEDIATION_LEVELS
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -145,22 +154,21 @@ def case_statistics(
         by_category[category] += 1
         by_risk[risk] += 1
         counts["overdue"] += bool(overdue)
+        spec_state = registry.get(spec_id, version).states.get(state)
+        outcome = spec_state.outcome if spec_state is not None else None
         ended: datetime | None = None
-        if resolved is not None:
+        if outcome is Outcome.failed:  # even after an agreement: refused to sign, or the
+            counts["failed"] += 1  # court declined to confirm it and mediation ended
+            ended = closed
+        elif outcome is Outcome.not_mediated:
+            counts["not_mediated"] += 1
+        elif effective is not None and not _mediating(spec_state):
             counts["successful"] += 1
-            resolved_at[resolved] += 1
+            resolved_at[resolved or "unknown"] += 1
             successful_ids.append(int(case_id))
             ended = effective
-        else:
-            spec_state = registry.get(spec_id, version).states.get(state)
-            outcome = spec_state.outcome if spec_state is not None else None
-            if outcome is Outcome.failed:
-                counts["failed"] += 1
-                ended = closed
-            elif outcome is Outcome.not_mediated:
-                counts["not_mediated"] += 1
-            else:
-                counts["in_progress"] += 1
+        else:  # a drafted agreement not yet sealed, or mediation reopened after one
+            counts["in_progress"] += 1
         if ended is not None:
             days_total += calendar.working_days_between(_local_date(created), _local_date(ended))
             days_cases += 1

@@ -183,8 +183,10 @@ def test_calendar_import_refuses_a_broken_file_and_keeps_nothing(
 def test_stats_reports_the_demo_district_and_refuses_bad_options(demo_dir: Path) -> None:
     with sqlite3.connect(demo_dir / "fengqiao.db") as db:
         (count,) = db.execute("SELECT count(*) FROM cases").fetchone()
-        (agreed,) = db.execute(
-            "SELECT count(*) FROM cases WHERE resolved_level IS NOT NULL"
+        (agreed,) = db.execute(  # an agreement in effect, and the case not sent back
+            "SELECT count(*) FROM cases WHERE agreement_effective_at IS NOT NULL AND state NOT IN "
+            "('terminated', 'returned_to_court', 'central_household', 'mediation_room', "
+            "'joint_mediation')"
         ).fetchone()
         (district,) = db.execute("SELECT id FROM org_units WHERE parent_id IS NULL").fetchone()
     result = runner.invoke(app, ["stats", "--from", "2000-01-01", "--unit", str(district)])

@@ -594,6 +594,7 @@ def urge_performance(ctx: TransitionContext) -> None:
         urge["enforcement_deadlines"] = deadlines
         urge["advice"] = "可向作出确认裁定的人民法院申请强制执行：" + "；".join(
             f"第{d['term']}条（履行期限 {d['due_date']}）须于 {d['deadline']} 前申请"
+            + ("（该年节假日安排尚未公布，届时请核实）" if d["provisional"] else "")
             for d in deadlines
         )
     else:
@@ -603,7 +604,10 @@ def urge_performance(ctx: TransitionContext) -> None:
 
 def _enforcement_deadlines(ctx: TransitionContext) -> list[dict[str, Any]]:
     """R-ENFORCE (CPL Art. 250): two years from the last day of each term's performance
-    period; a period that ends on a rest day runs to the next working day (Art. 85)."""
+    period; a period that ends on a rest day runs to the next working day (Art. 85).
+
+    Each term counts from its own deadline. Where terms are instalments of one obligation
+    the law counts from the last instalment, so this errs early, never late."""
     deadlines = []
     for index, term in enumerate(ctx.data.get("agreement", {}).get("terms", [])):
         due = date.fromisoformat(term["due_date"])
@@ -612,9 +616,14 @@ def _enforcement_deadlines(ctx: TransitionContext) -> list[dict[str, Any]]:
         except ValueError:  # 29 February: the period ends on the last day of that month
             anniversary = due.replace(year=due.year + 2, day=28)
         start = datetime.combine(due, time(0, 0), tzinfo=SHANGHAI)
-        end = ctx.due(start, (anniversary - due).days).astimezone(SHANGHAI).date()
+        end = ctx.period_end(start, (anniversary - due).days)
         deadlines.append(
-            {"term": index + 1, "due_date": due.isoformat(), "deadline": end.isoformat()}
+            {
+                "term": index + 1,
+                "due_date": due.isoformat(),
+                "deadline": end.due_at.astimezone(SHANGHAI).date().isoformat(),
+                "provisional": end.provisional,
+            }
         )
     return deadlines
 

@@ -50,13 +50,12 @@ def _form_field(form: dict[str, list[str]], name: str, limit: int) -> str:
 
 
 def _login(services: Services, username: str, password: str, address: str) -> Token:
-    services.limiter.check(username, address)
+    services.limiter.attempt(username, address)  # counted before argon2 runs
     with services.engine.db.transaction(write=False) as tx:
         user = queries.user_by_username(tx, username)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
-        services.limiter.failed(username, address)
-        raise InvalidCredentials()
+        raise InvalidCredentials()  # the attempt stays counted
     services.limiter.succeeded(username, address)
     services.principals.forget(user.id)  # a fresh login sees current roles at once
     return Token(

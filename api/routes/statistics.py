@@ -28,6 +28,7 @@ from engine.statistics import CaseStatistics, case_statistics
 router = APIRouter(prefix="/statistics", tags=["统计"])
 
 STATISTICS_ROLES = (Role.supervisor, Role.admin)
+EARLIEST, LATEST = date(1949, 10, 1), date(2999, 12, 31)
 # the breakdown follows the mediation tree; courts, firms and police have their own figures
 MEDIATION_KINDS = frozenset(
     {OrgKind.district, OrgKind.street, OrgKind.community, OrgKind.grid}
@@ -54,11 +55,13 @@ def statistics(
     start = start or end.replace(month=1, day=1)
     if start > end:
         raise InvalidInput("统计起始日期不能晚于截止日期", field="from")
+    if start < EARLIEST or end > LATEST:
+        raise InvalidInput(f"统计日期须在 {EARLIEST} 至 {LATEST} 之间", field="from")
     with engine.db.transaction(write=False) as tx:
+        scope = _supervised(tx, principal)
         if unit_id is None:
             unit_id = _home_unit(principal)
         unit = None
-        scope = None if principal.actor.all_units else principal.actor.unit_ids
         if unit_id is not None:
             unit = queries.org_unit(tx, unit_id)
             if unit is None:
@@ -104,6 +107,19 @@ def _report(
     return case_statistics(
         tx, engine.registry, engine.calendar, start=start, end=end, unit_ids=scope
     )
+
+
+def _supervised(tx: Tx, principal: Principal) -> frozenset[int] | None:
+    """The units whose figures this principal may read: what they supervise (their other
+    roles, a mediator's committee say, open cases but not reports), or everything."""
+    if principal.actor.all_units:
+        return None
+    paths = [
+        row.path
+        for m in principal.memberships
+        if m.role is Role.supervisor and (row := queries.org_unit(tx, m.org_unit_id))
+    ]
+    return queries.subtree_ids(tx, paths)
 
 
 def _home_unit(principal: Principal) -> int | None:

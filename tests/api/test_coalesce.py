@@ -57,12 +57,14 @@ def test_a_failed_fetch_is_retried_per_key_so_only_the_failing_read_fails() -> N
     reads = ReadCoalescer(rows.fetch)
 
     async def main() -> list[object]:
-        return list(await asyncio.gather(reads.get(1), reads.get(2), return_exceptions=True))
+        reading = (reads.get(1), reads.get(2), reads.get(2))
+        return list(await asyncio.gather(*reading, return_exceptions=True))
 
-    first, second = asyncio.run(main())
+    first, second, again = asyncio.run(main())
     assert first == "a"
     assert isinstance(second, ConnectionError)
-    assert rows.fetches == [[1, 2], [1], [2]]
+    assert isinstance(again, ConnectionError)
+    assert rows.fetches == [[1, 2], [1], [2]]  # each key again once, not once per request
 
 
 def test_batches_are_split_at_the_limit() -> None:

@@ -192,6 +192,19 @@ def test_every_worker_counts_the_same_failures_until_the_window_passes(
     assert api.login("mediator").status_code == 200
 
 
+def test_parallel_guesses_cannot_all_pass_the_limit(any_api: Api) -> None:
+    api = any_api  # on PostgreSQL too: attempts for one name and address are taken in turn
+    form = {"username": "mediator", "password": "guess"}
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: api.client.post("/api/v1/auth/token", data=form).status_code,
+                range(12),
+            )
+        )
+    assert sorted(statuses) == [401] * 5 + [429] * 7
+
+
 def test_unknown_users_and_bad_tokens_are_401(api: Api) -> None:
     assert api.login("nobody").json()["code"] == "invalid_credentials"
     token = api.login("mediator").json()["access_token"]

@@ -53,6 +53,12 @@ def test_workers_share_the_connections_and_a_dead_one_is_replaced() -> None:
         _wait_for(lambda: listeners(port) == 2)
         pids = {_pid_of_new_connection(port) for _ in range(40)}
         assert len(pids) == 2  # both serve: not all 40 connections on whichever woke first
+        second = subprocess.run(
+            [sys.executable, "-c", _serve_code(port)], cwd=ROOT, capture_output=True, timeout=60
+        )
+        assert second.returncode != 0  # a second server never joins the first one's port
+        assert b"Address already in use" in second.stderr
+        assert {_pid_of_new_connection(port) for _ in range(20)} <= pids
         time.sleep(0.6)  # past the start-up window: a death now is a crash to recover from
         victim = min(pids)
         os.kill(victim, signal.SIGKILL)

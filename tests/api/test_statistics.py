@@ -14,17 +14,25 @@ MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 
 
 def _district_in_march(api: Api) -> dict[str, int]:
-    """Five cases registered on Monday 2 March, one in January, each ending differently."""
+    """Seven cases registered on Monday 2 March, one in January, each ending differently."""
     clock, engine, world = api.clock, api.engine, api.world
     start = clock.now()
     clock.set(start - timedelta(days=40))
     january = open_case(engine, world, clock)
     clock.set(start)
-    at_grid, in_room, failed, refused, pending = (open_case(engine, world, clock) for _ in range(5))
+    at_grid, in_room, failed, refused, pending, drafted, unsigned = (
+        open_case(engine, world, clock) for _ in range(7)
+    )
 
     at_grid.consent_all()
     at_grid.fire("household", "route_to_grid")
-    at_grid.draft("household")  # agreed at the grid, not yet signed
+    at_grid.fire("household", "record_oral_agreement", content="各自修缮院墙，互不追究")
+
+    for driver in (drafted, unsigned):  # drafted, never signed
+        driver.consent_all()
+        driver.fire("mediator", "accept_at_room")
+        driver.assign("mediator", "mediator")
+        driver.draft()
 
     clock.set(start + timedelta(days=2))  # Wednesday: two working days after registration
     drive_to_application(in_room)
@@ -37,6 +45,9 @@ def _district_in_march(api: Api) -> dict[str, int]:
     failed.consent_all()
     failed.fire("mediator", "accept_at_room")
     failed.fire("mediator", "terminate", reason="谈不拢", termination_reason="positions_apart")
+    unsigned.fire(  # the parties would not sign the draft: a failure, not a success
+        "mediator", "terminate", reason="拒绝签字", termination_reason="positions_apart"
+    )
 
     refused.fire(
         "mediator", "reject_inadmissible", reason="已由法院受理", referral_advice="向法院了解"
@@ -65,25 +76,25 @@ def test_a_supervisor_reads_the_district_report_for_a_month(any_api: Api) -> Non
         for key in ("received", "successful", "failed", "not_mediated", "in_progress", "mediated")
     }
     assert counts == {
-        "received": 5,
-        "successful": 2,
-        "failed": 1,
+        "received": 7,
+        "successful": 2,  # the oral agreement at the grid, the sealed one in the room
+        "failed": 2,  # terminated, and terminated with an unsigned draft
         "not_mediated": 1,
-        "in_progress": 1,
-        "mediated": 3,
+        "in_progress": 2,  # registered only, and a draft awaiting signatures
+        "mediated": 4,
     }
-    assert report["success_rate"] == 0.6667  # 调解成功率: 2 of the 3 mediated
-    assert report["resolution_rate"] == 0.4  # 化解率: 2 of the 5 received
+    assert report["success_rate"] == 0.5  # 调解成功率: 2 of the 4 mediated
+    assert report["resolution_rate"] == 0.2857  # 化解率: 2 of the 7 received
     assert report["resolved_at"] == {"grid": 1, "community": 1}
     assert report["resolved_share"] == {"grid": 0.5, "community": 0.5}
-    assert report["average_working_days"] == 3.5  # (2 + 5) / 2: the grid agreement is unsigned
+    assert report["average_working_days"] == 3.0  # (0 + 2 + 5 + 5) / 4
     assert report["overdue"] == 1
     assert (report["visited"], report["performed"], report["performance_rate"]) == (1, 1, 1.0)
     assert report["satisfaction"] == {"satisfied": 1}  # the latest visit counts
     assert report["confirmation"] == {"applied": 1, "confirmed": 1, "rejected": 0}
-    assert sum(report["by_category"].values()) == sum(report["by_risk"].values()) == 5
+    assert sum(report["by_category"].values()) == sum(report["by_risk"].values()) == 7
     street = next(c for c in report["children"] if c["unit"]["id"] == api.world.units["street"])
-    assert (street["received"], street["successful"], street["mediated"]) == (5, 2, 3)
+    assert (street["received"], street["successful"], street["mediated"]) == (7, 2, 4)
 
 
 def test_the_period_and_the_unit_choose_the_cohort(api: Api) -> None:
@@ -91,7 +102,7 @@ def test_the_period_and_the_unit_choose_the_cohort(api: Api) -> None:
     whole_year = api.get(
         "admin", "/api/v1/statistics", **{"from": "2026-01-01", "to": "2026-03-31"}
     )
-    assert whole_year.json()["received"] == 6
+    assert whole_year.json()["received"] == 8
     assert whole_year.json()["unit"] is None
     other = api.get(
         "supervisor", "/api/v1/statistics", unit_id=api.world.units["other_committee"], **MARCH
@@ -104,7 +115,7 @@ def test_the_period_and_the_unit_choose_the_cohort(api: Api) -> None:
     default = api.get("supervisor", "/api/v1/statistics").json()  # this year up to today
     assert (default["start"], default["end"]) == ("2026-01-01", "2026-03-09")
     assert default["unit"]["id"] == api.world.units["district"]  # the unit they supervise
-    assert default["received"] == 6
+    assert default["received"] == 8
     assert [c["unit"]["name"] for c in default["children"]] == ["枫桥镇"]
 
 
@@ -126,3 +137,24 @@ def test_who_may_read_statistics(api: Api) -> None:
     assert "起始日期" in backwards.json()["detail"]
     nonsense = api.get("supervisor", "/api/v1/statistics", **{"from": "三月"})
     assert (nonsense.status_code, nonsense.json()["code"]) == (422, "validation_failed")
+    far_future = api.get("supervisor", "/api/v1/statistics", to="9999-12-31")
+    assert (far_future.status_code, far_future.json()["code"]) == (422, "invalid_input")
+
+
+def test_only_what_a_supervisor_supervises_is_reported(api: Api) -> None:
+    """A supervisor who is also a mediator elsewhere reads reports for the supervised subtree
+    only: other roles open cases, not reports."""
+    with api.engine.db.engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO memberships (user_id, org_unit_id, role) VALUES (:u, :o, :r)"),
+            {
+                "u": api.world.users["supervisor"],
+                "o": api.world.units["far_committee"],
+                "r": "mediator",
+            },
+        )
+    api.client.app.state.services.principals.forget(api.world.users["supervisor"])  # type: ignore[attr-defined]
+    far = api.get("supervisor", "/api/v1/statistics", unit_id=api.world.units["far_committee"])
+    assert (far.status_code, far.json()["code"]) == (403, "forbidden")
+    own = api.get("supervisor", "/api/v1/statistics")
+    assert own.json()["unit"]["id"] == api.world.units["district"]

@@ -435,12 +435,14 @@ def test_r_enforce_a_confirmed_agreement_names_each_terms_enforcement_deadline(
     urge = driver.case.data["urges"][0]
     # two years from each term's last day (CPL Art. 250); 2028-04-01 is a Saturday, and
     # 2026-10-01 falls in the National Day holiday, which ends on 7 October (Art. 85)
-    assert urge["enforcement_deadlines"] == [
-        {"term": 1, "due_date": "2026-04-01", "deadline": "2028-04-03"},
-        {"term": 2, "due_date": "2024-10-01", "deadline": "2026-10-08"},
+    assert urge["enforcement_deadlines"] == [  # 2028's holidays are not published yet
+        {"term": 1, "due_date": "2026-04-01", "deadline": "2028-04-03", "provisional": True},
+        {"term": 2, "due_date": "2024-10-01", "deadline": "2026-10-08", "provisional": False},
     ]
     assert "申请强制执行" in urge["advice"]
-    assert "第2条（履行期限 2024-10-01）须于 2026-10-08 前申请" in urge["advice"]
+    assert "须于 2028-04-03 前申请（该年节假日安排尚未公布，届时请核实）" in urge["advice"]
+    assert "第2条（履行期限 2024-10-01）须于 2026-10-08 前申请；" not in urge["advice"]
+    assert urge["advice"].endswith("第2条（履行期限 2024-10-01）须于 2026-10-08 前申请")
 
 
 def test_court_referral_reports_outcome_to_the_court(
