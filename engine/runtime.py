@@ -7,7 +7,7 @@ here; notifications go to the outbox and documents are rendered by the host afte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,8 @@ from engine.registry import Registry
 from engine.repository import Database, Tx
 from engine.spec import ROLE_LABELS, ClockSpec, DeadlineSpec, Role
 
+Within = Callable[[Tx, FireResult], None]
+
 OPEN_TRIGGER = "open"
 
 
@@ -63,12 +65,16 @@ class Engine:
 
     # --- opening -------------------------------------------------------------------------
 
-    def open_case(self, intake: CaseIntake, actor: Actor) -> FireResult:
+    def open_case(
+        self, intake: CaseIntake, actor: Actor, *, within: Within | None = None
+    ) -> FireResult:
         """Register a dispute (受理登记) and put it in the spec's initial state.
 
         Args:
             intake: the registration, validated for shape by its model.
             actor: who registers it; must hold one of the spec's `open_roles`.
+            within: the host's own writes, run in the same transaction before it commits
+                (the response an Idempotency-Key keeps, say); what it raises undoes all.
 
         Returns:
             The new case's id, state and version (1).
@@ -190,9 +196,19 @@ class Engine:
             case = tx.load_case(case_id)
             assert case is not None
             self._enter_state(tx, compiled, case, None, initial.name, now)
-        return FireResult(
-            case_id, OPEN_TRIGGER, "", initial.name, 1, event.hash, case.spec_id, case.spec_version
-        )
+            result = FireResult(
+                case_id,
+                OPEN_TRIGGER,
+                "",
+                initial.name,
+                1,
+                event.hash,
+                case.spec_id,
+                case.spec_version,
+            )
+            if within is not None:
+                within(tx, result)
+        return result
 
     def _numbering_office(self, tx: Tx, committee_id: int) -> tuple[int, str]:
         unit = tx.org_unit(committee_id)
@@ -358,6 +374,8 @@ class Engine:
         expected_version: int,
         payload: Mapping[str, Any] | None = None,
         reason: str | None = None,
+        *,
+        within: Within | None = None,
     ) -> FireResult:
         """Move a case along one transition, or change nothing and say why.
 
@@ -368,6 +386,7 @@ class Engine:
             expected_version: the version the actor last saw (optimistic concurrency).
             payload: the transition's input (party, terms, visit record...).
             reason: free text; required where the spec says so.
+            within: as for `open_case`.
 
         Returns:
             The new state and version, and the new chain head.
@@ -393,7 +412,10 @@ class Engine:
                     available,
                     did_you_mean(trigger, available),
                 )
-            return self.apply(tx, case, compiled, bound, actor, payload, reason, now)
+            result = self.apply(tx, case, compiled, bound, actor, payload, reason, now)
+            if within is not None:
+                within(tx, result)
+            return result
 
     def apply(
         self,

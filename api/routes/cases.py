@@ -27,7 +27,7 @@ from api.deps import (
     current_principal,
 )
 from api.errors import VersionRequired, problem_responses
-from api.idempotency import Outcome, fingerprint, run_once
+from api.idempotency import Claim, Outcome, Responder, fingerprint, run_once
 from api.routes.common import (
     AUTH_PROBLEMS,
     CASE_READ_PROBLEMS,
@@ -54,7 +54,8 @@ from engine import queries
 from engine.errors import DefinitionError, InvalidInput
 from engine.intake import CaseIntake
 from engine.queries import CaseExtra
-from engine.records import Actor, CaseRecord
+from engine.records import Actor, CaseRecord, FireResult
+from engine.repository import Tx
 from engine.runtime import Engine
 from engine.spec import Level
 
@@ -63,21 +64,21 @@ router = APIRouter(prefix="/cases", tags=["案件"])
 _ETAG_HEADER = {"ETag": {"description": "案件版本，用于 If-Match", "schema": {"type": "string"}}}
 
 
-def read_case_public(engine: Engine, case_id: int, principal: Principal) -> CasePublic:
-    with engine.db.transaction(write=False, snapshot=False) as tx:
-        found = queries.case_with_extra(tx, case_id)
-    return _visible_public(engine, case_id, principal, found)
-
-
 def _visible_public(
     engine: Engine,
     case_id: int,
     principal: Principal,
     found: tuple[CaseRecord, CaseExtra] | None,
+    tx: Tx | None = None,
 ) -> CasePublic:
+    """The case as the API shows it, if the principal may see it; `tx`: the transaction
+    to ask about assignments in (a new one without)."""
+
     def is_assigned() -> bool:
-        with engine.db.transaction(write=False, snapshot=False) as tx:
+        if tx is not None:
             return tx.is_assigned(case_id, principal.user_id)
+        with engine.db.transaction(write=False, snapshot=False) as own:
+            return own.is_assigned(case_id, principal.user_id)
 
     case = require_visible(found[0] if found else None, case_id, principal, is_assigned)
     assert found is not None  # require_visible raised otherwise
@@ -114,11 +115,16 @@ def create_case(
     engine = services.engine
     intake = _intake(body, engine)
 
-    def work() -> Outcome:
-        result = engine.open_case(intake, principal.actor)
-        case = read_case_public(engine, result.case_id, principal)
+    def created(tx: Tx, result: FireResult) -> Outcome:
+        found = queries.case_with_extra(tx, result.case_id)
+        case = _visible_public(engine, result.case_id, principal, found, tx)
         headers = {"ETag": etag(case.version), "Location": f"/api/v1/cases/{case.id}"}
         return Outcome(201, case.model_dump(mode="json"), headers)
+
+    def work(claim: Claim | None) -> Outcome:
+        respond = Responder(claim, created)
+        engine.open_case(intake, principal.actor, within=respond)
+        return respond.response()
 
     return run_once(
         engine,
@@ -127,6 +133,7 @@ def create_case(
         request_fingerprint=fingerprint("POST", "/cases", body.model_dump_json()),
         keep=timedelta(hours=services.settings.idempotency_hours),
         work=work,
+        atomic=True,
     )
 
 
@@ -349,11 +356,9 @@ def _fire_action(
     engine = services.engine
     expected = _expected_version(body, if_match)
 
-    def work() -> Outcome:
-        result = engine.fire(
-            case_id, body.trigger, principal.actor, expected, body.payload, body.reason
-        )
-        fired = FireResponse(
+    def fired(tx: Tx, result: FireResult) -> Outcome:
+        del tx  # the result says it all
+        response = FireResponse(
             case_id=result.case_id,
             trigger=result.trigger,
             source=result.source,
@@ -364,7 +369,20 @@ def _fire_action(
             version=result.version,
             event_hash=result.event_hash,
         )
-        return Outcome(200, fired.model_dump(mode="json"), {"ETag": etag(result.version)})
+        return Outcome(200, response.model_dump(mode="json"), {"ETag": etag(result.version)})
+
+    def work(claim: Claim | None) -> Outcome:
+        respond = Responder(claim, fired)
+        engine.fire(
+            case_id,
+            body.trigger,
+            principal.actor,
+            expected,
+            body.payload,
+            body.reason,
+            within=respond,
+        )
+        return respond.response()
 
     request_body = body.model_dump_json() + f"|{expected}"
     return run_once(
@@ -374,6 +392,7 @@ def _fire_action(
         request_fingerprint=fingerprint("POST", f"/cases/{case_id}/actions", request_body),
         keep=timedelta(hours=services.settings.idempotency_hours),
         work=work,
+        atomic=True,
     )
 
 

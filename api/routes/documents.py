@@ -314,7 +314,7 @@ def _once(
         key=key,
         request_fingerprint=fingerprint("POST", path, request_body),
         keep=timedelta(hours=services.settings.idempotency_hours),
-        work=work,
+        work=lambda _: work(),
     )
 
 

@@ -119,5 +119,5 @@ def create_user(
         key=idempotency_key,
         request_fingerprint=fingerprint("POST", "/users", body_json),
         keep=timedelta(hours=services.settings.idempotency_hours),
-        work=work,
+        work=lambda _: work(),
     )

@@ -11,8 +11,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from api import idempotency
 from api.app import create_app
+from api.errors import IdempotencyInProgress
 from api.settings import Settings
+from engine.models import IdempotencyRecord
 from tests.api.conftest import PASSWORD, Api
 
 
@@ -75,6 +78,70 @@ def test_concurrent_retries_of_one_intake_create_one_case(api: Api) -> None:
     assert _count_cases(api) == 1
     assert set(statuses) <= {201, 409}  # 409: the first is still running, retry later
     assert 201 in statuses
+
+
+def test_a_key_left_by_a_request_that_died_is_taken_over_after_a_while(
+    any_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that dies after claiming a key and before its work commits leaves the key
+    pending; the work and its stored response commit together, so a pending key means the
+    work was not done, and a retry may take the key over once the claim is stale."""
+    api = any_api
+    body = api.world.intake().model_dump(mode="json")
+    headers = api.headers("mediator", **{"Idempotency-Key": "flaky-phone"})
+
+    def dies(*_: object, **__: object) -> None:
+        raise RuntimeError("the process died here")
+
+    with monkeypatch.context() as patch:  # no clean-up runs when a process dies
+        patch.setattr(idempotency, "_ours", lambda _: sa.false())
+        patch.setattr(api.engine, "open_case", dies)
+        with pytest.raises(RuntimeError):
+            api.client.post("/api/v1/cases", json=body, headers=headers)
+    waiting = api.client.post("/api/v1/cases", json=body, headers=headers)
+    assert (waiting.status_code, waiting.json()["code"]) == (409, "idempotency_in_progress")
+    api.clock.set(api.clock.now() + idempotency.STALE_CLAIM)
+    retried = api.client.post("/api/v1/cases", json=body, headers=headers)
+    assert retried.status_code == 201
+    again = api.client.post("/api/v1/cases", json=body, headers=headers)
+    assert (again.json()["id"], again.headers["idempotent-replayed"]) == (
+        retried.json()["id"],
+        "true",
+    )
+    assert _count_cases(api) == 1
+
+
+def test_a_request_whose_key_was_taken_over_undoes_its_work(any_api: Api) -> None:
+    api = any_api
+    case_id = api.new_case()
+    table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+
+    def work(claim: idempotency.Claim | None) -> idempotency.Outcome:
+        assert claim is not None
+        with api.engine.db.engine.begin() as connection:  # a retry takes the key over now
+            connection.execute(
+                table.update().values(created_at=claim.claimed_at + timedelta(seconds=1))
+            )
+        respond = idempotency.Responder(
+            claim, lambda _, result: idempotency.Outcome(200, {"version": result.version})
+        )
+        api.engine.fire(
+            case_id, "reassess_risk", api.world.actors["mediator"], 1,
+            {"risk_level": "yellow"}, "复核", within=respond,
+        )  # fmt: skip
+        return respond.response()
+
+    with pytest.raises(IdempotencyInProgress):
+        idempotency.run_once(
+            api.engine,
+            user_id=api.world.users["mediator"],
+            key="slow",
+            request_fingerprint="f",
+            keep=timedelta(hours=1),
+            work=work,
+            atomic=True,
+        )
+    assert api.version(case_id) == 1  # the fire and the response went together: neither
 
 
 def test_parallel_fires_on_one_case_exactly_one_wins(any_api: Api) -> None:
