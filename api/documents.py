@@ -911,22 +911,7 @@ class DocumentService:
             shown = [f for f, v in (("id_number", id_number), ("phone", phone)) if v]
             if shown:
                 logged.append({"party_id": row.party_id, "fields": ",".join(shown)})
-            result.append(
-                Party(
-                    label=PARTY_LABELS.get(row.role, row.role),
-                    name=row.name,
-                    kind="organisation" if row.kind == "organisation" else "person",
-                    sex=SEX_ZH.get(row.sex or ""),
-                    ethnicity=row.ethnicity,
-                    birth_date=row.birth_date,
-                    occupation=row.occupation,
-                    id_number=id_number,
-                    address=row.address,
-                    phone=phone,
-                    representative=row.representative,
-                    agent=row.agent_name,
-                )
-            )
+            result.append(_party(row, id_number=id_number, phone=phone, address=row.address))
         if logged and actor.user_id is not None:
             self._log_pii(facts.case.id, actor.user_id, logged)
         return tuple(result)
@@ -975,23 +960,36 @@ def _masked_parties(
     """The parties as the case file prints them: ID and phone masked (R-PII), an unregistered
     address said to be so rather than refused (these documents record, they do not bind)."""
     parties = tuple(
-        Party(
-            label=PARTY_LABELS.get(row.role, row.role),
-            name=row.name,
-            kind="organisation" if row.kind == "organisation" else "person",
-            sex=SEX_ZH.get(row.sex or ""),
-            ethnicity=row.ethnicity,
-            birth_date=row.birth_date,
-            occupation=row.occupation,
+        _party(
+            row,
             id_number=row.id_number_masked,
-            address=row.address or "未登记",
             phone=row.phone_masked,
-            representative=row.representative,
-            agent=row.agent_name,
+            address=row.address or "未登记",
         )
         for row in rows
     )
     return parties, tuple(rows)
+
+
+def _party(
+    row: queries.PartyRow, *, id_number: str | None, phone: str | None, address: str
+) -> Party:
+    """A party as a document prints it; the caller decides how much of the ID, the phone
+    and the address it may show."""
+    return Party(
+        label=PARTY_LABELS.get(row.role, row.role),
+        name=row.name,
+        kind="organisation" if row.kind == "organisation" else "person",
+        sex=SEX_ZH.get(row.sex or ""),
+        ethnicity=row.ethnicity,
+        birth_date=row.birth_date,
+        occupation=row.occupation,
+        id_number=id_number,
+        address=address,
+        phone=phone,
+        representative=row.representative,
+        agent=row.agent_name,
+    )
 
 
 def _pick(items: Sequence[_T], index: int | None, what: str, empty: str, field: str) -> _T:

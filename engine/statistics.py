@@ -21,7 +21,7 @@ report for last month moves as its cases progress:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -194,16 +194,22 @@ def case_statistics(
     )
 
 
+def _batches(case_ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """Ids in slices an IN list can hold on every database."""
+    for start in range(0, len(case_ids), size):
+        yield case_ids[start : start + size]
+
+
 def _visits(tx: Tx, case_ids: list[int]) -> tuple[int, int, dict[str, int]]:
     """Cases visited, those whose latest visit found the agreement performed, and each
     case's latest recorded satisfaction."""
     latest: dict[int, str] = {}
     satisfied: dict[int, str] = {}
-    for start in range(0, len(case_ids), 500):
+    for batch in _batches(case_ids):
         params: dict[str, Any] = {}
         rows = tx.all(
             "SELECT case_id, performance, satisfaction FROM visits "
-            f"WHERE case_id IN ({in_params('c', case_ids[start : start + 500], params)}) "
+            f"WHERE case_id IN ({in_params('c', batch, params)}) "
             "ORDER BY visited_at, id",
             params,
         )
@@ -218,9 +224,9 @@ def _visits(tx: Tx, case_ids: list[int]) -> tuple[int, int, dict[str, int]]:
 def _confirmations(tx: Tx, case_ids: list[int]) -> dict[str, int]:
     """Cases that applied for judicial confirmation, and the rulings (each case once)."""
     seen: dict[str, set[int]] = {name: set() for name in CONFIRMATION_TRIGGERS.values()}
-    for start in range(0, len(case_ids), 500):
+    for batch in _batches(case_ids):
         params: dict[str, Any] = {}
-        cases = in_params("c", case_ids[start : start + 500], params)
+        cases = in_params("c", batch, params)
         triggers = in_params("t", list(CONFIRMATION_TRIGGERS), params)
         rows = tx.all(
             "SELECT case_id, trigger FROM audit_events "

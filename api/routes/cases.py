@@ -36,6 +36,7 @@ from api.routes.common import (
     decode_cursor,
     encode_cursor,
     etag,
+    fired_fields,
     parse_etag,
     state_label,
 )
@@ -358,17 +359,7 @@ def _fire_action(
 
     def fired(tx: Tx, result: FireResult) -> Outcome:
         del tx  # the result says it all
-        response = FireResponse(
-            case_id=result.case_id,
-            trigger=result.trigger,
-            source=result.source,
-            state=result.state,
-            state_label=state_label(
-                engine.registry, result.spec_id, result.spec_version, result.state
-            ),
-            version=result.version,
-            event_hash=result.event_hash,
-        )
+        response = FireResponse(**fired_fields(engine.registry, result))
         return Outcome(200, response.model_dump(mode="json"), {"ETag": etag(result.version)})
 
     def work(claim: Claim | None) -> Outcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
 
@@ -12,7 +12,7 @@ from api.errors import problem_responses
 from api.schemas import MAX_ID, CasePublic
 from engine.errors import InvalidInput
 from engine.queries import CaseExtra
-from engine.records import CaseRecord
+from engine.records import CaseRecord, FireResult
 from engine.registry import Registry
 
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="案件编号（内部 ID）")]
@@ -61,6 +61,19 @@ def decode_cursor(cursor: str | None) -> int | None:
 def state_label(registry: Registry, spec_id: str, version: int, state: str) -> str:
     states = registry.get(spec_id, version).states
     return states[state].label if state in states else state
+
+
+def fired_fields(registry: Registry, result: FireResult) -> dict[str, Any]:
+    """What every action's response says of its transition (FireResponse's fields)."""
+    return {
+        "case_id": result.case_id,
+        "trigger": result.trigger,
+        "source": result.source,
+        "state": result.state,
+        "state_label": state_label(registry, result.spec_id, result.spec_version, result.state),
+        "version": result.version,
+        "event_hash": result.event_hash,
+    }
 
 
 def case_public(registry: Registry, case: CaseRecord, extra: CaseExtra) -> CasePublic:

@@ -36,8 +36,8 @@ from api.errors import (
     VersionRequired,
     problem_responses,
 )
-from api.idempotency import Outcome, fingerprint, run_once
-from api.routes.common import CASE_READ_PROBLEMS, CaseId, etag, parse_etag, state_label
+from api.idempotency import Claim, Outcome, fingerprint, run_once
+from api.routes.common import CASE_READ_PROBLEMS, CaseId, etag, fired_fields, parse_etag
 from api.schemas import (
     MAX_ID,
     AgreementDraft,
@@ -283,43 +283,45 @@ def _outcome(
     result: FireResult,
     kind: str,
 ) -> Outcome:
-    engine = services.engine
     versions = case_versions(documents, result.case_id, principal, kind)
     latest = versions[-1]
     response = DocumentActionResponse(
-        case_id=result.case_id,
-        trigger=result.trigger,
-        source=result.source,
-        state=result.state,
-        state_label=state_label(engine.registry, result.spec_id, result.spec_version, result.state),
-        version=result.version,
-        event_hash=result.event_hash,
-        document=latest,
+        **fired_fields(services.engine.registry, result), document=latest
     )
     headers = {"ETag": etag(result.version), "Location": latest.download_url}
     return Outcome(201, response.model_dump(mode="json"), headers)
 
 
-def _once(
+async def _write(
     services: Services,
+    documents: DocumentService,
     principal: Principal,
-    key: str | None,
-    path: str,
-    request_body: str,
-    work: Callable[[], Outcome],
+    seen: tuple[int | None, str | None],
+    idempotency: tuple[str | None, str, str],
+    kind: str,
+    act: Callable[[int], FireResult],
 ) -> JSONResponse:
-    return run_once(
-        services.engine,
-        user_id=principal.user_id,
-        key=key,
-        request_fingerprint=fingerprint("POST", path, request_body),
-        keep=timedelta(hours=services.settings.idempotency_hours),
-        work=lambda _: work(),
-    )
+    """One document write: off the event loop and one at a time per process (it renders and
+    signs), once per Idempotency-Key. `seen`: the body's expected version and If-Match;
+    `idempotency`: the key, the path and the request body it stands for; `act` does the
+    work at the version the caller saw; its response names the latest version of `kind`."""
+    key, path, request_body = idempotency
 
+    def run() -> JSONResponse:
+        expected = seen_version(*seen)
 
-async def _in_writer(run: Callable[[], JSONResponse]) -> JSONResponse:
-    """Document writes render and sign: off the event loop, one at a time per process."""
+        def work(_: Claim | None) -> Outcome:
+            return _outcome(services, documents, principal, act(expected), kind)
+
+        return run_once(
+            services.engine,
+            user_id=principal.user_id,
+            key=key,
+            request_fingerprint=fingerprint("POST", path, f"{request_body}|{expected}"),
+            keep=timedelta(hours=services.settings.idempotency_hours),
+            work=work,
+        )
+
     return await anyio.to_thread.run_sync(run, limiter=document_workers("write"))
 
 
@@ -340,20 +342,15 @@ async def draft_agreement(
 ) -> JSONResponse:
     """Render the agreement from its structured content and record it as the next version."""
 
-    def run() -> JSONResponse:
-        expected = seen_version(body.expected_version, if_match)
+    def act(expected: int) -> FireResult:
+        return documents.draft_agreement(
+            case_id, principal.actor, expected, body.payload(), trigger=body.trigger
+        )
 
-        def work() -> Outcome:
-            result = documents.draft_agreement(
-                case_id, principal.actor, expected, body.payload(), trigger=body.trigger
-            )
-            return _outcome(services, documents, principal, result, AGREEMENT)
-
-        path = f"/cases/{case_id}/documents/agreement"
-        request_body = f"{body.model_dump_json()}|{expected}"
-        return _once(services, principal, idempotency_key, path, request_body, work)
-
-    return await _in_writer(run)
+    path = f"/cases/{case_id}/documents/agreement"
+    idempotency = (idempotency_key, path, body.model_dump_json())
+    seen = (body.expected_version, if_match)
+    return await _write(services, documents, principal, seen, idempotency, AGREEMENT, act)
 
 
 def _signature_png(body: SignRequest) -> bytes | None:
@@ -399,29 +396,21 @@ async def sign_agreement(
 ) -> JSONResponse:
     """Sign the latest version electronically: each party, then the mediator, then the seal."""
 
-    def run() -> JSONResponse:
-        expected = seen_version(body.expected_version, if_match)
+    def act(expected: int) -> FireResult:
         _check_party(body.signer, body.party_id)
         png = _signature_png(body)
+        actor = principal.actor
+        if body.signer == "party":
+            assert body.party_id is not None  # _check_party
+            return documents.sign_party(case_id, actor, expected, body.party_id, signature_png=png)
+        if body.signer == "mediator":
+            return documents.sign_mediator(case_id, actor, expected)
+        return documents.apply_seal(case_id, actor, expected)
 
-        def work() -> Outcome:
-            actor = principal.actor
-            if body.signer == "party":
-                assert body.party_id is not None  # _check_party
-                result = documents.sign_party(
-                    case_id, actor, expected, body.party_id, signature_png=png
-                )
-            elif body.signer == "mediator":
-                result = documents.sign_mediator(case_id, actor, expected)
-            else:
-                result = documents.apply_seal(case_id, actor, expected)
-            return _outcome(services, documents, principal, result, AGREEMENT)
-
-        path = f"/cases/{case_id}/documents/agreement/signatures"
-        request_body = f"{body.model_dump_json()}|{expected}"
-        return _once(services, principal, idempotency_key, path, request_body, work)
-
-    return await _in_writer(run)
+    path = f"/cases/{case_id}/documents/agreement/signatures"
+    idempotency = (idempotency_key, path, body.model_dump_json())
+    seen = (body.expected_version, if_match)
+    return await _write(services, documents, principal, seen, idempotency, AGREEMENT, act)
 
 
 @router.post(
@@ -441,26 +430,21 @@ async def issue_ruling(
 ) -> JSONResponse:
     """Rule on the confirmation application: the 民事裁定书 is signed with the court's key."""
 
-    def run() -> JSONResponse:
-        expected = seen_version(body.expected_version, if_match)
+    def act(expected: int) -> FireResult:
+        return documents.issue_ruling(
+            case_id,
+            principal.actor,
+            expected,
+            outcome=body.outcome,
+            ruling_number=body.ruling_number,
+            reasoning=body.reasoning,
+            ground=body.ground,
+        )
 
-        def work() -> Outcome:
-            result = documents.issue_ruling(
-                case_id,
-                principal.actor,
-                expected,
-                outcome=body.outcome,
-                ruling_number=body.ruling_number,
-                reasoning=body.reasoning,
-                ground=body.ground,
-            )
-            return _outcome(services, documents, principal, result, RULING)
-
-        path = f"/cases/{case_id}/documents/ruling"
-        request_body = f"{body.model_dump_json()}|{expected}"
-        return _once(services, principal, idempotency_key, path, request_body, work)
-
-    return await _in_writer(run)
+    path = f"/cases/{case_id}/documents/ruling"
+    idempotency = (idempotency_key, path, body.model_dump_json())
+    seen = (body.expected_version, if_match)
+    return await _write(services, documents, principal, seen, idempotency, RULING, act)
 
 
 @router.post(
@@ -485,22 +469,17 @@ async def sign_on_paper(
     """Record a wet signature or the physical seal with the uploaded scan (PDF)."""
     scan = await read_pdf_upload(request)
 
-    def run() -> JSONResponse:
-        expected = seen_version(expected_version, if_match)
+    def act(expected: int) -> FireResult:
         _check_party(signer, party_id)
+        trigger = SIGN_TRIGGERS[signer]
+        return documents.sign_on_paper(
+            case_id, principal.actor, expected, trigger, scan, party_id=party_id
+        )
 
-        def work() -> Outcome:
-            trigger = SIGN_TRIGGERS[signer]
-            result = documents.sign_on_paper(
-                case_id, principal.actor, expected, trigger, scan, party_id=party_id
-            )
-            return _outcome(services, documents, principal, result, AGREEMENT_SCAN)
-
-        path = f"/cases/{case_id}/documents/agreement/paper-signatures"
-        request_body = f"{signer}|{party_id}|{expected}|{hashlib.sha256(scan).hexdigest()}"
-        return _once(services, principal, idempotency_key, path, request_body, work)
-
-    return await _in_writer(run)
+    path = f"/cases/{case_id}/documents/agreement/paper-signatures"
+    idempotency = (idempotency_key, path, f"{signer}|{party_id}|{hashlib.sha256(scan).hexdigest()}")
+    seen = (expected_version, if_match)
+    return await _write(services, documents, principal, seen, idempotency, AGREEMENT_SCAN, act)
 
 
 _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
