@@ -245,7 +245,7 @@ class _Checker:
             if kind is FieldType.choice:
                 listed = "、".join(f"{o.value}（{o.label}）" for o in allowed)
                 return self.fail(path, f"“{label}”须为以下之一：{listed}", "choice")
-            return self.fail(path, f"“{label}”不在可选范围内（{raw}）", "reference")
+            return self.fail(path, f"“{label}”{_REFERENCE_RULES[kind]}（{raw} 不在可选范围内）", "reference")
         return raw
 
     def bounded(self, spec: FieldSpec, value: Any, path: str) -> Any:
@@ -281,6 +281,15 @@ class _Checker:
             ]
             items.append(checked)
         return items
+
+
+_REFERENCE_RULES = {
+    FieldType.party: "须为本案当事人",
+    FieldType.user: "须为本辖区内担任相应角色的在职人员",
+    FieldType.org_unit: "须为您可以选择的单位",
+    FieldType.court: "须为对本案有管辖权、配有法官和书记员的人民法院",
+    FieldType.document: "须为本案已有的文书版本",
+}
 
 
 def _number(value: float) -> str:

@@ -345,7 +345,9 @@ def apply_for_confirmation(ctx: TransitionContext) -> None:
         raise InvalidInput(
             "司法确认须由双方当事人共同申请：共同申请人须为全体当事人", field="applicants"
         )
-    court: int = ctx.value("court_id")
+    court: int | None = ctx.value("court_id", ctx.case.referring_court_id)
+    if court is None:
+        raise InvalidInput("请选择受理司法确认的人民法院", field="court_id")
     if ctx.case.referring_court_id is not None and court != ctx.case.referring_court_id:
         raise InvalidInput(
             "委派调解的案件应向委派法院申请司法确认（民事诉讼法第205条）", field="court_id"

@@ -70,16 +70,15 @@ _ALL_KINDS = (
 
 @HOOKS.options_for(FieldType.org_unit)
 def units_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
-    """Org units of the field's kinds: rooms and committees under the case's committee; grids
-    in the actor's scope (the person corrects the grid within their own area)."""
-    committee_path = ctx.org_unit_path(ctx.case.committee_id) or "/"
+    """Org units of the field's kinds in the district of the case's committee (a case may move
+    up to another committee's room); grids only in the actor's own scope (the person places
+    the case within their area)."""
+    district = _district(ctx.org_unit_path(ctx.case.committee_id))
     options = []
     for unit_id, name, path, _parent in ctx.org_units_of(field.kinds):
+        in_reach = path.startswith(district)
         if "grid" in field.kinds:
-            in_reach = ctx.actor.all_units or unit_id in ctx.actor.unit_ids
-            in_reach = in_reach and path.startswith(_district(committee_path))
-        else:
-            in_reach = path.startswith(committee_path)
+            in_reach = in_reach and (ctx.actor.all_units or unit_id in ctx.actor.unit_ids)
         if in_reach:
             options.append(Option(unit_id, name))
     return options
