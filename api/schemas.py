@@ -241,16 +241,6 @@ class FireResponse(BaseModel):
     event_hash: str
 
 
-class ActionOption(BaseModel):
-    trigger: str
-    label: str
-    dest: str
-    dest_label: str
-    allowed: bool
-    reason_required: bool
-    blocked_reasons: list[str]
-
-
 class EventPublic(BaseModel):
     seq: int
     at: datetime

@@ -105,7 +105,14 @@ class Engine:
         initial = compiled.states[spec.initial]
         with self.db.transaction(write=True) as tx:
             if tx.category(intake.category_code) is None:
-                raise NotFound("纠纷类型", intake.category_code)
+                valid = tx.categories()
+                listed = "、".join(f"{c.code}（{c.name}）" for c in valid)
+                error = InvalidInput(
+                    f"纠纷类型“{intake.category_code}”不存在，可选：{listed}",
+                    field="category_code",
+                )
+                error.fields["choices"] = [c.code for c in valid]
+                raise error
             office = self._numbering_office(tx, intake.committee_id)
             referring = intake.referring_court_id
             if referring is not None and tx.org_unit(referring) is None:
@@ -439,9 +446,9 @@ class Engine:
                     did_you_mean(trigger, available),
                 )
             service = bound.spec.service
-            if service is not None and service != performed_by:
-                if service not in self.open_services:
-                    raise ServiceStepRefused(trigger, service, bound.spec.label)
+            if service not in (None, performed_by, *self.open_services):
+                assert service is not None
+                raise ServiceStepRefused(trigger, service, bound.spec.label)
             result = self.apply(tx, case, compiled, bound, actor, payload, reason, now)
             if within is not None:
                 within(tx, result)

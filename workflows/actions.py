@@ -635,9 +635,7 @@ def record_inadmissible(ctx: TransitionContext) -> None:
 @HOOKS.action("close_case")
 def close_case(ctx: TransitionContext) -> None:
     """R-CLOSE: performance complete; the 结案报告 summary is kept."""
-    ctx.update_data(
-        "closing_report", {"summary": ctx.value("summary"), "at": ctx.now.isoformat()}
-    )
+    ctx.update_data("closing_report", {"summary": ctx.value("summary"), "at": ctx.now.isoformat()})
     ctx.set_case(closed_at=ctx.now)
 
 

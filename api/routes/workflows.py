@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 from typing import Annotated, Any
 
@@ -11,9 +9,10 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from api.deps import CurrentPrincipal, EngineDep
-from api.errors import GraphUnavailable, problem_responses
-from api.routes.common import AUTH_PROBLEMS
+from api.errors import problem_responses
+from api.routes.common import AUTH_PROBLEMS, CaseId
 from api.schemas import WorkflowSummary
+from api.services.graphs import case_graph_svg, render_svg
 from engine.errors import DefinitionError, NotFound
 from engine.graph import to_dot
 from engine.machine import CompiledSpec
@@ -78,19 +77,23 @@ def workflow_graph(
     key = (spec_id, version)
     svg = _svg_cache.get(key)
     if svg is None:
-        dot = shutil.which("dot")
-        if dot is None:
-            raise GraphUnavailable("服务器未安装 Graphviz（dot），无法生成流程图")
-        done = subprocess.run(  # a fixed executable; the DOT text goes in on stdin
-            [dot, "-Tsvg"],
-            input=to_dot(compiled.spec).encode(),
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise GraphUnavailable(f"Graphviz 出错：{done.stderr.decode(errors='replace')[:200]}")
-        svg = done.stdout
+        svg = render_svg(to_dot(compiled.spec))
         with _svg_lock:
             _svg_cache[key] = svg
     return Response(svg, media_type="image/svg+xml")
+
+
+case_router = APIRouter(prefix="/cases", tags=["案件"])
+
+
+@case_router.get(
+    "/{case_id}/graph.svg",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+        **problem_responses(401, 404, 422, 503),
+    },
+)
+def case_graph(case_id: CaseId, engine: EngineDep, principal: CurrentPrincipal) -> Response:
+    """The case's flow drawn with its current state and the path it took highlighted."""
+    return Response(case_graph_svg(engine, case_id, principal.actor), media_type="image/svg+xml")

@@ -1,0 +1,1 @@
+"""Services shared by the JSON routes, the web pages and the CLI: no logic lives twice."""
