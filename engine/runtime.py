@@ -122,6 +122,8 @@ class Engine:
             if spec.origins and intake.origin.value not in spec.origins:
                 raise InvalidInput(f"“{spec.title}”不受理此来源的案件", field="origin")
             grid_id, household_head = self._route(tx, intake)
+            if intake.grid_id is not None:
+                grid_id, household_head = self._picked_grid(tx, intake.grid_id, actor)
             room = intake.committee_id if office[0] != intake.committee_id else None
             org_unit_id = intake.org_unit_id or room or grid_id or intake.committee_id
             if tx.org_unit(org_unit_id) is None:
@@ -236,6 +238,24 @@ class Engine:
         if unit[1] != "committee":
             raise InvalidInput(f"“{unit[2]}”不是人民调解委员会", field="committee_id")
         return unit[0], unit[3] or unit[2][:2]
+
+    def _picked_grid(self, tx: Tx, grid_id: int, actor: Actor) -> tuple[int, int | None]:
+        """A grid picked at intake: a grid in the registrar's scope, and its 中心户."""
+        unit = tx.org_unit(grid_id)
+        if unit is None or unit[1] != "grid":
+            raise InvalidInput("所选网格不存在", field="grid_id")
+        if not actor.all_units and grid_id not in actor.unit_ids:
+            raise InvalidInput(f"“{unit[2]}”不在您的辖区内", field="grid_id")
+        heads = [u for u in tx.users_holding(("central_household",)) if u[2] == grid_id]
+        return grid_id, (heads[0][0] if heads else None)
+
+    def suggest_grid(self, address: str) -> int | None:
+        """The grid whose household register holds this address, if any (a suggestion)."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.one(
+                "SELECT grid_id FROM households WHERE address = :a", {"a": address.strip()}
+            )
+            return None if row is None else int(row[0])
 
     def _route(self, tx: Tx, intake: CaseIntake) -> tuple[int | None, int | None]:
         """Find the grid and the 中心户 covering the first party with a known address."""
