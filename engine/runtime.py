@@ -123,7 +123,9 @@ class Engine:
                 raise InvalidInput(f"“{spec.title}”不受理此来源的案件", field="origin")
             grid_id, household_head = self._route(tx, intake)
             if intake.grid_id is not None:
-                grid_id, household_head = self._picked_grid(tx, intake.grid_id, actor)
+                grid_id, household_head = self._picked_grid(
+                    tx, intake.grid_id, intake.committee_id, actor
+                )
             room = intake.committee_id if office[0] != intake.committee_id else None
             org_unit_id = intake.org_unit_id or room or grid_id or intake.committee_id
             if tx.org_unit(org_unit_id) is None:
@@ -239,13 +241,19 @@ class Engine:
             raise InvalidInput(f"“{unit[2]}”不是人民调解委员会", field="committee_id")
         return unit[0], unit[3] or unit[2][:2]
 
-    def _picked_grid(self, tx: Tx, grid_id: int, actor: Actor) -> tuple[int, int | None]:
-        """A grid picked at intake: a grid in the registrar's scope, and its 中心户."""
+    def _picked_grid(
+        self, tx: Tx, grid_id: int, committee_id: int, actor: Actor
+    ) -> tuple[int, int | None]:
+        """A grid picked at intake, in the registrar's scope or in the area the committee
+        serves (its parent unit), and the grid's 中心户."""
         unit = tx.org_unit(grid_id)
         if unit is None or unit[1] != "grid":
             raise InvalidInput("所选网格不存在", field="grid_id")
+        committee = tx.org_unit(committee_id)
+        served = committee[5].rstrip("/").rsplit("/", 1)[0] + "/" if committee else "\x00"
         if not actor.all_units and grid_id not in actor.unit_ids:
-            raise InvalidInput(f"“{unit[2]}”不在您的辖区内", field="grid_id")
+            if not str(unit[5]).startswith(served):
+                raise InvalidInput(f"“{unit[2]}”不在您的辖区内", field="grid_id")
         heads = [u for u in tx.users_holding(("central_household",)) if u[2] == grid_id]
         return grid_id, (heads[0][0] if heads else None)
 

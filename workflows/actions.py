@@ -209,7 +209,16 @@ def _plain(number: Decimal | None) -> int | float | None:
 
 
 def _terms_of(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The declared, checked terms as the case data keeps them."""
+    """The declared, checked terms as the case data keeps them.
+
+    Raises:
+        InvalidInput: a term whose obligor is also its obligee.
+    """
+    for index, term in enumerate(values):
+        if term["obligor"] == term["obligee"]:
+            raise InvalidInput(
+                f"第{index + 1}条：义务人与权利人不能是同一当事人", field=f"terms.{index}.obligee"
+            )
     return [
         {
             "obligor": term["obligor"],

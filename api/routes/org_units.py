@@ -67,7 +67,18 @@ def grid_match(body: GridMatchRequest, engine: EngineDep, principal: CurrentPrin
     suggested = engine.suggest_grid(body.address)
     with engine.db.transaction(write=False) as tx:
         grids = queries.org_units(tx, kind="grid", parent_id=None)
-    choices = [public_unit(g) for g in grids if actor.all_units or g.id in actor.unit_ids]
+        committees = queries.org_units(tx, kind="committee", parent_id=None)
+    # the areas the registrar's committees serve: each committee's parent unit
+    served = [
+        c.path.rstrip("/").rsplit("/", 1)[0] + "/"
+        for c in committees
+        if actor.all_units or c.id in actor.unit_ids
+    ]
+    choices = [
+        public_unit(g)
+        for g in grids
+        if actor.all_units or g.id in actor.unit_ids or g.path.startswith(tuple(served))
+    ]
     matched = next((g for g in choices if g.id == suggested), None)
     return GridMatch(matched=matched, choices=choices)
 
