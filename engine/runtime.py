@@ -251,9 +251,9 @@ class Engine:
             raise InvalidInput("所选网格不存在", field="grid_id")
         committee = tx.org_unit(committee_id)
         served = committee[5].rstrip("/").rsplit("/", 1)[0] + "/" if committee else "\x00"
-        if not actor.all_units and grid_id not in actor.unit_ids:
-            if not str(unit[5]).startswith(served):
-                raise InvalidInput(f"“{unit[2]}”不在您的辖区内", field="grid_id")
+        mine = actor.all_units or grid_id in actor.unit_ids
+        if not mine and not str(unit[5]).startswith(served):
+            raise InvalidInput(f"“{unit[2]}”不在您的辖区内", field="grid_id")
         heads = [u for u in tx.users_holding(("central_household",)) if u[2] == grid_id]
         return grid_id, (heads[0][0] if heads else None)
 

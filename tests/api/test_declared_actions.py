@@ -80,7 +80,8 @@ def test_every_bad_field_is_named_in_chinese_at_once(api: Api) -> None:
     assert response.status_code == 422
     assert {e["field"]: e["message"] for e in body["errors"]} == {
         "party_id": "“当事人”应为编号（整数）",
-        "source": "“同意方式”须为以下之一：written（书面）、oral（口头）、phone（电话）、online（线上）",
+        "source": "“同意方式”须为以下之一："
+        "written（书面）、oral（口头）、phone（电话）、online（线上）",
     }
 
 
@@ -127,11 +128,13 @@ def test_service_steps_are_refused_at_the_generic_door_naming_their_route(
     assert (drafting["service"], drafting["route"]) == ("documents", route)
 
 
-def test_confirm_and_sign_at_the_generic_door_are_refused(closed_api: Api) -> None:
+def test_confirm_and_sign_at_the_generic_door_are_refused(
+    closed_api: Api, calendar: WorkingCalendar
+) -> None:
     """A ruling with no 民事裁定书, an agreement in effect with no PDF: neither can happen."""
     api = closed_api
     # to the court as a deployment without PDFs would drive it, on the same database
-    pdf_less = make_engine(api.engine.db.engine, api.clock, api.engine.calendar)
+    pdf_less = make_engine(api.engine.db.engine, api.clock, calendar)
     driver = open_case(pdf_less, api.world, api.clock)
     drive_to_application(driver)
     driver.fire("clerk", "accept_application")
@@ -299,7 +302,8 @@ def test_diagrams_break_lines_and_a_case_shows_where_it_is(api: Api) -> None:
     assert case.status_code == 200
     assert "\\n" not in case.text
     assert "▶ 当前：调解室调解" in case.text
-    assert "#c0392b" in case.text and "#1f6fb2" in case.text  # current, and the path taken
+    assert "#c0392b" in case.text  # the current state
+    assert "#1f6fb2" in case.text  # the path taken
     assert api.get("far_mediator", f"/api/v1/cases/{case_id}/graph.svg").status_code == 404
 
 
