@@ -528,16 +528,24 @@ def documents_verify(
         list[Path] | None,
         typer.Option("--trust", help="另外信任的根证书（PEM 或 DER），可重复"),
     ] = None,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete", help="签署中的草稿：已有签名均有效、顺序正确时退出码也为 0"
+        ),
+    ] = False,
 ) -> None:
-    """核验文书的每个签名：签署人、角色、时间、是否完好、是否受信任、签署后是否被修改。
+    """核验文书：每个签名的签署人、角色、时间、是否完好、是否受信任，以及整份文书的结论。
 
-    信任本部署的 CA（数据目录下的开发用 CA 或配置的 PKCS#12）及 --trust 指定的证书；
-    全部签名有效且签署后未被修改时退出码为 0。
+    信任本部署的 CA（数据目录下的开发用 CA 或配置的 PKCS#12）及 --trust 指定的证书。
+    退出码：0 有效；1 无效（签名损坏、证书不受信任、签名人不符、签署后被修改、无法读取）；
+    3 签署未完成（缺少计划中的签名，如草稿或被截掉后面修订的文件）；4 签署顺序不符。
     """
     from cryptography import x509
 
     from api.documents import trust_roots
-    from documents import verify
+    from documents import Verdict, verify
+    from documents.verify import beijing_time
 
     try:
         pdf = file.read_bytes()
@@ -546,20 +554,20 @@ def documents_verify(
     try:
         roots: list[x509.Certificate | bytes] = [*trust_roots(get_settings())]
         roots += [path.read_bytes() for path in trust or []]
-        report = verify(pdf, roots)
     except OSError as exc:
         raise fail(f"无法读取证书文件：{exc}", "file_unreadable") from exc
-    except (DocumentError, ValueError) as exc:
-        message = exc.message_zh if isinstance(exc, DocumentError) else f"证书无法解析：{exc}"
-        code = exc.code if isinstance(exc, DocumentError) else "certificate_unreadable"
-        raise fail(message, code) from exc
+    try:
+        report = verify(pdf, roots)
+    except DocumentError as exc:
+        console.print(f"核验结论：无效。{exc.message_zh}", soft_wrap=True, highlight=False)
+        raise fail(exc.message_zh, exc.code) from exc
+    except ValueError as exc:
+        raise fail(f"证书无法解析：{exc}", "certificate_unreadable") from exc
     yes_no = {True: "[green]是[/]", False: "[red]否[/]"}
     total = len(report.signatures)
     for index, signature in enumerate(report.signatures, start=1):
         when = (
-            signature.signing_time.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-            if signature.signing_time
-            else "—"
+            f"{beijing_time(signature.signing_time)}（北京时间）" if signature.signing_time else "—"
         )
         dev = "（开发用证书）" if signature.development_certificate else ""
         level = signature.modification_level
@@ -567,15 +575,21 @@ def documents_verify(
             f"[bold]签名 {index}/{total}[/]（{signature.field}，{signature.label}）",
             f"  签署人：{signature.signer_name}{dev}",
             f"  角色：{signature.role.label_zh if signature.role else '（未知）'}",
-            f"  签署时间：{when}（北京时间）",
+            f"  签署时间：{when}",
             f"  内容完好：{yes_no[signature.intact and signature.valid]}",
             f"  证书受信任：{yes_no[signature.trusted]}",
+            f"  与签名栏相符：{yes_no[signature.matches_slot]}",
             f"  签署后改动：{_MODIFICATION_ZH.get(level, level)}",
         ]
-        console.print("\n".join(lines), soft_wrap=True)
-    console.print(report.summary_zh, soft_wrap=True)
-    if not report.ok:
-        raise fail("文书核验未通过", "document_verification_failed")
+        console.print("\n".join(lines), soft_wrap=True, highlight=False)
+    console.print(report.headline_zh, soft_wrap=True, highlight=False)
+    verdict = report.verdict
+    if verdict is Verdict.INCOMPLETE and allow_incomplete:
+        return
+    if verdict is not Verdict.VALID:
+        raise fail(
+            f"文书核验结论为“{verdict.label_zh}”", f"document_{verdict.value}", verdict.exit_code
+        )
 
 
 _MODIFICATION_ZH = {

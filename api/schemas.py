@@ -452,10 +452,18 @@ class SignatureCheck(BaseModel):
 
 
 class VerificationPublic(BaseModel):
-    ok: bool = Field(description="全部签名有效，签署后未被修改")
+    verdict: Literal["valid", "invalid", "incomplete", "out_of_order"] = Field(
+        description="核验结论：有效 / 无效 / 签署未完成 / 签署顺序不符"
+    )
+    verdict_zh: str
+    ok: bool = Field(description="有效：计划的签名齐备、顺序正确、签名人相符，签署后未被修改")
     complete: bool = Field(description="全部签署人均已签署")
     sha256: str
+    headline_zh: str = Field(description="核验结论及其理由（不含逐个签名）")
     summary_zh: str
+    problems: list[str] = Field(description="结论为无效时的问题")
+    order_found: list[str] = Field(description="签名的实际顺序（签名栏与签署人）")
+    order_planned: list[str] = Field(description="签署计划的顺序")
     signatures: list[SignatureCheck]
     unsigned: list[str] = Field(description="尚待签署的签名栏")
     modified_after_last_signature: bool

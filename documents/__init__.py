@@ -40,7 +40,7 @@ from documents.model import (
 from documents.render import Renderer
 from documents.sign import Slot, sign, signing_plan
 from documents.store import DocumentStore
-from documents.verify import SignatureReport, VerificationReport, verify
+from documents.verify import SignatureReport, Verdict, VerificationReport, verify
 
 __all__ = [
     "DEV_MARK",
@@ -81,6 +81,7 @@ __all__ = [
     "TemplateDataError",
     "Term",
     "TranscriptEntry",
+    "Verdict",
     "VerificationError",
     "VerificationReport",
     "sign",

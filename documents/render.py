@@ -32,6 +32,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 FIELD_PREFIX = "sig"
 ESIGN_INFO_KEY = "FengqiaoSigning"
 ESIGN_WET_ONLY = "wet-only"
+KIND_INFO_KEY = "FengqiaoKind"
 _PX_TO_PT = 0.75
 
 
@@ -250,8 +251,13 @@ class Renderer:
         slots: tuple[SlotView, ...] = (),
         *,
         wet_only: bool = False,
+        kind: str | None = None,
     ) -> bytes:
-        """Lay out `html` and write the PDF, adding signature fields where `data-sig` boxes are."""
+        """Lay out `html` and write the PDF, adding signature fields where `data-sig` boxes are.
+
+        `kind` (the template's stem: agreement, ruling, …) is written into the document
+        information so that a verifier can word its verdict for the paper it checks.
+        """
         from weasyprint import HTML
 
         try:
@@ -261,7 +267,7 @@ class Renderer:
                 output_intent=_OUTPUT_INTENT,
                 cache=self._cache,
             )
-            finisher = _FieldFinisher(slots, wet_only=wet_only)
+            finisher = _FieldFinisher(slots, wet_only=wet_only, kind=kind)
             pdf = document.write_pdf(
                 pdf_variant=self.pdf_variant,
                 output_intent=_OUTPUT_INTENT,
@@ -291,7 +297,8 @@ class Renderer:
         """
         html = self.render_html(doc, branding, document_id=document_id)
         wet_only = bool(getattr(doc, "electronic_signature_excluded", False))
-        return self.html_to_pdf(html, self.slots(doc, branding), wet_only=wet_only)
+        kind = doc.template.removesuffix(".html")
+        return self.html_to_pdf(html, self.slots(doc, branding), wet_only=wet_only, kind=kind)
 
 
 _OUTPUT_INTENT = "fengqiao-srgb"
@@ -324,15 +331,20 @@ def _png_uri(data: bytes | None) -> str | None:
 class _FieldFinisher:
     """WeasyPrint finisher: one empty /Sig widget per slot, placed on its `data-sig` box."""
 
-    def __init__(self, slots: tuple[SlotView, ...], *, wet_only: bool) -> None:
+    def __init__(
+        self, slots: tuple[SlotView, ...], *, wet_only: bool, kind: str | None = None
+    ) -> None:
         self.slots = {s.field: s for s in slots}
         self.wet_only = wet_only
+        self.kind = kind
 
     def __call__(self, document: Any, pdf: Any) -> None:
         import pydyf  # type: ignore[import-untyped]  # pydyf ships no type information
 
         if self.wet_only:
             pdf.info[ESIGN_INFO_KEY] = pydyf.String(ESIGN_WET_ONLY)
+        if self.kind:
+            pdf.info[KIND_INFO_KEY] = pydyf.String(self.kind)
         if not self.slots:
             return
         found: dict[str, tuple[int, tuple[float, float, float, float]]] = {}

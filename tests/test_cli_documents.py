@@ -114,8 +114,10 @@ def test_documents_render_exports_the_latest_version_and_verify_passes(
 
     checked = runner.invoke(app, ["documents", "verify", str(out)])
     assert checked.exit_code == 0, checked.output
-    assert "核验通过" in checked.output
+    assert "核验结论：有效。" in checked.output
     assert checked.output.count("签署人：") == 4
+    assert checked.output.count("北京时间") == 4  # each signing time once, in Beijing time
+    assert "UTC" not in checked.output
     for role in ("当事人", "调解员", "人民调解委员会（印章）"):
         assert f"角色：{role}" in checked.output
     assert checked.output.count("内容完好：是") == 4
@@ -135,7 +137,55 @@ def test_documents_verify_fails_on_a_tampered_copy(demo_dir: Path, tmp_path: Pat
     tampered.write_bytes(bytes(pdf))
     result = runner.invoke(app, ["documents", "verify", str(tampered)])
     assert result.exit_code == 1, result.output
-    assert "核验未通过" in result.output
+    assert "核验结论：无效" in result.output
+
+
+def test_r_agreement_effect_verify_exit_codes_for_incomplete_and_out_of_order(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    from tests.documents.test_verdict import force_sign, revisions
+
+    case_id, _ = _signed_cases(demo_dir, paper=False)[0]
+    _, digest = _latest(demo_dir, case_id)
+    signed = (demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf").read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(revisions(signed)[-2])  # the seal's revision removed
+    result = runner.invoke(app, ["documents", "verify", str(cut)])
+    assert result.exit_code == 3, result.output
+    assert "核验结论：签署未完成" in result.output
+    assert "尚缺签署：调解委员会印章" in result.output
+    assert "document_incomplete" in result.output
+    drafting = runner.invoke(app, ["documents", "verify", "--allow-incomplete", str(cut)])
+    assert drafting.exit_code == 0, drafting.output
+
+    from api.documents import load_authority
+
+    authority = load_authority(get_settings())
+    plan = signing_plan(revisions(signed)[0])
+    seal = next(s for s in plan if s.role.value == "committee")
+    reordered = force_sign(
+        revisions(signed)[0],
+        authority.issue(seal.name, seal.role, organisation=seal.name),
+        seal.field,
+        certify=True,
+    )
+    out_of_order = tmp_path / "reordered.pdf"
+    out_of_order.write_bytes(reordered)
+    result = runner.invoke(app, ["documents", "verify", "--allow-incomplete", str(out_of_order)])
+    assert result.exit_code == 4, result.output
+    assert "签署顺序不符" in result.output
+
+
+def test_documents_verify_garbage_is_invalid_without_traceback(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    del demo_dir
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF")
+    result = runner.invoke(app, ["documents", "verify", str(junk)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "核验结论：无效" in result.output
 
 
 def test_documents_verify_trusts_only_this_deployment_or_given_roots(

@@ -141,7 +141,7 @@ def test_r_agreement_effect_drafted_signed_downloaded_and_verified_over_http(api
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["referrer-policy"] == "no-referrer"
     html = page.text
-    assert "核验通过" in html
+    assert "核验结论：有效。" in html
     assert "人民调解协议书" in html
     assert api.engine.get_case(case_id, api.world.actors["supervisor"]).number in html
     assert "第 1 版（签署后为第 5 版）" in html
@@ -190,7 +190,19 @@ def test_r_agreement_effect_drafted_signed_downloaded_and_verified_over_http(api
     )
     assert flipped.status_code == 200, flipped.text
     assert flipped.json()["ok"] is False
-    assert "核验未通过" in flipped.json()["summary_zh"]
+    assert flipped.json()["verdict"] == "invalid"
+    assert "核验结论：无效" in flipped.json()["summary_zh"]
+    from tests.documents.test_verdict import revisions
+
+    cut = api.client.post(
+        "/api/v1/documents/verify",
+        content=revisions(pdf)[-2],
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert cut.status_code == 200, cut.text
+    assert (cut.json()["verdict"], cut.json()["ok"]) == ("incomplete", False)
+    assert cut.json()["unsigned"] == [cut.json()["order_planned"][-1]]
+    assert "尚缺签署" in cut.json()["headline_zh"]
     assert len(_versions(api, case_id)) == 5  # verifying stores nothing
 
 
@@ -326,10 +338,16 @@ def test_the_verification_page_escapes_everything() -> None:
     hostile = "<script>alert(1)</script>"
     page = render_page(
         DocumentVerification(
+            verdict="invalid",
+            verdict_zh="无效",
             ok=False,
             complete=False,
             sha256="0" * 64,
+            headline_zh=hostile,
             summary_zh="",
+            problems=[hostile],
+            order_found=[hostile],
+            order_planned=[],
             signatures=[],
             unsigned=[hostile],
             modified_after_last_signature=False,

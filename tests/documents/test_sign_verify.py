@@ -20,6 +20,7 @@ from documents import (
     Renderer,
     SignerRole,
     SigningOutOfOrder,
+    Verdict,
     sign,
     signing_plan,
     verify,
@@ -56,7 +57,10 @@ def test_r_esign_four_signatures_validate_in_ours(
     assert not any(s.certifying for s in later)
     assert all(s.intact and s.trusted and s.development_certificate for s in report.signatures)
     assert all(s.signing_time is not None and s.signing_time.tzinfo for s in report.signatures)
-    assert "核验通过" in report.summary_zh
+    assert report.verdict is Verdict.VALID
+    assert report.summary_zh.startswith("核验结论：有效。")
+    assert report.summary_zh.count("北京时间") == 4  # each time once, in Beijing time
+    assert "UTC" not in report.summary_zh
 
 
 def test_r_esign_four_signatures_validate_in_pdfsig(
@@ -81,10 +85,15 @@ def test_partly_signed_agreement_is_not_complete(
 ) -> None:
     pdf = sign(agreement_pdf, agreement_signers[0], signature_png=None)
     report = verify(pdf, ca.trust_roots)
-    assert report.ok
+    assert not report.ok
+    assert report.verdict is Verdict.INCOMPLETE
     assert not report.complete
     assert [s.name for s in report.unsigned] == ["李四", "修丽君", "枫桥镇人民调解委员会"]
-    assert "尚待签署" in report.summary_zh
+    assert "签署未完成" in report.summary_zh
+    assert (
+        "尚缺签署：乙方李四、调解员修丽君、调解委员会印章枫桥镇人民调解委员会" in report.summary_zh
+    )
+    assert "协议书方发生效力" in report.summary_zh
 
 
 # --- tampering ----------------------------------------------------------------------------
@@ -189,7 +198,8 @@ def test_unsigned_revision_after_signing_is_detected_by_ours_only(
     assert report.last_modification_level == "OTHER"
     assert all(s.intact for s in report.signatures)  # the digests alone still match
     assert not any(s.bottom_line for s in report.signatures)
-    assert "核验未通过" in report.summary_zh
+    assert report.verdict is Verdict.INVALID
+    assert "核验结论：无效" in report.summary_zh
     assert "内容被修改" in report.summary_zh
     out = _pdfsig(tmp_path, tampered)
     assert out.count("Signature is Valid.") == 4  # poppler sees nothing wrong …
