@@ -352,9 +352,20 @@ class TermIn(_In):
         | Annotated[float, Field(ge=0, le=MAX_SAFE_INT)]
         | None
     ) = Field(default=None, description="金额（元）")
-    method: PlainText | None = Field(default=None, max_length=200, description="履行方式")
-    place: PlainText | None = Field(default=None, max_length=200, description="履行地点")
-    due_date: date = Field(description="履行期限")
+    method: PlainText = Field(
+        min_length=1, max_length=200, description="履行方式（如银行转账、现金支付、当面交付）"
+    )
+    place: PlainText = Field(min_length=1, max_length=200, description="履行地点")
+    due_date: date = Field(description="履行期限（不得早于签署之日）")
+
+
+class ResponsibilityIn(_In):
+    """One party's responsibility for the dispute (人民调解法第29条第二项)."""
+
+    party_id: RowId = Field(description="当事人（本案当事人 party_id）")
+    responsibility: PlainText = Field(
+        min_length=1, max_length=2000, description="该当事人的责任；无责任的写“不承担责任”"
+    )
 
 
 class AgreementDraft(_In):
@@ -362,10 +373,12 @@ class AgreementDraft(_In):
 
     trigger: Literal["draft_agreement", "revise_agreement"] = "draft_agreement"
     facts: PlainText = Field(min_length=1, max_length=5000, description="纠纷事实")
-    issues: PlainText = Field(
-        min_length=1, max_length=2000, description="争议事项（多项以分号或换行分隔）"
+    issues: PlainText | list[Annotated[PlainText, Field(min_length=1, max_length=500)]] = Field(
+        min_length=1, max_length=2000, description="争议事项：逐项列出，或以分号、换行分隔"
     )
-    responsibilities: PlainText = Field(min_length=1, max_length=5000, description="各方责任")
+    responsibilities: list[ResponsibilityIn] = Field(
+        min_length=1, max_length=50, description="各方责任：每位当事人一项"
+    )
     terms: list[TermIn] = Field(min_length=1, max_length=50, description="协议条款")
     expected_version: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="您看到的案件版本；也可用 If-Match 请求头"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -147,9 +148,19 @@ def _pyhanko_signer(issued: IssuedSigner) -> Any:
     return issued._pyhanko
 
 
-def _appearance(slot: Slot, signature_png: bytes | None) -> Image.Image:
+Mark = Literal["signature", "thumbprint", "seal"]
+MARKS: dict[str, str] = {"signature": "签名", "thumbprint": "按指印", "seal": "盖章"}
+
+
+def _appearance(
+    slot: Slot, signature_png: bytes | None, mark: Mark, dated: str | None
+) -> Image.Image:
     if slot.role.is_seal:
+        return appearance.seal(slot.name, dated)
+    if mark == "seal":  # an organisation party applies its own seal
         return appearance.seal(slot.name)
+    if mark == "thumbprint":
+        return appearance.thumbprint(slot.name)
     if signature_png is not None:
         return appearance.handwritten(signature_png)
     return appearance.typed_name(slot.name)
@@ -186,6 +197,8 @@ def sign(
     signature_png: bytes | None = None,
     timestamp_url: str | None = None,
     location: str | None = None,
+    mark: Mark = "signature",
+    signed_on: date | None = None,
 ) -> bytes:
     """Add `signer`'s PAdES signature in its own field as an incremental update.
 
@@ -195,6 +208,10 @@ def sign(
         signature_png: a handwritten signature image (parties); else the typed name is used.
         timestamp_url: an RFC 3161 time-stamping service, passed to pyHanko.
         location: where the signature was made, recorded in the signature dictionary.
+        mark: how a party signs: its name (or `signature_png`), a thumbprint, or an
+            organisation's seal; signatories other than parties always sign by name or seal.
+        signed_on: the (Beijing) date a seal is applied; printed in the seal's appearance,
+            since the day the last seal is applied is the agreement's date.
 
     Returns:
         The PDF with one more signature.
@@ -221,8 +238,11 @@ def sign(
     if not slots:
         raise SigningError("本文书没有电子签名栏")
     slot = _choose_slot(slots, signer)
+    if mark != "signature" and slot.role is not SignerRole.PARTY:
+        raise SigningError(f"只有当事人可以{MARKS[mark]}代替签名", field=slot.field)
     certify = not any(s.signed for s in slots)
 
+    dated = f"{signed_on.year}年{signed_on.month}月{signed_on.day}日" if signed_on else None
     meta = signers.PdfSignatureMetadata(
         field_name=slot.field,
         md_algorithm="sha256",
@@ -230,11 +250,11 @@ def sign(
         certify=certify,
         docmdp_permissions=MDPPerm.FILL_FORMS,
         name=signer.identity.name,
-        reason=f"{slot.label}签署",
+        reason=f"{slot.label}{MARKS[mark] if slot.role is SignerRole.PARTY else '签署'}",
         location=location,
     )
     style = StaticStampStyle(
-        background=PdfImage(_appearance(slot, signature_png)),
+        background=PdfImage(_appearance(slot, signature_png, mark, dated)),
         border_width=0,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID,

@@ -37,6 +37,7 @@ def drive_case_file(driver: Driver) -> None:
     driver.consent_all()
     driver.fire("mediator", "accept_at_room")
     driver.assign("mediator", "mediator")
+    driver.assign("mediator3", "recorder")
     driver.fire(
         "mediator",
         "record_session",
@@ -117,8 +118,8 @@ EXPECTED = {
         PLACE,
         "申请人王秀英：要求被申请人赔偿院墙修缮费用。",
         "被申请人李建国：同意赔偿，请求分期。",
-        "调解员陈阿明、杨光明",  # the village 中心户 and the mediator, both active
-        "记录人杨光明",
+        "主持调解杨光明（人民调解员）",  # the mediator; the village 中心户 did not hold it
+        "记录人郭立新",
         "村民代表张大伯",
     ),
     "confirmation_application": (
@@ -133,7 +134,10 @@ EXPECTED = {
     "legal_opinion": ("法律意见书", "孙律师", "浙江枫桥律师事务所", OPINION, "相邻房屋滴水纠纷"),
 }
 
-ABSENT = {"confirmation_application": ("被申请人",)}  # a joint application: both parties apply
+ABSENT = {
+    "confirmation_application": ("被申请人",),
+    "transcript": ("陈阿明",),  # R-TRANSCRIPT: the 中心户 is no 调解员 of a room session
+}  # a joint application: both parties apply
 
 
 @pytest.mark.parametrize("kind", CASE_FILE_KINDS)
@@ -196,6 +200,7 @@ def test_transcript_index_picks_the_session_and_refuses_one_not_held(
     driver.consent_all()
     driver.fire("mediator", "accept_at_room")
     driver.assign("mediator", "mediator")
+    driver.assign("mediator3", "recorder")
     driver.fire("mediator", "record_session", place="村委会一楼", record="第一次调解：各执一词")
     driver.wait(days=1)
     driver.fire("mediator", "record_session", place="当事人家中", record="第二次调解：初步和解")
@@ -211,6 +216,39 @@ def test_transcript_index_picks_the_session_and_refuses_one_not_held(
     assert "各执一词" not in latest
     with pytest.raises(InvalidInput, match="只有 2 份调解笔录，没有第 3 份"):
         service.render_case_document(driver.case_id, actor, "transcript", index=3)
+
+
+def test_r_transcript_the_mediator_is_never_also_the_recorder(
+    driver: Driver, service: DocumentService
+) -> None:
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room")
+    driver.assign("mediator", "mediator")
+    driver.fire("mediator", "record_session", place="调解室", record="双方陈述")
+    actor = driver.world.actors["mediator"]
+    with pytest.raises(InvalidInput, match="调解员以外的记录人") as caught:
+        service.render_case_document(driver.case_id, actor, "transcript")
+    assert caught.value.field == "recorder"
+    driver.assign("mediator", "recorder")  # the mediator named recorder too: still refused
+    with pytest.raises(InvalidInput, match="调解员以外的记录人"):
+        service.render_case_document(driver.case_id, actor, "transcript")
+
+
+def test_r_transcript_a_central_household_signs_as_such(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    driver.consent_all()
+    driver.fire("household", "route_to_grid")
+    driver.assign("mediator3", "recorder")
+    driver.fire("household", "record_session", place="中心户家中", record="双方各自陈述")
+    text = pdf_text(
+        service.render_case_document(driver.case_id, driver.world.actors["mediator"], "transcript"),
+        tmp_path,
+    )
+    assert "主持调解陈阿明（中心户）" in text
+    assert "中心户（签名）" in text
+    assert "记录人郭立新" in text
+    assert "调解员（签名）" not in text
 
 
 def test_the_case_file_is_scoped_like_the_case(driver: Driver, service: DocumentService) -> None:

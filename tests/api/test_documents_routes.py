@@ -43,7 +43,7 @@ def _draft(api: Api, driver: Driver, etag: str | None = None, **headers: str) ->
     body = {
         "facts": "被申请人房屋滴水损坏申请人院墙",
         "issues": "修缮费用的承担；修缮期限",
-        "responsibilities": "被申请人承担主要责任",
+        "responsibilities": driver.responsibilities(),
         "terms": driver.terms(),
     }
     return api.client.post(

@@ -37,7 +37,7 @@ def _payload(driver: Driver) -> dict[str, object]:
     return {
         "facts": "被申请人房屋滴水损坏申请人院墙",
         "issues": "修缮费用的承担；修缮期限",
-        "responsibilities": "被申请人承担主要责任",
+        "responsibilities": driver.responsibilities(),
         "terms": driver.terms(),
     }
 
@@ -123,7 +123,12 @@ def test_agreement_versions_form_a_chain_and_nothing_is_overwritten(
     _in_room(driver)
     mediator = driver.world.actors["mediator"]
     service.draft_agreement(driver.case_id, mediator, driver.case.version, _payload(driver))
-    revised = {**_payload(driver), "responsibilities": "双方各自承担一半责任"}
+    revised = {
+        **_payload(driver),
+        "responsibilities": [
+            {"party_id": p, "responsibility": "双方各自承担一半责任"} for p in driver.party_ids()
+        ],
+    }
     service.revise_agreement(driver.case_id, mediator, driver.case.version, revised)
     driver.fire("mediator", "start_signing")
     _sign_parties(driver, service)
@@ -373,3 +378,43 @@ def test_r_jc_track_a_rejection_needs_a_ground_and_changes_nothing_without_one(
     case = driver.case
     assert (case.state, case.data["confirmation"]["ground"]) == ("jc_rejected", "unclear")
     assert case.data["confirmation"]["ruling_version"] == 1
+
+
+def test_r_seal_the_committee_that_mediates_seals_and_the_number_stays(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    """A case registered by one committee and mediated by another: the mediating committee
+    makes and seals the agreement, the case keeps its number, and the paper names both."""
+    number = driver.case.number
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["other_committee"])
+    driver.fire(
+        "supervisor",
+        "assign",
+        user_id=driver.world.users["outsider"],
+        role="mediator",
+        parties_consented=True,
+    )
+    outsider = driver.world.actors["outsider"]
+    service.draft_agreement(driver.case_id, outsider, driver.case.version, _payload(driver))
+    latest = service.latest(driver.case_id)
+    assert latest is not None
+    plan = signing_plan(service.read(latest.sha256))
+    assert [(s.role.value, s.name) for s in plan][2:] == [
+        ("mediator", "外村调解员"),
+        ("committee", "东溪村人民调解委员会"),
+    ]
+    path = tmp_path / "moved.pdf"
+    path.write_bytes(service.read(latest.sha256))
+    text = "".join(
+        subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout.split()
+    )
+    assert driver.case.number == number
+    assert f"编号：{number}" in text
+    assert "本纠纷由枫源村人民调解委员会受理登记（编号不变），移送" in text
+    assert "中心户" not in text.partition("各方责任")[0]  # no 中心户 as the agreement's mediator
