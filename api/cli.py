@@ -609,8 +609,8 @@ def documents_render(
         str,
         typer.Option(
             "--kind",
-            help="文书种类：agreement（调解协议书，默认）、application、registration、"
-            "transcript、confirmation_application、followup、legal_opinion",
+            help="文书种类：agreement（调解协议书，默认）、ruling（民事裁定书）、application、"
+            "registration、transcript、confirmation_application、followup、legal_opinion",
         ),
     ] = "agreement",
     index: Annotated[
@@ -623,12 +623,12 @@ def documents_render(
         bool, typer.Option("--scan", help="导出纸质签署的扫描件（婚姻、收养、继承类协议）")
     ] = False,
 ) -> None:
-    """导出案件文书：调解协议书的最新版本（已签署的签名一并导出），或按案件现状生成卷宗中的其他文书（只读，不签署、不存档）。"""
-    from api.documents import AGREEMENT, AGREEMENT_SCAN, CASE_FILE_KINDS, DocumentService
+    """导出案件文书：调解协议书或民事裁定书的最新版本（签名一并导出），或按案件现状生成卷宗中的其他文书（只读，不签署、不存档）。"""
+    from api.documents import AGREEMENT, AGREEMENT_SCAN, CASE_FILE_KINDS, RULING, DocumentService
     from engine.records import Actor
 
-    if kind != AGREEMENT and kind not in CASE_FILE_KINDS:
-        choices = "、".join((AGREEMENT, *CASE_FILE_KINDS))
+    if kind not in (AGREEMENT, RULING) and kind not in CASE_FILE_KINDS:
+        choices = "、".join((AGREEMENT, RULING, *CASE_FILE_KINDS))
         raise fail(f"未知的文书种类“{kind}”，可选：{choices}", "invalid_input", 2)
     if scan and kind != AGREEMENT:
         raise fail("--scan 只适用于调解协议书（--kind agreement）", "invalid_input", 2)
@@ -646,10 +646,11 @@ def documents_render(
             data = service.render_case_document(case_id, Actor.system(), kind, index=index)
             note = "按案件现状生成，未签署、未存档"
         else:
-            stored = AGREEMENT_SCAN if scan else AGREEMENT
+            stored = AGREEMENT_SCAN if scan else kind
             latest = service.latest(case_id, stored)
             if latest is None:
-                what = "协议扫描件" if scan else "调解协议书文书"
+                what = {AGREEMENT: "调解协议书文书", RULING: "民事裁定书"}[kind]
+                what = "协议扫描件" if scan else what
                 raise fail(f"案件 {case_id} 尚无{what}", "document_not_found")
             data = service.read(latest.sha256)
             note = f"第 {latest.version} 版，SHA-256 {latest.sha256}"

@@ -406,7 +406,7 @@ class DocumentService:
             organisation=facts.branding.committee_name,
             key_id=f"org:{facts.committee_id}",
         )
-        return self._sign(facts, actor, "apply_seal", signer, {}, signed_on=self._today())
+        return self._sign(facts, actor, "apply_seal", signer, {})
 
     def _sign(
         self,
@@ -418,7 +418,6 @@ class DocumentService:
         *,
         signature_png: bytes | None = None,
         mark: Mark = "signature",
-        signed_on: date | None = None,
     ) -> FireResult:
         _require_draft(facts)
         late = overdue_terms(facts.case.data.get("agreement", {}), self._today())
@@ -435,7 +434,7 @@ class DocumentService:
             timestamp_url=self.timestamp_url,
             location=facts.branding.committee_name,
             mark=mark,
-            signed_on=signed_on,
+            signed_at=self.engine.clock.now(),
         )
         digest = self.store.put(signed)
         return self.engine.fire(
@@ -479,12 +478,7 @@ class DocumentService:
         with self.engine.db.transaction(write=False) as tx:
             court = tx.org_unit(case.court_id)
             assert court is not None, "cases reference their court by foreign key"
-            clerk_id = confirmation.get("accepted_by")
-            clerk = (
-                tx.one("SELECT display_name FROM users WHERE id = :id", {"id": clerk_id})
-                if isinstance(clerk_id, int)
-                else None
-            )
+            clerk = _court_clerk(tx, case.court_id, confirmation.get("accepted_by"))
             rulings = tx.documents(case_id, RULING)
         court_name = str(court[2])
         names = {p.party_id: p.name for p in facts.parties}
@@ -492,7 +486,11 @@ class DocumentService:
             number=ruling_number,
             issued_on=self.engine.clock.now().astimezone(BEIJING).date(),
             court=court_name,
-            applicants=self._document_parties(facts, actor),
+            # a joint application: every party is 申请人, none 被申请人 (R-JC-PACKAGE)
+            applicants=tuple(
+                p.model_copy(update={"label": "申请人"})
+                for p in self._document_parties(facts, actor)
+            ),
             agreement_number=case.number,
             agreement_date=(case.agreement_effective_at or case.created_at)
             .astimezone(BEIJING)
@@ -501,9 +499,9 @@ class DocumentService:
             outcome=outcome,
             agreement_summary=_terms_summary(case.data.get("agreement", {}), names),
             rejection_ground=REJECTION_GROUNDS[ground] if ground else None,
-            reasoning=reasoning,
+            reasoning=_sentence(reasoning),
             judges=(Person(name=self._user_name(actor), title="审判员"),),
-            clerk=Person(name=str(clerk[0]) if clerk else "（未记录）", title="书记员"),
+            clerk=Person(name=clerk, title="书记员"),
         )
         version = rulings[-1].version + 1 if rulings else 1
         # the court's document: no room branding, the mediating committee named in the text
@@ -514,7 +512,13 @@ class DocumentService:
         signer = self.authority.issue(
             court_name, SignerRole.COURT, organisation=court_name, key_id=f"org:{case.court_id}"
         )
-        signed = sign(pdf, signer, timestamp_url=self.timestamp_url, location=court_name)
+        signed = sign(
+            pdf,
+            signer,
+            timestamp_url=self.timestamp_url,
+            location=court_name,
+            signed_at=self.engine.clock.now(),
+        )
         digest = self.store.put(signed)
         payload: dict[str, Any] = {"ruling_number": ruling_number, "document_sha256": digest}
         if ground:
@@ -843,7 +847,6 @@ class DocumentService:
             law_firm=firm or UNRECORDED,
             question=f"本案{file.category.name}纠纷的调解所涉法律问题",
             facts=file.summary,
-            analysis="（律师未单独记录分析过程，结论见下文法律意见）",
             opinion=str(given["opinion"]),
         )
 
@@ -1065,6 +1068,38 @@ def _display_name(tx: Tx, user_id: int | None) -> str:
     return UNRECORDED if row is None else str(row[0])
 
 
+def _sentence(text: str) -> str:
+    """A sentence as printed: ends with a full stop (the court's reasoning often does not)."""
+    text = text.strip()
+    return text if text.endswith(("。", "！", "？", "；", "”")) else f"{text}。"
+
+
+def _cn_date(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _court_clerk(tx: Tx, court_id: int, accepted_by: object) -> str:
+    """The ruling's 书记员: a court clerk, never the judge — the one who accepted the
+    application if a clerk did, else the court's first clerk.
+
+    Raises:
+        InvalidInput: the court has no clerk registered.
+    """
+    params: dict[str, Any] = {"court": court_id}
+    rows = tx.all(
+        "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id "
+        "WHERE m.role = 'court_clerk' AND m.org_unit_id = :court ORDER BY m.id",
+        params,
+    )
+    clerks = {int(r[0]): str(r[1]) for r in rows}
+    if not clerks:
+        raise InvalidInput("本院未登记书记员，无法制作裁定书：请先添加书记员用户", field="clerk")
+    if isinstance(accepted_by, int) and accepted_by in clerks:
+        return clerks[accepted_by]
+    return next(iter(clerks.values()))
+
+
 def _terms_summary(agreement: dict[str, Any], names: dict[int, str]) -> str:
     """The agreed terms in one sentence each, as a ruling restates them."""
     if agreement.get("oral"):
@@ -1073,7 +1108,7 @@ def _terms_summary(agreement: dict[str, Any], names: dict[int, str]) -> str:
     for term in agreement.get("terms", []):
         amount = f"人民币{term['amount']}元" if term.get("amount") else ""
         parts.append(
-            f"{names.get(term.get('obligor'), '')}于{term.get('due_date', '')}前"
+            f"{names.get(term.get('obligor'), '')}于{_cn_date(term['due_date'])}前"
             f"向{names.get(term.get('obligee'), '')}{term.get('content', '')}{amount}"
         )
     return "；".join(parts) + "。" if parts else "（协议内容见调解协议书）"

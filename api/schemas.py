@@ -394,6 +394,10 @@ class SignRequest(_In):
 
     signer: SignerKind
     party_id: RowId | None = Field(default=None, description="签署的当事人（signer 为 party 时）")
+    mark: Literal["signature", "thumbprint", "seal"] = Field(
+        default="signature",
+        description="当事人的签署方式：签名、按指印，或单位当事人盖章",
+    )
     signature_png_base64: str | None = Field(
         default=None,
         max_length=2_000_000,

@@ -371,7 +371,7 @@ class LegalOpinion(_Document):
     law_firm: str = Field(min_length=1)
     question: str = Field(min_length=1)
     facts: str = Field(min_length=1)
-    analysis: str = Field(min_length=1)
+    analysis: str | None = Field(default=None, min_length=1, description="None: not recorded")
     opinion: str = Field(min_length=1)
     legal_basis: tuple[str, ...] = ()
 

@@ -243,3 +243,51 @@ def test_init_refuses_without_the_cjk_font(tmp_path: Path, monkeypatch: pytest.M
     assert "未找到中文字体" in result.output
     assert not (tmp_path / "var" / "fengqiao.db").exists()  # nothing half-initialised
     get_settings.cache_clear()
+
+
+def test_r_jc_track_documents_render_exports_the_court_signed_ruling(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    confirmed = [c for c, state in _signed_cases(demo_dir, paper=False) if state == "confirmed"]
+    assert confirmed
+    _, digest = _latest(demo_dir, confirmed[0], "ruling")
+    out = tmp_path / "ruling.pdf"
+    rendered = runner.invoke(
+        app, ["documents", "render", str(confirmed[0]), "--kind", "ruling", "-o", str(out)]
+    )
+    assert rendered.exit_code == 0, rendered.output
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+    checked = runner.invoke(app, ["documents", "verify", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert "核验结论：有效。民事裁定书" in checked.output
+    none_yet = next(
+        c for c, state in _signed_cases(demo_dir, paper=False) if state == "agreement_in_effect"
+    )
+    missing = runner.invoke(
+        app, ["documents", "render", str(none_yet), "--kind", "ruling", "-o", str(out)]
+    )
+    assert missing.exit_code == 1
+    assert "尚无民事裁定书" in missing.output
+
+
+def test_r_agreement_fields_demo_agreements_read_like_real_ones(demo_dir: Path) -> None:
+    """No stock sentences: each category's facts, each party's responsibility, named staff."""
+    import subprocess
+
+    texts = []
+    for case_id, _ in _signed_cases(demo_dir, paper=False)[:6]:
+        _, digest = _latest(demo_dir, case_id)
+        path = demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf"
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout
+        texts.append("".join(text.split()))
+    assert not any("双方因琐事发生争执" in t for t in texts)
+    assert len({t.partition("纠纷主要事实")[2][:40] for t in texts}) == len(texts)
+    for text in texts:
+        assert text.count("责任") >= 3  # the heading and one line per party
+        assert "调解员（签名）" in text
+        assert not any(f"{short}调解员" in text for short in ("青石", "柳湾", "东桥", "河埠"))

@@ -402,7 +402,11 @@ async def sign_agreement(
         actor = principal.actor
         if body.signer == "party":
             assert body.party_id is not None  # _check_party
-            return documents.sign_party(case_id, actor, expected, body.party_id, signature_png=png)
+            return documents.sign_party(
+                case_id, actor, expected, body.party_id, signature_png=png, mark=body.mark
+            )
+        if body.mark != "signature":
+            raise InvalidInput("只有当事人可以按指印或盖章代替签名", field="mark")
         if body.signer == "mediator":
             return documents.sign_mediator(case_id, actor, expected)
         return documents.apply_seal(case_id, actor, expected)
