@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from documents import Renderer
+from documents import Renderer, TranscriptEntry
 from documents.appearance import seal, seal_layout
 from tests.documents.conftest import run_tool, write
-from tests.documents.samples import BRANDING, CONFIRMATION, TRANSCRIPT, TranscriptEntry
+from tests.documents.samples import BRANDING, CONFIRMATION, TRANSCRIPT
 
 NAMES = {
     6: "某村调委会甲",
@@ -52,7 +52,9 @@ def test_r_seal_drawn_characters_are_apart(count: int) -> None:
         for r in (layout.radius - layout.font_size * 0.2, layout.radius + layout.font_size * 0.2):
             x = centre + r * scale * math.cos(mid)
             y = centre + r * scale * math.sin(mid)
-            red, _, _, alpha = image.getpixel((int(x), int(y)))
+            pixel = image.getpixel((int(x), int(y)))
+            assert isinstance(pixel, tuple)
+            red, _, _, alpha = pixel
             red_between += int(alpha > 128 and red > 150)
     assert red_between == 0
 
