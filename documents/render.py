@@ -206,6 +206,21 @@ class Renderer:
         self._cache: dict[str, Any] = {}
         self._color_profiles = _srgb_profiles()
 
+    def template_html(self, template: str, context: Mapping[str, Any]) -> str:
+        """Render one of the templates with the renderer's filters, font and QR code helpers.
+
+        Raises:
+            TemplateDataError: the template needs a value the context lacks (named).
+        """
+        try:
+            return self._env.get_template(template).render(
+                {"font_family": self.font_family, **context}
+            )
+        except jinja2.UndefinedError as exc:
+            raise TemplateDataError(
+                f"文书模板“{template}”缺少数据：{exc.message}", template=template
+            ) from exc
+
     def verify_url(self, document_id: str) -> str:
         return f"{self.verify_base_url}/{document_id}"
 
@@ -258,7 +273,24 @@ class Renderer:
         `kind` (the template's stem: agreement, ruling, …) is written into the document
         information so that a verifier can word its verdict for the paper it checks.
         """
-        from weasyprint import HTML
+        return self.lay_out(html, slots, wet_only=wet_only, kind=kind)[0]
+
+    def lay_out(
+        self,
+        html: str,
+        slots: tuple[SlotView, ...] = (),
+        *,
+        wet_only: bool = False,
+        kind: str | None = None,
+        attachments: tuple[tuple[str, bytes, str], ...] = (),
+    ) -> tuple[bytes, dict[str, int]]:
+        """`html_to_pdf`, also embedding `attachments` (file name, bytes, description) as
+        PDF/A-3 associated files, and telling on which page each `data-sheet` box fell.
+
+        Raises:
+            RenderError: WeasyPrint failed, or a signature box was not laid out.
+        """
+        from weasyprint import HTML, Attachment
 
         try:
             document = HTML(string=html, base_url=str(TEMPLATES_DIR)).render(
@@ -273,12 +305,21 @@ class Renderer:
                 output_intent=_OUTPUT_INTENT,
                 finisher=finisher,
                 cache=self._cache,
+                attachments=[
+                    Attachment(
+                        file_obj=io.BytesIO(data),
+                        name=name,
+                        description=description,
+                        relationship="Source",
+                    )
+                    for name, data, description in attachments
+                ],
             )
         except RenderError:
             raise
         except Exception as exc:
             raise RenderError(f"PDF 生成失败：{exc}") from exc
-        return bytes(pdf)
+        return bytes(pdf), finisher.sheets
 
     def render(self, doc: DocumentContent, branding: Branding, *, document_id: str) -> bytes:
         """Render `doc` to PDF bytes with empty signature fields for its signatories.
@@ -337,6 +378,7 @@ class _FieldFinisher:
         self.slots = {s.field: s for s in slots}
         self.wet_only = wet_only
         self.kind = kind
+        self.sheets: dict[str, int] = {}  # data-sheet → page index
 
     def __call__(self, document: Any, pdf: Any) -> None:
         import pydyf  # type: ignore[import-untyped]  # pydyf ships no type information
@@ -345,6 +387,12 @@ class _FieldFinisher:
             pdf.info[ESIGN_INFO_KEY] = pydyf.String(ESIGN_WET_ONLY)
         if self.kind:
             pdf.info[KIND_INFO_KEY] = pydyf.String(self.kind)
+        for page_index, page in enumerate(document.pages):
+            for box in page._page_box.descendants():
+                element = getattr(box, "element", None)
+                sheet = element.get("data-sheet") if element is not None else None
+                if sheet is not None and sheet not in self.sheets:
+                    self.sheets[sheet] = page_index
         if not self.slots:
             return
         found: dict[str, tuple[int, tuple[float, float, float, float]]] = {}
