@@ -662,6 +662,37 @@ def documents_render(
     console.print(f"已写入 {output}（{note}）", soft_wrap=True)
 
 
+@documents_app.command("casefile")
+def documents_casefile(
+    case_id: Annotated[int, typer.Argument(help="案件 id")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 文件")],
+) -> None:
+    """导出案件的卷宗：封面、卷内目录、按规定顺序排列的全部文书（签名原件作为附件），经调解委员会盖章；已结案的案件首次导出时归档，此后不变。"""
+    from api.documents import DocumentService
+    from api.services.case_file import CaseFileService
+    from engine.records import Actor
+
+    settings = get_settings()
+    try:
+        engine = build_engine(settings)
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    try:
+        with engine.db.transaction(write=False) as tx:
+            case = tx.load_case(case_id)
+        if case is None:
+            raise fail(f"案件 {case_id} 不存在", "case_not_found")
+        service = CaseFileService(DocumentService(settings, engine))
+        data = service.volume(case_id, Actor.system())
+    except (DocumentError, EngineError) as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    finally:
+        engine.db.engine.dispose()
+    output.write_bytes(data)
+    state = "已归档" if case.closed_at is not None else "未结案，未归档"
+    console.print(f"已写入 {output}（卷宗，{state}）", soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

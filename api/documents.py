@@ -884,6 +884,15 @@ class DocumentService:
                 ),
             )
 
+    def branding(self, case: CaseRecord) -> tuple[Branding, int]:
+        """The committee in charge of `case` (a room's parent committee, R-SEAL) and its id."""
+        with self.engine.db.transaction(write=False) as tx:
+            return _branding(tx, case)
+
+    def user_name(self, actor: Actor) -> str:
+        """The actor's own name, as they sign (R-TRANSCRIPT: people sign by their names)."""
+        return self._user_name(actor)
+
     def _today(self) -> date:
         return self.engine.clock.now().astimezone(BEIJING).date()
 

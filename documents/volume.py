@@ -106,7 +106,6 @@ def assemble(
             "调解委员会印章",
         ),
     )
-    total = 2 + sum(int(v["pages"]) for v in views) + sum(1 for v in views if v["html"])
     html = renderer.template_html(
         "volume.html",
         {
@@ -115,7 +114,6 @@ def assemble(
             "slots": slots,
             "document_id": document_id,
             "qr_uri": qr_data_uri(renderer.verify_url(document_id)),
-            "total_pages": total,
         },
     )
     attachments = tuple(
@@ -135,12 +133,12 @@ def _draw_papers(pdf: bytes, readers: dict[int, Any], sheets: dict[str, int]) ->
 
     writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf), strict=False))
     # keep the renderer's metadata: one producer in the Info dictionary and the XMP packet
-    writer._update_meta = lambda: None
+    writer._update_meta = lambda: None  # type: ignore[method-assign]  # no hook for it upstream
     for key, page_index in sorted(sheets.items(), key=lambda item: item[1]):
         part, _, sheet = key.partition("-")
         reader = readers[int(part)]
         source_index = int(sheet)
-        names = generic.DictionaryObject()
+        names = generic.DictionaryObject()  # type: ignore[no-untyped-call]  # untyped upstream
         drawing = [b"q"]
         page_ref = writer.import_page_as_xobject(reader, source_index)
         # WeasyPrint's pages share one resource dictionary: every name is unique in the file
@@ -170,8 +168,12 @@ def _draw_papers(pdf: bytes, readers: dict[int, Any], sheets: dict[str, int]) ->
             )
         drawing.append(b"Q")
         stream_ref = writer.add_object(generic.StreamObject(stream_data=b"\n".join(drawing)))
-        resources = generic.DictionaryObject({generic.NameObject("/XObject"): names})
-        writer.add_stream_to_page(page_index, stream_ref, resources=resources, prepend=True)
+        resources = generic.DictionaryObject(  # type: ignore[no-untyped-call]  # untyped upstream
+            {generic.NameObject("/XObject"): names}
+        )
+        writer.add_stream_to_page(  # type: ignore[no-untyped-call]  # untyped upstream
+            page_index, stream_ref, resources=resources, prepend=True
+        )
     out = io.BytesIO()
-    writer.write(out)
+    writer.write(out)  # type: ignore[no-untyped-call]  # untyped upstream
     return out.getvalue()

@@ -1,0 +1,1 @@
+"""Services called alike by routes, pages and the CLI (documents, rulings, case file, keys)."""
