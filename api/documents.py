@@ -56,7 +56,7 @@ from documents import (
     verify,
 )
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
-from documents.sign import Mark
+from documents.signing import Mark
 from engine import access, queries
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord

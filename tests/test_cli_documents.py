@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli import STORED_KINDS, app
 from api.settings import get_settings
 from documents import signing_plan
 
@@ -291,3 +291,47 @@ def test_r_agreement_fields_demo_agreements_read_like_real_ones(demo_dir: Path) 
         assert text.count("责任") >= 3  # the heading and one line per party
         assert "调解员（签名）" in text
         assert not any(f"{short}调解员" in text for short in ("青石", "柳湾", "东桥", "河埠"))
+
+
+HEAVY = ("sqlalchemy", "sqlmodel", "fastapi", "weasyprint", "pyhanko", "engine.runtime")
+
+
+def test_the_cli_imports_nothing_heavy_at_start() -> None:
+    import subprocess
+    import sys
+
+    probe = f"import api.cli, sys; print([m for m in {HEAVY!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_documents_render_of_a_stored_agreement_builds_no_engine(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """The fast path: SQLite and the store only, so the command can run in a loop."""
+    import os
+    import subprocess
+    import sys
+
+    from workflows.actions import AGREEMENT, RULING
+
+    assert set(STORED_KINDS) == {AGREEMENT, RULING}
+    case_id, _ = _signed_cases(demo_dir, paper=False)[0]
+    _, digest = _latest(demo_dir, case_id)
+    out = tmp_path / "fast.pdf"
+    probe = (
+        "import sys\n"
+        "from api.cli import app\n"
+        "try:\n"
+        f"    app(['documents', 'render', '{case_id}', '-o', {str(out)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    env = {**os.environ, "FENGQIAO_DATA_DIR": str(demo_dir)}
+    env.pop("FENGQIAO_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip().endswith("[]"), done.stdout
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest

@@ -22,7 +22,7 @@ from documents import (
     sign,
     verify,
 )
-from documents.sign import _pyhanko_signer
+from documents.signing import _pyhanko_signer
 from tests.documents.conftest import run_tool, write
 from tests.documents.samples import BRANDING, RULING
 

@@ -21,7 +21,7 @@ from documents.ca import DEV_MARK
 from documents.errors import VerificationError
 from documents.model import SignerRole
 from documents.render import BEIJING, KIND_INFO_KEY
-from documents.sign import Slot, _read, _slots
+from documents.signing import Slot, _read, _slots
 
 _LEVELS_ZH = {
     "NONE": "签署后无改动",
