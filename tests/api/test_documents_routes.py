@@ -407,3 +407,34 @@ def test_r_jc_track_the_judge_rules_over_http_with_a_court_signed_ruling(api: Ap
     pdf = api.client.get(document["download_url"], headers=api.headers("judge"))
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_r_agreement_effect_a_draft_in_signing_is_incomplete_on_the_page_and_in_json(
+    api: Api,
+) -> None:
+    driver = _in_room(api)
+    drafted = _draft(api, driver)
+    assert drafted.status_code == 201, drafted.text
+    public_id = drafted.json()["document"]["verification_id"]
+    assert api.fire("mediator", driver.case_id, "start_signing").status_code == 200
+    applicant, _ = driver.party_ids()
+    assert _sign(api, driver.case_id, "party", party_id=applicant).status_code == 201
+    body = api.client.get(f"/api/v1/documents/verify/{public_id}").json()
+    assert (body["verdict"], body["verdict_zh"], body["ok"]) == ("incomplete", "签署未完成", False)
+    assert body["order_found"] == ["申请人王秀英"]
+    assert body["unsigned"] == [
+        "被申请人李建国",
+        "调解员杨光明",
+        "调解委员会印章枫源村人民调解委员会",
+    ]
+    page = api.client.get(f"/verify/{public_id}").text
+    assert "核验结论：签署未完成" in page
+    assert "尚缺签署：被申请人李建国" in page
+    assert "协议书方发生效力" in page
+    assert "核验结论：有效" not in page
+    # the same bytes uploaded give the same verdict
+    pdf = api.get("mediator", _versions(api, driver.case_id)[-1]["download_url"]).content
+    uploaded = api.client.post(
+        "/api/v1/documents/verify", content=pdf, headers={"Content-Type": "application/pdf"}
+    ).json()
+    assert (uploaded["verdict"], uploaded["headline_zh"]) == (body["verdict"], body["headline_zh"])
