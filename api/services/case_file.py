@@ -136,6 +136,9 @@ class CaseFileService:
                     attachment=f"agreement-v{signed.version}.pdf",
                 )
             )
+        # R-DOCS (DOMAIN.md): visits come before the judicial confirmation papers
+        for n, day in enumerate(visited, start=1):
+            paper(f"人民调解回访记录（第{n}次）", "followup", day, index=n)
         confirmation: dict[str, Any] = case.data.get("confirmation", {})
         if "applied_at" in confirmation:
             applied = _local(datetime.fromisoformat(confirmation["applied_at"])).date()
@@ -150,8 +153,6 @@ class CaseFileService:
                     attachment=f"ruling-v{ruling.version}.pdf",
                 )
             )
-        for n, day in enumerate(visited, start=1):
-            paper(f"人民调解回访记录（第{n}次）", "followup", day, index=n)
         report: dict[str, Any] = case.data.get("closing_report", {})
         if report:
             at = _local(datetime.fromisoformat(report["at"])).date()

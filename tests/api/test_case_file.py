@@ -5,6 +5,7 @@ print with an embedded CJK font, and are read-only (nothing signed, stored or re
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -390,9 +391,9 @@ def test_r_docs_the_volume_binds_the_papers_in_order_and_r_close_archives_it_onc
         "当事人权利义务告知书",
         "人民调解笔录（第1次）",
         "人民调解协议书",
+        "人民调解回访记录（第1次）",
         "司法确认申请书",
         "民事裁定书",
-        "人民调解回访记录（第1次）",
         "结案报告",
         "卷内备考表",
     ]
@@ -432,3 +433,23 @@ def test_r_docs_the_volume_route_is_scoped_and_pdf(api: Api) -> None:
     assert ok.headers["content-type"] == "application/pdf"
     assert _outline(ok.content)[:2] == ["人民调解卷宗", "卷内目录"]
     assert api.get("outsider", path).status_code == 404
+
+
+def test_r_jc_window_the_application_cites_the_agreement_by_its_beijing_date(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    """Sealed at 00:30 on 3 March in Beijing (16:30 UTC the day before): the application
+    cites the agreement of 3 March, the day it took effect, never the UTC date."""
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room")
+    driver.assign("mediator", "mediator")
+    driver.draft()
+    driver.clock.set(datetime(2026, 3, 2, 16, 30, tzinfo=UTC))
+    driver.sign_all()
+    driver.apply_confirmation()
+    pdf = service.render_case_document(
+        driver.case_id, driver.world.actors["mediator"], "confirmation_application"
+    )
+    text = pdf_text(pdf, tmp_path)
+    assert "于2026年3月3日经" in text
+    assert "2026年3月2日经" not in text
