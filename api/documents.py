@@ -1116,9 +1116,10 @@ def _terms_summary(agreement: dict[str, Any], names: dict[int, str]) -> str:
     parts = []
     for term in agreement.get("terms", []):
         amount = f"人民币{term['amount']}元" if term.get("amount") else ""
+        towards = f"向{names.get(term.get('obligee'), '')}" if term.get("amount") else ""
         parts.append(
             f"{names.get(term.get('obligor'), '')}于{_cn_date(term['due_date'])}前"
-            f"向{names.get(term.get('obligee'), '')}{term.get('content', '')}{amount}"
+            f"{towards}{term.get('content', '')}{amount}"
         )
     return "；".join(parts) + "。" if parts else "（协议内容见调解协议书）"
 
