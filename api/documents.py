@@ -820,7 +820,8 @@ class DocumentService:
             issued_on=visited_at.date(),
             agreement_number=file.case.number,
             visited_at=visited_at,
-            method=UNRECORDED,  # the visits table keeps no method (上门 / 电话 / 视频)
+            # the visits table keeps no method (上门 / 电话 / 视频; R-FOLLOWUP does not ask
+            # for it): the paper leaves the row out rather than print a placeholder
             visitee="、".join(p.name for p in file.parties),
             performance=visit[1],
             satisfaction=SATISFACTION.get(visit[2] or "", UNRECORDED),

@@ -344,7 +344,9 @@ class FollowUpRecord(_Document):
     title = "人民调解回访记录"
     agreement_number: str = Field(min_length=1)
     visited_at: datetime
-    method: str = Field(min_length=1, description="上门 / 电话 / 视频")
+    method: str | None = Field(
+        default=None, min_length=1, description="上门 / 电话 / 视频; None: not recorded"
+    )
     visitee: str = Field(min_length=1)
     performance: Literal["performed", "partly", "not"]
     satisfaction: str = Field(min_length=1)

@@ -139,6 +139,8 @@ EXPECTED = {
 ABSENT = {
     "confirmation_application": ("被申请人",),
     "transcript": ("陈阿明",),  # R-TRANSCRIPT: the 中心户 is no 调解员 of a room session
+    "followup": ("回访方式", "未记录"),  # nothing printed that the case did not record
+    "legal_opinion": ("未单独记录",),  # no placeholder analysis
 }  # a joint application: both parties apply
 
 
