@@ -79,7 +79,10 @@ def test_r_agreement_effect_seal_cut_off_is_incomplete_not_valid(
 
 
 def test_r_esign_seal_first_certifying_is_out_of_order(
-    agreement_pdf: bytes, agreement_signers: tuple[IssuedSigner, ...], ca: CertificateAuthority
+    agreement_pdf: bytes,
+    agreement_signers: tuple[IssuedSigner, ...],
+    ca: CertificateAuthority,
+    tmp_path: Path,
 ) -> None:
     zhang, li, mediator, seal = agreement_signers
     pdf = force_sign(agreement_pdf, seal, "sig04_committee", certify=True)
@@ -92,6 +95,9 @@ def test_r_esign_seal_first_certifying_is_out_of_order(
     assert report.order_found_zh.startswith("调解委员会印章枫桥镇人民调解委员会→甲方张三")
     assert "实际顺序" in report.headline_zh
     assert "应有顺序：甲方张三→乙方李四→调解员修丽君→调解委员会印章" in report.headline_zh
+    # pdfsig checks each signature alone: four valid ones, nothing about their order
+    out = run_tool("pdfsig", str(write(tmp_path, "reordered.pdf", pdf)))
+    assert out.count("Signature is Valid.") == 4
 
 
 def test_r_esign_seal_second_is_out_of_order(
