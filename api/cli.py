@@ -32,7 +32,9 @@ audit_app = typer.Typer(help="审计链校验", no_args_is_help=True)
 outbox_app = typer.Typer(help="通知发件箱：查看与重试", no_args_is_help=True)
 timers_app = typer.Typer(help="期限与回访定时器：查看与重试", no_args_is_help=True)
 calendar_app = typer.Typer(help="法定节假日与调休数据", no_args_is_help=True)
-documents_app = typer.Typer(help="文书：核验签名、导出协议书", no_args_is_help=True)
+documents_app = typer.Typer(
+    help="文书：核验签名、导出协议书与裁定书、导出卷宗", no_args_is_help=True
+)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
