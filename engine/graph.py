@@ -19,8 +19,11 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def to_dot(spec: WorkflowSpec, *, font: str = "Noto Sans CJK SC") -> str:
-    """DOT source for the spec; self-loops are listed inside their state's box, not drawn.
+def to_dot(
+    spec: WorkflowSpec, *, font: str = "Noto Sans CJK SC", current: str | None = None
+) -> str:
+    """DOT source for the spec; self-loops are listed inside their state's box, not drawn;
+    `current` (a state's name) is drawn bold on yellow, for a case's page.
 
     Returns:
         Text for `dot -Tsvg`.
@@ -52,6 +55,10 @@ def to_dot(spec: WorkflowSpec, *, font: str = "Noto Sans CJK SC") -> str:
         if extras and not state.final:
             title += "\\n—\\n" + "\\n".join(sorted(set(extras))[:8])
         shape = ", peripheries=2" if state.final else ""
+        if state.name == current:
+            colour = "#ffd54f"
+            title = "▶ 当前 ▶\\n" + title
+            shape += ', penwidth=3, color="#b71c1c", fontsize=13'
         lines.append(
             f"  {_quote(state.name)} [label={_quote(title)}, fillcolor={_quote(colour)}{shape}];"
         )

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from api.deps import CurrentPrincipal, EngineDep
-from api.errors import GraphUnavailable, problem_responses
+from api.errors import problem_responses
 from api.routes.common import AUTH_PROBLEMS
 from api.schemas import WorkflowSummary
+from api.services.graphs import graph_svg
 from engine.errors import DefinitionError, NotFound
-from engine.graph import to_dot
 from engine.machine import CompiledSpec
 from engine.runtime import Engine
 
@@ -24,8 +21,6 @@ router = APIRouter(prefix="/workflows", tags=["流程"])
 SpecId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Version = Annotated[int, Path(ge=1, le=10_000)]
 _PROBLEMS = problem_responses(401, 404, 422)
-_svg_cache: dict[tuple[str, int], bytes] = {}  # specs are immutable once published
-_svg_lock = threading.Lock()
 
 
 def _compiled(engine: Engine, spec_id: str, version: int) -> CompiledSpec:
@@ -74,23 +69,5 @@ def workflow_graph(
 ) -> Response:
     """One workflow version drawn as an SVG graph."""
     del principal
-    compiled = _compiled(engine, spec_id, version)
-    key = (spec_id, version)
-    svg = _svg_cache.get(key)
-    if svg is None:
-        dot = shutil.which("dot")
-        if dot is None:
-            raise GraphUnavailable("服务器未安装 Graphviz（dot），无法生成流程图")
-        done = subprocess.run(  # a fixed executable; the DOT text goes in on stdin
-            [dot, "-Tsvg"],
-            input=to_dot(compiled.spec).encode(),
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise GraphUnavailable(f"Graphviz 出错：{done.stderr.decode(errors='replace')[:200]}")
-        svg = done.stdout
-        with _svg_lock:
-            _svg_cache[key] = svg
+    svg = graph_svg(_compiled(engine, spec_id, version).spec)
     return Response(svg, media_type="image/svg+xml")

@@ -1,0 +1,135 @@
+"""工作台, the case list with its search, and the case page (parties, timeline, the flow with
+the current state, sessions, documents, and what this person may do now)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.authz import Principal
+from api.deps import ServicesDep
+from api.routes.cases import case_page
+from api.routes.documents import DocumentsDep, case_versions, download_document
+from api.schemas import DocumentKind
+from api.services import desk
+from api.services.graphs import graph_svg
+from api.web.session import PageRoute, page, signed_in
+from engine import queries
+from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
+from engine.runtime import Engine
+from engine.spec import LEVEL_LABELS, ROLE_LABELS
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+User = Annotated[Principal, Depends(signed_in)]
+
+CONSENT_LABELS = {"pending": "待确认", "consented": "同意调解", "refused": "拒绝调解"}
+
+SIGNER_LABELS = {"party": "当事人", "mediator": "调解员", "seal": "调委会印章"}
+# Steps done by a service with a page of its own (documents, court); the rest open the form
+# drawn from the action's declared fields.
+SERVICE_PAGES = {
+    "draft_agreement": "agreement",
+    "revise_agreement": "agreement",
+    "sign_party": "sign",
+    "sign_mediator": "sign",
+    "apply_seal": "sign",
+}
+COURT_PAGES = frozenset({"confirm", "reject"})
+
+
+def action_link(case_id: int, trigger: str) -> str:
+    if trigger in COURT_PAGES:
+        return f"/court/{case_id}"
+    if trigger in SERVICE_PAGES:
+        return f"/cases/{case_id}/{SERVICE_PAGES[trigger]}"
+    return f"/cases/{case_id}/act/{trigger}"
+
+
+def risk_labels(engine: Engine) -> dict[str, str]:
+    """Risk levels as the flows define them (R-RISK: the scale is data)."""
+    return {r.code: r.label for c in engine.registry.all() for r in c.spec.risk_levels}
+
+
+def _labels(engine: Engine) -> dict[str, Any]:
+    return {
+        "levels": {str(k): v for k, v in LEVEL_LABELS.items()},
+        "roles": {str(k): v for k, v in ROLE_LABELS.items()},
+        "origins": {str(k): v for k, v in ORIGIN_LABELS.items()},
+        "party_roles": {str(k): v for k, v in PARTY_ROLE_LABELS.items()},
+        "consents": CONSENT_LABELS,
+        "risks": risk_labels(engine),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def workbench(request: Request, user: User, services: ServicesDep) -> HTMLResponse:
+    bench = desk.workbench(services.engine, user)
+    return page(request, user, "desk.html", "工作台", bench=bench, **_labels(services.engine))
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(
+    request: Request,
+    user: User,
+    services: ServicesDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool | None = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = None,
+) -> HTMLResponse:
+    text = (q or "").strip() or None
+    filters = queries.CaseFilters(text=text, overdue=overdue or None)
+    result = case_page(services.engine, user.actor, filters, cursor, 20)
+    partial = request.headers.get("HX-Request") == "true"
+    return page(
+        request,
+        user,
+        "cases.html",
+        "案件",
+        block="results" if partial else None,
+        result=result,
+        q=text or "",
+        overdue=bool(overdue),
+        **_labels(services.engine),
+    )
+
+
+@router.get("/cases/{case_id:int}", response_class=HTMLResponse)
+def case_detail(
+    request: Request, case_id: int, user: User, services: ServicesDep, documents: DocumentsDep
+) -> HTMLResponse:
+    facts = desk.case_facts(services.engine, user, case_id)
+    versions = case_versions(documents, case_id, user)
+    spec = services.engine.registry.get(facts.case.spec_id, facts.case.spec_version).spec
+    return page(
+        request,
+        user,
+        "case.html",
+        f"案件 {facts.case.number}",
+        facts=facts,
+        c=facts.case,
+        versions=versions,
+        action_links={a.trigger: action_link(case_id, a.trigger) for a in facts.actions},
+        trigger_labels={"open": "受理登记", **{t.trigger: t.label for t in spec.transitions}},
+        state_labels={s.name: s.label for s in spec.states},
+        signer_labels=SIGNER_LABELS,
+        party_names={p.party_id: p.name for p in facts.parties},
+        **_labels(services.engine),
+    )
+
+
+@router.get("/cases/{case_id:int}/documents/{kind}/{version:int}")
+def case_document(
+    case_id: int, kind: DocumentKind, version: int, user: User, documents: DocumentsDep
+) -> Response:
+    """The same download as the API's, for a signed-in browser."""
+    return download_document(case_id, kind, version, documents, user)
+
+
+@router.get("/cases/{case_id:int}/flow.svg")
+def case_flow(case_id: int, user: User, services: ServicesDep) -> Response:
+    case = services.engine.get_case(case_id, user.actor)
+    spec = services.engine.registry.get(case.spec_id, case.spec_version).spec
+    svg = graph_svg(spec, case.state)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})

@@ -1,0 +1,12 @@
+"""The pages' routes, assembled: each area in its own module, all on PageRoute (HTML errors)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.web import cases, signin
+
+
+def include(app: FastAPI) -> None:
+    for module in (signin, cases):
+        app.include_router(module.router)

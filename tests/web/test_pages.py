@@ -1,0 +1,82 @@
+"""The pages over HTTP, as a browser without JavaScript sees them."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api
+from tests.web.conftest import Pages
+
+
+def test_signing_in_sets_an_httponly_lax_session_cookie_and_opens_the_workbench(
+    pages: Pages,
+) -> None:
+    assert pages.get("/").headers["location"] == "/login?next=%2F"
+    response = pages.post("/login", {"username": "mediator", "password": "correct horse 枫桥"})
+    assert (response.status_code, response.headers["location"]) == (303, "/")
+    cookie = next(h for h in response.headers.get_list("set-cookie") if "fq_session" in h)
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    desk = pages.get("/")
+    assert desk.status_code == 200
+    assert "工作台" in desk.text
+
+
+def test_a_wrong_password_is_said_beside_the_field_and_in_the_summary(pages: Pages) -> None:
+    response = pages.post("/login", {"username": "mediator", "password": "wrong"})
+    assert response.status_code == 400
+    assert 'class="error-summary"' in response.text
+    assert 'href="#f-password"' in response.text
+    assert 'id="e-password"' in response.text
+    assert "用户名或密码不正确" in response.text
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_in_chinese(pages: Pages) -> None:
+    response = pages.client.post(
+        "/login", data={"username": "mediator", "password": "correct horse 枫桥"}
+    )
+    assert response.status_code == 403
+    assert "提交未被接受" in response.text
+    assert "fq_session" not in response.headers.get("set-cookie", "")
+
+
+def test_signing_out_needs_the_token_and_ends_the_session(pages: Pages) -> None:
+    pages.sign_in("mediator")
+    assert pages.client.post("/logout", data={}).status_code == 403
+    assert pages.get("/").status_code == 200
+    assert pages.post("/logout", {}, from_page="/").status_code == 303
+    assert pages.get("/").status_code == 303
+
+
+def test_r_scope_a_case_outside_ones_scope_is_the_same_404_page_as_a_missing_one(
+    seeded: Api,
+) -> None:
+    pages = Pages(seeded).sign_in("far_mediator")
+    outside = pages.get(f"/cases/{seeded.cases['A']}")
+    missing = pages.get("/cases/999999")
+    assert outside.status_code == missing.status_code == 404
+    assert outside.text == missing.text
+    assert pages.get(f"/cases/{seeded.cases['E']}").status_code == 200
+
+
+def test_the_case_page_shows_parties_consent_flow_and_the_actions_with_reasons(
+    seeded: Api,
+) -> None:
+    pages = Pages(seeded).sign_in("mediator")
+    case_id = seeded.cases["A"]
+    text = pages.get(f"/cases/{case_id}").text
+    assert "王秀英" in text
+    assert "待确认" in text  # consent not yet recorded
+    assert f"/cases/{case_id}/flow.svg" in text
+    assert "受理调解室" in text or "可以办理的事项" in text
+    svg = pages.get(f"/cases/{case_id}/flow.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert "当前" in svg.text
+
+
+def test_the_docs_pages_use_local_assets_only(pages: Pages) -> None:
+    for path in ("/docs", "/redoc"):
+        text = pages.get(path).text
+        assert "cdn" not in text.lower()
+        assert "<script>" not in text
+    assert pages.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
+    assert pages.get("/static/vendor/redoc.standalone.js").status_code == 200
+    assert pages.get("/static/vendor/htmx.min.js").status_code == 200
