@@ -97,7 +97,12 @@ def case_list(
 
 @router.get("/cases/{case_id:int}", response_class=HTMLResponse)
 def case_detail(
-    request: Request, case_id: int, user: User, services: ServicesDep, documents: DocumentsDep
+    request: Request,
+    case_id: int,
+    user: User,
+    services: ServicesDep,
+    documents: DocumentsDep,
+    done: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     facts = desk.case_facts(services.engine, user, case_id)
     versions = case_versions(documents, case_id, user)
@@ -115,6 +120,7 @@ def case_detail(
         state_labels={s.name: s.label for s in spec.states},
         signer_labels=SIGNER_LABELS,
         party_names={p.party_id: p.name for p in facts.parties},
+        done=done,
         **_labels(services.engine),
     )
 

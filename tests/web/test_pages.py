@@ -80,3 +80,23 @@ def test_the_docs_pages_use_local_assets_only(pages: Pages) -> None:
     assert pages.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
     assert pages.get("/static/vendor/redoc.standalone.js").status_code == 200
     assert pages.get("/static/vendor/htmx.min.js").status_code == 200
+
+
+def test_an_action_button_opens_its_form_and_firing_it_moves_the_case(seeded: Api) -> None:
+    pages = Pages(seeded).sign_in("household")
+    case_id = seeded.cases["A"]
+    case_page = pages.get(f"/cases/{case_id}").text
+    assert f'href="/cases/{case_id}/act/route_to_grid"' in case_page
+    form = f"/cases/{case_id}/act/route_to_grid"
+    assert pages.get(form).status_code == 200
+    version = seeded.version(case_id)
+    stale = pages.post(form, {"version": str(version)}, from_page=form)
+    assert (stale.status_code, stale.headers["location"]) == (
+        303,
+        f"/cases/{case_id}?done=route_to_grid#main",
+    )
+    after = pages.get(f"/cases/{case_id}", done="route_to_grid").text
+    assert "已办理" in after
+    assert "中心户调解" in after
+    again = pages.post(form, {"version": str(version)}, from_page=f"/cases/{case_id}")
+    assert again.status_code == 404  # no longer an action of this state: nothing to open
