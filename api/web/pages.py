@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web import actions, cases, signin
+from api.web import actions, cases, intake, signin
 
 
 def include(app: FastAPI) -> None:
-    for module in (signin, cases, actions):
+    for module in (signin, intake, cases, actions):
         app.include_router(module.router)

@@ -100,3 +100,89 @@ def test_an_action_button_opens_its_form_and_firing_it_moves_the_case(seeded: Ap
     assert "中心户调解" in after
     again = pages.post(form, {"version": str(version)}, from_page=f"/cases/{case_id}")
     assert again.status_code == 404  # no longer an action of this state: nothing to open
+
+
+def _intake_form(api: Api, **overrides: str) -> dict[str, str]:
+    form = {
+        "committee_id": str(api.world.units["committee"]),
+        "category_code": "neighbour",
+        "summary": "相邻房屋滴水纠纷",
+        "origin": "grid_report",
+        "risk_level": "blue",
+        "parties.0.role": "applicant",
+        "parties.0.name": "王秀英",
+        "parties.0.id_number": "11010519491231002X",
+        "parties.0.phone": "13812341234",
+        "parties.0.address": "枫桥镇枫源村3组12号",
+        "parties.1.role": "respondent",
+        "parties.1.name": "李建国",
+        "parties.1.phone": "13900001111",
+        "parties.1.address": "枫桥镇枫源村3组14号",
+    }
+    return {**form, **overrides}
+
+
+def test_intake_registers_a_case_once_however_often_the_form_is_sent(api: Api) -> None:
+    pages = Pages(api).sign_in("household")
+    form = pages.get("/cases/new").text
+    assert 'name="idempotency_key"' in form
+    body = _intake_form(api, idempotency_key="form-1")
+    first = pages.post("/cases/new", body, from_page="/cases/new")
+    assert first.status_code == 303, first.text
+    again = pages.post("/cases/new", body, from_page="/cases/new")
+    assert again.headers["location"] == first.headers["location"]
+    case_page = pages.get(first.headers["location"].split("?")[0])
+    assert "王秀英" in case_page.text
+    assert "枫源村第三网格" in case_page.text or "受理登记" in case_page.text
+
+
+def test_intake_errors_name_the_party_field_in_chinese(api: Api) -> None:
+    pages = Pages(api).sign_in("household")
+    body = _intake_form(api, **{"parties.0.id_number": "110105194912310021", "summary": ""})
+    response = pages.post("/cases/new", body, from_page="/cases/new")
+    assert response.status_code == 400
+    assert 'class="error-summary"' in response.text
+    assert "请填写或选择纠纷简要情况" in response.text
+    assert 'id="e-summary"' in response.text
+    fixed = pages.post(
+        "/cases/new",
+        _intake_form(api, **{"parties.0.id_number": "110105194912310021"}),
+        from_page="/cases/new",
+    )
+    assert fixed.status_code == 400
+    assert "身份证号码校验位不正确" in fixed.text
+    assert 'href="#f-parties-0-id_number"' in fixed.text
+
+
+def test_r_id_r_phone_as_you_type_say_what_the_server_will_say(api: Api) -> None:
+    pages = Pages(api).sign_in("household")
+    token = pages.token("/cases/new")
+    checks = {
+        ("parties.0.id_number", "11010519491231002X"): "号码有效",
+        ("parties.0.id_number", "110105194912310021"): "身份证号码校验位不正确",
+        ("parties.0.id_number", "11010519491331002X"): "出生日期不存在",
+        ("parties.0.phone", "+86 138 1234 1234"): "号码有效",
+        ("parties.0.phone", "12812341234"): "手机号码应为11位",
+        ("parties.0.address", "枫桥镇枫源村3组12号"): "枫源村第三网格",
+        ("parties.0.address", "不存在的地址"): "请在下方选择网格",
+    }
+    for (name, value), expected in checks.items():
+        response = pages.client.post(
+            "/cases/new/check", data={name: value}, headers={"X-CSRF-Token": token}
+        )
+        assert expected in response.text, (name, value, response.text)
+
+
+def test_parties_are_added_and_removed_on_the_page(api: Api) -> None:
+    pages = Pages(api).sign_in("household")
+    body = _intake_form(api)
+    added = pages.client.post(
+        "/cases/new/parties",
+        data={**body, "csrf_token": pages.token("/cases/new")},
+        headers={"HX-Request": "true"},
+    )
+    assert added.text.lstrip().startswith('<fieldset id="parties"')
+    assert "第 3 名当事人" in added.text
+    removed = pages.post("/cases/new/parties", {**body, "remove": "0"}, from_page="/cases/new")
+    assert "第 2 名当事人" not in removed.text
+    assert 'value="李建国"' in removed.text
