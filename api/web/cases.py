@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.authz import Principal
 from api.deps import ServicesDep
+from api.errors import DocumentNotFound
 from api.routes.cases import case_page
 from api.routes.documents import DocumentsDep, case_versions, download_document
 from api.schemas import DocumentKind
@@ -131,6 +132,17 @@ def case_document(
 ) -> Response:
     """The same download as the API's, for a signed-in browser."""
     return download_document(case_id, kind, version, documents, user)
+
+
+@router.get("/cases/{case_id:int}/documents/{kind}/latest")
+def latest_document(
+    case_id: int, kind: DocumentKind, user: User, documents: DocumentsDep
+) -> Response:
+    """The newest version of a kind: the signing page's “打开协议书”."""
+    versions = case_versions(documents, case_id, user, kind)
+    if not versions:
+        raise DocumentNotFound(f"{case_id}/{kind}")
+    return download_document(case_id, kind, versions[-1].version, documents, user)
 
 
 @router.get("/cases/{case_id:int}/flow.svg")

@@ -24,7 +24,7 @@ from starlette.datastructures import FormData
 
 from api.authz import Principal
 from api.deps import current_principal
-from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
+from api.errors import DocumentNotFound, Forbidden, NotAuthenticated, PiiNotPermitted
 from api.web.nav import nav_for
 from api.web.templating import render
 from engine.errors import CaseNotFound, NotFound, OutOfScope, RoleNotPermitted
@@ -137,7 +137,7 @@ def error_page(request: Request, status: int, heading: str, message: str) -> HTM
     return page(request, principal, "error.html", heading, status, heading=heading, message=message)
 
 
-_NOT_FOUND = (CaseNotFound, NotFound, OutOfScope)
+_NOT_FOUND = (CaseNotFound, NotFound, OutOfScope, DocumentNotFound)
 
 
 class PageRoute(APIRoute):
