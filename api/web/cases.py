@@ -14,7 +14,7 @@ from api.errors import DocumentNotFound
 from api.routes.cases import case_page
 from api.routes.documents import DocumentsDep, case_versions, download_document
 from api.schemas import DocumentKind
-from api.services import desk
+from api.services import desk, progress
 from api.services.graphs import graph_svg
 from api.web.session import PageRoute, page, signed_in
 from engine import queries
@@ -108,6 +108,11 @@ def case_detail(
     facts = desk.case_facts(services.engine, user, case_id)
     versions = case_versions(documents, case_id, user)
     spec = services.engine.registry.get(facts.case.spec_id, facts.case.spec_version).spec
+    links = (
+        progress.case_links(services.engine, user, case_id)
+        if user.has_any(progress.LINK_ROLES)
+        else None
+    )
     return page(
         request,
         user,
@@ -122,6 +127,8 @@ def case_detail(
         signer_labels=SIGNER_LABELS,
         party_names={p.party_id: p.name for p in facts.parties},
         done=done,
+        links=links,
+        base_url=services.settings.base_url.rstrip("/"),
         **_labels(services.engine),
     )
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web import actions, cases, court, intake, signin, signing
+from api.web import actions, cases, court, intake, progress, signin, signing
 
 
 def include(app: FastAPI) -> None:
-    for module in (signin, intake, cases, actions, signing, court):
+    for module in (signin, intake, cases, actions, signing, court, progress):
         app.include_router(module.router)
