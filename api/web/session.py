@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -68,18 +68,22 @@ def clear_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-async def checked_form(request: Request) -> FormData:
-    """The posted form, once its CSRF token matches the cookie's.
+async def checked_form(request: Request) -> AsyncIterator[FormData]:
+    """The posted form, once its CSRF token matches the cookie's; its uploads are closed
+    when the response is done.
 
     Raises:
         CsrfRefused: no cookie, no token, or a different one.
     """
     form = await request.form(max_files=2, max_fields=400, max_part_size=25 * 2**20)
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
-    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
-        raise CsrfRefused()
-    return form
+    try:
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
+        if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+            raise CsrfRefused()
+        yield form
+    finally:
+        await form.close()
 
 
 async def signed_in(request: Request) -> Principal:

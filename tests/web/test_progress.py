@@ -19,7 +19,7 @@ def _link(pages: Pages, case_id: int, party_id: int) -> str:
     case_page = pages.get(f"/cases/{case_id}").text
     links = re.findall(r'href="http://[^"]+(/p/[A-Za-z0-9_-]+)" data-progress-link', case_page)
     assert links
-    return links[-1]
+    return str(links[-1])
 
 
 def test_a_party_sees_only_their_case_after_the_last_four_digits(seeded: Api) -> None:
