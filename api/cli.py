@@ -173,7 +173,15 @@ def workflows_validate(
     ] = None,
 ) -> None:
     """校验流程定义；有误时指出文件、行号和修改建议，退出码非零。"""
-    registry = Registry(HOOKS)
+    from api.wiring import REQUIREMENTS
+    from engine.registry import VOCABULARY_DIR, load_vocabularies
+    from workflows import WORKFLOWS_DIR
+
+    try:
+        vocabularies = load_vocabularies(WORKFLOWS_DIR / VOCABULARY_DIR)
+    except DefinitionError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    registry = Registry(HOOKS, vocabularies, REQUIREMENTS)
     files = paths or sorted(load_registry_files())
     failed = 0
     for file in files:
@@ -184,6 +192,12 @@ def workflows_validate(
             errors.print(f"[red]✗[/] {exc.message_zh}")
             continue
         console.print(f"[green]✓[/] {file}（{compiled.spec.title} v{compiled.spec.version}）")
+    if not paths and not failed:
+        try:
+            registry.check_requirements()
+        except DefinitionError as exc:
+            errors.print(f"[red]✗[/] {exc.message_zh}")
+            failed += 1
     if failed:
         raise fail(f"{failed} 个流程定义有误", DefinitionError.code)
 
@@ -191,7 +205,9 @@ def workflows_validate(
 def load_registry_files() -> list[Path]:
     from workflows import WORKFLOWS_DIR
 
-    return sorted(WORKFLOWS_DIR.glob("*/v*.yaml"))
+    from engine.registry import VOCABULARY_DIR
+
+    return sorted(f for f in WORKFLOWS_DIR.glob("*/v*.yaml") if f.parent.name != VOCABULARY_DIR)
 
 
 @workflows_app.command("graph")

@@ -562,6 +562,8 @@ def load_demo(
     """
     anchor = datetime.combine(today or datetime.now(UTC).date(), time(1, 0), tzinfo=UTC)
     clock = FixedClock(anchor)
+    if not with_documents:  # as a deployment that keeps no PDFs
+        settings = settings.model_copy(update={"document_service": False})
     engine = build_engine(settings, clock=clock)
     documents = DocumentService(settings, engine) if with_documents else None
     with Session(engine.db.engine) as session:
@@ -688,7 +690,7 @@ def _court_referrals(
             documents,
         )
         case.consent()
-        case.fire("mediator_xiu", "accept_delegation")
+        case.fire("mediator_xiu", "accept_delegation", room_id=district.units["room_xiu"])
         if n == 1:
             case.fire(
                 "mediator_xiu",

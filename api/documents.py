@@ -65,9 +65,7 @@ from engine.runtime import Engine
 from workflows.actions import (
     AGREEMENT,
     AGREEMENT_SCAN,
-    REJECTION_GROUNDS,
     RULING,
-    SATISFACTION,
     agreement_fields,
 )
 
@@ -288,6 +286,11 @@ class DocumentService:
     def public_ids(self) -> PublicIds:
         return PublicIds(load_document_key(document_key_file(self.settings)))
 
+    def labels(self, vocabulary: str) -> dict[str, str]:
+        """A vocabulary's codes and Chinese labels (workflows/vocabularies/)."""
+        found = self.engine.registry.vocabularies.get(vocabulary)
+        return found.labels() if found is not None else {}
+
     def public_id(self, case_id: int, kind: str, version: int) -> str:
         """The verification id of one stored version (what its QR code encodes)."""
         return self.public_ids.mint(case_id, kind, version)
@@ -335,6 +338,7 @@ class DocumentService:
             actor,
             expected_version,
             {**payload, "document_sha256": digest},
+            performed_by="documents",
         )
 
     def revise_agreement(
@@ -423,6 +427,7 @@ class DocumentService:
             actor,
             facts.case.version,
             {**payload, "document_sha256": digest},
+            performed_by="documents",
         )
 
     # --- the court's ruling (R-JC-TRACK) -------------------------------------------------
@@ -453,8 +458,9 @@ class DocumentService:
         confirmation: dict[str, Any] = case.data.get("confirmation", {})
         if case.court_id is None or "applied_at" not in confirmation:
             raise InvalidInput("本案没有待裁定的司法确认申请", field="court_id")
-        if outcome == "rejected" and ground not in REJECTION_GROUNDS:
-            raise InvalidInput(f"驳回须写明理由：{'、'.join(REJECTION_GROUNDS)}", field="ground")
+        grounds = self.labels("rejection_grounds")
+        if outcome == "rejected" and ground not in grounds:
+            raise InvalidInput(f"驳回须写明理由：{'、'.join(grounds)}", field="ground")
         with self.engine.db.transaction(write=False) as tx:
             court = tx.org_unit(case.court_id)
             assert court is not None, "cases reference their court by foreign key"
@@ -479,7 +485,7 @@ class DocumentService:
             filed_on=datetime.fromisoformat(confirmation["applied_at"]).astimezone(BEIJING).date(),
             outcome=outcome,
             agreement_summary=_terms_summary(case.data.get("agreement", {}), names),
-            rejection_ground=REJECTION_GROUNDS[ground] if ground else None,
+            rejection_ground=grounds[ground] if ground else None,
             reasoning=reasoning,
             judges=(Person(name=self._user_name(actor), title="审判员"),),
             clerk=Person(name=str(clerk[0]) if clerk else "（未记录）", title="书记员"),
@@ -499,7 +505,9 @@ class DocumentService:
         if ground:
             payload["ground"] = ground
         trigger = "confirm" if outcome == "confirmed" else "reject"
-        return self.engine.fire(case_id, trigger, actor, case.version, payload, reasoning)
+        return self.engine.fire(
+            case_id, trigger, actor, case.version, payload, reasoning, performed_by="court"
+        )
 
     # --- paper (R-ESIGN-EXCLUDE) ---------------------------------------------------------
 
@@ -528,7 +536,9 @@ class DocumentService:
         payload: dict[str, Any] = {"method": "paper", "scan_sha256": digest}
         if party_id is not None:
             payload["party_id"] = party_id
-        return self.engine.fire(case_id, trigger, actor, facts.case.version, payload)
+        return self.engine.fire(
+            case_id, trigger, actor, facts.case.version, payload, performed_by="documents"
+        )
 
     # --- reading and verifying -----------------------------------------------------------
 
@@ -780,7 +790,7 @@ class DocumentService:
             method=UNRECORDED,  # the visits table keeps no method (上门 / 电话 / 视频)
             visitee="、".join(p.name for p in file.parties),
             performance=visit[1],
-            satisfaction=SATISFACTION.get(visit[2] or "", UNRECORDED),
+            satisfaction=self.labels("satisfaction").get(visit[2] or "", UNRECORDED),
             new_risks=visit[3] or "无",
             notes=visit[4] or "无",
             visitor=Person(name=str(visit[5]) if visit[5] else UNRECORDED, title="回访人"),

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     email_routes: dict[str, str] = {}  # recipient (e.g. "supervisor", "court:5") → address
     outbox_max_attempts: int = Field(default=8, gt=0)  # then the message is dead-lettered
     # documents: rendering, signing and the content store (issue: documents)
+    # False only for a deployment that truly keeps no PDFs: drafting, signing, sealing and
+    # rulings are then fired at the generic actions door with no document behind them.
+    document_service: bool = True
     ca_pkcs12_file: Path | None = None  # the deployment CA; default: a dev CA under data_dir/ca
     ca_passphrase: str | None = None  # of ca_pkcs12_file; also encrypts cached signer keys
     timestamp_url: str | None = None  # an RFC 3161 time-stamping service for every signature

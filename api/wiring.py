@@ -9,12 +9,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from api.authz import COURT_QUEUE_STATES
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
 from engine.policy import Policy
 from engine.ports import Clock, SystemClock
-from engine.registry import Registry
+from engine.registry import Registry, Requirements
 from engine.repository import Database, configure_engine
 from engine.runtime import Engine
 from workflows import HOOKS, WORKFLOWS_DIR
@@ -32,8 +33,27 @@ def make_sa_engine(url: str, *, echo: bool = False) -> sa.Engine:
     return engine
 
 
+# Steps a host service performs (it renders or signs a paper, then fires the trigger): the
+# generic actions door refuses them unless the deployment runs without documents.
+SERVICE_STEPS: dict[str, frozenset[str]] = {
+    "documents": frozenset(
+        {"draft_agreement", "revise_agreement", "sign_party", "sign_mediator", "apply_seal"}
+    ),
+    "court": frozenset({"confirm", "reject"}),
+}
+# Names the code relies on beyond the service steps: statistics count these triggers, the
+# court queue lists these states, the document service stores these kinds.
+REQUIREMENTS = Requirements(
+    services=SERVICE_STEPS,
+    triggers=frozenset({"apply_confirmation", "accept_application", "record_visit"}),
+    states=frozenset({*COURT_QUEUE_STATES, "agreement_in_effect", "followup"}),
+    document_kinds=frozenset({"agreement", "agreement_scan", "ruling"}),
+)
+
+
 def load_registry() -> Registry:
-    return Registry.from_directory(WORKFLOWS_DIR, HOOKS)
+    """The flows under workflows/, checked against every name the code relies on."""
+    return Registry.from_directory(WORKFLOWS_DIR, HOOKS, REQUIREMENTS)
 
 
 def load_calendar(calendar_dir: Path) -> WorkingCalendar:
@@ -74,4 +94,5 @@ def build_engine(
         policy=Policy(
             followup_days=settings.followup_days, visit_grace_days=settings.visit_grace_days
         ),
+        open_services=frozenset() if settings.document_service else frozenset(SERVICE_STEPS),
     )

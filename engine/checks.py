@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from engine.errors import DefinitionError
+from engine.fields import REFERENCE_TYPES, FieldSpec, FieldType
 from engine.hooks import HookSet
 from engine.intake import Origin
 from engine.spec import ReminderSpec, WorkflowSpec
@@ -168,6 +169,24 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
                 "增加一条通向它的转换，或删除该状态",
             )
 
+    # a case must never be trapped: from every state some final state is reachable
+    finishing = {s.name for s in spec.states if s.final}
+    changed = True
+    while changed:
+        changed = False
+        for name, dests in edges.items():
+            if name not in finishing and dests & finishing:
+                finishing.add(name)
+                changed = True
+    trapped = [(i, s.name) for i, s in enumerate(spec.states) if s.name not in finishing]
+    if trapped:
+        listed = "、".join(f"“{name}”" for _, name in trapped)
+        fail(
+            ("states", trapped[0][0], "name"),
+            f"状态{listed}无法到达任何终态：案件进入后将永远无法结束",
+            "增加一条从这些状态通往终态（或通往能结束的状态）的转换",
+        )
+
 
 def _check_file_name(spec: WorkflowSpec, file: Path, fail: object) -> None:
     expected = f"v{spec.version}.yaml"
@@ -181,3 +200,71 @@ def _check_file_name(spec: WorkflowSpec, file: Path, fail: object) -> None:
             )
         if file.parent.name != spec.id:
             fail(("id",), f"流程 id “{spec.id}”与目录名“{file.parent.name}”不符", "使两者一致")
+
+
+def check_fields(
+    spec: WorkflowSpec,
+    file: Path,
+    lines: LineMap,
+    *,
+    vocabularies: Iterable[str],
+    providers: Mapping[str, object],
+    services: Mapping[str, frozenset[str]],
+    document_kinds: frozenset[str],
+) -> None:
+    """Every declared field resolves: its vocabulary exists, its reference type has an
+    option provider, its document kind is one the host stores; and every service a
+    transition names performs that trigger.
+
+    Raises:
+        DefinitionError: naming file, line and what to change.
+    """
+    where = str(file)
+    known_vocabularies = sorted(set(vocabularies))
+
+    def fail(path: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+        raise DefinitionError(message, file=where, line=line_of(lines, path), hint=hint)
+
+    def check(field: FieldSpec, path: tuple[str | int, ...]) -> None:
+        if field.type is FieldType.choice and field.vocabulary not in known_vocabularies:
+            hint = did_you_mean(field.vocabulary or "", known_vocabularies)
+            fail(
+                (*path, "vocabulary"),
+                f"字段“{field.name}”引用的词表“{field.vocabulary}”不存在",
+                f"改为“{hint}”" if hint else "在 workflows/vocabularies/ 中增加该词表",
+            )
+        kind = field.of or field.type
+        if kind in REFERENCE_TYPES and kind.value not in providers:
+            fail((*path, "type"), f"字段类型“{kind}”没有可选项提供者", "在 workflows/ 中注册")
+        if field.document_kind is not None and document_kinds and (
+            field.document_kind not in document_kinds
+        ):
+            hint = did_you_mean(field.document_kind, document_kinds)
+            fail(
+                (*path, "document_kind"),
+                f"文书种类“{field.document_kind}”不是文书服务保存的种类",
+                f"改为“{hint}”" if hint else None,
+            )
+        for index, item in enumerate(field.fields):
+            check(item, (*path, "fields", index))
+
+    for t_index, transition in enumerate(spec.transitions):
+        base: tuple[str | int, ...] = ("transitions", t_index)
+        for f_index, field in enumerate(transition.fields):
+            check(field, (*base, "fields", f_index))
+        if transition.service is not None and services:
+            performed = services.get(transition.service)
+            if performed is None:
+                hint = did_you_mean(transition.service, services)
+                fail(
+                    (*base, "service"),
+                    f"未知的服务“{transition.service}”",
+                    f"改为“{hint}”" if hint else f"可用：{'、'.join(sorted(services))}",
+                )
+            elif transition.trigger not in performed:
+                hint = did_you_mean(transition.trigger, performed)
+                fail(
+                    (*base, "trigger"),
+                    f"服务“{transition.service}”不执行触发器“{transition.trigger}”",
+                    f"改为“{hint}”" if hint else f"该服务执行：{'、'.join(sorted(performed))}",
+                )

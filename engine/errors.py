@@ -9,7 +9,9 @@
     ├── GuardRejected            a guard refused; names the guard and says why
     ├── ReasonRequired           the transition needs a written reason
     ├── ConcurrentUpdate         the case changed since the caller read it (carries the version)
+    ├── ServiceStepRefused       the step belongs to a host service; names the route to use
     ├── InvalidInput             bad data from a caller; names the field
+    │   ├── PayloadInvalid       a payload breaks its transition's declared fields (each named)
     │   ├── InvalidIdNumber      R-ID
     │   └── InvalidPhoneNumber   R-PHONE
     ├── NotFound                 a referenced row (org unit, user, category, party) is missing
@@ -145,6 +147,42 @@ class InvalidInput(EngineError):
     def __init__(self, message_zh: str, *, field: str | None = None) -> None:
         super().__init__(message_zh, field=field)
         self.field = field
+
+
+class PayloadInvalid(InvalidInput):
+    """Every problem of a payload against the transition's declared fields, at once."""
+
+    code = "payload_invalid"
+    title_zh = "填写的内容有误"
+
+    def __init__(self, trigger: str, errors: list[dict[str, str]]) -> None:
+        message = "；".join(e["message"] for e in errors[:5])
+        if len(errors) > 5:
+            message += f"；另有 {len(errors) - 5} 处"
+        super().__init__(message, field=errors[0]["field"] if errors else None)
+        self.fields["errors"] = errors
+        self.fields["trigger"] = trigger
+        self.errors = errors
+
+
+class ServiceStepRefused(EngineError):
+    """The generic actions door does not perform steps that belong to a service (rendering
+    and signing the agreement, the court's ruling): they would leave no document behind."""
+
+    code = "performed_by_service"
+    title_zh = "该步骤须通过专门的服务办理"
+
+    def __init__(self, trigger: str, service: str, label: str) -> None:
+        super().__init__(
+            f"“{label}”须通过{SERVICE_LABELS.get(service, service)}办理，不能直接执行",
+            trigger=trigger,
+            service=service,
+        )
+        self.trigger = trigger
+        self.service = service
+
+
+SERVICE_LABELS = {"documents": "文书服务（生成并签署文书）", "court": "法院裁定服务（生成裁定书）"}
 
 
 class InvalidIdNumber(InvalidInput):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.errors import InvalidInput
+from engine.fields import FieldSpec, FieldType, Option, OptionProvider
 from engine.policy import Policy
 from engine.ports import DeadlineCalendar, DueDate
 from engine.records import (
@@ -36,10 +37,14 @@ __all__ = [
     "CaseRecord",
     "CategoryRecord",
     "DocumentRecord",
+    "FieldSpec",
+    "FieldType",
     "Guard",
     "HookSet",
     "InvalidInput",
     "Level",
+    "Option",
+    "OptionProvider",
     "Role",
     "SignatureRecord",
     "TransitionContext",
@@ -65,12 +70,36 @@ class HookSet:
     def __init__(self) -> None:
         self.guards: dict[str, Hook] = {}
         self.actions: dict[str, Hook] = {}
+        self.options: dict[str, OptionProvider] = {}  # by reference field type
+        self.vocabularies: dict[str, OptionProvider] = {}  # vocabularies computed per case
 
     def guard(self, name: str) -> Callable[[F], F]:
         return self._register(self.guards, name, "guard")
 
     def action(self, name: str) -> Callable[[F], F]:
         return self._register(self.actions, name, "action")
+
+    def options_for(self, field_type: FieldType) -> Callable[[OptionProvider], OptionProvider]:
+        """Register what a reference field (party, user, court...) may name for a case."""
+
+        def decorate(fn: OptionProvider) -> OptionProvider:
+            if field_type.value in self.options:
+                raise ValueError(f"options for {field_type} registered twice")
+            self.options[field_type.value] = fn
+            return fn
+
+        return decorate
+
+    def vocabulary(self, name: str) -> Callable[[OptionProvider], OptionProvider]:
+        """Register a vocabulary whose options depend on the case (its spec's risk scale...)."""
+
+        def decorate(fn: OptionProvider) -> OptionProvider:
+            if name in self.vocabularies:
+                raise ValueError(f"vocabulary {name!r} registered twice")
+            self.vocabularies[name] = fn
+            return fn
+
+        return decorate
 
     def _register(self, table: dict[str, Hook], name: str, kind: str) -> Callable[[F], F]:
         def decorate(fn: F) -> F:
@@ -98,6 +127,7 @@ class TransitionContext:
         transition: TransitionSpec,
         calendar: DeadlineCalendar,
         policy: Policy,
+        vocabularies: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.case = case
         self.actor = actor
@@ -112,6 +142,8 @@ class TransitionContext:
         self._cache: dict[str, Any] = {}
         self.changes: dict[str, Any] = {}
         self.writable = False
+        self.values: dict[str, Any] = {}  # the payload checked against the declared fields
+        self._vocabularies = vocabularies or {}
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -191,7 +223,36 @@ class TransitionContext:
         counts weekends only, and the date may move when they are."""
         return self._calendar.add_days(start, days, working_days=working_days)
 
+    def labels(self, vocabulary: str) -> Mapping[str, str]:
+        """A data-file vocabulary's codes and Chinese labels (workflows/vocabularies/)."""
+        return self._vocabularies.get(vocabulary, {})
+
+    def label_of(self, vocabulary: str, code: str | None) -> str | None:
+        return None if code is None else self.labels(vocabulary).get(code, code)
+
+    def users_holding(self, roles: tuple[str, ...]) -> list[tuple[int, str, int, str]]:
+        """(user id, display name, org unit, role) of active users holding any of `roles`."""
+        return self._tx.users_holding(roles)
+
+    def org_units_of(self, kinds: tuple[str, ...]) -> list[tuple[int, str, str, int | None]]:
+        """(id, name, path, parent id) of every org unit of the given kinds."""
+        return self._tx.org_units_of(kinds)
+
+    def org_unit_path(self, unit_id: int) -> str | None:
+        unit = self._tx.org_unit(unit_id)
+        return None if unit is None else str(unit[5])
+
     # --- payload -------------------------------------------------------------------------
+
+    def value(self, key: str, default: Any = None) -> Any:
+        """A declared field's typed value (checked before any guard ran), or `default`."""
+        return self.values.get(key, default)
+
+    def party_of(self, party_id: int) -> CasePartyRecord:
+        for party in self.parties():
+            if party.party_id == party_id:
+                return party
+        raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
 
     def text(self, key: str, label: str, *, required: bool = True) -> str | None:
         """A non-empty string from the payload, or a clear InvalidInput naming the field."""
@@ -245,6 +306,19 @@ class TransitionContext:
 
     def record_consent(self, party: CasePartyRecord, consent: str, source: str) -> None:
         self._writer().set_consent(party.id, consent, source, self.now)
+        self._cache.pop("parties", None)
+
+    def correct_address(self, party: CasePartyRecord, address: str) -> None:
+        """Correct a party's address (the event keeps the old and the new one)."""
+        self._writer().set_party_address(party.party_id, address)
+        self.update_data(
+            "address_corrections",
+            [
+                *self.data.get("address_corrections", []),
+                {"party_id": party.party_id, "from": party.address, "to": address,
+                 "at": self.now.isoformat()},
+            ],
+        )
         self._cache.pop("parties", None)
 
     def acknowledge_notice(self, party: CasePartyRecord) -> None:

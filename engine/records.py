@@ -130,6 +130,8 @@ class TriggerOption:
     allowed: bool
     reason_required: bool
     blocked_reasons: tuple[str, ...] = field(default=())
+    service: str | None = None  # performed by this host service, not the generic door
+    schema: dict[str, Any] | None = None  # its fields as JSON Schema, with today's options
 
 
 @dataclass(frozen=True, slots=True)

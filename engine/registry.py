@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
-from engine.checks import LineMap, check_spec, line_of
+from engine.checks import LineMap, check_fields, check_spec, did_you_mean, line_of
 from engine.errors import DefinitionError
+from engine.fields import FieldSpec, FieldType, Option, Vocabulary
 from engine.hooks import HookSet
 from engine.machine import CompiledSpec, compile_spec
 from engine.spec import WorkflowSpec
+
+if TYPE_CHECKING:
+    from engine.hooks import TransitionContext
+
+VOCABULARY_DIR = "vocabularies"
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """Names the host's code relies on, checked when the registry loads, so that renaming
+    `apply_seal` in a YAML file fails at start-up instead of quietly zeroing a statistic.
+
+    `services` maps a service to the triggers it performs; a transition naming that service
+    must be one of them, and each must exist, naming the service, in some loaded spec.
+    """
+
+    services: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    triggers: frozenset[str] = frozenset()
+    states: frozenset[str] = frozenset()
+    document_kinds: frozenset[str] = frozenset()
 
 
 def _line_map(
@@ -78,17 +100,28 @@ def parse_spec_file(file: Path) -> tuple[WorkflowSpec, LineMap]:
 class Registry:
     """Every loaded spec version, immutable after loading."""
 
-    def __init__(self, hooks: HookSet) -> None:
+    def __init__(
+        self,
+        hooks: HookSet,
+        vocabularies: Mapping[str, Vocabulary] | None = None,
+        requirements: Requirements | None = None,
+    ) -> None:
         self.hooks = hooks
+        self.vocabularies: dict[str, Vocabulary] = dict(vocabularies or {})
+        self.requirements = requirements or Requirements()
         self._specs: dict[str, dict[int, CompiledSpec]] = {}
 
     @classmethod
-    def from_directory(cls, root: Path, hooks: HookSet) -> Registry:
-        registry = cls(hooks)
-        files = sorted(root.glob("*/v*.yaml"))
+    def from_directory(
+        cls, root: Path, hooks: HookSet, requirements: Requirements | None = None
+    ) -> Registry:
+        """Load the vocabularies under root/vocabularies/, then every root/<key>/vN.yaml."""
+        registry = cls(hooks, load_vocabularies(root / VOCABULARY_DIR), requirements)
+        files = sorted(f for f in root.glob("*/v*.yaml") if f.parent.name != VOCABULARY_DIR)
         if not files:
             raise DefinitionError("目录中没有流程定义", file=str(root), hint="放入 <key>/v1.yaml")
         registry.load_files(files)
+        registry.check_requirements()
         return registry
 
     def load_files(self, files: Iterable[Path]) -> list[CompiledSpec]:
@@ -97,6 +130,15 @@ class Registry:
     def load_file(self, file: Path) -> CompiledSpec:
         spec, lines = parse_spec_file(file)
         check_spec(spec, self.hooks, file, lines)
+        check_fields(
+            spec,
+            file,
+            lines,
+            vocabularies=[*self.vocabularies, *self.hooks.vocabularies],
+            providers=self.hooks.options,
+            services=self.requirements.services,
+            document_kinds=self.requirements.document_kinds,
+        )
         versions = self._specs.setdefault(spec.id, {})
         if spec.version in versions:
             raise DefinitionError(
@@ -125,3 +167,88 @@ class Registry:
 
     def all(self) -> list[CompiledSpec]:
         return [v for versions in self._specs.values() for _, v in sorted(versions.items())]
+
+    # --- what fields may take ------------------------------------------------------------
+
+    def options(self, ctx: TransitionContext, spec: FieldSpec) -> Sequence[Option]:
+        """What a choice or reference field may take now, for this case and actor."""
+        if spec.type is FieldType.choice:
+            assert spec.vocabulary is not None  # FieldSpec's own check
+            static = self.vocabularies.get(spec.vocabulary)
+            if static is not None:
+                return [Option(o.code, o.label) for o in static.options]
+            return self.hooks.vocabularies[spec.vocabulary](ctx, spec)
+        return self.hooks.options[spec.type.value](ctx, spec)
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Every data-file vocabulary as code → label, for actions and documents."""
+        return {name: v.labels() for name, v in self.vocabularies.items()}
+
+    def check_requirements(self) -> None:
+        """Every name the host's code relies on exists in the loaded specs.
+
+        Raises:
+            DefinitionError: a trigger, state or service step the code needs is missing.
+        """
+        needed = self.requirements
+        specs = [c for c in self.all()]
+        where = ", ".join(str(c.file) for c in specs) or "workflows/"
+        triggers = {t.trigger for c in specs for t in c.spec.transitions}
+        states = {s.name for c in specs for s in c.spec.states}
+        for trigger in sorted(needed.triggers):
+            if trigger not in triggers:
+                hint = did_you_mean(trigger, triggers)
+                raise DefinitionError(
+                    f"程序依赖的触发器“{trigger}”在任何流程中都不存在",
+                    file=where,
+                    hint=f"把“{hint}”改回“{trigger}”" if hint else f"增加触发器“{trigger}”",
+                )
+        for state in sorted(needed.states):
+            if state not in states:
+                hint = did_you_mean(state, states)
+                raise DefinitionError(
+                    f"程序依赖的状态“{state}”在任何流程中都不存在",
+                    file=where,
+                    hint=f"把“{hint}”改回“{state}”" if hint else f"增加状态“{state}”",
+                )
+        performed = {(t.service, t.trigger) for c in specs for t in c.spec.transitions}
+        for service, service_triggers in sorted(needed.services.items()):
+            for trigger in sorted(service_triggers):
+                if (service, trigger) not in performed:
+                    raise DefinitionError(
+                        f"服务“{service}”执行的步骤“{trigger}”在任何流程中都没有声明"
+                        f"“service: {service}”",
+                        file=where,
+                        hint=f"在触发器“{trigger}”的转换上写 service: {service}",
+                    )
+
+
+def load_vocabularies(directory: Path) -> dict[str, Vocabulary]:
+    """Every directory/<name>.yaml as a Vocabulary; the file name is its name.
+
+    Raises:
+        DefinitionError: unreadable YAML, unknown keys, duplicate codes; with file and line.
+    """
+    vocabularies: dict[str, Vocabulary] = {}
+    if not directory.is_dir():
+        return vocabularies
+    for file in sorted(directory.glob("*.yaml")):
+        where = str(file)
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            vocabulary = Vocabulary.model_validate(data)
+        except (OSError, yaml.YAMLError) as exc:
+            raise DefinitionError(f"无法读取词表：{exc}", file=where) from exc
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            raise DefinitionError(f"词表“{loc}”有误：{first['msg']}", file=where) from exc
+        if vocabulary.name != file.stem:
+            raise DefinitionError(
+                f"词表名“{vocabulary.name}”与文件名不符", file=where, hint=f"改为 {file.stem}"
+            )
+        codes = [o.code for o in vocabulary.options]
+        if len(set(codes)) != len(codes):
+            raise DefinitionError("词表中有重复的代码", file=where, hint="每个 code 只能出现一次")
+        vocabularies[vocabulary.name] = vocabulary
+    return vocabularies

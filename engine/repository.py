@@ -596,6 +596,30 @@ class Tx:
     def user_exists(self, user_id: int) -> bool:
         return self.one("SELECT 1 FROM users WHERE id = :id", {"id": user_id}) is not None
 
+    def users_holding(self, roles: tuple[str, ...]) -> list[tuple[int, str, int, str]]:
+        """(user id, display name, org unit id, role) of active users holding any of `roles`."""
+        if not roles:
+            return []
+        marks = ", ".join(f":r{i}" for i in range(len(roles)))
+        rows = self.all(
+            "SELECT u.id, u.display_name, m.org_unit_id, m.role FROM users u "
+            f"JOIN memberships m ON m.user_id = u.id WHERE u.active = :yes AND m.role IN ({marks}) "
+            "ORDER BY u.id, m.org_unit_id",
+            {"yes": True, **{f"r{i}": r for i, r in enumerate(roles)}},
+        )
+        return [(int(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in rows]
+
+    def org_units_of(self, kinds: tuple[str, ...]) -> list[tuple[int, str, str, int | None]]:
+        """(id, name, path, parent id) of the org units of the given kinds, by id."""
+        if not kinds:
+            return []
+        marks = ", ".join(f":k{i}" for i in range(len(kinds)))
+        rows = self.all(
+            f"SELECT id, name, path, parent_id FROM org_units WHERE kind IN ({marks}) ORDER BY id",
+            {f"k{i}": k for i, k in enumerate(kinds)},
+        )
+        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
     # --- what actions write --------------------------------------------------------------
 
     def set_consent(self, case_party_id: int, consent: str, source: str, now: datetime) -> int:
@@ -608,6 +632,12 @@ class Tx:
                 "source": source,
                 "now": self.codec.dt_out(now),
             },
+        ).rowcount
+
+    def set_party_address(self, party_id: int, address: str) -> int:
+        return self.execute(
+            "UPDATE parties SET address = :address WHERE id = :id",
+            {"id": party_id, "address": address},
         ).rowcount
 
     def acknowledge_notice(self, case_party_id: int, now: datetime) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from engine import access, validation
@@ -22,9 +23,12 @@ from engine.errors import (
     InvalidInput,
     InvalidPhoneNumber,
     NotFound,
+    PayloadInvalid,
     ReasonRequired,
+    ServiceStepRefused,
     TransitionNotAllowed,
 )
+from engine.fields import check_payload, json_schema
 from engine.hooks import TransitionContext
 from engine.intake import CaseIntake, PartyIntake
 from engine.machine import BoundTransition, CompiledSpec
@@ -54,8 +58,12 @@ class Engine:
         pii: PiiProtector,
         number_pattern: str = DEFAULT_PATTERN,
         policy: Policy | None = None,
+        open_services: frozenset[str] = frozenset(),
     ) -> None:
+        """`open_services`: services the deployment runs without, whose steps the generic
+        door may then fire (a deployment that truly keeps no PDFs)."""
         self.db = database
+        self.open_services = open_services
         self.policy = policy or Policy()
         self.registry = registry
         self.clock = clock
@@ -324,8 +332,14 @@ class Engine:
             access.require_scope(actor, case, lambda: False)
         return case
 
-    def available_triggers(self, case_id: int, actor: Actor) -> list[TriggerOption]:
-        """What the actor may do now, and for every other way out of the state, why not."""
+    def available_triggers(
+        self, case_id: int, actor: Actor, *, describe: bool = False
+    ) -> list[TriggerOption]:
+        """What the actor may do now, and for every other way out of the state, why not.
+
+        With `describe`, each carries its declared fields as JSON Schema, choices and
+        references listing the options this actor may pick now (what fire will accept).
+        """
         with self.db.transaction(write=False) as tx:
             case = self._load_visible(tx, case_id, actor)
             compiled = self.registry.get(case.spec_id, case.spec_version)
@@ -345,6 +359,12 @@ class Engine:
                     if verdict:
                         reasons.append(verdict)
                 dest = compiled.states[bound.spec.dest or case.state]
+                schema = None
+                if describe:
+                    offer = None
+                    if access.role_allows(actor, bound.spec):
+                        offer = partial(self.registry.options, ctx)
+                    schema = json_schema(bound.spec.fields, offer)
                 options.append(
                     TriggerOption(
                         trigger=trigger,
@@ -354,6 +374,8 @@ class Engine:
                         allowed=not reasons,
                         reason_required=bound.spec.reason_required,
                         blocked_reasons=tuple(reasons),
+                        service=bound.spec.service,
+                        schema=schema,
                     )
                 )
             return options
@@ -376,6 +398,7 @@ class Engine:
         reason: str | None = None,
         *,
         within: Within | None = None,
+        performed_by: str | None = None,
     ) -> FireResult:
         """Move a case along one transition, or change nothing and say why.
 
@@ -387,13 +410,16 @@ class Engine:
             payload: the transition's input (party, terms, visit record...).
             reason: free text; required where the spec says so.
             within: as for `open_case`.
+            performed_by: the host service firing a step that belongs to it (documents,
+                court); None for the generic door, which such steps refuse.
 
         Returns:
             The new state and version, and the new chain head.
 
         Raises:
             CaseNotFound, OutOfScope, ConcurrentUpdate, TransitionNotAllowed,
-            RoleNotPermitted, ReasonRequired, GuardRejected, InvalidInput.
+            RoleNotPermitted, ServiceStepRefused, ReasonRequired, PayloadInvalid,
+            GuardRejected, InvalidInput.
         """
         payload = dict(payload or {})
         reason = reason.strip() if reason else None
@@ -412,6 +438,10 @@ class Engine:
                     available,
                     did_you_mean(trigger, available),
                 )
+            service = bound.spec.service
+            if service is not None and service != performed_by:
+                if service not in self.open_services:
+                    raise ServiceStepRefused(trigger, service, bound.spec.label)
             result = self.apply(tx, case, compiled, bound, actor, payload, reason, now)
             if within is not None:
                 within(tx, result)
@@ -439,6 +469,8 @@ class Engine:
         if bound.spec.reason_required and not reason:
             raise ReasonRequired(trigger)
         ctx = self._context(tx, case, actor, payload, reason, now, compiled, bound)
+        if bound.spec in compiled.spec.transitions:  # the tick's expiry actions declare nothing
+            ctx.values = self.check_payload(ctx, actor, payload)
         for guard in bound.guards:
             verdict = guard.fn(ctx)
             if verdict:
@@ -487,6 +519,33 @@ class Engine:
             case_id, trigger, case.state, dest, version, event.hash, case.spec_id, case.spec_version
         )
 
+    def check_payload(
+        self, ctx: TransitionContext, actor: Actor, payload: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The payload's typed values, or PayloadInvalid naming every bad field.
+
+        The timer tick (the system actor) fires with the engine's own bookkeeping (timer id,
+        due time, period) beside what the transition declares; only its declared keys are
+        checked, and it is not held to `required`.
+        """
+        transition = ctx.transition
+        people = Role.system not in actor.roles
+        if not people:
+            payload = {k: v for k, v in payload.items() if transition.field(k) is not None}
+        values, errors = check_payload(
+            transition.fields,
+            payload,
+            lambda field: self.registry.options(ctx, field),
+            where=transition.label,
+            people=people,
+        )
+        if errors:
+            raise PayloadInvalid(
+                transition.trigger,
+                [{"field": e.field, "message": e.message, "type": e.type} for e in errors],
+            )
+        return values
+
     def _context(
         self,
         tx: Tx,
@@ -509,7 +568,15 @@ class Engine:
             transition=bound.spec,
             calendar=self.calendar,
             policy=self.policy,
+            vocabularies=self._labels,
         )
+
+    @property
+    def _labels(self) -> dict[str, dict[str, str]]:
+        labels = self.__dict__.get("_vocabulary_labels")
+        if labels is None:
+            labels = self.__dict__["_vocabulary_labels"] = self.registry.labels()
+        return labels
 
     def _event(
         self,

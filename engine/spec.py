@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.fields import FieldSpec
+
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 
 
@@ -147,11 +149,28 @@ class TransitionSpec(_Frozen):
     guards: tuple[Identifier, ...] = ()
     actions: tuple[Identifier, ...] = ()
     reason_required: bool = False
+    # What the transition takes (checked before any guard; unknown keys refused). Adding
+    # declarations to a published version is an annotation: they describe what its actions
+    # already accept.
+    fields: tuple[FieldSpec, ...] = ()
+    # The host service that performs this step (rendering, signing, a ruling); the generic
+    # actions door refuses it unless the deployment runs without that service.
+    service: Identifier | None = None
 
     @field_validator("source", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _field_names_unique(self) -> TransitionSpec:
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError("fields 中有重名字段")
+        return self
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
 
 
 class RiskLevelSpec(_Frozen):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api.wiring import load_registry, make_sa_engine
+from api.wiring import SERVICE_STEPS, load_registry, make_sa_engine
 from engine.calendar import WorkingCalendar
 from engine.models import METADATA
 from engine.pii import AesGcmProtector
@@ -79,13 +79,22 @@ def registry() -> Registry:
     return load_registry()
 
 
-def make_engine(sa_engine: sa.Engine, clock: FixedClock, calendar: WorkingCalendar) -> Engine:
+def make_engine(
+    sa_engine: sa.Engine,
+    clock: FixedClock,
+    calendar: WorkingCalendar,
+    *,
+    open_services: frozenset[str] = frozenset(SERVICE_STEPS),
+) -> Engine:
+    """An engine as a deployment without documents runs it (the flow's own rules, no PDFs):
+    service steps are open at the generic door unless `open_services` says otherwise."""
     return Engine(
         Database(sa_engine),
         load_registry(),
         clock=clock,
         calendar=calendar,
         pii=AesGcmProtector(b"k" * 32),
+        open_services=open_services,
     )
 
 

@@ -1,5 +1,7 @@
-"""Actions of the mediation flows: they validate their payload and change the case through
-the context, inside the fire's transaction. Timer-expiry actions notify through the outbox.
+"""Actions of the mediation flows: they change the case through the context, inside the
+fire's transaction. Their input was checked against the transition's declared fields before
+any guard ran; they read typed values (`ctx.value`), never the raw payload. Timer-expiry
+actions (run by the tick with the timer's own data) notify through the outbox.
 
 Agreement documents are all or nothing per case. The host's document service renders the
 agreement before `draft_agreement` and passes its digest (`document_sha256`); from then on
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,67 +25,39 @@ from engine.hooks import InvalidInput, TransitionContext
 from workflows.hookset import HOOKS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CONSENT_SOURCES = {"written": "书面", "oral": "口头", "phone": "电话", "online": "线上"}
-ASSIGNABLE_ROLES = {
-    "mediator": "调解员",
-    "central_household": "中心户",
-    "recorder": "记录员",
-    "lawyer": "律师",
-    "judge": "法官",
-    "prosecutor": "检察官",
-    "police": "民警",
-}
-INVITED_ROLES = frozenset({"lawyer", "judge", "prosecutor", "police"})
-TERMINATION_REASONS = {  # R-TERMINATE (PML Art. 26)
-    "party_withdraws": "当事人拒绝继续调解或撤回申请",
-    "positions_apart": "双方分歧过大，无法达成协议",
-    "party_unreachable": "当事人无法联系",
-    "deadline_passed": "调解期限届满且未获延长",
-    "refuses_to_sign": "当事人拒绝签署调解协议",
-    "other": "其他",
-}
+# Vocabularies (codes and labels) are data: workflows/vocabularies/<name>.yaml.
+INVITED_ROLES = frozenset({"lawyer", "judge", "prosecutor", "police"})  # R-INVITE
 OTHER_ROUTES = "当事人可依法通过仲裁、行政或者司法等途径维护自己的权利"
-REJECTION_GROUNDS = {  # R-JC-TRACK (SPC-I Art. 358)
-    "violates_mandatory_law": "违反法律强制性规定",
-    "harms_interests": "损害国家利益、社会公共利益、他人合法权益",
-    "public_order": "违背公序良俗",
-    "involuntary": "违反自愿原则",
-    "unclear": "内容不明确",
-    "other": "其他不能进行司法确认的情形",
-}
-PERFORMANCE = {"performed": "已履行", "partly": "部分履行", "not": "未履行"}
-SATISFACTION = {"satisfied": "满意", "neutral": "基本满意", "dissatisfied": "不满意"}
 
 
 @HOOKS.action("record_consent")
 def record_consent(ctx: TransitionContext) -> None:
     """R-START / R-NOTICE: a party agrees to mediation; time and source are kept."""
-    party = ctx.case_party()
-    source = ctx.choice("source", "同意方式", CONSENT_SOURCES)
-    ctx.record_consent(party, "consented", source)
-    if ctx.payload.get("notice_acknowledged"):
+    party = ctx.party_of(ctx.value("party_id"))
+    ctx.record_consent(party, "consented", ctx.value("source"))
+    if ctx.value("notice_acknowledged"):
         ctx.acknowledge_notice(party)
 
 
 @HOOKS.action("record_refusal")
 def record_refusal(ctx: TransitionContext) -> None:
     """R-START: one party refusing ends mediation; the refusal is recorded with its source."""
-    party = ctx.case_party()
-    source = ctx.choice("source", "拒绝方式", CONSENT_SOURCES)
-    ctx.record_consent(party, "refused", source)
+    party = ctx.party_of(ctx.value("party_id"))
+    ctx.record_consent(party, "refused", ctx.value("source"))
     ctx.set_case(closed_at=ctx.now)
 
 
 @HOOKS.action("assign_member")
 def assign_member(ctx: TransitionContext) -> None:
     """R-MEDIATOR / R-INVITE: assign a mediator or invite a 三官一律 member."""
-    user_id = ctx.integer("user_id", "人员")
-    role = ctx.choice("role", "角色", ASSIGNABLE_ROLES)
-    if not ctx.user_exists(user_id):
-        raise InvalidInput(f"用户 {user_id} 不存在", field="user_id")
+    user_id: int = ctx.value("user_id")
+    role: str = ctx.value("role")
+    label = ctx.label_of("assignable_roles", role)
+    if role != "recorder" and not any(h[0] == user_id for h in ctx.users_holding((role,))):
+        raise InvalidInput(f"该人员不担任{label}，不能以此角色参与", field="role")
     if any(a.active and a.user_id == user_id and a.role == role for a in ctx.assignments()):
-        raise InvalidInput(f"该人员已是本案的{ASSIGNABLE_ROLES[role]}", field="user_id")
-    consented = bool(ctx.payload.get("parties_consented"))
+        raise InvalidInput(f"该人员已是本案的{label}", field="user_id")
+    consented = bool(ctx.value("parties_consented"))
     if role in INVITED_ROLES and not consented:
         raise InvalidInput(
             "邀请律师、法官、检察官或民警参与调解须经当事人同意（人民调解法第20条）",
@@ -94,57 +69,46 @@ def assign_member(ctx: TransitionContext) -> None:
 @HOOKS.action("unassign_member")
 def unassign_member(ctx: TransitionContext) -> None:
     """R-MEDIATOR: parties may ask to change the mediator (PML Art. 23)."""
-    user_id = ctx.integer("user_id", "人员")
-    role = ctx.choice("role", "角色", ASSIGNABLE_ROLES)
-    if ctx.unassign(user_id, role) == 0:
+    if ctx.unassign(ctx.value("user_id"), ctx.value("role")) == 0:
         raise InvalidInput("该人员当前未担任此角色", field="user_id")
 
 
 @HOOKS.action("reassess_risk")
 def reassess_risk(ctx: TransitionContext) -> None:
     """R-RISK: change the case's risk level on the spec's scale."""
-    codes = {r.code: r.label for r in ctx.spec.risk_levels}
-    risk = ctx.choice("risk_level", "风险等级", codes)
-    ctx.set_case(risk_level=risk)
+    ctx.set_case(risk_level=ctx.value("risk_level"))
 
 
 @HOOKS.action("report_to_police")
 def report_to_police(ctx: TransitionContext) -> None:
     """R-RISK: a dispute that may turn criminal is reported to the police, with time."""
-    station = ctx.text("station", "报告的公安机关")
-    summary = ctx.text("summary", "报告内容")
+    station: str = ctx.value("station")
+    summary: str = ctx.value("summary")
     reports = [
         *ctx.data.get("police_reports", []),
         {"at": ctx.now.isoformat(), "station": station, "summary": summary},
     ]
     ctx.update_data("police_reports", reports)
-    ctx.notify("police_report", station or "", {"summary": summary})
+    ctx.notify("police_report", station, {"summary": summary})
 
 
 @HOOKS.action("move_to_room")
 def move_to_room(ctx: TransitionContext) -> None:
-    """Escalation may name the mediation room (调解室) that takes the case over."""
-    room = ctx.payload.get("room_id")
-    if room is None:
-        return
-    if not isinstance(room, int) or ctx.org_unit_kind(room) not in ("room", "committee"):
-        raise InvalidInput("room_id 须为调解室或调解委员会", field="room_id")
-    ctx.set_case(org_unit_id=room)
+    """The case enters the named room's queue at once (its mediators see it); the timer's
+    escalation names none and leaves the case with its committee, whose mediators see it."""
+    room = ctx.value("room_id")
+    if room is not None:
+        ctx.set_case(org_unit_id=room)
 
 
 @HOOKS.action("record_session")
 def record_session(ctx: TransitionContext) -> None:
     """R-TRANSCRIPT / R-PUBLIC: one session with its record, counted against the tier limit."""
-    record = ctx.text("record", "调解记录")
-    place = ctx.text("place", "调解地点")
-    attendees = ctx.payload.get("attendees", [])
-    if not isinstance(attendees, list) or not all(isinstance(a, str) for a in attendees):
-        raise InvalidInput("参加人员须为姓名列表", field="attendees")
     ctx.add_session(
-        place=place or "",
-        public=bool(ctx.payload.get("public", False)),
-        attendees=attendees,
-        record=record or "",
+        place=ctx.value("place"),
+        public=bool(ctx.value("public", False)),
+        attendees=list(ctx.value("attendees", [])),
+        record=ctx.value("record"),
         held_at=ctx.now,
     )
     ctx.set_case(state_sessions=ctx.case.state_sessions + 1)
@@ -153,10 +117,8 @@ def record_session(ctx: TransitionContext) -> None:
 @HOOKS.action("give_legal_opinion")
 def give_legal_opinion(ctx: TransitionContext) -> None:
     """A 三官一律 lawyer's legal opinion (法律意见书), kept with the case; hours for pro bono."""
-    opinion = ctx.text("opinion", "法律意见")
-    hours = ctx.payload.get("hours", 0)
-    if not isinstance(hours, int | float) or hours < 0:
-        raise InvalidInput("服务时长须为非负数", field="hours")
+    opinion = ctx.value("opinion")
+    hours = _plain(ctx.value("hours", Decimal(0)))
     opinions = [
         *ctx.data.get("legal_opinions", []),
         {"by": ctx.actor.user_id, "at": ctx.now.isoformat(), "opinion": opinion, "hours": hours},
@@ -239,9 +201,32 @@ def agreement_fields(payload: Mapping[str, Any], party_ids: Collection[int]) -> 
     }
 
 
+def _plain(number: Decimal | None) -> int | float | None:
+    """A checked decimal as JSON keeps it in the case data: 300 stays 300, 12.5 stays 12.5."""
+    if number is None:
+        return None
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _terms_of(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The declared, checked terms as the case data keeps them."""
+    return [
+        {
+            "obligor": term["obligor"],
+            "obligee": term["obligee"],
+            "content": term["content"],
+            "amount": _plain(term.get("amount")),
+            "method": term.get("method", ""),
+            "place": term.get("place", ""),
+            "due_date": term["due_date"].isoformat(),
+        }
+        for term in values
+    ]
+
+
 def _record_agreement_text(ctx: TransitionContext) -> int | None:
     """The rendered agreement's new version, when the host rendered one (all or nothing)."""
-    digest = ctx.text("document_sha256", "协议书文书摘要", required=False)
+    digest: str | None = ctx.value("document_sha256")
     if digest is None:
         if ctx.latest_document(AGREEMENT) is not None:
             raise InvalidInput(
@@ -257,7 +242,10 @@ def draft_agreement(ctx: TransitionContext) -> None:
     """R-AGREEMENT-FIELDS: facts, disputed issues, responsibilities and structured terms."""
     agreement: dict[str, Any] = {
         "oral": False,
-        **agreement_fields(ctx.payload, {p.party_id for p in ctx.parties()}),
+        "facts": ctx.value("facts"),
+        "issues": ctx.value("issues"),
+        "responsibilities": ctx.value("responsibilities"),
+        "terms": _terms_of(ctx.value("terms")),
         "copies": len(ctx.parties()) + 1,  # R-COPIES
         "drafted_at": ctx.now.isoformat(),
         "warnings": [],
@@ -277,19 +265,16 @@ def draft_agreement(ctx: TransitionContext) -> None:
 @HOOKS.action("record_oral_agreement")
 def record_oral_agreement(ctx: TransitionContext) -> None:
     """R-ORAL: recorded on a 口头协议登记表 and in effect the day it is reached."""
-    content = ctx.text("content", "口头协议内容")
+    content = ctx.value("content")
     ctx.update_data(
         "agreement", {"oral": True, "content": content, "reached_at": ctx.now.isoformat()}
     )
     ctx.set_case(resolved_level=ctx.case.level, agreement_effective_at=ctx.now)
 
 
-SIGNING_METHODS = {"electronic": "电子签名", "paper": "纸质签名"}
-
-
 def _scan_version(ctx: TransitionContext) -> int:
     """R-ESIGN-EXCLUDE: a wet signature is proved by the scan that shows it."""
-    digest = ctx.text("scan_sha256", "协议扫描件摘要", required=False)
+    digest: str | None = ctx.value("scan_sha256")
     if digest is None:
         raise InvalidInput("纸质签署须上传签名并按指印的协议扫描件", field="scan_sha256")
     return ctx.record_document(AGREEMENT_SCAN, digest, field="scan_sha256", allow_same=True).id
@@ -297,7 +282,7 @@ def _scan_version(ctx: TransitionContext) -> int:
 
 def _signed_version(ctx: TransitionContext) -> int | None:
     """The agreement version this electronic signature produced (None without documents)."""
-    digest = ctx.text("document_sha256", "签署后的协议书文书摘要", required=False)
+    digest: str | None = ctx.value("document_sha256")
     has_document = ctx.latest_document(AGREEMENT) is not None
     if digest is None:
         if has_document:
@@ -325,8 +310,10 @@ def _on_paper(ctx: TransitionContext) -> bool:
 @HOOKS.action("sign_party")
 def sign_party(ctx: TransitionContext) -> None:
     """A party signs, seals or fingerprints the agreement."""
-    party = ctx.case_party()
-    method = "paper" if _on_paper(ctx) else ctx.choice("method", "签署方式", SIGNING_METHODS)
+    party = ctx.party_of(ctx.value("party_id"))
+    method = "paper" if _on_paper(ctx) else ctx.value("method")
+    if method is None:
+        raise InvalidInput("请选择“签署方式”", field="method")
     if method == "paper" and not _on_paper(ctx) and ctx.latest_document(AGREEMENT) is not None:
         raise InvalidInput("本案已生成电子协议书，各方须按顺序在电子协议书上签署", field="method")
     _sign(ctx, "party", party.party_id, method)
@@ -352,14 +339,14 @@ def apply_seal(ctx: TransitionContext) -> None:
 @HOOKS.action("apply_for_confirmation")
 def apply_for_confirmation(ctx: TransitionContext) -> None:
     """R-JC-COURT / R-JC-PACKAGE: a joint application to the competent court."""
-    applicants = ctx.payload.get("applicants")
+    applicants = ctx.value("applicants")
     party_ids = {p.party_id for p in ctx.parties()}
-    if not isinstance(applicants, list) or set(applicants) != party_ids:
+    if set(applicants) != party_ids:
         raise InvalidInput(
-            "司法确认须由双方当事人共同申请：applicants 须列出全体当事人", field="applicants"
+            "司法确认须由双方当事人共同申请：共同申请人须为全体当事人", field="applicants"
         )
-    court = ctx.payload.get("court_id", ctx.case.referring_court_id)
-    if not isinstance(court, int) or ctx.org_unit_kind(court) != "court":
+    court: int | None = ctx.value("court_id", ctx.case.referring_court_id)
+    if court is None:
         raise InvalidInput("请选择受理司法确认的人民法院", field="court_id")
     if ctx.case.referring_court_id is not None and court != ctx.case.referring_court_id:
         raise InvalidInput(
@@ -398,14 +385,14 @@ def withdraw_application(ctx: TransitionContext) -> None:
 @HOOKS.action("extend_review")
 def extend_review(ctx: TransitionContext) -> None:
     """R-JC-REVIEW: the president approves 10 more days, once."""
-    approver = ctx.text("approved_by", "批准延长的院长")
+    approver = ctx.value("approved_by")
     ctx.extend_timers(kind="state_deadline", name=ctx.case.state, days=10)
     _confirmation(ctx, extended=True, extension_approved_by=approver)
 
 
 def _ruling_version(ctx: TransitionContext) -> int | None:
     """The court-signed 民事裁定书, when the court issues it through the document service."""
-    digest = ctx.text("document_sha256", "民事裁定书文书摘要", required=False)
+    digest: str | None = ctx.value("document_sha256")
     if digest is None:
         return None
     return ctx.record_document(RULING, digest, field="document_sha256").version
@@ -417,7 +404,7 @@ def confirm_agreement(ctx: TransitionContext) -> None:
     _confirmation(
         ctx,
         outcome="confirmed",
-        ruling_number=ctx.text("ruling_number", "裁定书案号", required=False),
+        ruling_number=ctx.value("ruling_number"),
         judge_id=ctx.actor.user_id,
         decided_at=ctx.now.isoformat(),
         ruling_version=_ruling_version(ctx),
@@ -428,13 +415,13 @@ def confirm_agreement(ctx: TransitionContext) -> None:
 @HOOKS.action("reject_agreement")
 def reject_agreement(ctx: TransitionContext) -> None:
     """R-JC-TRACK: 裁定驳回 on one of the grounds of SPC-I Art. 358."""
-    ground = ctx.choice("ground", "驳回理由", REJECTION_GROUNDS)
+    ground = ctx.value("ground")
     _confirmation(
         ctx,
         outcome="rejected",
         ground=ground,
         ruling_version=_ruling_version(ctx),
-        ruling_number=ctx.text("ruling_number", "裁定书案号", required=False),
+        ruling_number=ctx.value("ruling_number"),
         judge_id=ctx.actor.user_id,
         decided_at=ctx.now.isoformat(),
     )
@@ -444,25 +431,21 @@ def reject_agreement(ctx: TransitionContext) -> None:
 @HOOKS.action("record_visit")
 def record_visit(ctx: TransitionContext) -> None:
     """R-FOLLOWUP: performance, satisfaction, new risks and the visitor; settles a due visit."""
-    term_index = ctx.payload.get("term_index")
+    term_index: int | None = ctx.value("term_index")
     terms = ctx.data.get("agreement", {}).get("terms", [])
-    if term_index is not None and (
-        not isinstance(term_index, int) or not 0 <= term_index < len(terms)
-    ):
-        raise InvalidInput("term_index 不是本协议的条款", field="term_index")
-    satisfaction = ctx.payload.get("satisfaction")
-    if satisfaction is not None:
-        satisfaction = ctx.choice("satisfaction", "满意度", SATISFACTION)
-    performance = ctx.choice("performance", "履行情况", PERFORMANCE)
+    if term_index is not None and not term_index < len(terms):
+        raise InvalidInput(f"本协议没有第{term_index + 1}条", field="term_index")
+    performance = ctx.value("performance")
+    method = ctx.value("method")
     ctx.add_visit(
         term_index=term_index,
         performance=performance,
-        satisfaction=satisfaction,
-        new_risks=ctx.text("new_risks", "新的风险", required=False),
-        notes=ctx.text("notes", "回访情况", required=False) or "",
+        satisfaction=ctx.value("satisfaction"),
+        new_risks=ctx.value("new_risks"),
+        notes=ctx.value("notes", ""),
     )
     visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
-    key = ctx.payload.get("visit")
+    key = ctx.value("visit")
     if key is None and term_index is not None:
         key = f"term_{term_index}"
     if key is None:  # the earliest visit still open
@@ -476,6 +459,8 @@ def record_visit(ctx: TransitionContext) -> None:
         if key not in visits:
             raise InvalidInput(f"没有名为“{key}”的回访安排", field="visit")
         visits[key] = {**visits[key], "status": "done", "performance": performance}
+        if method is not None:
+            visits[key]["method"] = method
         ctx.update_data("visits_due", visits)
         ctx.cancel_timers(kind="followup", name=key)
         ctx.cancel_timers(kind="visit_overdue", name=key)
@@ -631,7 +616,7 @@ def _enforcement_deadlines(ctx: TransitionContext) -> list[dict[str, Any]]:
 @HOOKS.action("record_termination")
 def record_termination(ctx: TransitionContext) -> None:
     """R-TERMINATE: why mediation ended, and the routes the parties were told of."""
-    reason_code = ctx.choice("termination_reason", "终止原因", TERMINATION_REASONS)
+    reason_code = ctx.value("termination_reason")
     ctx.update_data(
         "termination",
         {"reason": reason_code, "routes_advised": OTHER_ROUTES, "at": ctx.now.isoformat()},
@@ -642,7 +627,7 @@ def record_termination(ctx: TransitionContext) -> None:
 @HOOKS.action("record_inadmissible")
 def record_inadmissible(ctx: TransitionContext) -> None:
     """R-INADMISSIBLE: refuse and record where the matter belongs."""
-    referral = ctx.text("referral_advice", "告知当事人向何机关申请")
+    referral = ctx.value("referral_advice")
     ctx.update_data("inadmissible", {"referral_advice": referral, "at": ctx.now.isoformat()})
     ctx.set_case(closed_at=ctx.now)
 
@@ -651,7 +636,7 @@ def record_inadmissible(ctx: TransitionContext) -> None:
 def close_case(ctx: TransitionContext) -> None:
     """R-CLOSE: performance complete; the 结案报告 summary is kept."""
     ctx.update_data(
-        "closing_report", {"summary": ctx.text("summary", "结案报告"), "at": ctx.now.isoformat()}
+        "closing_report", {"summary": ctx.value("summary"), "at": ctx.now.isoformat()}
     )
     ctx.set_case(closed_at=ctx.now)
 
@@ -659,16 +644,27 @@ def close_case(ctx: TransitionContext) -> None:
 @HOOKS.action("extend_mediation_deadline")
 def extend_mediation_deadline(ctx: TransitionContext) -> None:
     """R-DL-PM: longer than a month only with both parties' recorded consent."""
-    if ctx.payload.get("parties_consented") is not True:
+    if ctx.value("parties_consented") is not True:
         raise InvalidInput("延长调解期限须经双方当事人同意并记录", field="parties_consented")
-    days = ctx.integer("days", "延长天数")
-    if not 1 <= days <= 90:
-        raise InvalidInput("延长天数须在 1 至 90 之间", field="days")
-    clock = ctx.payload.get("clock", "mediation_limit")
-    if not isinstance(clock, str) or ctx.extend_timers(kind="clock", name=clock, days=days) == 0:
+    days: int = ctx.value("days")
+    clock: str = ctx.value("clock", "mediation_limit")
+    if ctx.extend_timers(kind="clock", name=clock, days=days) == 0:
         raise InvalidInput("没有可延长的调解期限", field="clock")
     if ctx.case.overdue:
         ctx.set_case(overdue=False)
+
+
+@HOOKS.action("correct_party_address")
+def correct_party_address(ctx: TransitionContext) -> None:
+    """A party's address as written at intake was wrong; the old one stays in the history."""
+    party = ctx.party_of(ctx.value("party_id"))
+    ctx.correct_address(party, ctx.value("address"))
+
+
+@HOOKS.action("set_grid")
+def set_grid(ctx: TransitionContext) -> None:
+    """The grid the case belongs to, picked by a person: an address match only suggests."""
+    ctx.set_case(grid_id=ctx.value("grid_id"))
 
 
 @HOOKS.action("report_to_referring_court")

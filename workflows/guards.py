@@ -1,7 +1,8 @@
 """Guards of the mediation flows: pure checks that return None or say, in Chinese, why not.
 
 Guards must not demand payload fields: `available_triggers` evaluates them without one.
-Shape checks of the payload belong to actions.
+The engine checks the payload against the transition's declared fields before any guard
+runs; guards read the typed values (`ctx.value`), never the raw payload.
 """
 
 from __future__ import annotations
@@ -102,9 +103,9 @@ def panel_assembled(ctx: TransitionContext) -> str | None:
 @HOOKS.guard("oral_agreement_permitted")
 def oral_agreement_permitted(ctx: TransitionContext) -> str | None:
     """R-WRITTEN-REQUIRED: money or other civil obligations, or a party's request, need writing."""
-    if ctx.payload.get("has_monetary_terms"):
+    if ctx.value("has_monetary_terms"):
         return "协议涉及金钱给付等民事权利义务，须制作书面调解协议书（司法部规定第34条）"
-    if ctx.payload.get("written_requested"):
+    if ctx.value("written_requested"):
         return "当事人要求制作书面调解协议书"
     return None
 
@@ -118,7 +119,7 @@ def parties_may_sign(ctx: TransitionContext) -> str | None:
     """Signing order: parties first; the mediator and the seal come after every party."""
     if _signed(ctx, "mediator") or _signed(ctx, "seal"):
         return "调解员或印章已签署，当事人不能再签"
-    party_id = ctx.payload.get("party_id")
+    party_id = ctx.value("party_id")
     if party_id is not None and party_id in _signed(ctx, "party"):
         return "该当事人已签署，不能重复签署"
     if len(set(_signed(ctx, "party"))) >= len(ctx.parties()):
@@ -160,7 +161,7 @@ def seal_may_apply(ctx: TransitionContext) -> str | None:
 @HOOKS.guard("esign_permitted")
 def esign_permitted(ctx: TransitionContext) -> str | None:
     """R-ESIGN-EXCLUDE: marriage, adoption and inheritance agreements are signed on paper."""
-    if ctx.category().excluded_from_esign and ctx.payload.get("method") == "electronic":
+    if ctx.category().excluded_from_esign and ctx.value("method") == "electronic":
         return (
             f"“{ctx.category().name}”类协议不适用电子签名（电子签名法第3条），"
             "须纸质签名并按指印后上传扫描件"

@@ -169,7 +169,7 @@ def seed_cases(engine: Engine, world: World, clock: FixedClock) -> dict[str, int
 
 def drive_to_application(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     driver.draft()
     driver.sign_all()

@@ -35,7 +35,7 @@ def drive_case_file(driver: Driver) -> None:
     """Intake → a recorded session → 三官一律 with a lawyer's opinion → agreement signed →
     judicial confirmation applied for → a follow-up visit."""
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     driver.fire(
         "mediator",
@@ -46,7 +46,7 @@ def drive_case_file(driver: Driver) -> None:
     )
     driver.assign("lawyer", "lawyer")
     driver.assign("police", "police")
-    driver.fire("mediator", "escalate")
+    driver.fire("mediator", "escalate")  # to the panel: no room to name
     driver.fire("lawyer", "give_legal_opinion", opinion=OPINION, hours=2)
     driver.draft()
     driver.sign_all()
@@ -194,7 +194,7 @@ def test_transcript_index_picks_the_session_and_refuses_one_not_held(
     driver: Driver, service: DocumentService, tmp_path: Path
 ) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     driver.fire("mediator", "record_session", place="村委会一楼", record="第一次调解：各执一词")
     driver.wait(days=1)

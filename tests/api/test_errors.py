@@ -40,7 +40,10 @@ def test_a_missing_reason_and_bad_payload_are_422(api: Api) -> None:
     response = api.fire("mediator", case_id, "reassess_risk", risk_level="yellow")
     assert (response.status_code, response.json()["code"]) == (422, "reason_required")
     response = api.fire("mediator", case_id, "record_consent", party_id=1, source="telepathy")
-    assert (response.status_code, response.json()["code"]) == (422, "invalid_input")
+    body = response.json()
+    assert (response.status_code, body["code"]) == (422, "payload_invalid")
+    assert [e["field"] for e in body["errors"]] == ["source"]
+    assert body["errors"][0]["message"].startswith("“同意方式”须为以下之一：written（书面）")
 
 
 def test_validation_errors_name_each_field_in_chinese(api: Api) -> None:

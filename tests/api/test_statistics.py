@@ -30,7 +30,7 @@ def _district_in_march(api: Api) -> dict[str, int]:
 
     for driver in (drafted, unsigned):  # drafted, never signed
         driver.consent_all()
-        driver.fire("mediator", "accept_at_room")
+        driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
         driver.assign("mediator", "mediator")
         driver.draft()
 
@@ -43,7 +43,7 @@ def _district_in_march(api: Api) -> dict[str, int]:
 
     clock.set(start + timedelta(days=7))  # the next Monday: five working days
     failed.consent_all()
-    failed.fire("mediator", "accept_at_room")
+    failed.fire("mediator", "accept_at_room", room_id=failed.world.units["room"])
     failed.fire("mediator", "terminate", reason="谈不拢", termination_reason="positions_apart")
     unsigned.fire(  # the parties would not sign the draft: a failure, not a success
         "mediator", "terminate", reason="拒绝签字", termination_reason="positions_apart"

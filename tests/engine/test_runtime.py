@@ -14,6 +14,7 @@ from engine.errors import (
     InvalidPhoneNumber,
     NotFound,
     OutOfScope,
+    PayloadInvalid,
     RoleNotPermitted,
     TransitionNotAllowed,
 )
@@ -173,6 +174,8 @@ def test_fire_errors_change_nothing(engine: Engine, world: World, clock: FixedCl
         engine.fire(driver.case_id, "accept_at_room", world.actors["outsider"], 1)
     with pytest.raises(CaseNotFound):
         engine.fire(999, "accept_at_room", mediator, 1)
+    with pytest.raises(PayloadInvalid):  # the room is declared and required
+        engine.fire(driver.case_id, "accept_at_room", mediator, 1)
     with pytest.raises(GuardRejected):
         engine.fire(driver.case_id, "accept_at_panel", mediator, 1)
     with pytest.raises(InvalidInput):  # an action refusing its payload rolls back the whole fire
@@ -184,7 +187,8 @@ def test_fire_bumps_version_once_and_chains_audit(
     engine: Engine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
-    result = engine.fire(driver.case_id, "accept_at_room", world.actors["mediator"], 1)
+    room = {"room_id": world.units["room"]}
+    result = engine.fire(driver.case_id, "accept_at_room", world.actors["mediator"], 1, room)
     assert (result.state, result.version) == ("mediation_room", 2)
     events = engine.history(driver.case_id, world.actors["mediator"])
     assert [(e.seq, e.trigger, e.source_state, e.dest_state, e.version) for e in events] == [
@@ -199,7 +203,7 @@ def test_audit_verify_names_the_altered_event(
     engine: Engine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.fire("mediator", "assign", user_id=world.users["mediator"], role="mediator")
     assert engine.verify_audit() == []
     with engine.db.engine.begin() as connection:
@@ -216,7 +220,7 @@ def test_audit_verify_catches_a_deleted_last_event(
     engine: Engine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     with engine.db.engine.begin() as connection:
         connection.execute(
             sa.text("DELETE FROM audit_events WHERE case_id = :c AND seq = 2"),

@@ -50,7 +50,7 @@ def timers(engine: Engine) -> TimerService:
 
 def _in_effect(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     driver.draft()
     driver.sign_all()
@@ -97,7 +97,7 @@ def test_r_dl_pm_one_month_flags_overdue_and_notifies_the_supervisor(
     driver: Driver, timers: TimerService, clock: FixedClock
 ) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     due = _due(driver.engine, driver.case_id, "clock", "mediation_limit")
     _tick_at(timers, clock, due - timedelta(minutes=1))
     assert not driver.case.overdue, driver.case.data

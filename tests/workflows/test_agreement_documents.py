@@ -36,7 +36,7 @@ def _rows(driver: Driver) -> list[tuple[object, ...]]:
 
 def _ready(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
 
 

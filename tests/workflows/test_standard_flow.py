@@ -124,12 +124,12 @@ def test_jiangyin_331_limits_grid_attempts(driver: Driver) -> None:
     with pytest.raises(GuardRejected) as caught:
         driver.fire("household", "record_session", place="村委会", record="第四次")
     assert caught.value.guard == "within_session_limit"
-    assert driver.fire("household", "escalate").state == "mediation_room"
+    assert driver.fire("household", "escalate", room_id=driver.world.units["room"]).state == "mediation_room"
 
 
 def test_joint_mediation_needs_lawyer_and_an_official_invited_with_consent(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     with pytest.raises(GuardRejected, match="律师"):
         driver.fire("mediator", "escalate")
     driver.assign("lawyer", "lawyer")
@@ -145,7 +145,7 @@ def test_joint_mediation_needs_lawyer_and_an_official_invited_with_consent(drive
 
 def test_r_agreement_effect_signing_order_is_enforced(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     driver.draft()
     driver.fire("mediator", "start_signing")
@@ -157,7 +157,7 @@ def test_r_agreement_effect_signing_order_is_enforced(driver: Driver) -> None:
     driver.fire("mediator", "sign_party", party_id=applicant, method="electronic")
     with pytest.raises(GuardRejected, match="重复"):
         driver.fire("mediator", "sign_party", party_id=applicant, method="electronic")
-    with pytest.raises(InvalidInput, match="不是本案当事人"):
+    with pytest.raises(InvalidInput, match="须为本案当事人"):
         driver.fire("mediator", "sign_party", party_id=99999, method="electronic")
     driver.fire("mediator", "sign_party", party_id=respondent, method="electronic")
     with pytest.raises(GuardRejected, match="调解员尚未签署"):
@@ -176,7 +176,7 @@ def test_r_esign_exclude_inheritance_is_signed_on_paper(
 ) -> None:
     driver = open_case(engine, world, clock, category_code="inheritance")
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     case = driver.draft()
     assert any("纸质" in w for w in case.data["agreement"]["warnings"])
@@ -193,7 +193,7 @@ def test_r_esign_exclude_inheritance_is_signed_on_paper(
 
 def _in_effect(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     driver.draft()
     driver.sign_all()
@@ -251,7 +251,7 @@ def test_r_jc_exclude_warns_at_agreement_and_blocks_application(
 ) -> None:
     driver = open_case(engine, world, clock, category_code="land_ownership")
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     case = driver.draft()
     assert any("司法确认" in w for w in case.data["agreement"]["warnings"])
@@ -267,7 +267,7 @@ def test_r_jc_exclude_warns_at_agreement_and_blocks_application(
 
 def test_r_jc_separation_panel_judge_cannot_review(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("lawyer", "lawyer")
     driver.assign("judge", "judge")
     driver.fire("mediator", "escalate")
@@ -375,7 +375,7 @@ def test_central_household_deadline_escalates(driver: Driver) -> None:
 
 def test_r_terminate_records_reason_and_routes(driver: Driver) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     with pytest.raises(InvalidInput, match="终止原因"):
         driver.fire("mediator", "terminate", reason="谈不拢", termination_reason="bogus")
     case = driver.fire(
@@ -411,7 +411,7 @@ def test_r_enforce_a_confirmed_agreement_names_each_terms_enforcement_deadline(
     driver: Driver,
 ) -> None:
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     terms = driver.terms()
     terms.append(
@@ -457,7 +457,7 @@ def test_court_referral_reports_outcome_to_the_court(
         referring_court_id=world.units["court"],
     )
     driver.consent_all()
-    driver.fire("mediator", "accept_delegation")
+    driver.fire("mediator", "accept_delegation", room_id=driver.world.units["room"])
     case = driver.fire(
         "mediator", "return_to_court", reason="调解不成", termination_reason="positions_apart"
     )
@@ -492,7 +492,7 @@ def test_court_referral_confirmation_goes_to_the_delegating_court(
         referring_court_id=world.units["court"],
     )
     driver.consent_all()
-    driver.fire("mediator", "accept_delegation")
+    driver.fire("mediator", "accept_delegation", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
     driver.draft()
     driver.sign_all()

@@ -1,0 +1,124 @@
+"""What each reference field of the mediation flows may name, for one case and one actor.
+
+The engine checks a payload's party, user, org unit, court and document fields against these
+same lists, so a form offers exactly what firing will accept (and nothing out of scope).
+"""
+
+from __future__ import annotations
+
+from engine.hooks import FieldSpec, FieldType, Option, TransitionContext
+from workflows.hookset import HOOKS
+
+ROLE_LABELS = {
+    "mediator": "调解员",
+    "central_household": "中心户",
+    "lawyer": "律师",
+    "judge": "法官",
+    "prosecutor": "检察官",
+    "police": "民警",
+    "court_clerk": "书记员",
+}
+
+
+def _district(path: str | None) -> str:
+    """The top of an org unit's path ("/1/4/9/" → "/1/"): the district it belongs to."""
+    if not path:
+        return ""
+    parts = [p for p in path.split("/") if p]
+    return f"/{parts[0]}/" if parts else ""
+
+
+@HOOKS.options_for(FieldType.party)
+def case_parties(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
+    """The parties of this case."""
+    del field
+    return [Option(p.party_id, p.name) for p in ctx.parties()]
+
+
+@HOOKS.options_for(FieldType.user)
+def users_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
+    """Active users holding one of the field's roles, in the district of the case's committee
+    (a room's mediators, the grid's 中心户, the district's judges, lawyers and police)."""
+    district = _district(ctx.org_unit_path(ctx.case.committee_id))
+    units = {u[0]: u for u in ctx.org_units_of(_ALL_KINDS)}
+    found: dict[int, tuple[str, list[str], str]] = {}
+    for user_id, name, unit_id, role in ctx.users_holding(field.roles):
+        unit = units.get(unit_id)
+        if unit is None or not unit[2].startswith(district):
+            continue
+        entry = found.setdefault(user_id, (name, [], unit[1]))
+        entry[1].append(ROLE_LABELS.get(role, role))
+    return [
+        Option(user_id, f"{name}（{'、'.join(roles)}，{unit}）")
+        for user_id, (name, roles, unit) in found.items()
+    ]
+
+
+_ALL_KINDS = (
+    "district",
+    "street",
+    "community",
+    "grid",
+    "committee",
+    "room",
+    "court",
+    "law_firm",
+    "police_station",
+    "procuratorate",
+)
+
+
+@HOOKS.options_for(FieldType.org_unit)
+def units_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
+    """Org units of the field's kinds in the district of the case's committee (a case may move
+    up to another committee's room); grids only in the actor's own scope (the person places
+    the case within their area)."""
+    district = _district(ctx.org_unit_path(ctx.case.committee_id))
+    options = []
+    for unit_id, name, path, _parent in ctx.org_units_of(field.kinds):
+        in_reach = path.startswith(district)
+        if "grid" in field.kinds:
+            in_reach = in_reach and (ctx.actor.all_units or unit_id in ctx.actor.unit_ids)
+        if in_reach:
+            options.append(Option(unit_id, name))
+    return options
+
+
+@HOOKS.options_for(FieldType.court)
+def competent_courts(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
+    """R-JC-COURT: the delegating court when there is one; otherwise the basic courts of the
+    committee's district. Only a court with at least one judge and one clerk can take an
+    application: a court without them would leave the case waiting for ever."""
+    del field
+    staff = ctx.users_holding(("judge", "court_clerk"))
+    judges = {unit for _, _, unit, role in staff if role == "judge"}
+    clerks = {unit for _, _, unit, role in staff if role == "court_clerk"}
+    district = _district(ctx.org_unit_path(ctx.case.committee_id))
+    referring = ctx.case.referring_court_id
+    options = []
+    for unit_id, name, path, _parent in ctx.org_units_of(("court",)):
+        if unit_id not in judges or unit_id not in clerks:
+            continue
+        if referring is not None and unit_id != referring:
+            continue
+        if referring is None and not path.startswith(district):
+            continue
+        options.append(Option(unit_id, name))
+    return options
+
+
+@HOOKS.options_for(FieldType.document)
+def case_documents(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
+    """The recorded versions of this case's document of the field's kind."""
+    assert field.document_kind is not None
+    return [
+        Option(d.version, f"第{d.version}版（{d.created_at:%Y-%m-%d}）")
+        for d in ctx.documents(field.document_kind)
+    ]
+
+
+@HOOKS.vocabulary("risk_levels")
+def risk_levels(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
+    """R-RISK: the case's flow declares its own scale."""
+    del field
+    return [Option(r.code, r.label) for r in ctx.spec.risk_levels]
