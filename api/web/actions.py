@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -12,8 +13,10 @@ from starlette.datastructures import FormData
 
 from api.authz import Principal
 from api.deps import ServicesDep
+from api.routes.documents import DocumentsDep, document_workers
 from api.web.forms import FormField, Problems, fields_of, payload_of, problems_of, raw_values
 from api.web.session import PageRoute, checked_form, page, signed_in
+from documents import DocumentError
 from engine.errors import CaseNotFound, EngineError, ReasonRequired
 from engine.records import CaseRecord, TriggerOption
 from engine.runtime import Engine
@@ -25,16 +28,15 @@ REASON = "reason"
 
 
 def _option(engine: Engine, principal: Principal, case_id: int, trigger: str) -> TriggerOption:
-    for option in engine.available_triggers(case_id, principal.actor):
+    for option in engine.available_triggers(case_id, principal.actor, describe=True):
         if option.trigger == trigger:
             return option
     raise CaseNotFound(case_id)  # no such action here: the same page as a missing case
 
 
 def schema_of(option: TriggerOption) -> dict[str, Any] | None:
-    """The action's declared fields as JSON Schema (engine: TriggerOption.schema)."""
-    schema: dict[str, Any] | None = getattr(option, "schema", None)
-    return schema
+    """The action's declared fields as JSON Schema, with the options this person may pick."""
+    return option.schema
 
 
 def _render(
@@ -47,6 +49,7 @@ def _render(
     values: dict[str, Any] | None = None,
     problems: Problems | None = None,
     version: int | None = None,
+    action_url: str | None = None,
 ) -> HTMLResponse:
     problems = problems or Problems()
     labels = {f.name: f.title for f in fields} | {REASON: "理由"}
@@ -64,6 +67,7 @@ def _render(
         general=problems.general,
         labels=labels,
         version=version or case.version,
+        action_url=action_url or f"/cases/{case.id}/act/{option.trigger}",
     )
 
 
@@ -112,3 +116,88 @@ async def fire_action(
         )
 
     return await run_in_threadpool(run)
+
+
+DRAFTING = ("revise_agreement", "draft_agreement")
+
+
+def _drafting(engine: Engine, principal: Principal, case_id: int) -> TriggerOption:
+    """Drafting or revising, whichever the case's state offers this person."""
+    options = engine.available_triggers(case_id, principal.actor, describe=True)
+    found = [o for o in options if o.trigger in DRAFTING]
+    allowed = [o for o in found if o.allowed]
+    if allowed or found:
+        return (allowed or found)[0]
+    raise CaseNotFound(case_id)
+
+
+@router.get("/cases/{case_id:int}/agreement", response_class=HTMLResponse)
+def agreement_form(
+    request: Request, case_id: int, user: User, services: ServicesDep
+) -> HTMLResponse:
+    """拟定调解协议: its declared fields (facts, issues, responsibilities, terms), rendered
+    to the 调解协议书 by the document service."""
+    engine = services.engine
+    case = engine.get_case(case_id, user.actor)
+    option = _drafting(engine, user, case_id)
+    values = (
+        _agreement_values(case.data.get("agreement", {})) if option.trigger == DRAFTING[0] else {}
+    )
+    url = f"/cases/{case_id}/agreement"
+    fields = fields_of(schema_of(option))
+    return _render(request, user, case, option, fields, values=values, action_url=url)
+
+
+def _agreement_values(agreement: dict[str, Any]) -> dict[str, Any]:
+    """The current draft as form values, to revise it rather than retype it."""
+    values: dict[str, Any] = {
+        k: str(agreement[k]) for k in ("facts", "issues", "responsibilities") if k in agreement
+    }
+    for index, term in enumerate(agreement.get("terms", [])):
+        for key, value in term.items():
+            if value is not None:
+                values[f"terms.{index}.{key}"] = str(value)
+    return values
+
+
+@router.post("/cases/{case_id:int}/agreement", response_class=HTMLResponse)
+async def draft_agreement(
+    request: Request,
+    case_id: int,
+    user: User,
+    services: ServicesDep,
+    documents: DocumentsDep,
+    form: Form,
+) -> Response:
+    engine = services.engine
+    case = engine.get_case(case_id, user.actor)
+    option = _drafting(engine, user, case_id)
+    fields = fields_of(schema_of(option))
+    payload = payload_of(fields, form)
+    seen = str(form.get("version", ""))
+    version = int(seen) if seen.isdigit() else case.version
+
+    def act() -> None:
+        documents.draft_agreement(case_id, user.actor, version, payload, trigger=option.trigger)
+
+    try:
+        await anyio.to_thread.run_sync(act, limiter=document_workers("write"))
+    except DocumentError as exc:
+        problems = Problems(general=[exc.message_zh])
+    except EngineError as exc:
+        problems = problems_of(exc, [f.name for f in fields])
+    else:
+        return RedirectResponse(f"/cases/{case_id}?done={option.trigger}#main", 303)
+    current = engine.get_case(case_id, user.actor)
+    url = f"/cases/{case_id}/agreement"
+    return _render(
+        request,
+        user,
+        current,
+        option,
+        fields,
+        values=raw_values(form),
+        problems=problems,
+        version=current.version,
+        action_url=url,
+    )

@@ -19,6 +19,7 @@ from api.services.graphs import graph_svg
 from api.web.session import PageRoute, page, signed_in
 from engine import queries
 from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
+from engine.records import TriggerOption
 from engine.runtime import Engine
 from engine.spec import LEVEL_LABELS, ROLE_LABELS
 
@@ -28,8 +29,8 @@ User = Annotated[Principal, Depends(signed_in)]
 CONSENT_LABELS = {"pending": "待确认", "consented": "同意调解", "refused": "拒绝调解"}
 
 SIGNER_LABELS = {"party": "当事人", "mediator": "调解员", "seal": "调委会印章"}
-# Steps done by a service with a page of its own (documents, court); the rest open the form
-# drawn from the action's declared fields.
+# Steps a service performs (the flows' `service:`) open that service's page; the rest open
+# the form drawn from the action's declared fields.
 SERVICE_PAGES = {
     "draft_agreement": "agreement",
     "revise_agreement": "agreement",
@@ -37,15 +38,14 @@ SERVICE_PAGES = {
     "sign_mediator": "sign",
     "apply_seal": "sign",
 }
-COURT_PAGES = frozenset({"confirm", "reject"})
 
 
-def action_link(case_id: int, trigger: str) -> str:
-    if trigger in COURT_PAGES:
+def action_link(case_id: int, option: TriggerOption) -> str:
+    if option.service == "court":
         return f"/court/{case_id}"
-    if trigger in SERVICE_PAGES:
-        return f"/cases/{case_id}/{SERVICE_PAGES[trigger]}"
-    return f"/cases/{case_id}/act/{trigger}"
+    if option.service == "documents":
+        return f"/cases/{case_id}/{SERVICE_PAGES.get(option.trigger, 'sign')}"
+    return f"/cases/{case_id}/act/{option.trigger}"
 
 
 def risk_labels(engine: Engine) -> dict[str, str]:
@@ -121,7 +121,7 @@ def case_detail(
         facts=facts,
         c=facts.case,
         versions=versions,
-        action_links={a.trigger: action_link(case_id, a.trigger) for a in facts.actions},
+        action_links={a.trigger: action_link(case_id, a) for a in facts.actions},
         trigger_labels={"open": "受理登记", **{t.trigger: t.label for t in spec.transitions}},
         state_labels={s.name: s.label for s in spec.states},
         signer_labels=SIGNER_LABELS,

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from api.authz import COURT_ROLES, Principal, require_roles
-from api.deps import ServicesDep
+from api.deps import Services, ServicesDep
 from api.routes.documents import DocumentsDep, case_versions, document_workers
 from api.routes.verify import verify_public_id
 from api.schemas import DocumentVerification
@@ -22,12 +22,16 @@ from api.web.forms import Problems, problems_of
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import EngineError
-from workflows.actions import REJECTION_GROUNDS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]
 Form = Annotated[FormData, Depends(checked_form)]
 OUTCOMES = {"confirmed": "裁定调解协议有效", "rejected": "裁定驳回申请"}
+
+
+def rejection_grounds(services: Services) -> dict[str, str]:
+    """SPC-I Art. 358's grounds, as the flows' vocabulary labels them."""
+    return services.engine.registry.vocabularies["rejection_grounds"].labels()
 
 
 @router.get("/court", response_class=HTMLResponse)
@@ -63,7 +67,7 @@ def _review(
         c=facts.case,
         latest=latest,
         verdicts=verdicts,
-        grounds=REJECTION_GROUNDS,
+        grounds=rejection_grounds(services),
         outcomes=OUTCOMES,
         names={p.party_id: p.name for p in facts.parties},
         agreement=dict(facts.case.data.get("agreement", {})),
@@ -105,7 +109,7 @@ async def rule(
         problems.by_field["ruling_number"] = "请填写裁定书案号"
     if not reasoning:
         problems.by_field["reasoning"] = "请写明裁定理由"
-    if outcome == "rejected" and ground not in REJECTION_GROUNDS:
+    if outcome == "rejected" and ground not in rejection_grounds(services):
         problems.by_field["ground"] = "驳回申请须选择驳回理由"
     if not problems:
 

@@ -25,7 +25,7 @@ def drawn_png() -> str:
 def case_at_signing(api: Api, category: str = "neighbour") -> int:
     driver = open_case(api.engine, api.world, api.clock, category_code=category)
     driver.consent_all()
-    driver.fire("mediator", "accept_at_room")
+    driver.fire("mediator", "accept_at_room", room_id=api.world.units["room"])
     driver.assign("mediator", "mediator")
     documents: DocumentService = api.client.app.state.documents  # type: ignore[attr-defined]
     payload = {
