@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -93,6 +94,14 @@ def _scalar(kind: str, raw: str) -> Any:
     text = raw.strip()
     if kind in ("integer", *REFERENCE_KINDS):
         return int(text) if text.lstrip("-").isdigit() and len(text) < 12 else text
+    if kind in ("money", "number"):
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            return text
+        if not amount.is_finite():
+            return text
+        return int(amount) if amount == amount.to_integral_value() else float(amount)
     if kind == "datetime" and len(text) == 16:  # <input type=datetime-local>: Beijing time
         return f"{text}:00{BEIJING_OFFSET}"
     return text

@@ -4,14 +4,17 @@ through the sign-in form and sends each form's CSRF token as a browser would."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from playwright.sync_api import Browser
 
 from tests.api.conftest import PASSWORD, Api, api, seeded
+from tests.web.browser import Served, launch, serve
 
-__all__ = ["Pages", "api", "pages", "seeded"]
+__all__ = ["Pages", "api", "browser", "pages", "seeded", "served"]
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -45,3 +48,14 @@ class Pages:
 @pytest.fixture
 def pages(api: Api) -> Pages:
     return Pages(api)
+
+
+@pytest.fixture
+def served(api: Api) -> Iterator[Served]:
+    """The test world's app on a real loopback port, for the browser."""
+    yield from serve(api.client.app)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    yield from launch()
