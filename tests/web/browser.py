@@ -14,7 +14,7 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 
 from tests.net import free_port
 
@@ -30,8 +30,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PHONE = {"width": 390, "height": 844}
-DESK = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESK: ViewportSize = {"width": 1280, "height": 900}
 
 
 @dataclass
@@ -76,7 +76,7 @@ def launch() -> Iterator[Browser]:
             browser.close()
 
 
-def new_context(browser: Browser, base_url: str, viewport: dict[str, int]) -> BrowserContext:
+def new_context(browser: Browser, base_url: str, viewport: ViewportSize) -> BrowserContext:
     context = browser.new_context(
         base_url=base_url, viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai"
     )

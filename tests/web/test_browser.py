@@ -5,12 +5,16 @@ court confirms, a visit is recorded, and the party's progress page shows the con
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.api.conftest import PASSWORD, Api
+from tests.api.conftest import PASSWORD, Api, drive_to_application
+from tests.flow import open_case
 from tests.web.browser import DESK, PHONE, Served, new_context, shot
+from tests.web.test_signing import case_at_signing
+from tests.web.test_verify import signed_agreement
 
 
 def sign_in(page: Page, username: str) -> None:
@@ -208,3 +212,92 @@ def test_a_whole_case_clicked_through(browser: Browser, served: Served, api: Api
     expect(party.locator("dl.facts")).to_contain_text("法院已裁定确认调解协议有效")
     shot(party, "progress")
     assert api.engine.get_case(case_id, api.world.actors["supervisor"]).state == "followup"
+
+
+MAIN_PAGES = [
+    ("login", None, "/login"),
+    ("desk", "mediator", "/"),
+    ("cases", "mediator", "/cases"),
+    ("case", "mediator", "/cases/{signing}"),
+    ("intake", "household", "/cases/new"),
+    ("action-consent", "mediator", "/cases/{intake}/act/record_consent"),
+    ("sign", "mediator", "/cases/{signing}/sign"),
+    ("sign-kiosk", "mediator", "/cases/{signing}/sign?kiosk=true&ready=true"),
+    ("court", "clerk", "/court"),
+    ("review", "judge", "/court/{applied}"),
+    ("verify", None, "/verify"),
+]
+
+
+def test_main_pages_at_phone_and_desk_width(browser: Browser, served: Served, api: Api) -> None:
+    """Screenshots of each main page at 390 and 1280 px (test-artifacts/, git-ignored), and
+    what a phone must never do: scroll sideways."""
+    cases = {
+        "signing": case_at_signing(api),
+        "intake": api.new_case(),
+    }
+    applied = open_case(api.engine, api.world, api.clock)
+    drive_to_application(applied)
+    cases["applied"] = applied.case_id
+    for viewport in (PHONE, DESK):
+        context = new_context(browser, served.url, viewport)
+        page = context.new_page()
+        user = None
+        for name, who, path in MAIN_PAGES:
+            if who != user and who is not None:
+                if user is not None:
+                    sign_out(page)
+                sign_in(page, who)
+                user = who
+            elif who is None and user is not None:
+                sign_out(page)
+                user = None
+            page.goto(path.format(**cases))
+            expect(page.locator("h1")).to_be_visible()
+            shot(page, f"page-{name}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], (name, width)
+        context.close()
+
+
+def test_a_form_without_its_csrf_token_is_refused(browser: Browser, served: Served) -> None:
+    page = new_context(browser, served.url, PHONE).new_page()
+    sign_in(page, "household")
+    page.goto("/cases/new")
+    page.evaluate("document.querySelector('#intake input[name=csrf_token]').remove()")
+    page.get_by_role("button", name="登记案件").click()
+    expect(page.get_by_role("heading", name="提交未被接受")).to_be_visible()
+    shot(page, "csrf-refused")
+
+
+def test_a_case_out_of_scope_is_the_same_404_as_a_missing_one(
+    browser: Browser, served: Served, api: Api
+) -> None:
+    case_id = api.new_case()
+    page = new_context(browser, served.url, PHONE).new_page()
+    sign_in(page, "far_mediator")
+    outside = page.goto(f"/cases/{case_id}")
+    assert outside is not None
+    assert outside.status == 404
+    text = page.locator("main").inner_text()
+    missing = page.goto("/cases/99999")
+    assert missing is not None
+    assert missing.status == 404
+    assert page.locator("main").inner_text() == text
+
+
+def test_verification_page_genuine_and_tampered(browser: Browser, served: Served, api: Api) -> None:
+    with ThreadPoolExecutor(1) as pool:  # pyHanko runs its own event loop; Playwright's is here
+        pdf = pool.submit(signed_agreement, api).result()
+    tampered = bytearray(pdf)
+    position = pdf.index(b"(", 1000)
+    tampered[position + 1] = ord("X") if tampered[position + 1] != ord("X") else ord("Y")
+    page = new_context(browser, served.url, PHONE).new_page()
+    for name, data, verdict in (("genuine", pdf, "ok"), ("tampered", bytes(tampered), "bad")):
+        page.goto("/verify")
+        page.get_by_label("PDF 文件").set_input_files(
+            files=[{"name": f"{name}.pdf", "mimeType": "application/pdf", "buffer": data}]
+        )
+        page.get_by_role("button", name="核验这份文件").click()
+        expect(page.locator("[data-verdict]")).to_have_attribute("data-verdict", verdict)
+        shot(page, f"verify-{name}")
