@@ -3,6 +3,7 @@ the current state, sessions, documents, and what this person may do now)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,7 +22,7 @@ from engine import queries
 from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
 from engine.records import TriggerOption
 from engine.runtime import Engine
-from engine.spec import LEVEL_LABELS, ROLE_LABELS
+from engine.spec import LEVEL_LABELS, ROLE_LABELS, WorkflowSpec
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]
@@ -46,6 +47,28 @@ def action_link(case_id: int, option: TriggerOption) -> str:
     if option.service == "documents":
         return f"/cases/{case_id}/{SERVICE_PAGES.get(option.trigger, 'sign')}"
     return f"/cases/{case_id}/act/{option.trigger}"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    label: str
+    status: str  # done | current | later
+
+
+def flow_steps(spec: WorkflowSpec, facts: desk.CaseFacts) -> list[Step]:
+    """The flow as a list a phone can show: the states this case has been through, the one it
+    is in, and the ordinary ones still ahead (final states only when reached)."""
+    visited = {e.dest_state for e in facts.events}
+    current = facts.case.state
+    steps = []
+    for state in spec.states:
+        if state.name == current:
+            steps.append(Step(state.label, "current"))
+        elif state.name in visited:
+            steps.append(Step(state.label, "done"))
+        elif not state.final and state.outcome is None:
+            steps.append(Step(state.label, "later"))
+    return steps
 
 
 def risk_labels(engine: Engine) -> dict[str, str]:
@@ -128,6 +151,7 @@ def case_detail(
         party_names={p.party_id: p.name for p in facts.parties},
         done=done,
         links=links,
+        steps=flow_steps(spec, facts),
         base_url=services.settings.base_url.rstrip("/"),
         **_labels(services.engine),
     )

@@ -9,6 +9,7 @@
   var error = form.querySelector("[data-pad-error]");
   var photo = form.querySelector('input[name="photo"]');
   var pad = new window.SignaturePad(canvas, { minWidth: 1.2, maxWidth: 3.2, penColor: "#111" });
+  pad.addEventListener("beginStroke", function () { error.hidden = true; });
 
   function resize() {
     var strokes = pad.toData();
