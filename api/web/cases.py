@@ -71,6 +71,24 @@ def flow_steps(spec: WorkflowSpec, facts: desk.CaseFacts) -> list[Step]:
     return steps
 
 
+def ordered_actions(
+    spec: WorkflowSpec, state: str, options: list[TriggerOption]
+) -> list[tuple[TriggerOption, str]]:
+    """The next step first: service steps and moves forward, then records kept in place, and
+    last, drawn as a warning, the ways out that end the mediation (terminate, refuse...)."""
+    ending = {s.name for s in spec.states if s.final and s.outcome is not None}
+
+    def rank(option: TriggerOption) -> int:
+        if option.dest in ending:
+            return 3
+        if option.service is not None:
+            return 0
+        return 1 if option.dest != state else 2
+
+    ranked = sorted(options, key=rank)
+    return [(o, "button danger-outline" if o.dest in ending else "button") for o in ranked]
+
+
 def risk_labels(engine: Engine) -> dict[str, str]:
     """Risk levels as the flows define them (R-RISK: the scale is data)."""
     return {r.code: r.label for c in engine.registry.all() for r in c.spec.risk_levels}
@@ -152,6 +170,7 @@ def case_detail(
         done=done,
         links=links,
         steps=flow_steps(spec, facts),
+        allowed=ordered_actions(spec, facts.case.state, [a for a in facts.actions if a.allowed]),
         base_url=services.settings.base_url.rstrip("/"),
         **_labels(services.engine),
     )
