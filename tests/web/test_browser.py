@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
 from tests.api.conftest import PASSWORD, Api, drive_to_application
 from tests.flow import open_case
-from tests.web.browser import DESK, PHONE, Served, new_context, shot
+from tests.web.browser import DESK, PHONE, Served, new_context, shot, under_strict_csp
 from tests.web.test_signing import case_at_signing
 from tests.web.test_verify import signed_agreement
 
@@ -243,6 +243,7 @@ def test_main_pages_at_phone_and_desk_width(browser: Browser, served: Served, ap
     cases["applied"] = applied.case_id
     for viewport in (PHONE, DESK):
         context = new_context(browser, served.url, viewport)
+        refused = under_strict_csp(context)
         page = context.new_page()
         user = None
         for name, who, path in MAIN_PAGES:
@@ -260,6 +261,7 @@ def test_main_pages_at_phone_and_desk_width(browser: Browser, served: Served, ap
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], (name, width)
         context.close()
+        assert refused == []
 
 
 def test_a_form_without_its_csrf_token_is_refused(browser: Browser, served: Served) -> None:
