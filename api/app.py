@@ -19,8 +19,9 @@ from api.deps import Services
 from api.documents import DocumentService
 from api.routes import include_all, verify
 from api.scheduler import Ticker, start_background
+from api.services.actions import trigger_schemas
 from api.settings import Settings, get_settings
-from api.wiring import build_engine
+from api.wiring import build_engine, load_registry
 from engine import queries
 from engine.queries import CaseExtra
 from engine.records import CaseRecord
@@ -49,6 +50,25 @@ def read_cases(
     # one statement, no transaction around it: one round trip to PostgreSQL
     with engine.db.transaction(write=False, snapshot=False) as tx:
         return queries.cases_with_extra(tx, case_ids)
+
+
+FIRE_PATH = "/api/v1/cases/{case_id}/actions"
+
+
+def document_fire_payloads(schema: dict[str, Any], triggers: dict[str, dict[str, Any]]) -> None:
+    """The generic actions route documents each trigger's payload: one schema per trigger,
+    discriminated by `trigger`, drawn from the flows' field declarations."""
+    components = schema["components"]["schemas"]
+    refs: dict[str, str] = {}
+    for trigger, trigger_schema in triggers.items():
+        name = f"Fire_{trigger}"
+        components[name] = trigger_schema
+        refs[trigger] = f"#/components/schemas/{name}"
+    body = schema["paths"][FIRE_PATH]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"] = {
+        "oneOf": [{"$ref": ref} for ref in refs.values()],
+        "discriminator": {"propertyName": "trigger", "mapping": refs},
+    }
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -107,6 +127,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             problem = errors.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(problem.pop("$defs", {}))
             components["Problem"] = problem
+            running = getattr(app.state, "engine", None)
+            registry = running.registry if running is not None else load_registry()
+            document_fire_payloads(schema, trigger_schemas(registry))
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -203,9 +203,8 @@ def workflows_validate(
 
 
 def load_registry_files() -> list[Path]:
-    from workflows import WORKFLOWS_DIR
-
     from engine.registry import VOCABULARY_DIR
+    from workflows import WORKFLOWS_DIR
 
     return sorted(f for f in WORKFLOWS_DIR.glob("*/v*.yaml") if f.parent.name != VOCABULARY_DIR)
 

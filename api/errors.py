@@ -61,6 +61,7 @@ from engine.errors import (
     OutOfScope,
     ReasonRequired,
     RoleNotPermitted,
+    ServiceStepRefused,
     TransitionNotAllowed,
 )
 
@@ -185,6 +186,7 @@ STATUS: dict[type[Failure], int] = {
     OutOfScope: 403,  # creating in a unit outside one's scope; out-of-scope reads: see below
     RoleNotPermitted: 403,
     TransitionNotAllowed: 409,
+    ServiceStepRefused: 409,
     ConcurrentUpdate: 409,
     GuardRejected: 422,
     ReasonRequired: 422,

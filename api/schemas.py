@@ -123,6 +123,11 @@ class CaseCreate(_In):
     risk_level: str = Field(min_length=1, max_length=20)
     parties: list[PartyCreate] = Field(min_length=2, max_length=50)
     org_unit_id: RowId | None = None
+    grid_id: RowId | None = Field(
+        default=None,
+        description="所属网格（您辖区内的网格）；不填时按当事人住址匹配网格（仅作建议，"
+        "可用 POST /org-units/grid-match 先查看匹配结果）",
+    )
     referring_court_id: RowId | None = None
 
 
@@ -239,16 +244,6 @@ class FireResponse(BaseModel):
     state_label: str
     version: int
     event_hash: str
-
-
-class ActionOption(BaseModel):
-    trigger: str
-    label: str
-    dest: str
-    dest_label: str
-    allowed: bool
-    reason_required: bool
-    blocked_reasons: list[str]
 
 
 class EventPublic(BaseModel):

@@ -236,8 +236,10 @@ def check_fields(
         kind = field.of or field.type
         if kind in REFERENCE_TYPES and kind.value not in providers:
             fail((*path, "type"), f"字段类型“{kind}”没有可选项提供者", "在 workflows/ 中注册")
-        if field.document_kind is not None and document_kinds and (
-            field.document_kind not in document_kinds
+        if (
+            field.document_kind is not None
+            and document_kinds
+            and (field.document_kind not in document_kinds)
         ):
             hint = did_you_mean(field.document_kind, document_kinds)
             fail(

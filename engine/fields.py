@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER, max_length=64)]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PRINTABLE = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_TEXT_PATTERN = rf"^{_PRINTABLE}*[^\s\x00-\x1f\x7f]{_PRINTABLE}*$"  # for schema-driven clients
 
 
 class FieldType(StrEnum):
@@ -166,8 +168,10 @@ class _Checker:
         self.people = people  # the system tick is not held to `required`
         self.errors: list[FieldError] = []
 
-    def fail(self, path: str, message: str, kind: str) -> None:
+    def fail(self, path: str, message: str, kind: str) -> Any:
+        """Record a problem; returns None, the value a bad field leaves behind."""
         self.errors.append(FieldError(path, message, kind))
+        return None
 
     def check(
         self, fields: Sequence[FieldSpec], payload: Mapping[str, Any], prefix: str, where: str
@@ -190,7 +194,7 @@ class _Checker:
                 values[spec.name] = value
         return values
 
-    def value(self, spec: FieldSpec, raw: Any, path: str) -> Any:  # noqa: C901 (one case per type)
+    def value(self, spec: FieldSpec, raw: Any, path: str) -> Any:
         label = spec.label
         kind = spec.type
         if kind in (FieldType.text, FieldType.long_text):
@@ -245,7 +249,9 @@ class _Checker:
             if kind is FieldType.choice:
                 listed = "、".join(f"{o.value}（{o.label}）" for o in allowed)
                 return self.fail(path, f"“{label}”须为以下之一：{listed}", "choice")
-            return self.fail(path, f"“{label}”{_REFERENCE_RULES[kind]}（{raw} 不在可选范围内）", "reference")
+            return self.fail(
+                path, f"“{label}”{_REFERENCE_RULES[kind]}（{raw} 不在可选范围内）", "reference"
+            )
         return raw
 
     def bounded(self, spec: FieldSpec, value: Any, path: str) -> Any:
@@ -255,7 +261,7 @@ class _Checker:
             return self.fail(path, f"“{spec.label}”不能大于 {_number(spec.maximum)}", "range")
         return value
 
-    def items(self, spec: FieldSpec, raw: Any, path: str) -> list[Any] | None:
+    def items(self, spec: FieldSpec, raw: Any, path: str) -> Any:
         if not isinstance(raw, list):
             return self.fail(path, f"“{spec.label}”应为列表", "type")
         if len(raw) < spec.min_items:
@@ -377,7 +383,9 @@ def field_schema(
     kind = spec.type
     if kind in (FieldType.text, FieldType.long_text):
         schema.update(type="string", minLength=1, maxLength=spec.text_limit)
-        schema["pattern"] = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+        schema["pattern"] = (
+            r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+        )
     elif kind is FieldType.integer:
         schema["type"] = "integer"
     elif kind in (FieldType.money, FieldType.number):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from engine.checks import expand_sources
 from engine.spec import LEVEL_LABELS, ROLE_LABELS, WorkflowSpec
 
@@ -16,18 +18,34 @@ _LEVEL_COLOURS = {
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT string; a newline in the text becomes a centred line break (\\n in DOT)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+CURRENT_COLOUR = "#c0392b"
+PATH_COLOUR = "#1f6fb2"
 
 
 def to_dot(
-    spec: WorkflowSpec, *, font: str = "Noto Sans CJK SC", current: str | None = None
+    spec: WorkflowSpec,
+    *,
+    font: str = "Noto Sans CJK SC",
+    current: str | None = None,
+    path: Collection[tuple[str, str]] = (),
 ) -> str:
-    """DOT source for the spec; self-loops are listed inside their state's box, not drawn;
-    `current` (a state's name) is drawn bold on yellow, for a case's page.
+    """DOT source for the spec; self-loops are listed inside their state's box, not drawn.
+
+    Args:
+        spec: the flow.
+        font: a CJK font Graphviz can find.
+        current: a case's state, drawn in red with a heavy border.
+        path: the (source, dest) moves the case made, drawn heavy in blue.
 
     Returns:
         Text for `dot -Tsvg`.
     """
+    visited = {state for move in path for state in move}
     lines = [
         f"digraph {_quote(spec.id)} {{",
         f"  graph [rankdir=TB, fontname={_quote(font)}, labelloc=t, "
@@ -45,20 +63,21 @@ def to_dot(
     for state in spec.states:
         level = state.level.value if state.level else None
         colour = _LEVEL_COLOURS.get(level or "", "#ffffff")
-        title = state.label + (f"\\n[{LEVEL_LABELS[state.level]}]" if state.level else "")
+        title = state.label + (f"\n[{LEVEL_LABELS[state.level]}]" if state.level else "")
         if state.deadline:
             unit = "个工作日" if state.deadline.working_days else "日"
-            title += f"\\n期限 {state.deadline.days}{unit}"
+            title += f"\n期限 {state.deadline.days}{unit}"
         if state.max_sessions:
-            title += f"\\n至多调解 {state.max_sessions} 次"
+            title += f"\n至多调解 {state.max_sessions} 次"
         extras = internal.get(state.name, [])
         if extras and not state.final:
-            title += "\\n—\\n" + "\\n".join(sorted(set(extras))[:8])
+            title += "\n—\n" + "\n".join(sorted(set(extras))[:8])
         shape = ", peripheries=2" if state.final else ""
         if state.name == current:
-            colour = "#ffd54f"
-            title = "▶ 当前 ▶\\n" + title
-            shape += ', penwidth=3, color="#b71c1c", fontsize=13'
+            title = "▶ 当前：" + title
+            shape += f', color="{CURRENT_COLOUR}", penwidth=3, fontcolor="{CURRENT_COLOUR}"'
+        elif state.name in visited:
+            shape += f', color="{PATH_COLOUR}", penwidth=2'
         lines.append(
             f"  {_quote(state.name)} [label={_quote(title)}, fillcolor={_quote(colour)}{shape}];"
         )
@@ -72,6 +91,9 @@ def to_dot(
                 continue
             label = transition.label + ("（需理由）" if transition.reason_required else "")
             attributes = f"label={_quote(label)}, tooltip={_quote(roles)}"
+            if (source, transition.dest) in path:
+                attributes += f', color="{PATH_COLOUR}", penwidth=2.5, fontcolor="{PATH_COLOUR}"'
+
             lines.append(f"  {_quote(source)} -> {_quote(transition.dest)} [{attributes}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

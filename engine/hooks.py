@@ -315,8 +315,12 @@ class TransitionContext:
             "address_corrections",
             [
                 *self.data.get("address_corrections", []),
-                {"party_id": party.party_id, "from": party.address, "to": address,
-                 "at": self.now.isoformat()},
+                {
+                    "party_id": party.party_id,
+                    "from": party.address,
+                    "to": address,
+                    "at": self.now.isoformat(),
+                },
             ],
         )
         self._cache.pop("parties", None)

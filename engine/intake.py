@@ -79,4 +79,5 @@ class CaseIntake(_Input):
     risk_level: str
     parties: tuple[PartyIntake, ...] = Field(min_length=2)
     org_unit_id: int | None = None  # where it is handled first; routed by address when absent
+    grid_id: int | None = None  # picked by the person; an address match only suggests one
     referring_court_id: int | None = None

@@ -191,7 +191,7 @@ class Registry:
             DefinitionError: a trigger, state or service step the code needs is missing.
         """
         needed = self.requirements
-        specs = [c for c in self.all()]
+        specs = self.all()
         where = ", ".join(str(c.file) for c in specs) or "workflows/"
         triggers = {t.trigger for c in specs for t in c.spec.transitions}
         states = {s.name for c in specs for s in c.spec.states}

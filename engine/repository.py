@@ -567,6 +567,13 @@ class Tx:
         )
         return None if row is None else CategoryRecord(row[0], row[1], bool(row[2]), bool(row[3]))
 
+    def categories(self) -> list[CategoryRecord]:
+        rows = self.all(
+            "SELECT code, name, excluded_from_confirmation, excluded_from_esign "
+            "FROM categories ORDER BY code"
+        )
+        return [CategoryRecord(r[0], r[1], bool(r[2]), bool(r[3])) for r in rows]
+
     def signatures(self, case_id: int) -> list[SignatureRecord]:
         rows = self.all(
             "SELECT signer_kind, party_id, user_id, method, signed_at FROM signatures "

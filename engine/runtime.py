@@ -105,7 +105,14 @@ class Engine:
         initial = compiled.states[spec.initial]
         with self.db.transaction(write=True) as tx:
             if tx.category(intake.category_code) is None:
-                raise NotFound("纠纷类型", intake.category_code)
+                valid = tx.categories()
+                listed = "、".join(f"{c.code}（{c.name}）" for c in valid)
+                error = InvalidInput(
+                    f"纠纷类型“{intake.category_code}”不存在，可选：{listed}",
+                    field="category_code",
+                )
+                error.fields["choices"] = [c.code for c in valid]
+                raise error
             office = self._numbering_office(tx, intake.committee_id)
             referring = intake.referring_court_id
             if referring is not None and tx.org_unit(referring) is None:
@@ -115,6 +122,10 @@ class Engine:
             if spec.origins and intake.origin.value not in spec.origins:
                 raise InvalidInput(f"“{spec.title}”不受理此来源的案件", field="origin")
             grid_id, household_head = self._route(tx, intake)
+            if intake.grid_id is not None:
+                grid_id, household_head = self._picked_grid(
+                    tx, intake.grid_id, intake.committee_id, actor
+                )
             room = intake.committee_id if office[0] != intake.committee_id else None
             org_unit_id = intake.org_unit_id or room or grid_id or intake.committee_id
             if tx.org_unit(org_unit_id) is None:
@@ -229,6 +240,30 @@ class Engine:
         if unit[1] != "committee":
             raise InvalidInput(f"“{unit[2]}”不是人民调解委员会", field="committee_id")
         return unit[0], unit[3] or unit[2][:2]
+
+    def _picked_grid(
+        self, tx: Tx, grid_id: int, committee_id: int, actor: Actor
+    ) -> tuple[int, int | None]:
+        """A grid picked at intake, in the registrar's scope or in the area the committee
+        serves (its parent unit), and the grid's 中心户."""
+        unit = tx.org_unit(grid_id)
+        if unit is None or unit[1] != "grid":
+            raise InvalidInput("所选网格不存在", field="grid_id")
+        committee = tx.org_unit(committee_id)
+        served = committee[5].rstrip("/").rsplit("/", 1)[0] + "/" if committee else "\x00"
+        mine = actor.all_units or grid_id in actor.unit_ids
+        if not mine and not str(unit[5]).startswith(served):
+            raise InvalidInput(f"“{unit[2]}”不在您的辖区内", field="grid_id")
+        heads = [u for u in tx.users_holding(("central_household",)) if u[2] == grid_id]
+        return grid_id, (heads[0][0] if heads else None)
+
+    def suggest_grid(self, address: str) -> int | None:
+        """The grid whose household register holds this address, if any (a suggestion)."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.one(
+                "SELECT grid_id FROM households WHERE address = :a", {"a": address.strip()}
+            )
+            return None if row is None else int(row[0])
 
     def _route(self, tx: Tx, intake: CaseIntake) -> tuple[int | None, int | None]:
         """Find the grid and the 中心户 covering the first party with a known address."""
@@ -439,9 +474,9 @@ class Engine:
                     did_you_mean(trigger, available),
                 )
             service = bound.spec.service
-            if service is not None and service != performed_by:
-                if service not in self.open_services:
-                    raise ServiceStepRefused(trigger, service, bound.spec.label)
+            if service not in (None, performed_by, *self.open_services):
+                assert service is not None
+                raise ServiceStepRefused(trigger, service, bound.spec.label)
             result = self.apply(tx, case, compiled, bound, actor, payload, reason, now)
             if within is not None:
                 within(tx, result)

@@ -209,7 +209,16 @@ def _plain(number: Decimal | None) -> int | float | None:
 
 
 def _terms_of(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The declared, checked terms as the case data keeps them."""
+    """The declared, checked terms as the case data keeps them.
+
+    Raises:
+        InvalidInput: a term whose obligor is also its obligee.
+    """
+    for index, term in enumerate(values):
+        if term["obligor"] == term["obligee"]:
+            raise InvalidInput(
+                f"第{index + 1}条：义务人与权利人不能是同一当事人", field=f"terms.{index}.obligee"
+            )
     return [
         {
             "obligor": term["obligor"],
@@ -635,9 +644,7 @@ def record_inadmissible(ctx: TransitionContext) -> None:
 @HOOKS.action("close_case")
 def close_case(ctx: TransitionContext) -> None:
     """R-CLOSE: performance complete; the 结案报告 summary is kept."""
-    ctx.update_data(
-        "closing_report", {"summary": ctx.value("summary"), "at": ctx.now.isoformat()}
-    )
+    ctx.update_data("closing_report", {"summary": ctx.value("summary"), "at": ctx.now.isoformat()})
     ctx.set_case(closed_at=ctx.now)
 
 

@@ -71,14 +71,17 @@ _ALL_KINDS = (
 @HOOKS.options_for(FieldType.org_unit)
 def units_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """Org units of the field's kinds in the district of the case's committee (a case may move
-    up to another committee's room); grids only in the actor's own scope (the person places
-    the case within their area)."""
-    district = _district(ctx.org_unit_path(ctx.case.committee_id))
+    up to another committee's room); grids only of the area the committee serves or of the
+    actor's own scope (the person places the case within their area)."""
+    committee_path = ctx.org_unit_path(ctx.case.committee_id) or "/"
+    district = _district(committee_path)
+    served = committee_path.rstrip("/").rsplit("/", 1)[0] + "/"  # the committee's parent
     options = []
     for unit_id, name, path, _parent in ctx.org_units_of(field.kinds):
         in_reach = path.startswith(district)
         if "grid" in field.kinds:
-            in_reach = in_reach and (ctx.actor.all_units or unit_id in ctx.actor.unit_ids)
+            mine = ctx.actor.all_units or unit_id in ctx.actor.unit_ids
+            in_reach = in_reach and (mine or path.startswith(served))
         if in_reach:
             options.append(Option(unit_id, name))
     return options

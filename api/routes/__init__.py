@@ -16,6 +16,7 @@ from api.routes import (
     statistics,
     users,
     verify,
+    vocabularies,
 )
 from api.routes import workflows as workflow_routes
 
@@ -36,6 +37,7 @@ MODULES = (
     documents,
     statistics,
     verify,
+    vocabularies,
     workflow_routes,
 )
 
@@ -46,4 +48,5 @@ def include_all(app: FastAPI) -> None:
     for module in MODULES:
         router: APIRouter = module.router
         app.include_router(router, prefix=PREFIX)
+    app.include_router(workflow_routes.case_router, prefix=PREFIX)
     app.router.routes[:0] = cases.fast_routes(PREFIX)

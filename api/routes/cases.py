@@ -42,7 +42,6 @@ from api.routes.common import (
 )
 from api.schemas import (
     MAX_ID,
-    ActionOption,
     CaseCreate,
     CasePage,
     CasePublic,
@@ -51,8 +50,9 @@ from api.schemas import (
     FireRequest,
     FireResponse,
 )
+from api.services.actions import ActionOption, describe_actions, with_route
 from engine import queries
-from engine.errors import DefinitionError, InvalidInput
+from engine.errors import DefinitionError, InvalidInput, ServiceStepRefused
 from engine.intake import CaseIntake
 from engine.queries import CaseExtra
 from engine.records import Actor, CaseRecord, FireResult
@@ -273,19 +273,9 @@ def fast_routes(prefix: str) -> list[Route]:
 def available_actions(
     case_id: CaseId, engine: EngineDep, principal: CurrentPrincipal
 ) -> list[ActionOption]:
-    """What you may do with the case now, and why the other ways out are blocked."""
-    return [
-        ActionOption(
-            trigger=o.trigger,
-            label=o.label,
-            dest=o.dest,
-            dest_label=o.dest_label,
-            allowed=o.allowed,
-            reason_required=o.reason_required,
-            blocked_reasons=list(o.blocked_reasons),
-        )
-        for o in engine.available_triggers(case_id, principal.actor)
-    ]
+    """What you may do with the case now, why the other ways out are blocked, and what each
+    takes: its fields as JSON Schema with the options you may pick now."""
+    return describe_actions(engine, case_id, principal.actor)
 
 
 def _expected_version(body: FireRequest, if_match: str | None) -> int:
@@ -364,15 +354,18 @@ def _fire_action(
 
     def work(claim: Claim | None) -> Outcome:
         respond = Responder(claim, fired)
-        engine.fire(
-            case_id,
-            body.trigger,
-            principal.actor,
-            expected,
-            body.payload,
-            body.reason,
-            within=respond,
-        )
+        try:
+            engine.fire(
+                case_id,
+                body.trigger,
+                principal.actor,
+                expected,
+                body.payload,
+                body.reason,
+                within=respond,
+            )
+        except ServiceStepRefused as exc:
+            raise with_route(engine, exc, case_id) from None
         return respond.response()
 
     request_body = body.model_dump_json() + f"|{expected}"

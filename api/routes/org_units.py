@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
@@ -44,6 +45,42 @@ def list_org_units(
     with engine.db.transaction(write=False) as tx:
         rows = queries.org_units(tx, kind=kind.value if kind else None, parent_id=parent_id)
     return [public_unit(r) for r in rows]
+
+
+class GridMatchRequest(BaseModel):
+    address: str = Field(min_length=1, max_length=200, description="当事人住址")
+
+
+class GridMatch(BaseModel):
+    """The grid the household register puts this address in, and the grids you may pick."""
+
+    matched: OrgUnitPublic | None
+    choices: list[OrgUnitPublic]
+
+
+@router.post("/grid-match", response_model=GridMatch, responses=AUTH_PROBLEMS)
+def grid_match(body: GridMatchRequest, engine: EngineDep, principal: CurrentPrincipal) -> GridMatch:
+    """Which grid an address belongs to (a suggestion: the person picks the grid at intake).
+
+    A POST, so that an address never sits in a URL or an access log."""
+    actor = principal.actor
+    suggested = engine.suggest_grid(body.address)
+    with engine.db.transaction(write=False) as tx:
+        grids = queries.org_units(tx, kind="grid", parent_id=None)
+        committees = queries.org_units(tx, kind="committee", parent_id=None)
+    # the areas the registrar's committees serve: each committee's parent unit
+    served = [
+        c.path.rstrip("/").rsplit("/", 1)[0] + "/"
+        for c in committees
+        if actor.all_units or c.id in actor.unit_ids
+    ]
+    choices = [
+        public_unit(g)
+        for g in grids
+        if actor.all_units or g.id in actor.unit_ids or g.path.startswith(tuple(served))
+    ]
+    matched = next((g for g in choices if g.id == suggested), None)
+    return GridMatch(matched=matched, choices=choices)
 
 
 @router.get("/{unit_id}", response_model=OrgUnitPublic, responses=problem_responses(401, 404, 422))

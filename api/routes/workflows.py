@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -9,10 +10,11 @@ from fastapi.responses import Response
 
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
-from api.routes.common import AUTH_PROBLEMS
+from api.routes.common import AUTH_PROBLEMS, CaseId
 from api.schemas import WorkflowSummary
-from api.services.graphs import graph_svg
+from api.services.graphs import case_graph_svg, render_svg
 from engine.errors import DefinitionError, NotFound
+from engine.graph import to_dot
 from engine.machine import CompiledSpec
 from engine.runtime import Engine
 
@@ -21,6 +23,8 @@ router = APIRouter(prefix="/workflows", tags=["流程"])
 SpecId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Version = Annotated[int, Path(ge=1, le=10_000)]
 _PROBLEMS = problem_responses(401, 404, 422)
+_svg_cache: dict[tuple[str, int], bytes] = {}  # specs are immutable once published
+_svg_lock = threading.Lock()
 
 
 def _compiled(engine: Engine, spec_id: str, version: int) -> CompiledSpec:
@@ -69,5 +73,27 @@ def workflow_graph(
 ) -> Response:
     """One workflow version drawn as an SVG graph."""
     del principal
-    svg = graph_svg(_compiled(engine, spec_id, version).spec)
+    compiled = _compiled(engine, spec_id, version)
+    key = (spec_id, version)
+    svg = _svg_cache.get(key)
+    if svg is None:
+        svg = render_svg(to_dot(compiled.spec))
+        with _svg_lock:
+            _svg_cache[key] = svg
     return Response(svg, media_type="image/svg+xml")
+
+
+case_router = APIRouter(prefix="/cases", tags=["案件"])
+
+
+@case_router.get(
+    "/{case_id}/graph.svg",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+        **problem_responses(401, 404, 422, 503),
+    },
+)
+def case_graph(case_id: CaseId, engine: EngineDep, principal: CurrentPrincipal) -> Response:
+    """The case's flow drawn with its current state and the path it took highlighted."""
+    return Response(case_graph_svg(engine, case_id, principal.actor), media_type="image/svg+xml")

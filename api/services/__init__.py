@@ -1,2 +1,1 @@
-"""Services the API routes, the pages and the CLI share: each reads or changes the database in
-one place, so no rule exists twice."""
+"""Services shared by the JSON routes, the web pages and the CLI: no logic lives twice."""

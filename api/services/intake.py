@@ -1,12 +1,14 @@
 """Registering a dispute from a form: what may be picked (committees, grids, categories, risk
-levels, origins), the address → grid match, the as-you-type checks of ID and phone numbers
-(the server's own rules, engine/validation.py), and opening the case through the engine."""
+levels, origins), the address → grid suggestion (the API's own grid match), the as-you-type
+checks of ID and phone numbers (the server's own rules, engine/validation.py), and opening
+the case through the engine."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from api.authz import Principal
+from api.routes.org_units import GridMatchRequest, grid_match
 from engine import queries
 from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
 from engine.records import FireResult
@@ -53,7 +55,7 @@ def intake_options(
                 if everything or _near(paths, u.path)
             ]
 
-        committees, grids = units("committee"), units("grid")
+        committees = units("committee")
         categories = [
             Choice(str(code), str(name))
             for code, name in tx.all(
@@ -61,9 +63,10 @@ def intake_options(
             )
         ]
     allowed = set(spec.origins) or {str(o) for o in ORIGIN_LABELS}
+    found = grid_match(GridMatchRequest(address="-"), engine, principal)
     return IntakeOptions(
         committees=committees,
-        grids=grids,
+        grids=[Choice(str(g.id), g.name) for g in found.choices],
         categories=categories,
         risk_levels=[Choice(r.code, r.label) for r in spec.risk_levels],
         origins=[Choice(str(o), label) for o, label in ORIGIN_LABELS.items() if str(o) in allowed],
@@ -71,15 +74,11 @@ def intake_options(
     )
 
 
-def grid_for_address(engine: Engine, address: str) -> str | None:
-    """The grid a registered household's address belongs to (as intake routes it), by name."""
-    with engine.db.transaction(write=False) as tx:
-        row = tx.one(
-            "SELECT o.name FROM households h JOIN org_units o ON o.id = h.grid_id "
-            "WHERE h.address = :a",
-            {"a": address.strip()},
-        )
-    return None if row is None else str(row[0])
+def grid_for_address(engine: Engine, principal: Principal, address: str) -> str | None:
+    """The grid the household register puts an address in, among those the person may pick
+    (the API's POST /org-units/grid-match), by name."""
+    found = grid_match(GridMatchRequest(address=address.strip()[:200]), engine, principal)
+    return found.matched.name if found.matched else None
 
 
 def check_id_number(engine: Engine, value: str) -> str | None:

@@ -14,11 +14,12 @@ from starlette.datastructures import FormData
 from api.authz import Principal
 from api.deps import ServicesDep
 from api.routes.documents import DocumentsDep, document_workers
+from api.services.actions import ActionOption, describe_actions
 from api.web.forms import FormField, Problems, fields_of, payload_of, problems_of, raw_values
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import CaseNotFound, EngineError, ReasonRequired
-from engine.records import CaseRecord, TriggerOption
+from engine.records import CaseRecord
 from engine.runtime import Engine
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -27,23 +28,23 @@ Form = Annotated[FormData, Depends(checked_form)]
 REASON = "reason"
 
 
-def _option(engine: Engine, principal: Principal, case_id: int, trigger: str) -> TriggerOption:
-    for option in engine.available_triggers(case_id, principal.actor, describe=True):
+def _option(engine: Engine, principal: Principal, case_id: int, trigger: str) -> ActionOption:
+    for option in describe_actions(engine, case_id, principal.actor):
         if option.trigger == trigger:
             return option
     raise CaseNotFound(case_id)  # no such action here: the same page as a missing case
 
 
-def schema_of(option: TriggerOption) -> dict[str, Any] | None:
+def schema_of(option: ActionOption) -> dict[str, Any] | None:
     """The action's declared fields as JSON Schema, with the options this person may pick."""
-    return option.schema
+    return option.schema_
 
 
 def _render(
     request: Request,
     user: Principal,
     case: CaseRecord,
-    option: TriggerOption,
+    option: ActionOption,
     fields: list[FormField],
     *,
     values: dict[str, Any] | None = None,
@@ -121,9 +122,9 @@ async def fire_action(
 DRAFTING = ("revise_agreement", "draft_agreement")
 
 
-def _drafting(engine: Engine, principal: Principal, case_id: int) -> TriggerOption:
+def _drafting(engine: Engine, principal: Principal, case_id: int) -> ActionOption:
     """Drafting or revising, whichever the case's state offers this person."""
-    options = engine.available_triggers(case_id, principal.actor, describe=True)
+    options = describe_actions(engine, case_id, principal.actor)
     found = [o for o in options if o.trigger in DRAFTING]
     allowed = [o for o in found if o.allowed]
     if allowed or found:

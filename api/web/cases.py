@@ -16,7 +16,7 @@ from api.routes.cases import case_page
 from api.routes.documents import DocumentsDep, case_versions, download_document
 from api.schemas import DocumentKind
 from api.services import desk, progress
-from api.services.graphs import graph_svg
+from api.services.graphs import case_graph_svg
 from api.web.session import PageRoute, page, signed_in
 from engine import queries
 from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
@@ -197,7 +197,6 @@ def latest_document(
 
 @router.get("/cases/{case_id:int}/flow.svg")
 def case_flow(case_id: int, user: User, services: ServicesDep) -> Response:
-    case = services.engine.get_case(case_id, user.actor)
-    spec = services.engine.registry.get(case.spec_id, case.spec_version).spec
-    svg = graph_svg(spec, case.state)
+    """The case's flow, its state and the path it took highlighted (the API's drawing)."""
+    svg = case_graph_svg(services.engine, case_id, user.actor)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})

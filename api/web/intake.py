@@ -36,7 +36,7 @@ LABELS = {
     "summary": "纠纷简要情况",
     "origin": "案件来源",
     "risk_level": "风险等级",
-    "org_unit_id": "网格",
+    "grid_id": "网格",
     "parties": "当事人",
     "role": "身份",
     "kind": "类别",
@@ -109,7 +109,6 @@ def change_parties(request: Request, user: User, services: ServicesDep, form: Fo
 @router.post("/cases/new/check", response_class=HTMLResponse)
 def check_field(request: Request, user: User, services: ServicesDep, form: Form) -> HTMLResponse:
     """As-you-type check of one party input, by the rules the server applies on submission."""
-    del user
     for key, raw in form.items():
         value = str(raw)
         if key.endswith(".id_number"):
@@ -119,7 +118,7 @@ def check_field(request: Request, user: User, services: ServicesDep, form: Form)
             message = service.check_phone(value)
             ok = "号码有效" if value.strip() and message is None else ""
         elif key.endswith(".address"):
-            grid = service.grid_for_address(services.engine, value) if value.strip() else None
+            grid = service.grid_for_address(services.engine, user, value) if value.strip() else None
             message = None
             ok = (
                 f"该地址属于{grid}"
@@ -143,7 +142,7 @@ def _body(form: FormData, parties: list[dict[str, str]]) -> dict[str, Any]:
         "summary": optional("summary"),
         "origin": optional("origin"),
         "risk_level": optional("risk_level"),
-        "org_unit_id": optional("org_unit_id"),
+        "grid_id": optional("grid_id"),
         "parties": [{k: v for k, v in p.items() if v} for p in parties],
     }
 

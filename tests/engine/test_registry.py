@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from api.wiring import REQUIREMENTS
 from engine.errors import DefinitionError
-from engine.registry import Registry
+from engine.registry import VOCABULARY_DIR, Registry, load_vocabularies
 from workflows import HOOKS, WORKFLOWS_DIR
+
+VOCABULARIES = load_vocabularies(WORKFLOWS_DIR / VOCABULARY_DIR)
 
 GOOD = (WORKFLOWS_DIR / "standard" / "v1.yaml").read_text(encoding="utf-8")
 
@@ -25,7 +28,7 @@ def _load(tmp_path: Path, text: str, key: str = "standard", version: int = 1) ->
     folder.mkdir(exist_ok=True)
     file = folder / f"v{version}.yaml"
     file.write_text(text, encoding="utf-8")
-    registry = Registry(HOOKS)
+    registry = Registry(HOOKS, VOCABULARIES, REQUIREMENTS)
     registry.load_file(file)
     return registry
 
@@ -145,3 +148,67 @@ def test_unknown_role_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError, match="roles") as caught:
         _load(tmp_path, broken)
     assert caught.value.line == _line_of(broken, "juge")
+
+
+def test_a_cycle_that_never_reaches_an_end_is_refused_naming_its_states(tmp_path: Path) -> None:
+    """Two states that lead only to each other would hold a case for ever."""
+    trap = """  - trigger: into_the_trap
+    label: 进入循环
+    source: intake
+    dest: mediation_room_again
+    roles: [mediator]
+  - trigger: round_and_round
+    label: 来回
+    source: mediation_room_again
+    dest: mediation_room_twice
+    roles: [mediator]
+  - trigger: and_back
+    label: 返回
+    source: mediation_room_twice
+    dest: mediation_room_again
+    roles: [mediator]
+"""
+    broken = _edit(
+        "  - {name: closed, label: 已结案, level: closed, final: true}",
+        "  - {name: mediation_room_again, label: 循环甲}\n"
+        "  - {name: mediation_room_twice, label: 循环乙}\n"
+        "  - {name: closed, label: 已结案, level: closed, final: true}",
+    ).replace("\ntransitions:\n", "\ntransitions:\n" + trap, 1)
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    error = caught.value
+    assert "“mediation_room_again”、“mediation_room_twice”无法到达任何终态" in error.message_zh
+    assert error.line == _line_of(broken, "name: mediation_room_again")
+    assert error.file.endswith("standard/v1.yaml")
+
+
+def test_a_field_naming_an_unknown_vocabulary_is_refused(tmp_path: Path) -> None:
+    broken = _edit("vocabulary: termination_reasons", "vocabulary: termination_reason")
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    assert "词表“termination_reason”不存在" in caught.value.message_zh
+    assert caught.value.hint == "改为“termination_reasons”"
+
+
+def test_a_service_step_the_service_does_not_perform_is_refused(tmp_path: Path) -> None:
+    broken = _edit(
+        "    actions: [urge_performance]\n",
+        "    actions: [urge_performance]\n    service: documents\n",
+    )
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    assert "服务“documents”不执行触发器“urge_performance”" in caught.value.message_zh
+
+
+def test_renaming_a_trigger_the_code_relies_on_fails_at_start_up(tmp_path: Path) -> None:
+    """Renaming apply_seal must stop the server, not quietly zero the statistics."""
+    root = tmp_path / "workflows"
+    for source in [*WORKFLOWS_DIR.glob("*/v*.yaml"), *WORKFLOWS_DIR.glob("vocabularies/*.yaml")]:
+        target = root / source.parent.name / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = source.read_text(encoding="utf-8")
+        target.write_text(text.replace("trigger: apply_seal", "trigger: apply_stamp"), "utf-8")
+    with pytest.raises(DefinitionError) as caught:
+        Registry.from_directory(root, HOOKS, REQUIREMENTS)
+    assert "服务“documents”不执行触发器“apply_stamp”" in caught.value.message_zh
+    assert caught.value.hint == "改为“apply_seal”"

@@ -124,7 +124,10 @@ def test_jiangyin_331_limits_grid_attempts(driver: Driver) -> None:
     with pytest.raises(GuardRejected) as caught:
         driver.fire("household", "record_session", place="村委会", record="第四次")
     assert caught.value.guard == "within_session_limit"
-    assert driver.fire("household", "escalate", room_id=driver.world.units["room"]).state == "mediation_room"
+    assert (
+        driver.fire("household", "escalate", room_id=driver.world.units["room"]).state
+        == "mediation_room"
+    )
 
 
 def test_joint_mediation_needs_lawyer_and_an_official_invited_with_consent(driver: Driver) -> None:
