@@ -3,6 +3,7 @@ page shows it. The pages call these; so may any route that wants the same view."
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,7 +138,8 @@ def _visits(tx: Tx, principal: Principal, now: datetime) -> list[VisitDue]:
     visits = []
     for case_id, number, payload, due_raw in rows:
         due = tx.codec.dt_in_required(due_raw)
-        label = (payload or {}).get("label", "回访") if isinstance(payload, dict) else "回访"
+        data = json.loads(payload) if isinstance(payload, str) else payload  # JSON text column
+        label = str(data.get("label", "回访")) if isinstance(data, dict) else "回访"
         visits.append(VisitDue(case_id, number, label, due, _days_left(due, now)))
     return visits
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from tests.api.conftest import Api
+from tests.flow import open_case
 from tests.web.conftest import Pages
 
 
@@ -186,3 +189,31 @@ def test_parties_are_added_and_removed_on_the_page(api: Api) -> None:
     removed = pages.post("/cases/new/parties", {**body, "remove": "0"}, from_page="/cases/new")
     assert "第 2 名当事人" not in removed.text
     assert 'value="李建国"' in removed.text
+
+
+def test_the_workbench_puts_overdue_cases_first_in_red_and_counts_them(api: Api) -> None:
+    first, second = api.new_case(), api.new_case()
+    with api.engine.db.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE cases SET overdue = :t WHERE id = :id"), {"t": True, "id": first}
+        )
+    text = Pages(api).sign_in("mediator").get("/").text
+    assert text.index(f'href="/cases/{first}"') < text.index(f'href="/cases/{second}"')
+    assert '<li class="case overdue">' in text
+    assert '<li class="red"><a href="#waiting"><strong>1</strong> 件已超期</a></li>' in text
+    assert "<strong>2</strong> 件待办" in text
+
+
+def test_the_workbench_lists_follow_up_visits_due_within_a_week(api: Api) -> None:
+    driver = open_case(api.engine, api.world, api.clock)
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=api.world.units["room"])
+    driver.assign("mediator", "mediator")
+    driver.draft()
+    driver.sign_all()
+    assert "七日内到期的回访" not in Pages(api).sign_in("mediator").get("/").text
+    driver.wait(days=2)  # the 7th-day visit is now 5½ days away
+    text = Pages(api).sign_in("mediator").get("/").text
+    assert "七日内到期的回访（1）" in text
+    assert "协议生效后第7日回访" in text
+    assert "还有 5 天" in text
