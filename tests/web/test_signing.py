@@ -100,3 +100,56 @@ def test_r_esign_exclude_asks_for_the_scan_instead_of_the_pad(api: Api) -> None:
     assert "不能电子签名" in page
     assert 'name="scan"' in page
     assert "data-pad" not in page
+
+
+def _photo() -> bytes:
+    image = Image.new("RGB", (640, 480), (250, 240, 230))
+    ImageDraw.Draw(image).ellipse((250, 150, 390, 330), fill=(150, 20, 20))
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_party_may_leave_a_thumbprint_photo_instead_of_drawing(api: Api) -> None:
+    case_id = case_at_signing(api)
+    pages = Pages(api).sign_in("mediator")
+    form = f"/cases/{case_id}/sign?party=1"
+    page = pages.get(f"/cases/{case_id}/sign", party="1").text
+    version = page.split('name="version" value="')[1].split('"')[0]
+    data = {"csrf_token": pages.token(form), "party_id": "1", "version": version, "agree": "yes"}
+    response = pages.client.post(
+        f"/cases/{case_id}/sign/party",
+        data=data,
+        files={"photo": ("thumb.jpg", _photo(), "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    signatures = api.get("mediator", f"/api/v1/cases/{case_id}/documents").json()[-1]["signatures"]
+    assert [(s["signer_kind"], s["party_id"], s["method"]) for s in signatures] == [
+        ("party", 1, "electronic")
+    ]
+    not_an_image = pages.client.post(
+        f"/cases/{case_id}/sign/party",
+        data={**data, "party_id": "2", "csrf_token": pages.token(form)},
+        files={"photo": ("thumb.jpg", b"not an image", "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert not_an_image.status_code == 400
+    assert "照片无法读取" in not_an_image.text
+
+
+def test_r_esign_exclude_records_the_wet_signed_scan(api: Api) -> None:
+    case_id = case_at_signing(api, category="inheritance")
+    pages = Pages(api).sign_in("mediator")
+    form = f"/cases/{case_id}/sign?party=1"
+    page = pages.get(f"/cases/{case_id}/sign", party="1").text
+    version = page.split('name="version" value="')[1].split('"')[0]
+    response = pages.client.post(
+        f"/cases/{case_id}/sign/party",
+        data={"csrf_token": pages.token(form), "party_id": "1", "version": version},
+        files={"scan": ("scan.pdf", b"%PDF-1.7\n% a scan\n%%EOF\n", "application/pdf")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    progress = pages.get(f"/cases/{case_id}/sign").text
+    assert "已签署</span>（纸质）" in progress
