@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from engine.checks import LineMap, check_fields, check_spec, did_you_mean, line_of
 from engine.errors import DefinitionError
-from engine.fields import FieldSpec, FieldType, Option, Vocabulary
+from engine.fields import FieldSpec, Option, Vocabulary
 from engine.hooks import HookSet
 from engine.machine import CompiledSpec, compile_spec
 from engine.spec import WorkflowSpec
@@ -108,6 +108,10 @@ class Registry:
     ) -> None:
         self.hooks = hooks
         self.vocabularies: dict[str, Vocabulary] = dict(vocabularies or {})
+        self._static_options = {
+            name: [Option(o.code, o.label) for o in v.options]
+            for name, v in self.vocabularies.items()
+        }
         self.requirements = requirements or Requirements()
         self._specs: dict[str, dict[int, CompiledSpec]] = {}
 
@@ -172,13 +176,13 @@ class Registry:
 
     def options(self, ctx: TransitionContext, spec: FieldSpec) -> Sequence[Option]:
         """What a choice or reference field may take now, for this case and actor."""
-        if spec.type is FieldType.choice:
-            assert spec.vocabulary is not None  # FieldSpec's own check
-            static = self.vocabularies.get(spec.vocabulary)
+        vocabulary = spec.vocabulary  # set on choice fields only (FieldSpec's own check)
+        if vocabulary is not None:
+            static = self._static_options.get(vocabulary)
             if static is not None:
-                return [Option(o.code, o.label) for o in static.options]
-            return self.hooks.vocabularies[spec.vocabulary](ctx, spec)
-        return self.hooks.options[spec.type.value](ctx, spec)
+                return static
+            return self.hooks.vocabularies[vocabulary](ctx, spec)
+        return self.hooks.options[spec.type](ctx, spec)
 
     def labels(self) -> dict[str, dict[str, str]]:
         """Every data-file vocabulary as code → label, for actions and documents."""
