@@ -217,3 +217,17 @@ def test_the_workbench_lists_follow_up_visits_due_within_a_week(api: Api) -> Non
     assert "七日内到期的回访（1）" in text
     assert "协议生效后第7日回访" in text
     assert "还有 5 天" in text
+
+
+def test_a_search_by_name_is_posted_never_put_in_the_url(api: Api) -> None:
+    mine = api.new_case()
+    pages = Pages(api).sign_in("mediator")
+    listing = pages.get("/cases").text
+    assert 'method="post" action="/cases"' in listing
+    assert "?q=" not in listing
+    found = pages.post("/cases", {"q": "王秀英"}, from_page="/cases")
+    assert f'href="/cases/{mine}"' in found.text
+    assert 'value="王秀英"' in found.text
+    nothing = pages.post("/cases", {"q": "不存在的人"}, from_page="/cases")
+    assert "没有找到符合条件的案件" in nothing.text
+    assert pages.client.post("/cases", data={"q": "王秀英"}).status_code == 403
