@@ -231,3 +231,12 @@ def test_a_search_by_name_is_posted_never_put_in_the_url(api: Api) -> None:
     nothing = pages.post("/cases", {"q": "不存在的人"}, from_page="/cases")
     assert "没有找到符合条件的案件" in nothing.text
     assert pages.client.post("/cases", data={"q": "王秀英"}).status_code == 403
+
+
+def test_a_refusal_outside_any_form_is_a_chinese_page_never_json(seeded: Api) -> None:
+    pages = Pages(seeded).sign_in("judge")
+    case_id = seeded.cases["C"]
+    refused = pages.post(f"/cases/{case_id}/progress-links", {"party_id": "1"}, from_page="/")
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "只有调解员或中心户可以生成当事人查询链接" in refused.text
