@@ -240,3 +240,16 @@ def test_a_refusal_outside_any_form_is_a_chinese_page_never_json(seeded: Api) ->
     assert refused.status_code == 400
     assert refused.headers["content-type"].startswith("text/html")
     assert "只有调解员或中心户可以生成当事人查询链接" in refused.text
+
+
+def test_a_browser_asking_for_a_missing_page_gets_the_404_page(pages: Pages) -> None:
+    page = pages.client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "找不到这个页面" in page.text
+    api = pages.client.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert (
+        pages.client.get("/no-such-page")
+        .headers["content-type"]
+        .startswith("application/problem+json")
+    )
