@@ -13,6 +13,7 @@ from urllib.parse import quote
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from api.authz import Principal
@@ -92,7 +93,10 @@ def _drawn(form: FormData) -> bytes | None:
         return None
     if not raw.startswith(DATA_URL):
         raise InvalidInput("手写签名须为 PNG 图片", field="signature")
-    body = SignRequest(signer="party", signature_png_base64=raw.removeprefix(DATA_URL))
+    try:
+        body = SignRequest(signer="party", signature_png_base64=raw.removeprefix(DATA_URL))
+    except ValidationError as exc:  # over the API's size limit
+        raise InvalidInput("手写签名图片太大，请点“重写”后签得小一些", field="signature") from exc
     return _signature_png(body)  # the API's own check of a drawn signature
 
 
