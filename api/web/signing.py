@@ -21,6 +21,7 @@ from api.documents import DocumentService
 from api.routes.documents import MAX_UPLOAD, DocumentsDep, _signature_png, document_workers
 from api.schemas import SignRequest
 from api.services.signing import SigningStatus, photo_as_png, signing_status
+from api.web.forms import form_int
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import EngineError, InvalidInput
@@ -110,8 +111,8 @@ async def sign_party(
     request: Request, case_id: int, user: User, documents: DocumentsDep, form: Form
 ) -> Response:
     kiosk = form.get("kiosk") == "true"
-    party_id = int(str(form.get("party_id", "0")) or 0)
-    version = int(str(form.get("version", "0")) or 0)
+    party_id = form_int(form, "party_id")
+    version = form_int(form, "version")
     status = signing_status(documents.engine, user, case_id)
     signer = status.party(party_id)
     try:
@@ -162,7 +163,7 @@ async def _official(
     form: FormData,
     trigger: str,
 ) -> Response:
-    version = int(str(form.get("version", "0")) or 0)
+    version = form_int(form, "version")
     status = signing_status(documents.engine, user, case_id)
     try:
         if status.esign_excluded:

@@ -253,3 +253,14 @@ def test_a_browser_asking_for_a_missing_page_gets_the_404_page(pages: Pages) -> 
         .headers["content-type"]
         .startswith("application/problem+json")
     )
+
+
+def test_garbled_ids_and_versions_in_a_form_are_refused_not_crashed(seeded: Api) -> None:
+    pages = Pages(seeded).sign_in("mediator")
+    case_id = seeded.cases["A"]
+    form = f"/cases/{case_id}/act/route_to_grid"
+    refused = pages.post(form, {"version": "²"}, from_page=form)
+    assert refused.status_code in (303, 400)  # the current version is used, or a refusal said
+    links = pages.post(f"/cases/{case_id}/progress-links", {"party_id": "abc"}, from_page="/")
+    assert links.status_code in (400, 404)
+    assert "text/html" in links.headers["content-type"]
