@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
-from api import errors
+from api import errors, web
 from api.auth import LoginLimiter, TokenSigner, load_token_key
 from api.authz import PrincipalCache
 from api.coalesce import ReadCoalescer
@@ -98,10 +98,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ),
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by api.web with local assets and no inline script
+        redoc_url=None,
     )
     errors.install(app)
     include_all(app)
     app.include_router(verify.page_router)  # /verify/{id}: the QR code's page, outside /api/v1
+    web.install(app)  # pages for people, their static files, /docs and /redoc
 
     @app.get("/healthz", tags=["运维"])
     def healthz() -> dict[str, Any]:
