@@ -64,7 +64,11 @@ def init() -> None:
     settings = get_settings()
     _check_document_environment()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.documents_dir.mkdir(exist_ok=True)
+    settings.documents_dir.mkdir(mode=0o700, exist_ok=True)
+    settings.documents_dir.chmod(0o700)  # the documents carry full ID numbers (R-PII)
+    from api.documents import load_document_key
+
+    load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
     engine = make_sa_engine(settings.resolved_database_url)
     try:
         migrate.upgrade(engine)

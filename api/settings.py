@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     ca_passphrase: str | None = None  # of ca_pkcs12_file; also encrypts cached signer keys
     timestamp_url: str | None = None  # an RFC 3161 time-stamping service for every signature
     document_font_family: str = "Noto Serif CJK SC"  # must be installed (fontconfig)
+    document_store_key_file: Path | None = None  # default: data_dir/keys/store.key (AES-GCM)
 
     @property
     def resolved_database_url(self) -> str:
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     @property
     def resolved_token_key_file(self) -> Path:
         return self.token_key_file or self.data_dir / "keys" / "token.key"
+
+    @property
+    def resolved_document_store_key_file(self) -> Path:
+        return self.document_store_key_file or self.data_dir / "keys" / "store.key"
 
     @property
     def documents_dir(self) -> Path:
