@@ -34,6 +34,9 @@ ASSIGNED_ONLY_ROLES = frozenset({Role.lawyer, Role.prosecutor, Role.police})
 COURT_ROLES = frozenset({Role.judge, Role.court_clerk})
 CASE_OPENING_ROLES = frozenset({Role.central_household, Role.mediator, Role.supervisor})
 COURT_QUEUE_STATES = ("jc_applied", "jc_reviewing")
+# who may register a court's referral (诉前委派/诉中委托): naming the court opens the parties'
+# ID numbers to it (R-JC-PACKAGE), so never a 中心户
+REFERRAL_ROLES = frozenset({Role.mediator, Role.supervisor, Role.admin})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,16 @@ def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> Non
         return
     labels = "、".join(ROLE_LABELS[r] for r in sorted(wanted))
     raise Forbidden(f"{what}须由以下角色办理：{labels}", required_roles=sorted(wanted))
+
+
+def check_registration(principal: Principal, referring_court_id: int | None) -> None:
+    """What the role alone decides about a registration; the units are the engine's check.
+
+    Raises:
+        Forbidden: a role outside REFERRAL_ROLES names a referring court.
+    """
+    if referring_court_id is not None:
+        require_roles(principal, REFERRAL_ROLES, "登记法院委派、委托的案件")
 
 
 def visible_case(tx: Tx, case_id: int, principal: Principal) -> CaseRecord:

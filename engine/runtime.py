@@ -22,11 +22,12 @@ from engine.errors import (
     InvalidInput,
     InvalidPhoneNumber,
     NotFound,
+    OutOfScope,
     ReasonRequired,
     TransitionNotAllowed,
 )
 from engine.hooks import TransitionContext
-from engine.intake import CaseIntake, PartyIntake
+from engine.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from engine.machine import BoundTransition, CompiledSpec
 from engine.numbering import DEFAULT_PATTERN, format_number, next_sequence
 from engine.policy import Policy
@@ -100,8 +101,16 @@ class Engine:
                 raise NotFound("纠纷类型", intake.category_code)
             office = self._numbering_office(tx, intake.committee_id)
             referring = intake.referring_court_id
-            if referring is not None and tx.org_unit(referring) is None:
-                raise NotFound("委派法院", referring)
+            if referring is not None:
+                court = tx.org_unit(referring)
+                if court is None:
+                    raise NotFound("委派法院", referring)
+                if court[1] != "court":
+                    raise InvalidInput(f"“{court[2]}”不是法院", field="referring_court_id")
+                if intake.origin not in COURT_ORIGINS:
+                    raise InvalidInput(
+                        "案件来源不是法院委派或委托，不能填写委派法院", field="referring_court_id"
+                    )
             if spec.referring_court_required and referring is None:
                 raise InvalidInput("委派调解案件必须填写委派法院", field="referring_court_id")
             if spec.origins and intake.origin.value not in spec.origins:
@@ -111,7 +120,7 @@ class Engine:
             org_unit_id = intake.org_unit_id or room or grid_id or intake.committee_id
             if tx.org_unit(org_unit_id) is None:
                 raise NotFound("组织", org_unit_id)
-            access.require_unit(actor, {intake.committee_id, org_unit_id, grid_id})
+            self._require_registration_scope(tx, actor, intake, office[0], org_unit_id, grid_id)
             parties = [
                 self._prepare_party(p, index, now.date()) for index, p in enumerate(intake.parties)
             ]
@@ -221,6 +230,44 @@ class Engine:
         if unit[1] != "committee":
             raise InvalidInput(f"“{unit[2]}”不是人民调解委员会", field="committee_id")
         return unit[0], unit[3] or unit[2][:2]
+
+    def _require_registration_scope(
+        self,
+        tx: Tx,
+        actor: Actor,
+        intake: CaseIntake,
+        committee_id: int,
+        org_unit_id: int,
+        grid_id: int | None,
+    ) -> None:
+        """Every unit a new case names is the writer's to name: the office (in their scope,
+        or a committee — or a room of one — serving the area they work in); the grid its
+        parties' addresses route to lies in the committee's area; an org unit chosen
+        explicitly is in their scope.
+
+        Raises:
+            OutOfScope: the first unit that is not.
+        """
+        if actor.all_units:
+            return
+        committee = tx.org_unit(committee_id)
+        assert committee is not None  # _numbering_office found it
+        area = self._area(tx, committee[4])
+        access.require_serving(actor, intake.committee_id, area)
+        if grid_id is not None and grid_id not in area:
+            raise OutOfScope(unit_id=grid_id)
+        if intake.org_unit_id is not None and org_unit_id not in (intake.committee_id, grid_id):
+            access.require_unit(actor, [org_unit_id])
+
+    def _area(self, tx: Tx, unit_id: int | None) -> frozenset[int]:
+        """The subtree of a unit (nothing for None): the area an office under it serves."""
+        if unit_id is None:
+            return frozenset()
+        unit = tx.org_unit(unit_id)
+        if unit is None:
+            return frozenset()
+        rows = tx.all("SELECT id FROM org_units WHERE path LIKE :p", {"p": unit[5] + "%"})
+        return frozenset(int(r[0]) for r in rows)
 
     def _route(self, tx: Tx, intake: CaseIntake) -> tuple[int | None, int | None]:
         """Find the grid and the 中心户 covering the first party with a known address."""
