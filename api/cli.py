@@ -69,6 +69,9 @@ def init() -> None:
     from api.documents import load_document_key
 
     load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
+    from api.checkpoints import load_signing_key
+
+    load_signing_key(settings.resolved_audit_key_file, create=True)
     engine = make_sa_engine(settings.resolved_database_url)
     try:
         migrate.upgrade(engine)
@@ -229,19 +232,53 @@ def workflows_graph(
 def audit_verify(
     case_ids: Annotated[list[int] | None, typer.Argument(help="案件 id；缺省为全部")] = None,
 ) -> None:
-    """重新计算每个案件的审计哈希链；发现篡改时指出案件和事件，退出码非零。"""
+    """重新计算每个案件的审计哈希链，核对案件记录与最后一条事件、最新的签名检查点；发现篡改时指出案件和事件，退出码非零。"""
+    from api.checkpoints import CheckpointError
+    from api.scheduler import checkpointer_from_settings
+
     settings = get_settings()
     try:
         engine = build_engine(settings)
-        breaks = engine.verify_audit(case_ids)
+        checkpoint = checkpointer_from_settings(settings, engine).latest()
+        covered = checkpoint.covered() if checkpoint else {}
+        breaks = engine.verify_audit(case_ids, covered=covered)
         total = len(case_ids) if case_ids else _count_cases(engine)
     except EngineError as exc:
         raise fail(exc.message_zh, exc.code) from exc
+    except CheckpointError as exc:
+        raise fail(exc.message_zh, "audit_checkpoint_invalid") from exc
     for found in breaks:
         errors.print(f"[red]✗[/] {found.describe()}")
     if breaks:
         raise fail(f"{len(breaks)} 个案件的审计链校验失败", "audit_chain_broken")
+    if checkpoint is None:
+        console.print(
+            "[yellow]![/] 尚无签名检查点：只校验了哈希链本身（运行 fengqiao audit checkpoint）"
+        )
+    else:
+        console.print(
+            f"[green]✓[/] 与 {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC 的签名检查点一致"
+            f"（{len(checkpoint.heads)} 条链，根 {checkpoint.root[:16]}…）"
+        )
     console.print(f"[green]✓[/] {total} 个案件的审计链完整")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """对所有案件审计链的链头签名（Merkle 根），写入检查点目录并通过发件箱发送给接收方。"""
+    from api.checkpoints import CheckpointError
+    from api.scheduler import checkpointer_from_settings
+
+    settings = get_settings()
+    try:
+        engine = build_engine(settings)
+        made = checkpointer_from_settings(settings, engine, create_key=True).make()
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    except CheckpointError as exc:
+        raise fail(exc.message_zh, "audit_checkpoint_invalid") from exc
+    console.print(f"已签名 {len(made.heads)} 条审计链的链头，根 {made.root}")
+    console.print(f"检查点文件：{made.path}")
 
 
 def _count_cases(engine: Engine) -> int:

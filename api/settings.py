@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     ca_passphrase: str | None = None  # of ca_pkcs12_file; also encrypts cached signer keys
     timestamp_url: str | None = None  # an RFC 3161 time-stamping service for every signature
     document_font_family: str = "Noto Serif CJK SC"  # must be installed (fontconfig)
+    # audit checkpoints: signed chain heads kept outside the database
+    audit_key_file: Path | None = None  # default: data_dir/keys/audit.key (Ed25519, PEM)
+    checkpoint_dir: Path | None = None  # default: data_dir/checkpoints
+    checkpoint_minutes: float = Field(default=10.0, gt=0)  # how often the tick signs heads
     document_store_key_file: Path | None = None  # default: data_dir/keys/store.key (AES-GCM)
 
     @property
@@ -61,6 +65,14 @@ class Settings(BaseSettings):
     @property
     def resolved_token_key_file(self) -> Path:
         return self.token_key_file or self.data_dir / "keys" / "token.key"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "keys" / "audit.key"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     @property
     def resolved_document_store_key_file(self) -> Path:

@@ -12,7 +12,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine import access, validation
-from engine.audit import GENESIS_HASH, ChainBreak, event_hash, verify_chain
+from engine.audit import (
+    GENESIS_HASH,
+    CaseBinding,
+    ChainBreak,
+    ChainHead,
+    event_hash,
+    missing_cases,
+    verify_chain,
+)
 from engine.checks import did_you_mean
 from engine.errors import (
     CaseNotFound,
@@ -678,19 +686,53 @@ class Engine:
 
     # --- audit ---------------------------------------------------------------------------
 
-    def verify_audit(self, case_ids: Iterable[int] | None = None) -> list[ChainBreak]:
-        """Recompute every (or the given) case's hash chain; returns the breaks found."""
+    def verify_audit(
+        self,
+        case_ids: Iterable[int] | None = None,
+        *,
+        covered: Mapping[int, ChainHead] | None = None,
+    ) -> list[ChainBreak]:
+        """Recompute every (or the given) case's hash chain, check the case row is what its
+        last event produced, and that every head a signed checkpoint recorded (`covered`,
+        by case id) is still there; returns the breaks found."""
+        covered = covered or {}
         breaks: list[ChainBreak] = []
         with self.db.transaction(write=False) as tx:
+            present = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
             if case_ids is None:
-                ids = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
+                ids = present
+                breaks.extend(missing_cases(present, covered))
             else:
                 ids = list(case_ids)
             for case_id in ids:
-                row = tx.one("SELECT audit_head FROM cases WHERE id = :id", {"id": case_id})
+                row = tx.one(
+                    "SELECT audit_head, state, version, audit_seq FROM cases WHERE id = :id",
+                    {"id": case_id},
+                )
                 if row is None:
+                    if case_id in covered:
+                        breaks.extend(missing_cases([], {case_id: covered[case_id]}))
+                        continue
                     raise CaseNotFound(case_id)
-                found = verify_chain(case_id, tx.events(case_id), str(row[0]))
+                bound = CaseBinding(str(row[1]), int(row[2]), int(row[3]), str(row[0]))
+                found = verify_chain(
+                    case_id,
+                    tx.events(case_id),
+                    str(row[0]),
+                    bound=bound,
+                    covered=covered.get(case_id),
+                )
                 if found is not None:
                     breaks.append(found)
-        return breaks
+        return sorted(breaks, key=lambda b: (b.case_id, b.seq))
+
+    def chain_heads(self) -> list[ChainHead]:
+        """Every case's chain head (from its last event), in case order: what a checkpoint
+        signs."""
+        with self.db.transaction(write=False) as tx:
+            rows = tx.all(
+                "SELECT e.case_id, e.seq, e.hash FROM audit_events e "
+                "JOIN (SELECT case_id, MAX(seq) AS seq FROM audit_events GROUP BY case_id) m "
+                "ON m.case_id = e.case_id AND m.seq = e.seq ORDER BY e.case_id"
+            )
+        return [ChainHead(int(r[0]), int(r[1]), str(r[2])) for r in rows]
