@@ -102,19 +102,33 @@ class TokenSigner:
         NotAuthenticated: the token is malformed, forged or expired.
         """
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != _TOKEN_VERSION:
+        if len(token) > 1024 or len(parts) != 3 or parts[0] != _TOKEN_VERSION:
             raise NotAuthenticated("登录凭据无效，请重新登录")
         body, signature = parts[1], parts[2]
-        if not hmac.compare_digest(signature, self._sign(body)):
+        expected = self._sign(body)
+        if not hmac.compare_digest(signature.encode(errors="replace"), expected.encode()):
             raise NotAuthenticated("登录凭据无效，请重新登录")
         try:
             claims = json.loads(_unb64(body))
-            result = TokenClaims(int(claims["sub"]), int(claims["iat"]), int(claims["exp"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            result = TokenClaims(
+                _claim_int(claims["sub"]), _claim_int(claims["iat"]), _claim_int(claims["exp"])
+            )
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise NotAuthenticated("登录凭据无效，请重新登录") from exc
         if result.expires_at <= self._now():
             raise NotAuthenticated("登录已过期，请重新登录")
         return result
+
+
+def _claim_int(value: object) -> int:
+    """A claim that must be a plain integer (a float, a bool or 1e400 is not).
+
+    Raises:
+        TypeError: anything else.
+    """
+    if type(value) is not int or not -(2**62) < value < 2**62:
+        raise TypeError("claim is not an integer")
+    return value
 
 
 class LoginLimiter:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
 from engine import access, queries
-from engine.errors import CaseNotFound
+from engine.errors import CaseNotFound, InvalidInput
 from engine.records import Actor, CaseRecord
 from engine.repository import Tx
 from engine.runtime import Engine
@@ -120,6 +120,33 @@ def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> Non
         return
     labels = "、".join(ROLE_LABELS[r] for r in sorted(wanted))
     raise Forbidden(f"{what}须由以下角色办理：{labels}", required_roles=sorted(wanted))
+
+
+# the kinds of unit each role's membership may be in (a judge at a court, a 中心户 at a grid)
+ROLE_UNIT_KINDS: dict[Role, frozenset[str]] = {
+    Role.central_household: frozenset({"grid"}),
+    Role.mediator: frozenset({"committee", "room"}),
+    Role.supervisor: frozenset({"district", "street", "community"}),
+    Role.judge: frozenset({"court"}),
+    Role.court_clerk: frozenset({"court"}),
+    Role.lawyer: frozenset({"law_firm"}),
+    Role.prosecutor: frozenset({"procuratorate"}),
+    Role.police: frozenset({"police_station", "street", "district"}),
+    Role.admin: frozenset({"district"}),
+}
+
+
+def check_membership(role: Role, unit_kind: str, unit_name: str, field: str) -> None:
+    """Raises:
+    InvalidInput: the unit is not of a kind the role works in.
+    """
+    kinds = ROLE_UNIT_KINDS.get(role, frozenset())
+    if unit_kind not in kinds:
+        raise InvalidInput(
+            f"{ROLE_LABELS[role]}不能隶属于“{unit_name}”（{unit_kind}）："
+            f"须为 {'、'.join(sorted(kinds)) or '—'}",
+            field=field,
+        )
 
 
 def check_registration(principal: Principal, referring_court_id: int | None) -> None:

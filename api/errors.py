@@ -17,6 +17,7 @@ same tree, so one handler on EngineError answers them all; Starlette finds it al
         ├── GraphUnavailable          503  Graphviz is missing or failed
         ├── DocumentNotFound          404  no such version, or a verification id that fails its MAC
         ├── UploadTooLarge            413  an uploaded PDF over the limit
+        ├── RequestTooLarge           413  a JSON or form body over the limit (before parsing)
         └── UnsupportedUpload         415  an upload neither application/pdf nor multipart
 
 The documents package's DocumentError tree (documents/errors.py) is mapped in the same table,
@@ -165,6 +166,14 @@ class UploadTooLarge(ApiError):
         super().__init__(f"上传的文件不能超过 {limit // 2**20} MB", limit=limit)
 
 
+class RequestTooLarge(ApiError):
+    code = "request_too_large"
+    title_zh = "请求内容过大"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"请求内容不能超过 {limit} 字节", limit=limit)
+
+
 class UnsupportedUpload(ApiError):
     code = "unsupported_media_type"
     title_zh = "不支持该上传格式"
@@ -201,6 +210,7 @@ STATUS: dict[type[Failure], int] = {
     GraphUnavailable: 503,
     DocumentNotFound: 404,
     UploadTooLarge: 413,
+    RequestTooLarge: 413,
     UnsupportedUpload: 415,
     DocumentError: 500,
     RenderError: 500,

@@ -440,6 +440,12 @@ def user_by_username(tx: Tx, username: str) -> UserRow | None:
     return None if row is None else _user(tx, row)
 
 
+def username_taken(tx: Tx, username: str) -> bool:
+    """Whether a user already has this name in any letter case (`ADMIN` beside `admin`)."""
+    row = tx.one("SELECT 1 FROM users WHERE lower(username) = :name", {"name": username.lower()})
+    return row is not None
+
+
 def users(tx: Tx, *, before_id: int | None, limit: int) -> list[UserRow]:
     params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE))}
     clause = ""

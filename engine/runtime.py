@@ -295,6 +295,12 @@ class Engine:
     ) -> tuple[dict[str, Any], str, str | None]:
         field = f"parties.{index}"
         sex, birth = party.sex, party.birth_date
+        if birth is not None and not validation.plausible_birth_date(birth, today=today):
+            raise InvalidInput(
+                f"{party.name}：出生日期不合理（不能晚于今天，不能早于"
+                f" {validation.EARLIEST_BIRTH_YEAR} 年）",
+                field=f"{field}.birth_date",
+            )
         id_cipher = id_index = id_masked = None
         if party.id_number:
             try:

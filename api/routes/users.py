@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.auth import hash_password
-from api.authz import require_roles
+from api.authz import check_membership, require_roles
 from api.deps import CurrentPrincipal, IdempotencyKey, ServicesDep
 from api.errors import problem_responses
 from api.idempotency import Outcome, fingerprint, run_once
@@ -75,14 +75,18 @@ def create_user(
 
     def work() -> Outcome:
         with engine.db.transaction(write=False) as tx:
-            if queries.user_by_username(tx, body.username) is not None:
-                raise InvalidInput(f"用户名“{body.username}”已存在", field="username")
+            if queries.username_taken(tx, body.username):
+                raise InvalidInput(
+                    f"用户名“{body.username}”已存在（不区分大小写）", field="username"
+                )
             for index, member in enumerate(body.memberships):
-                if queries.org_unit(tx, member.org_unit_id) is None:
+                unit = queries.org_unit(tx, member.org_unit_id)
+                if unit is None:
                     raise InvalidInput(
                         f"组织 {member.org_unit_id} 不存在",
                         field=f"memberships.{index}.org_unit_id",
                     )
+                check_membership(member.role, unit.kind, unit.name, f"memberships.{index}")
         password_hash = hash_password(body.password)
         try:
             with engine.db.engine.begin() as connection:
