@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from api import errors
-from api.auth import LoginLimiter, TokenSigner, load_token_key
+from api.auth import LoginLimiter, TokenSigner, load_token_key, parse_networks
 from api.authz import PrincipalCache
 from api.coalesce import ReadCoalescer
 from api.deps import Services
@@ -38,9 +38,15 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
             load_token_key(settings.resolved_token_key_file),
             lifetime_seconds=settings.token_minutes * 60,
         ),
-        limiter=LoginLimiter(engine, settings.login_max_failures, settings.login_window_seconds),
+        limiter=LoginLimiter(
+            engine,
+            settings.login_max_failures,
+            settings.login_window_seconds,
+            max_per_username=settings.login_max_failures_per_username,
+        ),
         principals=PrincipalCache(settings.actor_cache_seconds),
         case_reads=ReadCoalescer(partial(read_cases, engine)),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
     )
 
 

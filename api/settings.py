@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     token_key_file: Path | None = None  # default: data_dir/keys/token.key (created on start)
     login_max_failures: int = Field(default=5, gt=0)  # per username and client address
     login_window_seconds: int = Field(default=300, gt=0)
+    login_max_failures_per_username: int = Field(default=20, gt=0)  # from all addresses
+    # proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default
+    trusted_proxies: tuple[str, ...] = ()
     max_json_bytes: int = Field(default=2**20, gt=0)  # JSON and form bodies; uploads: their own
     idempotency_hours: int = Field(default=24, gt=0)  # how long a stored response is replayed
     actor_cache_seconds: float = Field(default=30.0, ge=0)  # roles and scopes per user

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import verify_password
+from api.auth import client_address, verify_password
 from api.authz import Principal
 from api.deps import TOKEN_URL, CurrentPrincipal, Services, ServicesDep
-from api.errors import InvalidCredentials, problem_responses
+from api.errors import problem_responses
 from api.routes.common import AUTH_PROBLEMS
 from api.schemas import Me, MembershipPublic, Token
 from engine import queries
@@ -50,16 +50,16 @@ def _form_field(form: dict[str, list[str]], name: str, limit: int) -> str:
 
 
 def _login(services: Services, username: str, password: str, address: str) -> Token:
-    services.limiter.attempt(username, address)  # counted before argon2 runs
-    with services.engine.db.transaction(write=False) as tx:
-        user = queries.user_by_username(tx, username)
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        raise InvalidCredentials()  # the attempt stays counted
-    services.limiter.succeeded(username, address)
-    services.principals.forget(user.id)  # a fresh login sees current roles at once
+    def verify() -> int | None:
+        with services.engine.db.transaction(write=False) as tx:
+            user = queries.user_by_username(tx, username)
+        ok = verify_password(user.password_hash if user else None, password)
+        return user.id if user is not None and ok and user.active else None
+
+    user_id = services.limiter.check(username, address, verify)
+    services.principals.forget(user_id)  # a fresh login sees current roles at once
     return Token(
-        access_token=services.signer.issue(user.id),
+        access_token=services.signer.issue(user_id),
         expires_in=services.signer.lifetime_seconds,
     )
 
@@ -87,7 +87,11 @@ async def login(request: Request, services: ServicesDep) -> Token:
         raise InvalidInput("grant_type 须为 password", field="grant_type")
     username = _form_field(form, "username", 64)
     password = _form_field(form, "password", 128)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        services.trusted_proxies,
+    )
     # argon2 takes tens of milliseconds of CPU: off the event loop
     return await run_in_threadpool(_login, services, username, password, address)
 
