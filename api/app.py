@@ -17,6 +17,7 @@ from api.authz import PrincipalCache
 from api.coalesce import ReadCoalescer
 from api.deps import Services
 from api.documents import DocumentService
+from api.headers import SecurityHeadersMiddleware
 from api.hygiene import HygieneMiddleware
 from api.routes import include_all, verify
 from api.scheduler import Ticker, start_background
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(
         HygieneMiddleware, max_body_bytes=(settings or get_settings()).max_json_bytes
     )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on the hygiene refusals too
     include_all(app)
     app.include_router(verify.page_router)  # /verify/{id}: the QR code's page, outside /api/v1
 

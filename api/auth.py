@@ -82,6 +82,7 @@ class TokenClaims:
     user_id: int
     issued_at: int
     expires_at: int
+    epoch: int  # the user's token epoch when issued: a later epoch revokes the token
 
 
 class TokenSigner:
@@ -98,9 +99,14 @@ class TokenSigner:
         mac = hmac.new(self._key, f"{_TOKEN_VERSION}.{body}".encode(), hashlib.sha256)
         return _b64(mac.digest())
 
-    def issue(self, user_id: int) -> str:
+    def issue(self, user_id: int, epoch: int) -> str:
         issued = int(self._now())
-        claims = {"sub": user_id, "iat": issued, "exp": issued + self.lifetime_seconds}
+        claims = {
+            "sub": user_id,
+            "iat": issued,
+            "exp": issued + self.lifetime_seconds,
+            "ep": epoch,
+        }
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{_TOKEN_VERSION}.{body}.{self._sign(body)}"
 
@@ -118,7 +124,10 @@ class TokenSigner:
         try:
             claims = json.loads(_unb64(body))
             result = TokenClaims(
-                _claim_int(claims["sub"]), _claim_int(claims["iat"]), _claim_int(claims["exp"])
+                _claim_int(claims["sub"]),
+                _claim_int(claims["iat"]),
+                _claim_int(claims["exp"]),
+                _claim_int(claims["ep"]),
             )
         except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise NotAuthenticated("登录凭据无效，请重新登录") from exc

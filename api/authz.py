@@ -86,29 +86,47 @@ def build_principal(tx: Tx, user_id: int) -> Principal:
 class PrincipalCache:
     """Principals per user for a few seconds: a token check must not cost three queries.
 
-    Role or membership changes take effect within `ttl_seconds`; new users are not cached yet.
+    Every request still reads the user's active flag and token epoch (one primary-key read),
+    so disabling a user or changing their password or roles — each bumps the epoch — refuses
+    their older tokens at once on every worker; the cached roles and scope are those of the
+    epoch they were built at. Changes made behind the API's back (no epoch bump) take effect
+    within `ttl_seconds`.
     """
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
-        self._entries: dict[int, tuple[float, Principal]] = {}
+        self._entries: dict[int, tuple[float, int, Principal]] = {}
         self._lock = threading.Lock()
 
-    def get(self, engine: Engine, user_id: int) -> Principal:
+    def get(self, engine: Engine, user_id: int, epoch: int) -> Principal:
+        """Raises:
+        NotAuthenticated: no such user, disabled, or the token's epoch is not the user's.
+        """
         now = time.monotonic()
+        with engine.db.transaction(write=False, snapshot=False) as tx:
+            state = queries.token_state(tx, user_id)
+        if state is None or not state[0]:
+            raise NotAuthenticated("账号不存在或已停用，请联系管理员")
+        if state[1] != epoch:
+            raise NotAuthenticated("登录已失效（密码、角色或账号状态已变更），请重新登录")
         entry = self._entries.get(user_id)
-        if entry is not None and entry[0] > now:
-            return entry[1]
+        if entry is not None and entry[0] > now and entry[1] == epoch:
+            return entry[2]
         with engine.db.transaction(write=False) as tx:
             principal = build_principal(tx, user_id)
         if self.ttl > 0:
             with self._lock:
-                self._entries[user_id] = (now + self.ttl, principal)
+                self._entries[user_id] = (now + self.ttl, epoch, principal)
         return principal
 
     def forget(self, user_id: int) -> None:
         with self._lock:
             self._entries.pop(user_id, None)
+
+
+def revoke_tokens(tx: Tx, user_id: int) -> None:
+    """Bump the user's token epoch: every token issued before is refused from now on."""
+    tx.execute("UPDATE users SET token_epoch = token_epoch + 1 WHERE id = :id", {"id": user_id})
 
 
 def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> None:
