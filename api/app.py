@@ -19,6 +19,7 @@ from api.deps import Services
 from api.documents import DocumentService
 from api.headers import SecurityHeadersMiddleware
 from api.hygiene import HygieneMiddleware
+from api.logs import configure_logging
 from api.routes import include_all, verify
 from api.scheduler import Ticker, start_background
 from api.settings import Settings, get_settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings or get_settings(), engine)
+        configure_logging(services.settings.log_format)
         app.state.services = services
         app.state.engine = services.engine
         app.state.documents = DocumentService(services.settings, services.engine)

@@ -371,10 +371,12 @@ def worker(
     """运行定时任务：到期的期限与回访、通知投递（可与 serve 并行，多进程不会重复执行）。"""
     import logging
 
+    from api.logs import configure_logging
     from api.scheduler import Ticker, run_blocking
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
+    configure_logging(settings.log_format)
     try:
         engine = build_engine(settings)
     except EngineError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,7 +20,8 @@ class Settings(BaseSettings):
     pii_key_file: Path | None = None  # default: data_dir/keys/pii.key (created on init)
     calendar_dir: Path | None = None  # default: data_dir/calendar (holiday data files)
     timezone: str = "Asia/Shanghai"
-    sql_echo: bool = False
+    sql_echo: bool = False  # statements only: parameters are never logged
+    log_format: Literal["text", "json"] = "text"  # json: one object per line for operators
     token_minutes: int = Field(default=30, gt=0)
     token_key_file: Path | None = None  # default: data_dir/keys/token.key (created on start)
     login_max_failures: int = Field(default=5, gt=0)  # per username and client address
