@@ -37,9 +37,8 @@ def make_sa_engine(url: str, *, echo: bool = False) -> sa.Engine:
             echo=echo,
             hide_parameters=True,
             pool_size=10,
-            max_overflow=20,
-            pool_pre_ping=True,  # a connection the server dropped is replaced, not used
-        )
+            max_overflow=20,  # no pre-ping: a dead connection is replaced by the statement
+        )  # that finds it (engine/repository.py), not by a round trip before every use
     configure_engine(engine)
     return engine
 
