@@ -237,8 +237,8 @@ def audit_verify(
     from api.scheduler import checkpointer_from_settings
 
     settings = get_settings()
+    engine = build_engine(settings)
     try:
-        engine = build_engine(settings)
         checkpoint = checkpointer_from_settings(settings, engine).latest()
         covered = checkpoint.covered() if checkpoint else {}
         breaks = engine.verify_audit(case_ids, covered=covered)
@@ -247,6 +247,8 @@ def audit_verify(
         raise fail(exc.message_zh, exc.code) from exc
     except CheckpointError as exc:
         raise fail(exc.message_zh, "audit_checkpoint_invalid") from exc
+    finally:
+        engine.db.engine.dispose()
     for found in breaks:
         errors.print(f"[red]✗[/] {found.describe()}")
     if breaks:
@@ -270,15 +272,75 @@ def audit_checkpoint() -> None:
     from api.scheduler import checkpointer_from_settings
 
     settings = get_settings()
+    engine = build_engine(settings)
     try:
-        engine = build_engine(settings)
         made = checkpointer_from_settings(settings, engine, create_key=True).make()
     except EngineError as exc:
         raise fail(exc.message_zh, exc.code) from exc
     except CheckpointError as exc:
         raise fail(exc.message_zh, "audit_checkpoint_invalid") from exc
+    finally:
+        engine.db.engine.dispose()
     console.print(f"已签名 {len(made.heads)} 条审计链的链头，根 {made.root}")
     console.print(f"检查点文件：{made.path}")
+
+
+@app.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="备份文件（.tar.gz）")],
+    with_keys: Annotated[
+        bool, typer.Option("--with-keys", help="同时备份密钥（用口令加密）")
+    ] = False,
+    passphrase: Annotated[
+        str | None, typer.Option(envvar="FENGQIAO_BACKUP_PASSPHRASE", help="密钥的加密口令")
+    ] = None,
+) -> None:
+    """把数据库快照、文书、审计检查点和校验清单写入一个备份文件；密钥仅在 --with-keys 时加密。"""
+    from api.backup import BackupError, backup
+
+    if with_keys and not passphrase:
+        raise fail("--with-keys 须同时提供 --passphrase（或 FENGQIAO_BACKUP_PASSPHRASE）", "usage")
+    settings = get_settings()
+    engine = make_sa_engine(settings.resolved_database_url)
+    try:
+        manifest = backup(settings, engine, target, passphrase=passphrase if with_keys else None)
+    except (BackupError, OSError) as exc:
+        raise fail(getattr(exc, "message_zh", str(exc)), "backup_failed") from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"已写入 {target}：{len(manifest['files'])} 个文件，密钥：{'有' if with_keys else '无'}"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="备份文件")],
+    passphrase: Annotated[
+        str | None, typer.Option(envvar="FENGQIAO_BACKUP_PASSPHRASE", help="密钥的加密口令")
+    ] = None,
+) -> None:
+    """恢复到空的数据目录和空数据库；核对每个校验和、审计链和文书摘要后才报告成功。"""
+    from api.backup import BackupError, restore, verify_restored
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_sa_engine(settings.resolved_database_url)
+    try:
+        report = restore(settings, engine, source, passphrase=passphrase)
+        verify_restored(settings, report)
+    except BackupError as exc:
+        raise fail(exc.message_zh, "restore_failed") from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"[green]✓[/] 已恢复：{sum(report.tables.values())} 行，{report.documents} 份文书文件，"
+        f"{report.checkpoints} 个检查点；{report.chains} 条审计链与文书摘要均已核对"
+    )
+    if report.missing_documents:
+        console.print(
+            f"[yellow]![/] {len(report.missing_documents)} 份文书有记录但原系统中就没有文件"
+        )
 
 
 def _count_cases(engine: Engine) -> int:
