@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.headers import security_headers
 from documents.errors import (
     AlreadySigned,
     CertificateError,
@@ -408,7 +409,11 @@ def install(app: FastAPI) -> None:
         return http_error_response(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return internal_error_response(request, exc)
+        # Starlette runs this beyond every middleware: the security headers are added here
+        response = internal_error_response(request, exc)
+        for name, value in security_headers(request.url.path).items():
+            response.headers.setdefault(name, value)
+        return response
 
     app.add_exception_handler(EngineError, on_engine_error)
     app.add_exception_handler(DocumentError, on_engine_error)

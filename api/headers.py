@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CSP", "SecurityHeadersMiddleware"]
+__all__ = ["CSP", "SecurityHeadersMiddleware", "security_headers"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -22,6 +22,15 @@ _ALWAYS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+def security_headers(path: str) -> dict[str, str]:
+    """The headers every response from `path` carries (for responses made outside the
+    middleware: the last-resort 500 handler runs beyond it)."""
+    headers = {"Content-Security-Policy": CSP, **_ALWAYS}
+    if path.startswith("/api/"):
+        headers["Cache-Control"] = "no-store"
+    return headers
 
 
 class SecurityHeadersMiddleware:

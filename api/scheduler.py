@@ -54,6 +54,7 @@ class Ticker:
         self.calendar_dir = calendar_dir
         self.checkpointer = checkpointer
         self.checkpoint_every = checkpoint_every
+        self._next_checkpoint: datetime | None = None  # the folder is read only when due
         self._calendar_files = self._fingerprint()
         self.on_tick: Callable[[TickSummary], None] | None = None
 
@@ -95,10 +96,15 @@ class Ticker:
         """Sign the chains' heads when the latest checkpoint is older than the interval."""
         if self.checkpointer is None:
             return None
-        latest = self.checkpointer.latest_time()
-        if latest is not None and now - latest < self.checkpoint_every:
+        if self._next_checkpoint is not None and now < self._next_checkpoint:
             return None
-        return self.checkpointer.make(now).path
+        latest = self.checkpointer.latest_time()  # another process may have made one
+        if latest is not None and now - latest < self.checkpoint_every:
+            self._next_checkpoint = latest + self.checkpoint_every
+            return None
+        made = self.checkpointer.make(now)
+        self._next_checkpoint = made.created_at + self.checkpoint_every
+        return made.path
 
     def tick(self, now: datetime | None = None) -> TickSummary:
         reloaded, moved = self.reload_calendar()

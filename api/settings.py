@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +58,16 @@ class Settings(BaseSettings):
     checkpoint_dir: Path | None = None  # default: data_dir/checkpoints
     checkpoint_minutes: float = Field(default=10.0, gt=0)  # how often the tick signs heads
     document_store_key_file: Path | None = None  # default: data_dir/keys/store.key (AES-GCM)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"FENGQIAO_TRUSTED_PROXIES：“{entry}”不是地址或网段") from exc
+        return value
 
     @property
     def resolved_database_url(self) -> str:

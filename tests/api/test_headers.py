@@ -4,7 +4,11 @@ verification page and refusals made before any route runs; no-store on tokens an
 from __future__ import annotations
 
 import httpx2 as httpx
+import pydantic
+import pytest
+from fastapi.testclient import TestClient
 
+from api.settings import Settings
 from tests.api.conftest import Api
 
 
@@ -46,3 +50,23 @@ def test_tokens_and_pii_reads_are_never_cached(seeded: Api) -> None:
     assert revealed.status_code == 200
     assert revealed.headers["cache-control"] == "no-store"
     assert api.get("mediator", f"/api/v1/cases/{case_id}").headers["cache-control"] == "no-store"
+
+
+def test_an_unexpected_500_carries_the_headers_too(api: Api) -> None:
+    app = api.client.app
+
+    @app.get("/api/v1/boom", include_in_schema=False)  # type: ignore[attr-defined,untyped-decorator]
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.get("/api/v1/boom")
+    assert response.status_code == 500
+    _secure(response)
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    assert Settings(trusted_proxies=("10.0.0.0/8", "::1")).trusted_proxies
+    with pytest.raises(pydantic.ValidationError, match="不是地址或网段"):
+        Settings(trusted_proxies=("proxy.example",))
