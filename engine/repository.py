@@ -12,6 +12,8 @@ import contextlib
 import json
 import re
 import threading
+import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -70,6 +72,7 @@ def configure_engine(engine: sa.Engine) -> None:
     the raw path both begin transactions themselves (the SQLAlchemy documented recipe).
     """
     if engine.dialect.name != "sqlite":
+        _watch_disconnects(engine)
         return
 
     @event.listens_for(engine, "connect")
@@ -86,6 +89,56 @@ def configure_engine(engine: sa.Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+SUSPECT_SECONDS = 60.0  # after a lost connection, checkouts ping for this long
+
+
+class _DisconnectWatch:
+    """After the server was seen dropping a connection (restart, terminated backends), the
+    pooled connections that came back later may be dead too: for a while every checkout pings
+    its connection first and a dead one is replaced. In normal running nothing is pinged."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+
+    def suspect(self) -> None:
+        self.until = time.monotonic() + SUSPECT_SECONDS
+
+    @property
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+
+_WATCHES: weakref.WeakKeyDictionary[sa.Engine, _DisconnectWatch] = weakref.WeakKeyDictionary()
+
+
+def suspect_disconnects(engine: sa.Engine) -> None:
+    """Tell the engine's pool a connection was lost (checkouts ping for a while)."""
+    watch = _WATCHES.get(engine)
+    if watch is not None:
+        watch.suspect()
+
+
+def _watch_disconnects(engine: sa.Engine) -> None:
+    watch = _WATCHES.setdefault(engine, _DisconnectWatch())
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        if context.is_disconnect:
+            watch.suspect()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not watch.active:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise sa.exc.DisconnectionError() from exc  # the pool tries a new connection
 
 
 class Codec:
@@ -303,6 +356,7 @@ class _Link:
             return None
         with contextlib.suppress(Exception):
             self.cursor.close()
+        suspect_disconnects(self.engine)
         self.raw.invalidate()
         self.engine.pool.dispose()  # the idle ones: checked on next use would cost a ping each
         self.open(autocommit=self.autocommit)
