@@ -298,15 +298,6 @@ def test_r_agreement_fields_demo_agreements_read_like_real_ones(demo_dir: Path) 
         assert not any(f"{short}调解员" in text for short in ("青石", "柳湾", "东桥", "河埠"))
 
 
-def _stored(data_dir: Path, digest: str) -> bytes:
-    """A stored document's plaintext: the store seals its files under the deployment's key."""
-    from api.keys import load_document_key
-    from documents.store import DocumentStore
-
-    key = load_document_key(data_dir / "keys" / "store.key")
-    return DocumentStore(data_dir / "documents", key=key).get(digest)
-
-
 HEAVY = ("sqlalchemy", "sqlmodel", "fastapi", "weasyprint", "pyhanko", "engine.runtime")
 
 
