@@ -72,6 +72,7 @@ class CaseIntake(_Input):
     """受理登记: everything MoJ-2002 Arts. 20–21 asks to be recorded at acceptance."""
 
     spec_id: str = "standard"
+    spec_version: int | None = Field(default=None, ge=1)  # None: the latest version
     committee_id: int
     category_code: str
     summary: str = Field(min_length=1, max_length=4000)

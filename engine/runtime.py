@@ -14,6 +14,7 @@ from typing import Any
 
 from engine import access, validation
 from engine.audit import GENESIS_HASH, ChainBreak, event_hash, verify_chain
+from engine.calendar import SHANGHAI, month_period_days
 from engine.checks import did_you_mean
 from engine.errors import (
     CaseNotFound,
@@ -90,7 +91,11 @@ class Engine:
         Raises:
             RoleNotPermitted, NotFound, InvalidInput (and its ID/phone subclasses).
         """
-        compiled = self.registry.latest(intake.spec_id)
+        compiled = (
+            self.registry.latest(intake.spec_id)
+            if intake.spec_version is None
+            else self.registry.get(intake.spec_id, intake.spec_version)
+        )
         spec = compiled.spec
         access.require_role(actor, compiled.open_transition)
         if spec.risk(intake.risk_level) is None:
@@ -134,7 +139,7 @@ class Engine:
             parties = [
                 self._prepare_party(p, index, now.date()) for index, p in enumerate(intake.parties)
             ]
-            year = now.year
+            year = now.astimezone(SHANGHAI).year  # R-NUMBER: the year where the case is registered
             seq = next_sequence(tx, office[0], year)
             number = format_number(
                 self.number_pattern, year=year, committee_abbr=office[1], seq=seq
@@ -703,7 +708,10 @@ class Engine:
         on_expiry: str,
         now: datetime,
     ) -> None:
-        due = self.calendar.add_days(now, period.days, working_days=period.working_days)
+        days = period.days
+        if isinstance(period, ClockSpec) and period.months:
+            days = month_period_days(now, period.months)
+        due = self.calendar.add_days(now, days, working_days=period.working_days)
         tx.insert_timer(
             case_id=case_id,
             kind=kind,
@@ -712,7 +720,7 @@ class Engine:
             on_expiry=on_expiry,
             provisional=due.provisional,
             working_days=period.working_days,
-            days=period.days,
+            days=days,
             now=now,
         )
         if period.reminder is not None:
@@ -724,7 +732,7 @@ class Engine:
                 on_expiry=period.reminder.action,
                 provisional=due.provisional,
                 working_days=period.working_days,
-                days=period.days,
+                days=days,
                 now=now,
                 payload={
                     "closes_at": due.due_at.isoformat(),

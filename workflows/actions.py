@@ -16,7 +16,7 @@ refuses to sign a wet-only agreement electronically at all, seal included.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -715,3 +715,85 @@ def remind_court_review(ctx: TransitionContext) -> None:
 def remind_hard_limit(ctx: TransitionContext) -> None:
     """R-JC-REVIEW: 30 days from filing, the limit the court must not exceed."""
     ctx.notify("court_reminder", f"court:{ctx.case.court_id}", {"rule": "R-JC-REVIEW-HARD"})
+
+
+# --- v2 (issue 14): named anew where v1's behaviour must stay as it was recorded -------------
+
+CONFIRMATION_WINDOW = "jc_window"  # timer name of the 30 days to apply (R-JC-WINDOW)
+CONFIRMATION_WINDOW_DAYS = 30
+CONFIRMATION_REMINDER_DAYS = 5
+
+
+def _schedule_confirmation_window(ctx: TransitionContext) -> None:
+    """The 30 days count from the agreement taking effect, however often the parties apply;
+    a window already closed expires at the next tick and follow-up begins."""
+    effective = ctx.case.agreement_effective_at or ctx.now
+    ctx.cancel_timers(kind="period", name=CONFIRMATION_WINDOW)
+    ctx.cancel_timers(kind="reminder", name=CONFIRMATION_WINDOW)
+    closes = ctx.schedule(
+        kind="period",
+        name=CONFIRMATION_WINDOW,
+        days=CONFIRMATION_WINDOW_DAYS,
+        working_days=False,
+        on_expiry="start_followup",
+        payload={"label": "司法确认申请期限"},
+        start=effective,
+    )
+    if ctx.now < closes - timedelta(days=CONFIRMATION_REMINDER_DAYS):
+        ctx.schedule(
+            kind="reminder",
+            name=CONFIRMATION_WINDOW,
+            days=CONFIRMATION_WINDOW_DAYS - CONFIRMATION_REMINDER_DAYS,
+            working_days=False,
+            on_expiry="remind_confirmation_window",
+            payload={"label": "司法确认申请期限", "closes_at": closes.isoformat()},
+            start=effective,
+        )
+
+
+@HOOKS.action("open_confirmation_window")
+def open_confirmation_window(ctx: TransitionContext) -> None:
+    """R-JC-WINDOW: the parties have 30 days from the agreement taking effect to apply."""
+    _schedule_confirmation_window(ctx)
+
+
+@HOOKS.action("reopen_confirmation_window")
+def reopen_confirmation_window(ctx: TransitionContext) -> None:
+    """R-JC-PACKAGE: after 不予受理 or 撤回 the parties may apply again (to the competent
+    court) while their 30 days last; then follow-up begins."""
+    _schedule_confirmation_window(ctx)
+
+
+@HOOKS.action("record_confirmation_waiver")
+def record_confirmation_waiver(ctx: TransitionContext) -> None:
+    """R-JC-WINDOW: a party declines judicial confirmation in writing (kept with its text)."""
+    party = ctx.party_of(ctx.value("party_id"))
+    waivers = dict(ctx.data.get("confirmation_waivers", {}))
+    waivers[str(party.party_id)] = {"at": ctx.now.isoformat(), "statement": ctx.value("statement")}
+    ctx.update_data("confirmation_waivers", waivers)
+
+
+@HOOKS.action("record_extension_consent")
+def record_extension_consent(ctx: TransitionContext) -> None:
+    """R-DL-PM: one party's own consent to a longer mediation, with its time and source."""
+    party = ctx.party_of(ctx.value("party_id"))
+    consents = dict(ctx.data.get("extension_consents", {}))
+    consents[str(party.party_id)] = {"at": ctx.now.isoformat(), "source": ctx.value("source")}
+    ctx.update_data("extension_consents", consents)
+
+
+@HOOKS.action("extend_mediation_by_consent")
+def extend_mediation_by_consent(ctx: TransitionContext) -> None:
+    """R-DL-PM: the month is extended once every party consented (guarded); the consents
+    are spent on this extension and kept in its record."""
+    days: int = ctx.value("days")
+    if ctx.extend_timers(kind="clock", name="mediation_limit", days=days) == 0:
+        raise InvalidInput("没有正在计算的调解期限可延长", field="days")
+    extensions = [
+        *ctx.data.get("extensions", []),
+        {"at": ctx.now.isoformat(), "days": days, "consents": ctx.data["extension_consents"]},
+    ]
+    ctx.update_data("extensions", extensions)
+    ctx.update_data("extension_consents", {})
+    if ctx.case.overdue:
+        ctx.set_case(overdue=False)
