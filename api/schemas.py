@@ -116,6 +116,11 @@ class CaseCreate(_In):
     """受理登记 with its parties, in one request."""
 
     spec_id: Identifier = "standard"
+    spec_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="流程版本；不填时为最新版本（新案件应使用最新版本，旧版本仅为延续其已有行为）",
+    )
     committee_id: RowId
     category_code: str = Field(min_length=1, max_length=40)
     summary: str = Field(min_length=1, max_length=4000)

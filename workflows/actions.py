@@ -787,7 +787,12 @@ def extend_mediation_by_consent(ctx: TransitionContext) -> None:
     """R-DL-PM: the month is extended once every party consented (guarded); the consents
     are spent on this extension and kept in its record."""
     days: int = ctx.value("days")
-    if ctx.extend_timers(kind="clock", name="mediation_limit", days=days) == 0:
+    extended = sum(
+        ctx.extend_timers(kind="clock", name=clock.name, days=days)
+        for clock in ctx.spec.clocks
+        if clock.on_expiry == "flag_overdue"
+    )
+    if extended == 0:
         raise InvalidInput("没有正在计算的调解期限可延长", field="days")
     extensions = [
         *ctx.data.get("extensions", []),
@@ -797,3 +802,24 @@ def extend_mediation_by_consent(ctx: TransitionContext) -> None:
     ctx.update_data("extension_consents", {})
     if ctx.case.overdue:
         ctx.set_case(overdue=False)
+
+
+ENTRUSTED_CLOCK = "entrusted_limit"
+SIMPLIFIED_PROCEDURE_DAYS = 7  # R-DL-ENTRUSTED: simplified procedure; the spec's 15 is ordinary
+
+
+@HOOKS.action("start_entrusted_clock")
+def start_entrusted_clock(ctx: TransitionContext) -> None:
+    """R-DL-ENTRUSTED: from the mediator signing for the materials, 15 days (the flow's clock)
+    or 7 under the simplified procedure; started here, the flow's own 15 days then stand aside."""
+    procedure: str = ctx.value("procedure")
+    ctx.update_data("entrustment", {"procedure": procedure, "received_at": ctx.now.isoformat()})
+    if procedure == "simplified":
+        ctx.schedule(
+            kind="clock",
+            name=ENTRUSTED_CLOCK,
+            days=SIMPLIFIED_PROCEDURE_DAYS,
+            working_days=False,
+            on_expiry="flag_overdue",
+            payload={"label": "委托调解期限（简易程序7日）"},
+        )
