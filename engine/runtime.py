@@ -580,6 +580,7 @@ class Engine:
             lambda field: self.registry.options(ctx, field),
             where=transition.label,
             people=people,
+            refusal=lambda field, raw: self.registry.refusal(ctx, field, raw),
         )
         if errors:
             raise PayloadInvalid(

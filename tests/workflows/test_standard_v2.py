@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
 
 from engine.calendar import SHANGHAI, months_later
-from engine.errors import GuardRejected
+from engine.errors import GuardRejected, PayloadInvalid
+from engine.models import OrgKind
 from engine.ports import FixedClock
 from engine.runtime import Engine
 from engine.timers import TimerService
 from tests.flow import Driver, open_case
-from tests.world import World
+from tests.world import World, _unit
 
 
 @pytest.fixture
@@ -282,3 +285,31 @@ def test_r_number_1_january_0759_beijing_is_numbered_in_the_new_year(
     result = engine.open_case(world.intake(), world.actors["mediator"])
     case = engine.get_case(result.case_id, world.actors["supervisor"])
     assert case.number.startswith("（2027）")
+
+
+def test_r_jc_court_a_court_of_another_district_is_refused_with_its_reason(
+    driver: Driver, sa_engine: sa.Engine
+) -> None:
+    with Session(sa_engine) as session:
+        elsewhere = _unit(session, OrgKind.district, "绍兴市越城区", None)
+        court = _unit(session, OrgKind.court, "绍兴市越城区人民法院", elsewhere)
+        session.commit()
+        court_id = court.id
+    _in_effect(driver)
+    with pytest.raises(PayloadInvalid) as caught:
+        driver.fire(
+            "mediator", "apply_confirmation", court_id=court_id, applicants=driver.party_ids()
+        )
+    [problem] = caught.value.errors
+    assert problem["field"] == "court_id"
+    assert "绍兴市越城区人民法院不在调解委员会所在辖区" in problem["message"]
+    assert "民事诉讼法第205条" in problem["message"]
+    with pytest.raises(PayloadInvalid, match="不是人民法院"):
+        driver.fire(
+            "mediator",
+            "apply_confirmation",
+            court_id=driver.world.units["committee"],
+            applicants=driver.party_ids(),
+        )
+    _apply(driver)
+    assert driver.case.court_id == driver.world.units["court"]
