@@ -514,7 +514,9 @@ class StatisticsPublic(BaseModel):
     performed: int = Field(description="最近一次回访已履行的件数")
     performance_rate: float | None = Field(description="履行率 = 已履行 ÷ 已回访")
     satisfaction: dict[str, int] = Field(description="最近一次回访的满意度分布")
-    confirmation: dict[str, int] = Field(description="司法确认：申请、确认有效、驳回的件数")
+    confirmation: dict[str, int] = Field(
+        description="司法确认：申请、确认有效、驳回、不予受理、撤回的件数（每案每种结果计一次）"
+    )
     by_category: dict[str, int] = Field(description="按纠纷类型")
     by_risk: dict[str, int] = Field(description="按风险等级")
     children: list[UnitStatistics] = Field(description="下一级组织的分项")

@@ -13,6 +13,7 @@ from engine.errors import GuardRejected, PayloadInvalid
 from engine.models import OrgKind
 from engine.ports import FixedClock
 from engine.runtime import Engine
+from engine.statistics import CaseStatistics, case_statistics
 from engine.timers import TimerService
 from tests.flow import Driver, open_case
 from tests.world import World, _unit
@@ -313,3 +314,52 @@ def test_r_jc_court_a_court_of_another_district_is_refused_with_its_reason(
         )
     _apply(driver)
     assert driver.case.court_id == driver.world.units["court"]
+
+
+def _report(engine: Engine) -> CaseStatistics:
+    with engine.db.transaction(write=False) as tx:
+        return case_statistics(
+            tx,
+            engine.registry,
+            engine.calendar,
+            start=date(2026, 3, 1),
+            end=date(2026, 3, 31),
+            unit_ids=None,
+        )
+
+
+def test_r_stats_withdrawn_and_not_accepted_applications_count_with_their_outcome(
+    engine: Engine, world: World, clock: FixedClock
+) -> None:
+    withdrawn, declined = (open_case(engine, world, clock, spec_version=2) for _ in range(2))
+    for driver in (withdrawn, declined):
+        _in_effect(driver)
+        _apply(driver)
+    withdrawn.fire("mediator", "withdraw_application", reason="向其他法院申请")
+    declined.fire("clerk", "decline_application", reason="材料不全")
+    assert _report(engine).confirmation == {
+        "applied": 2,
+        "confirmed": 0,
+        "rejected": 0,
+        "not_accepted": 1,
+        "withdrawn": 1,
+    }
+
+
+def test_r_stats_overdue_counts_no_late_visits(
+    engine: Engine, world: World, clock: FixedClock
+) -> None:
+    late_visit, late_mediation = (open_case(engine, world, clock, spec_version=2) for _ in range(2))
+    _in_effect(late_visit)
+    driver = late_visit
+    for party_id in driver.party_ids():
+        driver.fire("mediator", "waive_confirmation", party_id=party_id, statement="不申请")
+    driver.fire("mediator", "start_followup")
+    driver.wait(days=70)  # the visits fall due and go unrecorded past their grace days
+    TimerService(engine).fire_due()
+    driver.wait(days=14)
+    TimerService(engine).fire_due()
+    assert late_visit.case.overdue  # the case is flagged for the supervisor, as before
+    assert late_visit.case.data["overdue_reason"] == "visit"
+    assert late_mediation.case.overdue  # its month of mediation passed too
+    assert _report(engine).overdue == 1
