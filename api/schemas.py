@@ -94,6 +94,14 @@ class OrgUnitPublic(BaseModel):
 # --- cases ---------------------------------------------------------------------------------
 
 
+class RepresentativeCreate(_In):
+    """A party's 法定代理人 (R-MINOR), recorded as a person: name, ID number, relation."""
+
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=30)
+    relation: str = Field(min_length=1, max_length=20, description="与当事人的关系，如父亲、母亲")
+
+
 class PartyCreate(_In):
     """A party as registered; ID (R-ID) and phone (R-PHONE) are checked, then encrypted."""
 
@@ -110,6 +118,9 @@ class PartyCreate(_In):
     representative: str | None = Field(default=None, max_length=64)
     agent_name: str | None = Field(default=None, max_length=64)
     guardian_name: str | None = Field(default=None, max_length=64)
+    legal_representative: RepresentativeCreate | None = Field(
+        default=None, description="未满十八周岁的当事人须登记法定代理人（R-MINOR）"
+    )
 
 
 class CaseCreate(_In):

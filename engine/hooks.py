@@ -412,9 +412,12 @@ class TransitionContext:
         party_id: int | None,
         method: str,
         document_id: int | None = None,
+        signer_name: str | None = None,
     ) -> None:
-        """Record a signature; `document_id` is the document version that carries it."""
+        """Record a signature; `document_id` is the document version that carries it;
+        `signer_name` names who signed for the party (a legal representative)."""
         self._writer().add_signature(
+            signer_name=signer_name,
             case_id=self.case.id,
             signer_kind=signer_kind,
             party_id=party_id,

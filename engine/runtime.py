@@ -137,7 +137,8 @@ class Engine:
                 raise NotFound("组织", org_unit_id)
             access.require_unit(actor, {intake.committee_id, org_unit_id, grid_id})
             parties = [
-                self._prepare_party(p, index, now.date()) for index, p in enumerate(intake.parties)
+                self._prepare_party(p, index, now.date(), spec.representation_age)
+                for index, p in enumerate(intake.parties)
             ]
             year = now.astimezone(SHANGHAI).year  # R-NUMBER: the year where the case is registered
             seq = next_sequence(tx, office[0], year)
@@ -177,10 +178,12 @@ class Engine:
             for party, role, agent in parties:
                 party_id = tx.insert(
                     "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
-                    "address, representative, guardian_name, id_number_cipher, id_number_index, "
+                    "address, representative, guardian_name, guardian_relation, "
+                    "guardian_id_cipher, guardian_id_masked, id_number_cipher, id_number_index, "
                     "id_number_masked, phone_cipher, phone_index, phone_masked, created_at) VALUES "
                     "(:kind, :name, :sex, :ethnicity, :birth_date, :occupation, :address, "
-                    ":representative, :guardian_name, :id_number_cipher, :id_number_index, "
+                    ":representative, :guardian_name, :guardian_relation, :guardian_id_cipher, "
+                    ":guardian_id_masked, :id_number_cipher, :id_number_index, "
                     ":id_number_masked, :phone_cipher, :phone_index, :phone_masked, :now)",
                     {**party, "now": stamp},
                 )
@@ -284,7 +287,7 @@ class Engine:
         return None, None
 
     def _prepare_party(
-        self, party: PartyIntake, index: int, today: date
+        self, party: PartyIntake, index: int, today: date, representation_age: int | None = None
     ) -> tuple[dict[str, Any], str, str | None]:
         field = f"parties.{index}"
         sex, birth = party.sex, party.birth_date
@@ -325,6 +328,7 @@ class Engine:
             raise InvalidInput(
                 f"{party.name} 未满十四周岁，须登记监护人", field=f"{field}.guardian_name"
             )
+        representative = self._representative(party, index, today, birth, representation_age)
         if party.kind == "organisation" and not party.representative:
             raise InvalidInput(
                 f"{party.name} 为组织，须登记法定代表人或负责人", field=f"{field}.representative"
@@ -339,6 +343,7 @@ class Engine:
             "address": party.address,
             "representative": party.representative,
             "guardian_name": party.guardian_name,
+            **representative,
             "id_number_cipher": id_cipher,
             "id_number_index": id_index,
             "id_number_masked": id_masked,
@@ -347,6 +352,54 @@ class Engine:
             "phone_masked": phone_masked,
         }
         return row, party.role.value, party.agent_name
+
+    def _representative(
+        self,
+        party: PartyIntake,
+        index: int,
+        today: date,
+        birth: date | None,
+        representation_age: int | None,
+    ) -> dict[str, Any]:
+        """The legal representative's columns; a person under the spec's representation age
+        must have one, recorded as a person (name, checked ID, relation), never a minor."""
+        field = f"parties.{index}.legal_representative"
+        rep = party.legal_representative
+        columns: dict[str, Any] = {
+            "guardian_relation": None,
+            "guardian_id_cipher": None,
+            "guardian_id_masked": None,
+        }
+        if (
+            rep is None
+            and representation_age is not None
+            and party.kind == "person"
+            and birth is not None
+            and validation.is_minor(birth, on=today, age=representation_age)
+        ):
+            raise InvalidInput(
+                f"{party.name} 未满{representation_age}周岁，须登记法定代理人"
+                "（姓名、身份证号码、与当事人的关系）",
+                field=field,
+            )
+        if rep is None:
+            return columns
+        try:
+            parsed = validation.parse_resident_id(rep.id_number, today=today)
+        except validation.InvalidIdNumber as exc:
+            raise InvalidIdNumber(
+                f"{rep.name}：{exc.message_zh}", reason=exc.reason, field=f"{field}.id_number"
+            ) from exc
+        if representation_age is not None and validation.is_minor(
+            parsed.birth_date, on=today, age=representation_age
+        ):
+            raise InvalidInput(f"法定代理人{rep.name}本人未成年", field=f"{field}.id_number")
+        return {
+            "guardian_name": rep.name,
+            "guardian_relation": rep.relation,
+            "guardian_id_cipher": self.pii.encrypt(parsed.number),
+            "guardian_id_masked": validation.mask_id_number(parsed.number),
+        }
 
     # --- reading -------------------------------------------------------------------------
 

@@ -203,6 +203,8 @@ class WorkflowSpec(_Frozen):
     clocks: tuple[ClockSpec, ...] = ()
     origins: tuple[str, ...] = ()  # allowed R-SOURCE origins; empty: any
     referring_court_required: bool = False  # court-delegated flows report back to the court
+    # persons under this age act through a legal representative recorded as a person at intake
+    representation_age: int | None = Field(default=None, ge=1, le=30)
     signatories: tuple[str, ...] = ("parties", "mediator", "seal")
 
     def state(self, name: str) -> StateSpec:

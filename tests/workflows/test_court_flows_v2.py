@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ def _court_case(
     engine: Engine, world: World, clock: FixedClock, spec_id: str, **overrides: object
 ) -> Driver:
     origin = "court_entrusted" if spec_id == "court_entrusted" else "court_delegated"
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "spec_id": spec_id,
         "spec_version": None,
         "origin": origin,

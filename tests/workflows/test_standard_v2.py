@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from engine.calendar import SHANGHAI, months_later
-from engine.errors import GuardRejected, PayloadInvalid
+from engine.errors import GuardRejected, InvalidInput, PayloadInvalid
+from engine.intake import CaseIntake, PartyIntake, PartyRole, RepresentativeIntake
 from engine.models import OrgKind
 from engine.ports import FixedClock
 from engine.runtime import Engine
@@ -363,3 +364,61 @@ def test_r_stats_overdue_counts_no_late_visits(
     assert late_visit.case.data["overdue_reason"] == "visit"
     assert late_mediation.case.overdue  # its month of mediation passed too
     assert _report(engine).overdue == 1
+
+
+MINOR_ID = "330681201001010015"  # born 1 January 2010: 16 in March 2026
+PARENT_ID = "34052419800101001X"
+
+
+def _with_minor(world: World, representative: RepresentativeIntake | None) -> CaseIntake:
+    minor = PartyIntake(
+        role=PartyRole.applicant,
+        name="王小明",
+        id_number=MINOR_ID,
+        address="枫桥镇枫源村3组12号",
+        legal_representative=representative,
+    )
+    return world.intake(spec_version=2, parties=(minor, world.intake().parties[1]))
+
+
+def test_r_minor_a_party_under_18_without_a_legal_representative_is_refused(
+    engine: Engine, world: World
+) -> None:
+    with pytest.raises(InvalidInput, match="法定代理人") as caught:
+        engine.open_case(_with_minor(world, None), world.actors["mediator"])
+    assert caught.value.field == "parties.0.legal_representative"
+    child = RepresentativeIntake(name="王小红", id_number=MINOR_ID, relation="姐姐")
+    with pytest.raises(InvalidInput, match="未成年"):
+        engine.open_case(_with_minor(world, child), world.actors["mediator"])
+
+
+def test_r_minor_the_legal_representative_is_a_person_and_signs_for_the_minor(
+    engine: Engine, world: World, clock: FixedClock
+) -> None:
+    parent = RepresentativeIntake(name="王建华", id_number=PARENT_ID, relation="父亲")
+    result = engine.open_case(_with_minor(world, parent), world.actors["mediator"])
+    driver = Driver(engine, world, clock, result.case_id)
+    with engine.db.transaction(write=False) as tx:
+        minor = tx.case_parties(driver.case_id)[0]
+        row = tx.one(
+            "SELECT guardian_name, guardian_relation, guardian_id_masked, guardian_id_cipher "
+            "FROM parties WHERE id = :id",
+            {"id": minor.party_id},
+        )
+    assert row is not None
+    assert (row[0], row[1], row[2]) == ("王建华", "父亲", "3405**********001X")
+    assert row[3]
+    assert PARENT_ID not in row[3]  # encrypted at rest (R-PII)
+    _in_effect(driver)
+    with engine.db.transaction(write=False) as tx:
+        signed = {s.party_id: s.signer_name for s in tx.signatures(driver.case_id)}
+    assert signed[minor.party_id] == "王建华"
+    assert signed[driver.party_ids()[1]] == "李建国"
+
+
+def test_r_minor_v1_keeps_its_recorded_intake(engine: Engine, world: World) -> None:
+    minor = PartyIntake(role=PartyRole.applicant, name="王小明", id_number=MINOR_ID)
+    result = engine.open_case(
+        world.intake(parties=(minor, world.intake().parties[1])), world.actors["mediator"]
+    )
+    assert engine.get_case(result.case_id, world.actors["supervisor"]).spec_version == 1
