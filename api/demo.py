@@ -411,6 +411,7 @@ def _closed(c: DemoCase) -> None:
         "record_visit",
         performance="performed",
         satisfaction="satisfied",
+        term_index=0,  # R-CLOSE: every term performed, each by its own visit (one term here)
         notes="已全部履行",
     )
     c.fire(c.mediator, "close", summary="协议已全部履行，结案")
