@@ -356,14 +356,28 @@ class DemoCase:
 def _to_room(c: DemoCase) -> None:
     c.consent()
     c.fire(c.household, "route_to_grid")
-    c.fire(c.household, "record_session", place="网格议事点", record="双方各自陈述，未达成一致")
+    c.fire(
+        c.household,
+        "record_session",
+        place="网格议事点",
+        record="双方各自陈述，未达成一致",
+        read_back=True,
+        signed_by=c.party_ids,
+    )
     c.fire(c.household, "escalate", room_id=c.unit)
     c.assign(c.mediator, "mediator")
 
 
 def _agree(c: DemoCase) -> None:
     _to_room(c)
-    c.fire(c.mediator, "record_session", place="调解室", record="双方达成一致意见")
+    c.fire(
+        c.mediator,
+        "record_session",
+        place="调解室",
+        record="双方达成一致意见",
+        read_back=True,
+        signed_by=c.party_ids,
+    )
     c.agreement()
 
 
@@ -420,7 +434,14 @@ def _closed(c: DemoCase) -> None:
 def _grid_oral(c: DemoCase) -> None:
     c.consent()
     c.fire(c.household, "route_to_grid")
-    c.fire(c.household, "record_session", place="中心户家中", record="双方互相谅解")
+    c.fire(
+        c.household,
+        "record_session",
+        place="中心户家中",
+        record="双方互相谅解",
+        read_back=True,
+        signed_by=c.party_ids,
+    )
     c.fire(c.household, "record_oral_agreement", content="双方互相道歉，今后和睦相处")
 
 

@@ -189,6 +189,7 @@ class RiskLevelSpec(_Frozen):
     label: str
     lowest_level: Level = Level.grid
     report_to_police: bool = False
+    visit_every_days: int | None = Field(default=None, gt=0, le=365)  # periodic follow-up
 
 
 class WorkflowSpec(_Frozen):

@@ -849,3 +849,74 @@ def start_entrusted_clock(ctx: TransitionContext) -> None:
             on_expiry="flag_overdue",
             payload={"label": "委托调解期限（简易程序7日）"},
         )
+
+
+@HOOKS.action("record_session_with_transcript")
+def record_session_with_transcript(ctx: TransitionContext) -> None:
+    """R-TRANSCRIPT / R-PUBLIC: as `record_session`, and the 调解记录 was read to the parties
+    and signed by each of them; a public session names the parties who asked for it."""
+    if ctx.value("read_back") is not True:
+        raise InvalidInput("调解记录须当场向当事人宣读（或交其阅读）并记录", field="read_back")
+    signed = set(ctx.value("signed_by", []))
+    unsigned = [p.name for p in ctx.parties() if p.party_id not in signed]
+    if unsigned:
+        raise InvalidInput(
+            f"调解记录须由各方当事人签名，尚未签名：{'、'.join(unsigned)}", field="signed_by"
+        )
+    requested = sorted(set(ctx.value("public_requested_by", [])))
+    public = bool(ctx.value("public", False))
+    if public and not requested:
+        raise InvalidInput(
+            "公开调解须由当事人提出：请登记提出公开调解的当事人（人民调解法第23条）",
+            field="public_requested_by",
+        )
+    record_session(ctx)
+    transcripts = [
+        *ctx.data.get("transcripts", []),
+        {
+            "at": ctx.now.isoformat(),
+            "read_back": True,
+            "signed_by": sorted(signed),
+            "public_requested_by": requested if public else [],
+            "recorder": ctx.actor.user_id,
+        },
+    ]
+    ctx.update_data("transcripts", transcripts)
+
+
+PERIODIC_VISITS_MAX = 12  # a periodic plan is finite; the mediator plans more if needed
+
+
+@HOOKS.action("schedule_followups_by_risk")
+def schedule_followups_by_risk(ctx: TransitionContext) -> None:
+    """R-FOLLOWUP: the visits of `schedule_followups`, plus periodic visits for a case whose
+    risk level the scale gives `visit_every_days`, until the last term's deadline."""
+    schedule_followups(ctx)
+    risk = ctx.spec.risk(ctx.case.risk_level)
+    if risk is None or risk.visit_every_days is None:
+        return
+    every = risk.visit_every_days
+    terms = ctx.data.get("agreement", {}).get("terms", [])
+    last = max((date.fromisoformat(t["due_date"]) for t in terms), default=None)
+    today = ctx.now.astimezone(SHANGHAI).date()
+    span = max((last - today).days if last else 0, every)
+    visitor = _visitor(ctx)
+    visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
+    for number in range(1, min(span // every, PERIODIC_VISITS_MAX) + 1):
+        key = f"periodic_{number}"
+        label = f"高风险案件定期回访（第{number}次）"
+        due_at = ctx.schedule(
+            kind="followup",
+            name=key,
+            days=every * number,
+            working_days=False,
+            on_expiry="visit_due",
+            payload={"visit": key, "label": label, "visitor": visitor},
+        )
+        visits[key] = {
+            "label": label,
+            "due_at": due_at.isoformat(),
+            "visitor": visitor,
+            "status": "scheduled",
+        }
+    ctx.update_data("visits_due", visits)

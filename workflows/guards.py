@@ -336,3 +336,20 @@ def every_party_consented_to_extension(ctx: TransitionContext) -> str | None:
     if waiting:
         return f"延长调解期限须经各方当事人同意并逐一记录，尚未同意：{_names(waiting)}"
     return None
+
+
+@HOOKS.guard("presiding_mediator_may_sign")
+def presiding_mediator_may_sign(ctx: TransitionContext) -> str | None:
+    """R-MEDIATOR: as `mediator_may_sign`, but a 中心户 signs only an agreement reached at the
+    grid: a room or panel case is signed by its appointed mediator."""
+    verdict = mediator_may_sign(ctx)
+    if verdict:
+        return verdict
+    if ctx.case.resolved_level == "grid":
+        return None
+    if not any(
+        a.active and a.role == "mediator" and a.user_id == ctx.actor.user_id
+        for a in ctx.assignments()
+    ):
+        return "调解室或联合调解达成的协议须由本案调解员签署，中心户不能作为调解员签署"
+    return None

@@ -95,8 +95,22 @@ def test_r_risk_the_court_referral_flow_has_the_police_step(
     assert driver.case.org_unit_id is not None
     driver.assign("mediator", "mediator")
     with pytest.raises(GuardRejected, match="公安机关") as caught:
-        driver.fire("mediator", "record_session", place="调解室", record="双方陈述")
+        driver.fire(
+            "mediator",
+            "record_session",
+            place="调解室",
+            record="双方陈述",
+            read_back=True,
+            signed_by=driver.party_ids(),
+        )
     assert caught.value.guard == "police_report_recorded"
     driver.fire("mediator", "report_police", station="枫桥派出所", summary="可能引发治安案件")
-    driver.fire("mediator", "record_session", place="调解室", record="双方陈述")
+    driver.fire(
+        "mediator",
+        "record_session",
+        place="调解室",
+        record="双方陈述",
+        read_back=True,
+        signed_by=driver.party_ids(),
+    )
     assert driver.draft().state == "agreement_drafted"

@@ -119,12 +119,26 @@ def test_r_risk_red_case_does_not_go_on_until_the_police_report(
     driver.fire("mediator", "accept_at_panel")
     driver.assign("mediator", "mediator")
     with pytest.raises(GuardRejected, match="公安机关") as caught:
-        driver.fire("mediator", "record_session", place="调解室", record="双方陈述")
+        driver.fire(
+            "mediator",
+            "record_session",
+            place="调解室",
+            record="双方陈述",
+            read_back=True,
+            signed_by=driver.party_ids(),
+        )
     assert caught.value.guard == "police_report_recorded"
     with pytest.raises(GuardRejected, match="公安机关"):
         driver.draft()
     driver.fire("mediator", "report_police", station="枫桥派出所", summary="双方冲突可能升级")
-    driver.fire("mediator", "record_session", place="调解室", record="双方陈述")
+    driver.fire(
+        "mediator",
+        "record_session",
+        place="调解室",
+        record="双方陈述",
+        read_back=True,
+        signed_by=driver.party_ids(),
+    )
     assert driver.draft().state == "agreement_drafted"
 
 
