@@ -5,7 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils graphviz
+# Debian's Chromium drives the browser tests (tests/web); the suite never downloads a browser.
 BROWSER_PACKAGES := chromium chromium-driver
+# Front-end files the pages serve, copied from node_modules (npm ci, package-lock.json).
+VENDOR := api/web/static/vendor
+VENDOR_FILES := htmx.org/dist/htmx.min.js signature_pad/dist/signature_pad.umd.min.js \
+  echarts/dist/echarts.min.js swagger-ui-dist/swagger-ui-bundle.js swagger-ui-dist/swagger-ui.css \
+  redoc/bundles/redoc.standalone.js
 export FENGQIAO_DATA_DIR ?= ./var
 
 .PHONY: help install system-packages run test lint bench clean
@@ -16,9 +22,10 @@ help:
 	@echo "make bench  run the benchmarks under bench/ and rewrite BENCHMARKS.md figures"
 	@echo "make lint   ruff, format check, mypy and import contracts only"
 
-# Debian packages the PDFs (CJK font, HarfBuzz subsetting), tests (poppler) and graphs need.
+# Debian packages the PDFs (CJK font, HarfBuzz subsetting), tests (poppler), graphs and the
+# browser tests need.
 system-packages:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	@missing=""; for p in $(SYSTEM_PACKAGES) $(BROWSER_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -33,7 +40,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-install: system-packages $(VENV)/.installed
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci
+	@touch $@
+
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	@mkdir -p $(VENDOR)
+	@for f in $(VENDOR_FILES); do cp node_modules/$$f $(VENDOR)/; done
+	@touch $@
+
+install: system-packages $(VENV)/.installed $(VENDOR)/.copied
 
 run: install
 	$(BIN)/fengqiao init
@@ -59,4 +75,4 @@ bench: install
 	fi; $(PY) -m bench $(BENCH)
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var node_modules $(VENDOR) test-artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis

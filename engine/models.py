@@ -102,6 +102,9 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=20)
     active: bool = True
+    # bumped when the user is disabled, their password or roles change: every token (and web
+    # session) issued before carries the old epoch and is refused on its next request
+    token_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Membership(SQLModel, table=True):
@@ -428,6 +431,24 @@ class PiiAccess(SQLModel, table=True):
     party_id: int = Field(foreign_key="parties.id", index=True)
     fields: str = Field(max_length=100)  # comma-separated: id_number, phone
     purpose: str = Field(max_length=200)  # the route and the role that justified it
+
+
+class ProgressLink(SQLModel, table=True):
+    """A party's link to their case's progress page: no account, a check of the last four
+    digits of their phone, revocable, and of no use once the case is closed."""
+
+    __tablename__ = "progress_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    party_id: int = Field(foreign_key="parties.id")
+    token_hash: str = Field(max_length=64, unique=True)  # SHA-256 of the link's secret
+    token_cipher: str = Field(max_length=200)  # the secret, encrypted: its QR code is redrawn
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+    failed_checks: int = 0  # wrong last-four digits in a row
+    locked_until: datetime | None = _ts(nullable=True)
 
 
 METADATA = SQLModel.metadata

@@ -202,23 +202,17 @@ class Registry:
         needed = self.requirements
         specs = self.all()
         where = ", ".join(str(c.file) for c in specs) or "workflows/"
-        triggers = {t.trigger for c in specs for t in c.spec.transitions}
-        states = {s.name for c in specs for s in c.spec.states}
-        for trigger in sorted(needed.triggers):
-            if trigger not in triggers:
-                hint = did_you_mean(trigger, triggers)
+        present = {
+            "触发器": {t.trigger for c in specs for t in c.spec.transitions},
+            "状态": {s.name for c in specs for s in c.spec.states},
+        }
+        for what, names in (("触发器", needed.triggers), ("状态", needed.states)):
+            for name in sorted(names - present[what]):
+                hint = did_you_mean(name, present[what])
                 raise DefinitionError(
-                    f"程序依赖的触发器“{trigger}”在任何流程中都不存在",
+                    f"程序依赖的{what}“{name}”在任何流程中都不存在",
                     file=where,
-                    hint=f"把“{hint}”改回“{trigger}”" if hint else f"增加触发器“{trigger}”",
-                )
-        for state in sorted(needed.states):
-            if state not in states:
-                hint = did_you_mean(state, states)
-                raise DefinitionError(
-                    f"程序依赖的状态“{state}”在任何流程中都不存在",
-                    file=where,
-                    hint=f"把“{hint}”改回“{state}”" if hint else f"增加状态“{state}”",
+                    hint=f"把“{hint}”改回“{name}”" if hint else f"增加{what}“{name}”",
                 )
         performed = {(t.service, t.trigger) for c in specs for t in c.spec.transitions}
         for service, service_triggers in sorted(needed.services.items()):

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from api.authz import Principal, visible_case
+from api.authz import Principal, pii_purpose, visible_case
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
 from api.documents import (
     AGREEMENT,
@@ -37,6 +37,7 @@ from api.errors import (
     problem_responses,
 )
 from api.idempotency import Claim, Outcome, fingerprint, run_once
+from api.pii import log_reads, party_reads
 from api.routes.common import CASE_READ_PROBLEMS, CaseId, etag, fired_fields, parse_etag
 from api.schemas import (
     MAX_ID,
@@ -58,7 +59,12 @@ from engine.records import FireResult, SignatureRecord
 # one router for the stored documents and the case file, so routes/__init__ stays as it was
 router = APIRouter(prefix="/cases/{case_id}", tags=["文书"])
 
-KIND_LABELS = {AGREEMENT: "人民调解协议书", AGREEMENT_SCAN: "人民调解协议书（纸质签署扫描件）"}
+KIND_LABELS = {
+    AGREEMENT: "人民调解协议书",
+    AGREEMENT_SCAN: "人民调解协议书（纸质签署扫描件）",
+    "ruling": "民事裁定书",
+    "case_file": "人民调解卷宗",
+}
 SIGN_TRIGGERS: dict[str, str] = {
     "party": "sign_party",
     "mediator": "sign_mediator",
@@ -248,7 +254,7 @@ def list_documents(
             "description": "PDF 文书",
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **problem_responses(401, 404, 422, 500),
+        **problem_responses(401, 403, 404, 422, 500),
     },
 )
 def download_document(
@@ -258,14 +264,20 @@ def download_document(
     documents: DocumentsDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    """Download one version of a case document as PDF, exactly as stored."""
+    """Download one version of a case document as PDF, exactly as stored (full ID and phone
+    numbers: the same roles as reveal=true, and logged)."""
     with documents.engine.db.transaction(write=False) as tx:
-        visible_case(tx, case_id, principal)
+        case = visible_case(tx, case_id, principal)
         record = next((r for r in tx.documents(case_id, kind) if r.version == version), None)
-    if record is None:
-        raise DocumentNotFound(f"{case_id}/{kind}/{version}")
+        if record is None:
+            raise DocumentNotFound(f"{case_id}/{kind}/{version}")
+        purpose = pii_purpose(tx, principal, case)  # R-PII: the document is unmasked
+        reads = party_reads(tx, case_id)
+    data = documents.read(record.sha256)
+    where = f"GET /cases/{case_id}/documents/{kind}/{version}"
+    log_reads(documents.engine, principal.user_id, case_id, reads, f"{purpose}（{where}）")
     return Response(
-        documents.read(record.sha256),
+        data,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="case-{case_id}-{kind}-v{version}.pdf"',
@@ -402,7 +414,11 @@ async def sign_agreement(
         actor = principal.actor
         if body.signer == "party":
             assert body.party_id is not None  # _check_party
-            return documents.sign_party(case_id, actor, expected, body.party_id, signature_png=png)
+            return documents.sign_party(
+                case_id, actor, expected, body.party_id, signature_png=png, mark=body.mark
+            )
+        if body.mark != "signature":
+            raise InvalidInput("只有当事人可以按指印或盖章代替签名", field="mark")
         if body.signer == "mediator":
             return documents.sign_mediator(case_id, actor, expected)
         return documents.apply_seal(case_id, actor, expected)
@@ -488,6 +504,34 @@ _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
         "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
+
+
+@router.get(
+    "/case-file.pdf",
+    response_class=Response,
+    responses={**_PDF_RESPONSE, **problem_responses(401, 404, 422, 500)},
+)
+async def case_file_volume(
+    case_id: CaseId, documents: DocumentsDep, principal: CurrentPrincipal
+) -> Response:
+    """The case's 卷宗 as one sealed volume; archived write-once when the case is closed."""
+    from api.services.case_file import CaseFileService
+
+    pdf = await anyio.to_thread.run_sync(
+        CaseFileService(documents).volume,
+        case_id,
+        principal.actor,
+        limiter=document_workers("write"),
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="case-{case_id}-case-file.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get(

@@ -222,8 +222,8 @@ def test_r_close_only_when_every_term_is_performed(driver: Driver) -> None:
         "mediator",
         "draft_agreement",
         facts="滴水",
-        issues="费用",
-        responsibilities="被申请人",
+        issues=["费用"],
+        responsibilities=driver.responsibilities(),
         terms=terms,
     )
     driver.sign_all()

@@ -1,0 +1,237 @@
+"""Party progress links: each party gets a link (and its QR code) to a page showing where
+their case stands, without an account, once they type the last four digits of their phone.
+The page shows nothing about anyone else; a link can be revoked, and stops working when the
+case is closed. Wrong digits lock the link for a while (R-PII: four digits are few)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from api.authz import Principal, visible_case
+from engine import queries
+from engine.errors import InvalidInput, NotFound
+from engine.runtime import Engine
+from engine.spec import Role
+
+MAX_FAILED_CHECKS = 5
+LOCK = timedelta(minutes=30)
+PASS_LIFETIME = timedelta(hours=2)  # how long a correct check opens the page in that browser
+LINK_ROLES = frozenset({Role.mediator, Role.central_household})
+FINAL = frozenset({"closed", "terminated", "withdrawn", "inadmissible"})
+
+# Where the case stands, said to a party in plain words.
+PLAIN_STATES = {
+    "intake": "您的纠纷已登记，正在安排调解。",
+    "central_household": "您的纠纷正由中心户调解。",
+    "mediation_room": "您的纠纷正在调解室调解。",
+    "joint_mediation": "您的纠纷正在进行联合调解。",
+    "agreement_drafted": "调解协议已拟好，等待各方签署。",
+    "signing": "调解协议正在签署。",
+    "agreement_in_effect": "调解协议已生效，请按协议履行。",
+    "jc_applied": "已向法院申请司法确认，等待法院受理。",
+    "jc_reviewing": "法院正在审查司法确认申请。",
+    "confirmed": "法院已裁定确认调解协议有效。",
+    "jc_rejected": "法院裁定驳回了司法确认申请，调解员会与您联系。",
+    "followup": "调解员会回访协议的履行情况，请按协议履行。",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    id: int
+    party_id: int
+    party_name: str
+    token: str
+    created_at: datetime
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressView:
+    link_id: int
+    case_id: int
+    number: str
+    party_name: str
+    state: str
+    plain: str
+    confirmed: bool
+    last_session: tuple[datetime, str] | None
+    agreement_version: int | None  # the latest agreement, when it names this party
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_link(engine: Engine, principal: Principal, case_id: int, party_id: int) -> str:
+    """A new link for one party of the case; its secret, once.
+
+    Raises:
+        CaseNotFound: out of scope.  NotFound: not a party of the case.
+    """
+    if not principal.has_any(LINK_ROLES):
+        raise InvalidInput("只有调解员或中心户可以生成当事人查询链接", field="party_id")
+    token = secrets.token_urlsafe(24)
+    now = engine.clock.now()
+    with engine.db.transaction(write=True) as tx:
+        visible_case(tx, case_id, principal)
+        if party_id not in {p.party_id for p in queries.parties(tx, case_id)}:
+            raise NotFound("当事人", party_id)
+        tx.execute(
+            "INSERT INTO progress_links (case_id, party_id, token_hash, token_cipher, "
+            "created_by, created_at, failed_checks) VALUES (:case_id, :party_id, :hash, "
+            ":cipher, :user, :now, 0)",
+            {
+                "case_id": case_id,
+                "party_id": party_id,
+                "hash": _hash(token),
+                "cipher": engine.pii.encrypt(token),
+                "user": principal.user_id,
+                "now": tx.codec.dt_out(now),
+            },
+        )
+    return token
+
+
+def revoke_link(engine: Engine, principal: Principal, case_id: int, link_id: int) -> None:
+    now = engine.clock.now()
+    with engine.db.transaction(write=True) as tx:
+        visible_case(tx, case_id, principal)
+        tx.execute(
+            "UPDATE progress_links SET revoked_at = :now "
+            "WHERE id = :id AND case_id = :case_id AND revoked_at IS NULL",
+            {"now": tx.codec.dt_out(now), "id": link_id, "case_id": case_id},
+        )
+
+
+def case_links(engine: Engine, principal: Principal, case_id: int) -> list[LinkRow]:
+    with engine.db.transaction(write=False) as tx:
+        visible_case(tx, case_id, principal)
+        names = {p.party_id: p.name for p in queries.parties(tx, case_id)}
+        rows = tx.all(
+            "SELECT id, party_id, token_cipher, created_at, revoked_at FROM progress_links "
+            "WHERE case_id = :case_id ORDER BY id",
+            {"case_id": case_id},
+        )
+        return [
+            LinkRow(
+                int(r[0]),
+                int(r[1]),
+                names.get(int(r[1]), ""),
+                engine.pii.decrypt(str(r[2])),
+                tx.codec.dt_in_required(r[3]),
+                r[4] is not None,
+            )
+            for r in rows
+        ]
+
+
+def _link(tx: Any, token: str) -> tuple[Any, ...] | None:
+    row = tx.one(
+        "SELECT l.id, l.case_id, l.party_id, l.revoked_at, l.failed_checks, l.locked_until, "
+        "c.state FROM progress_links l JOIN cases c ON c.id = l.case_id "
+        "WHERE l.token_hash = :hash",
+        {"hash": _hash(token)},
+    )
+    return None if row is None else tuple(row)
+
+
+def usable(engine: Engine, token: str) -> bool:
+    """Whether the link exists, is not revoked and its case is not closed."""
+    with engine.db.transaction(write=False) as tx:
+        row = _link(tx, token)
+    return row is not None and row[3] is None and row[6] not in FINAL
+
+
+def check_digits(engine: Engine, token: str, digits: str) -> tuple[int | None, str | None]:
+    """(link id, None) when `digits` are the last four of the party's phone; else (None, why).
+    Each wrong answer counts; five in a row lock the link for half an hour."""
+    now = engine.clock.now()
+    with engine.db.transaction(write=True) as tx:
+        row = _link(tx, token)
+        if row is None or row[3] is not None or row[6] in FINAL:
+            return None, "该链接已失效，请与调解员联系"
+        link_id, case_id, party_id, _, failed, locked_raw, _ = row
+        locked = tx.codec.dt_in(locked_raw)
+        if locked is not None and locked > now:
+            minutes = max(1, int((locked - now).total_seconds() // 60))
+            return None, f"输错次数过多，请 {minutes} 分钟后再试"
+        party = next((p for p in queries.parties(tx, case_id) if p.party_id == party_id), None)
+        phone = engine.pii.decrypt(party.phone_cipher) if party and party.phone_cipher else ""
+        if len(digits) == 4 and phone and hmac.compare_digest(phone[-4:], digits):
+            tx.execute(
+                "UPDATE progress_links SET failed_checks = 0, locked_until = NULL WHERE id = :id",
+                {"id": link_id},
+            )
+            return int(link_id), None
+        failed = int(failed) + 1
+        lock = tx.codec.dt_out(now + LOCK) if failed >= MAX_FAILED_CHECKS else None
+        tx.execute(
+            "UPDATE progress_links SET failed_checks = :failed, locked_until = :lock "
+            "WHERE id = :id",
+            {"failed": 0 if lock else failed, "lock": lock, "id": link_id},
+        )
+    if not phone:
+        return None, "登记时没有留手机号码，请与调解员联系"
+    return None, "手机号码后四位不对，请重新输入"
+
+
+def issue_pass(engine: Engine, link_id: int) -> str:
+    """The cookie that opens the page in this browser for a while: authenticated encryption,
+    so nobody makes one without the server's key."""
+    expires = int((engine.clock.now() + PASS_LIFETIME).timestamp())
+    return engine.pii.encrypt(f"progress:{link_id}:{expires}")
+
+
+def pass_link(engine: Engine, value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        kind, link_id, expires = engine.pii.decrypt(value).split(":")
+    except Exception:  # a forged or garbled cookie: not a pass (InvalidTag, ValueError, ...)
+        return None
+    if kind != "progress" or int(expires) < engine.clock.now().timestamp():
+        return None
+    return int(link_id)
+
+
+def progress(engine: Engine, token: str, link_id: int) -> ProgressView | None:
+    """The party's view, if `link_id` (from their pass) is this token's usable link."""
+    with engine.db.transaction(write=False) as tx:
+        row = _link(tx, token)
+        if row is None or int(row[0]) != link_id or row[3] is not None or row[6] in FINAL:
+            return None
+        _, case_id, party_id, *_ = row
+        case = tx.load_case(case_id)
+        assert case is not None  # the link's foreign key
+        party = next((p for p in queries.parties(tx, case_id) if p.party_id == party_id), None)
+        sessions = queries.sessions(tx, case_id)
+        agreements = tx.documents(case_id, "agreement")  # every party is a party to it
+    spec = engine.registry.get(case.spec_id, case.spec_version).spec
+    label = spec.state(case.state).label
+    return ProgressView(
+        link_id=link_id,
+        case_id=case_id,
+        number=case.number,
+        party_name=party.name if party else "",
+        state=case.state,
+        plain=PLAIN_STATES.get(case.state, f"案件目前处于“{label}”阶段。"),
+        confirmed=case.data.get("confirmation", {}).get("outcome") == "confirmed",
+        last_session=(sessions[-1].held_at, sessions[-1].place) if sessions else None,
+        agreement_version=agreements[-1].version if agreements else None,
+    )
+
+
+def agreement_digest(engine: Engine, token: str, link_id: int) -> tuple[str, int] | None:
+    """The party's own agreement (latest version) for download, when their pass is valid."""
+    view = progress(engine, token, link_id)
+    if view is None or view.agreement_version is None:
+        return None
+    with engine.db.transaction(write=False) as tx:
+        latest = tx.documents(view.case_id, "agreement")[-1]
+    return latest.sha256, latest.version

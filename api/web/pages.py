@@ -1,0 +1,12 @@
+"""The pages' routes, assembled: each area in its own module, all on PageRoute (HTML errors)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.web import actions, cases, court, intake, progress, signin, signing, verify
+
+
+def include(app: FastAPI) -> None:
+    for module in (signin, intake, cases, actions, signing, court, progress, verify):
+        app.include_router(module.router)
