@@ -513,14 +513,16 @@ def _followup(c: DemoCase) -> None:
 
 def _closed(c: DemoCase) -> None:
     _followup(c)
-    c.fire(
-        c.household,
-        "record_visit",
-        performance="performed",
-        satisfaction="satisfied",
-        term_index=0,  # R-CLOSE: every term performed, each by its own visit (one term here)
-        notes="已全部履行",
-    )
+    case = c.engine.get_case(c.case_id, c.district.actors["supervisor"])
+    for index in range(len(case.data["agreement"]["terms"])):
+        c.fire(  # R-CLOSE: every term performed, each by its own visit
+            c.household,
+            "record_visit",
+            performance="performed",
+            satisfaction="satisfied",
+            term_index=index,
+            notes=f"第{index + 1}条已履行",
+        )
     c.fire(c.mediator, "close", summary="协议已全部履行，结案")
 
 
