@@ -446,6 +446,8 @@ def _to_room(c: DemoCase) -> None:
         "record_session",
         place="网格议事点",
         record=c.text("中心户：请双方各自说明情况。\n{a}：要求对方赔偿。\n{r}：不同意对方的要求。"),
+        read_back=True,
+        signed_by=c.party_ids,
     )
     c.fire(c.household, "escalate", room_id=c.unit)
     c.assign(c.mediator, "mediator")
@@ -461,7 +463,14 @@ def _to_room(c: DemoCase) -> None:
 
 def _agree(c: DemoCase) -> None:
     _to_room(c)
-    c.fire(c.mediator, "record_session", place="调解室", record=c.record())
+    c.fire(
+        c.mediator,
+        "record_session",
+        place="调解室",
+        record=c.record(),
+        read_back=True,
+        signed_by=c.party_ids,
+    )
     c.agreement()
 
 
@@ -504,13 +513,16 @@ def _followup(c: DemoCase) -> None:
 
 def _closed(c: DemoCase) -> None:
     _followup(c)
-    c.fire(
-        c.household,
-        "record_visit",
-        performance="performed",
-        satisfaction="satisfied",
-        notes="已全部履行",
-    )
+    case = c.engine.get_case(c.case_id, c.district.actors["supervisor"])
+    for index in range(len(case.data["agreement"]["terms"])):
+        c.fire(  # R-CLOSE: every term performed, each by its own visit
+            c.household,
+            "record_visit",
+            performance="performed",
+            satisfaction="satisfied",
+            term_index=index,
+            notes=f"第{index + 1}条已履行",
+        )
     c.fire(c.mediator, "close", summary="协议已全部履行，结案")
 
 
@@ -525,6 +537,8 @@ def _grid_oral(c: DemoCase) -> None:
         record=c.text(
             "中心户：都是多年的邻居，有话好好说。\n{a}：只要对方道个歉就行。\n{r}：是我不对，向你道歉。"
         ),
+        read_back=True,
+        signed_by=c.party_ids,
     )
     c.fire(c.household, "record_oral_agreement", content="双方互相道歉，今后和睦相处")
 

@@ -114,6 +114,14 @@ class OrgUnitPublic(BaseModel):
 # --- cases ---------------------------------------------------------------------------------
 
 
+class RepresentativeCreate(_In):
+    """A party's 法定代理人 (R-MINOR), recorded as a person: name, ID number, relation."""
+
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=30)
+    relation: str = Field(min_length=1, max_length=20, description="与当事人的关系，如父亲、母亲")
+
+
 class PartyCreate(_In):
     """A party as registered; ID (R-ID) and phone (R-PHONE) are checked, then encrypted."""
 
@@ -130,12 +138,20 @@ class PartyCreate(_In):
     representative: str | None = Field(default=None, max_length=64)
     agent_name: str | None = Field(default=None, max_length=64)
     guardian_name: str | None = Field(default=None, max_length=64)
+    legal_representative: RepresentativeCreate | None = Field(
+        default=None, description="未满十八周岁的当事人须登记法定代理人（R-MINOR）"
+    )
 
 
 class CaseCreate(_In):
     """受理登记 with its parties, in one request."""
 
     spec_id: Identifier = "standard"
+    spec_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="流程版本；不填时为最新版本（新案件应使用最新版本，旧版本仅为延续其已有行为）",
+    )
     committee_id: RowId
     category_code: str = Field(min_length=1, max_length=40)
     summary: str = Field(min_length=1, max_length=4000)
@@ -554,7 +570,9 @@ class StatisticsPublic(BaseModel):
     performed: int = Field(description="最近一次回访已履行的件数")
     performance_rate: float | None = Field(description="履行率 = 已履行 ÷ 已回访")
     satisfaction: dict[str, int] = Field(description="最近一次回访的满意度分布")
-    confirmation: dict[str, int] = Field(description="司法确认：申请、确认有效、驳回的件数")
+    confirmation: dict[str, int] = Field(
+        description="司法确认：申请、确认有效、驳回、不予受理、撤回的件数（每案每种结果计一次）"
+    )
     by_category: dict[str, int] = Field(description="按纠纷类型")
     by_risk: dict[str, int] = Field(description="按风险等级")
     children: list[UnitStatistics] = Field(description="下一级组织的分项")

@@ -128,6 +128,26 @@ class WorkingCalendar:
         return count
 
 
+def months_later(day: date, months: int) -> date:
+    """The corresponding day `months` calendar months after `day`, or the month's last day
+    when it has none (民法典 Art. 202: 30 January + 1 month = 28/29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    following = date(year + month // 12, month % 12 + 1, 1)
+    last = (following - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def month_period_days(start: datetime, months: int) -> int:
+    """The length in calendar days of a period of `months` months starting at `start`
+    (Beijing date), so a month period is stored, extended and recomputed as days."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    day = start.astimezone(SHANGHAI).date()
+    return (months_later(day, months) - day).days
+
+
 _KEYS = {"year", "source", "holidays", "workdays"}
 
 

@@ -172,6 +172,8 @@ class Option:
 
 
 OptionProvider = Callable[["TransitionContext", FieldSpec], Sequence[Option]]
+# Why one value of a reference field is not among its options (None: no particular reason).
+RefusalExplainer = Callable[["TransitionContext", FieldSpec, Any], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +186,15 @@ class FieldError:
 class _Checker:
     """Checks one payload against its fields, collecting every problem."""
 
-    def __init__(self, options: Callable[[FieldSpec], Sequence[Option]], *, people: bool) -> None:
+    def __init__(
+        self,
+        options: Callable[[FieldSpec], Sequence[Option]],
+        *,
+        people: bool,
+        refusal: Callable[[FieldSpec, Any], str | None] | None = None,
+    ) -> None:
         self.options = options
+        self.refusal = refusal
         self.people = people  # the system tick is not held to `required`
         self.errors: list[FieldError] = []
 
@@ -270,8 +279,11 @@ class _Checker:
             if kind is _K.choice:
                 listed = "、".join(f"{o.value}（{o.label}）" for o in allowed)
                 return self.fail(path, f"“{label}”须为以下之一：{listed}", "choice")
+            why = self.refusal(spec, raw) if self.refusal is not None else None
             return self.fail(
-                path, f"“{label}”{_REFERENCE_RULES[kind]}（{raw} 不在可选范围内）", "reference"
+                path,
+                f"“{label}”{_REFERENCE_RULES[kind]}（{why or f'{raw} 不在可选范围内'}）",
+                "reference",
             )
         return raw
 
@@ -350,6 +362,7 @@ def check_payload(
     *,
     where: str,
     people: bool = True,
+    refusal: Callable[[FieldSpec, Any], str | None] | None = None,
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """Check `payload` against `fields`; returns the typed values and every problem found.
 
@@ -359,8 +372,9 @@ def check_payload(
         options: the options offered now for a choice or reference field.
         where: the transition's label, for messages about unknown keys.
         people: False for the system tick, which is not held to `required`.
+        refusal: says why a refused reference value is refused, when it can.
     """
-    checker = _Checker(options, people=people)
+    checker = _Checker(options, people=people, refusal=refusal)
     values = checker.check(fields, payload, "", f"“{where}”")
     return values, checker.errors
 

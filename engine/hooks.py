@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.errors import InvalidInput
-from engine.fields import FieldSpec, FieldType, Option, OptionProvider
+from engine.fields import FieldSpec, FieldType, Option, OptionProvider, RefusalExplainer
 from engine.policy import Policy
 from engine.ports import DeadlineCalendar, DueDate
 from engine.records import (
@@ -45,6 +45,7 @@ __all__ = [
     "Level",
     "Option",
     "OptionProvider",
+    "RefusalExplainer",
     "Role",
     "SignatureRecord",
     "TransitionContext",
@@ -72,6 +73,7 @@ class HookSet:
         self.actions: dict[str, Hook] = {}
         self.options: dict[str, OptionProvider] = {}  # by reference field type
         self.vocabularies: dict[str, OptionProvider] = {}  # vocabularies computed per case
+        self.refusals: dict[str, RefusalExplainer] = {}  # why a value is not among the options
 
     def guard(self, name: str) -> Callable[[F], F]:
         return self._register(self.guards, name, "guard")
@@ -86,6 +88,17 @@ class HookSet:
             if field_type.value in self.options:
                 raise ValueError(f"options for {field_type} registered twice")
             self.options[field_type.value] = fn
+            return fn
+
+        return decorate
+
+    def refusal_for(self, field_type: FieldType) -> Callable[[RefusalExplainer], RefusalExplainer]:
+        """Register what says, for one refused value of a reference field, why it is refused."""
+
+        def decorate(fn: RefusalExplainer) -> RefusalExplainer:
+            if field_type.value in self.refusals:
+                raise ValueError(f"refusal for {field_type} registered twice")
+            self.refusals[field_type.value] = fn
             return fn
 
         return decorate
@@ -399,9 +412,12 @@ class TransitionContext:
         party_id: int | None,
         method: str,
         document_id: int | None = None,
+        signer_name: str | None = None,
     ) -> None:
-        """Record a signature; `document_id` is the document version that carries it."""
+        """Record a signature; `document_id` is the document version that carries it;
+        `signer_name` names who signed for the party (a legal representative)."""
         self._writer().add_signature(
+            signer_name=signer_name,
             case_id=self.case.id,
             signer_kind=signer_kind,
             party_id=party_id,

@@ -53,6 +53,14 @@ class _Input(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+class RepresentativeIntake(_Input):
+    """A party's legal representative (法定代理人), recorded as a person: who, ID, relation."""
+
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=30)
+    relation: str = Field(min_length=1, max_length=20)  # 父亲、母亲、监护人...
+
+
 class PartyIntake(_Input):
     """A party as registered. ID and phone are checked (R-ID, R-PHONE) and then encrypted."""
 
@@ -69,12 +77,14 @@ class PartyIntake(_Input):
     representative: str | None = Field(default=None, max_length=64)
     agent_name: str | None = Field(default=None, max_length=64)
     guardian_name: str | None = Field(default=None, max_length=64)
+    legal_representative: RepresentativeIntake | None = None
 
 
 class CaseIntake(_Input):
     """受理登记: everything MoJ-2002 Arts. 20–21 asks to be recorded at acceptance."""
 
     spec_id: str = "standard"
+    spec_version: int | None = Field(default=None, ge=1)  # None: the latest version
     committee_id: int
     category_code: str
     summary: str = Field(min_length=1, max_length=4000)

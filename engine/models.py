@@ -158,7 +158,10 @@ class Party(SQLModel, table=True):
     occupation: str | None = Field(default=None, max_length=50)
     address: str = Field(default="", max_length=200)
     representative: str | None = Field(default=None, max_length=64)  # organisations
-    guardian_name: str | None = Field(default=None, max_length=64)  # under-14 parties
+    guardian_name: str | None = Field(default=None, max_length=64)  # guardian / 法定代理人
+    guardian_relation: str | None = Field(default=None, max_length=20)  # R-MINOR
+    guardian_id_cipher: str | None = Field(default=None, max_length=200)
+    guardian_id_masked: str | None = Field(default=None, max_length=30)
     id_number_cipher: str | None = Field(default=None, max_length=200)
     id_number_index: str | None = Field(default=None, max_length=64, index=True)
     id_number_masked: str | None = Field(default=None, max_length=30)
@@ -278,6 +281,7 @@ class Signature(SQLModel, table=True):
     party_id: int | None = Field(default=None, foreign_key="parties.id")
     user_id: int | None = Field(default=None, foreign_key="users.id")
     method: str = Field(default="electronic", max_length=20)  # electronic | paper
+    signer_name: str | None = Field(default=None, max_length=64)  # who signed for the party
     signed_at: datetime = _ts()
 
 

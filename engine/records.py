@@ -78,6 +78,8 @@ class CasePartyRecord:
     consent_at: datetime | None
     notice_acknowledged_at: datetime | None
     address: str
+    representative_name: str | None = None  # the legal representative acting for the party
+    representative_relation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,7 @@ class SignatureRecord:
     user_id: int | None
     method: str
     signed_at: datetime
+    signer_name: str | None = None  # who signed for the party (a legal representative)
 
 
 @dataclass(frozen=True, slots=True)

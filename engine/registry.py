@@ -184,6 +184,11 @@ class Registry:
             return self.hooks.vocabularies[vocabulary](ctx, spec)
         return self.hooks.options[spec.type](ctx, spec)
 
+    def refusal(self, ctx: TransitionContext, spec: FieldSpec, value: Any) -> str | None:
+        """Why `value` is not among a reference field's options, when the domain says."""
+        explain = self.hooks.refusals.get(spec.type)
+        return None if explain is None else explain(ctx, spec, value)
+
     def labels(self) -> dict[str, dict[str, str]]:
         """Every data-file vocabulary as code → label, for actions and documents."""
         return {name: v.labels() for name, v in self.vocabularies.items()}

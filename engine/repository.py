@@ -648,13 +648,16 @@ class Tx:
     def case_parties(self, case_id: int) -> list[CasePartyRecord]:
         rows = self.all(
             "SELECT cp.id, cp.party_id, p.name, p.kind, cp.role, cp.consent, cp.consent_at, "
-            "cp.notice_acknowledged_at, p.address FROM case_parties cp "
+            "cp.notice_acknowledged_at, p.address, p.guardian_name, p.guardian_relation "
+            "FROM case_parties cp "
             "JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = :case_id ORDER BY cp.id",
             {"case_id": case_id},
         )
         dt = self.codec.dt_in
         return [
-            CasePartyRecord(r[0], r[1], r[2], r[3], r[4], r[5], dt(r[6]), dt(r[7]), r[8])
+            CasePartyRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], dt(r[6]), dt(r[7]), r[8], r[9], r[10]
+            )
             for r in rows
         ]
 
@@ -695,12 +698,13 @@ class Tx:
 
     def signatures(self, case_id: int) -> list[SignatureRecord]:
         rows = self.all(
-            "SELECT signer_kind, party_id, user_id, method, signed_at FROM signatures "
-            "WHERE case_id = :case_id ORDER BY id",
+            "SELECT signer_kind, party_id, user_id, method, signed_at, signer_name "
+            "FROM signatures WHERE case_id = :case_id ORDER BY id",
             {"case_id": case_id},
         )
         return [
-            SignatureRecord(r[0], r[1], r[2], r[3], self.codec.dt_in_required(r[4])) for r in rows
+            SignatureRecord(r[0], r[1], r[2], r[3], self.codec.dt_in_required(r[4]), r[5])
+            for r in rows
         ]
 
     def visits(self, case_id: int) -> list[VisitRecord]:
@@ -834,12 +838,14 @@ class Tx:
         method: str,
         signed_at: datetime,
         document_id: int | None = None,
+        signer_name: str | None = None,
     ) -> int:
         return self.insert(
             "INSERT INTO signatures (case_id, document_id, signer_kind, party_id, user_id, "
-            "method, signed_at) VALUES (:case_id, :document_id, :signer_kind, :party_id, "
-            ":user_id, :method, :signed_at)",
+            "method, signer_name, signed_at) VALUES (:case_id, :document_id, :signer_kind, "
+            ":party_id, :user_id, :method, :signer_name, :signed_at)",
             {
+                "signer_name": signer_name,
                 "case_id": case_id,
                 "document_id": document_id,
                 "signer_kind": signer_kind,

@@ -22,6 +22,7 @@ from engine.audit import (
     missing_cases,
     verify_chain,
 )
+from engine.calendar import SHANGHAI, month_period_days
 from engine.checks import did_you_mean
 from engine.errors import (
     CaseNotFound,
@@ -99,7 +100,11 @@ class Engine:
         Raises:
             RoleNotPermitted, NotFound, InvalidInput (and its ID/phone subclasses).
         """
-        compiled = self.registry.latest(intake.spec_id)
+        compiled = (
+            self.registry.latest(intake.spec_id)
+            if intake.spec_version is None
+            else self.registry.get(intake.spec_id, intake.spec_version)
+        )
         spec = compiled.spec
         access.require_role(actor, compiled.open_transition)
         if spec.risk(intake.risk_level) is None:
@@ -149,9 +154,10 @@ class Engine:
                 raise NotFound("组织", org_unit_id)
             self._require_registration_scope(tx, actor, intake, office[0], org_unit_id, grid_id)
             parties = [
-                self._prepare_party(p, index, now.date()) for index, p in enumerate(intake.parties)
+                self._prepare_party(p, index, now.date(), spec.representation_age)
+                for index, p in enumerate(intake.parties)
             ]
-            year = now.year
+            year = now.astimezone(SHANGHAI).year  # R-NUMBER: the year where the case is registered
             seq = next_sequence(tx, office[0], year)
             number = format_number(
                 self.number_pattern, year=year, committee_abbr=office[1], seq=seq
@@ -189,10 +195,12 @@ class Engine:
             for party, role, agent in parties:
                 party_id = tx.insert(
                     "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
-                    "address, representative, guardian_name, id_number_cipher, id_number_index, "
+                    "address, representative, guardian_name, guardian_relation, "
+                    "guardian_id_cipher, guardian_id_masked, id_number_cipher, id_number_index, "
                     "id_number_masked, phone_cipher, phone_index, phone_masked, created_at) VALUES "
                     "(:kind, :name, :sex, :ethnicity, :birth_date, :occupation, :address, "
-                    ":representative, :guardian_name, :id_number_cipher, :id_number_index, "
+                    ":representative, :guardian_name, :guardian_relation, :guardian_id_cipher, "
+                    ":guardian_id_masked, :id_number_cipher, :id_number_index, "
                     ":id_number_masked, :phone_cipher, :phone_index, :phone_masked, :now)",
                     {**party, "now": stamp},
                 )
@@ -334,7 +342,7 @@ class Engine:
         return None, None
 
     def _prepare_party(
-        self, party: PartyIntake, index: int, today: date
+        self, party: PartyIntake, index: int, today: date, representation_age: int | None = None
     ) -> tuple[dict[str, Any], str, str | None]:
         field = f"parties.{index}"
         sex, birth = party.sex, party.birth_date
@@ -381,6 +389,7 @@ class Engine:
             raise InvalidInput(
                 f"{party.name} 未满十四周岁，须登记监护人", field=f"{field}.guardian_name"
             )
+        representative = self._representative(party, index, today, birth, representation_age)
         if party.kind == "organisation" and not party.representative:
             raise InvalidInput(
                 f"{party.name} 为组织，须登记法定代表人或负责人", field=f"{field}.representative"
@@ -395,6 +404,7 @@ class Engine:
             "address": party.address,
             "representative": party.representative,
             "guardian_name": party.guardian_name,
+            **representative,
             "id_number_cipher": id_cipher,
             "id_number_index": id_index,
             "id_number_masked": id_masked,
@@ -403,6 +413,54 @@ class Engine:
             "phone_masked": phone_masked,
         }
         return row, party.role.value, party.agent_name
+
+    def _representative(
+        self,
+        party: PartyIntake,
+        index: int,
+        today: date,
+        birth: date | None,
+        representation_age: int | None,
+    ) -> dict[str, Any]:
+        """The legal representative's columns; a person under the spec's representation age
+        must have one, recorded as a person (name, checked ID, relation), never a minor."""
+        field = f"parties.{index}.legal_representative"
+        rep = party.legal_representative
+        columns: dict[str, Any] = {
+            "guardian_relation": None,
+            "guardian_id_cipher": None,
+            "guardian_id_masked": None,
+        }
+        if (
+            rep is None
+            and representation_age is not None
+            and party.kind == "person"
+            and birth is not None
+            and validation.is_minor(birth, on=today, age=representation_age)
+        ):
+            raise InvalidInput(
+                f"{party.name} 未满{representation_age}周岁，须登记法定代理人"
+                "（姓名、身份证号码、与当事人的关系）",
+                field=field,
+            )
+        if rep is None:
+            return columns
+        try:
+            parsed = validation.parse_resident_id(rep.id_number, today=today)
+        except validation.InvalidIdNumber as exc:
+            raise InvalidIdNumber(
+                f"{rep.name}：{exc.message_zh}", reason=exc.reason, field=f"{field}.id_number"
+            ) from exc
+        if representation_age is not None and validation.is_minor(
+            parsed.birth_date, on=today, age=representation_age
+        ):
+            raise InvalidInput(f"法定代理人{rep.name}本人未成年", field=f"{field}.id_number")
+        return {
+            "guardian_name": rep.name,
+            "guardian_relation": rep.relation,
+            "guardian_id_cipher": self.pii.encrypt(parsed.number),
+            "guardian_id_masked": validation.mask_id_number(parsed.number),
+        }
 
     # --- reading -------------------------------------------------------------------------
 
@@ -636,6 +694,7 @@ class Engine:
             lambda field: self.registry.options(ctx, field),
             where=transition.label,
             people=people,
+            refusal=lambda field, raw: self.registry.refusal(ctx, field, raw),
         )
         if errors:
             raise PayloadInvalid(
@@ -764,7 +823,10 @@ class Engine:
         on_expiry: str,
         now: datetime,
     ) -> None:
-        due = self.calendar.add_days(now, period.days, working_days=period.working_days)
+        days = period.days
+        if isinstance(period, ClockSpec) and period.months:
+            days = month_period_days(now, period.months)
+        due = self.calendar.add_days(now, days, working_days=period.working_days)
         tx.insert_timer(
             case_id=case_id,
             kind=kind,
@@ -773,7 +835,7 @@ class Engine:
             on_expiry=on_expiry,
             provisional=due.provisional,
             working_days=period.working_days,
-            days=period.days,
+            days=days,
             now=now,
         )
         if period.reminder is not None:
@@ -785,7 +847,7 @@ class Engine:
                 on_expiry=period.reminder.action,
                 provisional=due.provisional,
                 working_days=period.working_days,
-                days=period.days,
+                days=days,
                 now=now,
                 payload={
                     "closes_at": due.due_at.isoformat(),

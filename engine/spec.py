@@ -106,12 +106,21 @@ class ClockSpec(_Frozen):
 
     name: Identifier
     label: str
-    days: int = Field(gt=0, le=3650)
+    days: int = Field(default=0, ge=0, le=3650)
+    months: int = Field(default=0, ge=0, le=120)  # calendar months (民法典 Art. 202)
     working_days: bool = False
     starts_in: tuple[Identifier, ...] = Field(min_length=1)
     stops_in: tuple[Identifier, ...] = Field(min_length=1)
     on_expiry: Identifier
     reminder: ReminderSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_length(self) -> ClockSpec:
+        if (self.days > 0) == (self.months > 0):
+            raise ValueError("期限须且只能以 days 或 months 之一表示")
+        if self.months and self.working_days:
+            raise ValueError("以月计算的期限不能按工作日计算")
+        return self
 
 
 class Outcome(StrEnum):
@@ -180,6 +189,7 @@ class RiskLevelSpec(_Frozen):
     label: str
     lowest_level: Level = Level.grid
     report_to_police: bool = False
+    visit_every_days: int | None = Field(default=None, gt=0, le=365)  # periodic follow-up
 
 
 class WorkflowSpec(_Frozen):
@@ -194,6 +204,8 @@ class WorkflowSpec(_Frozen):
     clocks: tuple[ClockSpec, ...] = ()
     origins: tuple[str, ...] = ()  # allowed R-SOURCE origins; empty: any
     referring_court_required: bool = False  # court-delegated flows report back to the court
+    # persons under this age act through a legal representative recorded as a person at intake
+    representation_age: int | None = Field(default=None, ge=1, le=30)
     signatories: tuple[str, ...] = ("parties", "mediator", "seal")
 
     def state(self, name: str) -> StateSpec:

@@ -14,12 +14,17 @@ report for last month moves as its cases progress:
   or to the end (failed);
 - 履行率: of the successful cases visited, those whose latest visit found the agreement
   performed; satisfaction likewise from each case's latest visit that recorded it;
-- confirmation: cases that applied for 司法确认 and the rulings, by the triggers both flows
-  name `apply_confirmation`, `confirm` and `reject`.
+- overdue: cases whose period of mediation passed unextended (超期督办), at any time; a
+  case flagged only for a late follow-up visit is not counted;
+- confirmation: cases that applied for 司法确认 and each outcome (受理 not counted apart):
+  confirmed, rejected, not accepted (不予受理) and withdrawn (撤回), each case once per
+  outcome, by the triggers the flows name (`apply_confirmation`, `confirm`, `reject`,
+  `decline_application`, `withdraw_application`).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
@@ -37,7 +42,12 @@ CONFIRMATION_TRIGGERS = {
     "apply_confirmation": "applied",
     "confirm": "confirmed",
     "reject": "rejected",
+    "decline_application": "not_accepted",  # 不予受理: an outcome, not "no outcome"
+    "withdraw_application": "withdrawn",  # 撤回
 }
+# A case flagged overdue only because a follow-up visit went unrecorded is not an overdue
+# case: overdue counts the periods of mediation (超期督办), not late visits.
+LATE_VISIT_ONLY = "visit"
 
 
 _MEDIATION_LEVELS = frozenset({Level.intake, Level.grid, Level.community, Level.street})
@@ -137,7 +147,7 @@ def case_statistics(
         )
     rows = tx.all(
         "SELECT c.id, c.spec_id, c.spec_version, c.state, c.resolved_level, c.category_code, "
-        "c.risk_level, c.overdue, c.created_at, c.agreement_effective_at, c.closed_at "
+        "c.risk_level, c.overdue, c.created_at, c.agreement_effective_at, c.closed_at, c.data "
         f"FROM cases c WHERE {where}",
         params,
     )
@@ -153,7 +163,7 @@ def case_statistics(
         assert created is not None
         by_category[category] += 1
         by_risk[risk] += 1
-        counts["overdue"] += bool(overdue)
+        counts["overdue"] += bool(overdue) and _overdue_reason(row[11]) != LATE_VISIT_ONLY
         spec_state = registry.get(spec_id, version).states.get(state)
         outcome = spec_state.outcome if spec_state is not None else None
         ended: datetime | None = None
@@ -219,6 +229,11 @@ def _visits(tx: Tx, case_ids: list[int]) -> tuple[int, int, dict[str, int]]:
                 satisfied[int(case_id)] = satisfaction
     performed = sum(1 for value in latest.values() if value == "performed")
     return len(latest), performed, dict(Counter(satisfied.values()))
+
+
+def _overdue_reason(data: Any) -> str | None:
+    loaded = json.loads(data) if isinstance(data, str) and data else data
+    return loaded.get("overdue_reason") if isinstance(loaded, dict) else None
 
 
 def _confirmations(tx: Tx, case_ids: list[int]) -> dict[str, int]:

@@ -33,6 +33,7 @@ class World:
     def intake(self, **overrides: object) -> CaseIntake:
         values: dict[str, object] = {
             "committee_id": self.units["committee"],
+            "spec_version": 1,  # the recorded v1 behaviour; v2 tests ask for spec_version=2
             "category_code": "neighbour",
             "summary": "相邻房屋滴水纠纷",
             "origin": Origin.party_application,

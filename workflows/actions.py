@@ -16,7 +16,7 @@ refuses to sign a wet-only agreement electronically at all, seal included.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -364,7 +364,13 @@ def _beijing_date(at: datetime) -> date:
     return at.astimezone(SHANGHAI).date()
 
 
-def _sign(ctx: TransitionContext, signer_kind: str, party_id: int | None, method: str) -> None:
+def _sign(
+    ctx: TransitionContext,
+    signer_kind: str,
+    party_id: int | None,
+    method: str,
+    signer_name: str | None = None,
+) -> None:
     late = overdue_terms(ctx.data.get("agreement", {}), _beijing_date(ctx.now))
     if late:
         raise InvalidInput(
@@ -372,7 +378,13 @@ def _sign(ctx: TransitionContext, signer_kind: str, party_id: int | None, method
             field="terms",
         )
     document_id = _scan_version(ctx) if method == "paper" else _signed_version(ctx)
-    ctx.add_signature(signer_kind, party_id=party_id, method=method, document_id=document_id)
+    ctx.add_signature(
+        signer_kind,
+        party_id=party_id,
+        method=method,
+        document_id=document_id,
+        signer_name=signer_name,
+    )
 
 
 def _on_paper(ctx: TransitionContext) -> bool:
@@ -389,6 +401,20 @@ def sign_party(ctx: TransitionContext) -> None:
     if method == "paper" and not _on_paper(ctx) and ctx.latest_document(AGREEMENT) is not None:
         raise InvalidInput("本案已生成电子协议书，各方须按顺序在电子协议书上签署", field="method")
     _sign(ctx, "party", party.party_id, method)
+
+
+@HOOKS.action("sign_party_or_representative")
+def sign_party_or_representative(ctx: TransitionContext) -> None:
+    """R-MINOR: as `sign_party`, but a party with a legal representative signs through them,
+    and the signature row names who signed."""
+    party = ctx.party_of(ctx.value("party_id"))
+    method = "paper" if _on_paper(ctx) else ctx.value("method")
+    if method is None:
+        raise InvalidInput("请选择“签署方式”", field="method")
+    if method == "paper" and not _on_paper(ctx) and ctx.latest_document(AGREEMENT) is not None:
+        raise InvalidInput("本案已生成电子协议书，各方须按顺序在电子协议书上签署", field="method")
+    signer = party.representative_name if party.representative_relation else party.name
+    _sign(ctx, "party", party.party_id, method, signer_name=signer)
 
 
 @HOOKS.action("sign_mediator")
@@ -778,3 +804,182 @@ def remind_court_review(ctx: TransitionContext) -> None:
 def remind_hard_limit(ctx: TransitionContext) -> None:
     """R-JC-REVIEW: 30 days from filing, the limit the court must not exceed."""
     ctx.notify("court_reminder", f"court:{ctx.case.court_id}", {"rule": "R-JC-REVIEW-HARD"})
+
+
+# --- v2 (issue 14): named anew where v1's behaviour must stay as it was recorded -------------
+
+CONFIRMATION_WINDOW = "jc_window"  # timer name of the 30 days to apply (R-JC-WINDOW)
+CONFIRMATION_WINDOW_DAYS = 30
+CONFIRMATION_REMINDER_DAYS = 5
+
+
+def _schedule_confirmation_window(ctx: TransitionContext) -> None:
+    """The 30 days count from the agreement taking effect, however often the parties apply;
+    a window already closed expires at the next tick and follow-up begins."""
+    effective = ctx.case.agreement_effective_at or ctx.now
+    ctx.cancel_timers(kind="period", name=CONFIRMATION_WINDOW)
+    ctx.cancel_timers(kind="reminder", name=CONFIRMATION_WINDOW)
+    closes = ctx.schedule(
+        kind="period",
+        name=CONFIRMATION_WINDOW,
+        days=CONFIRMATION_WINDOW_DAYS,
+        working_days=False,
+        on_expiry="start_followup",
+        payload={"label": "司法确认申请期限"},
+        start=effective,
+    )
+    if ctx.now < closes - timedelta(days=CONFIRMATION_REMINDER_DAYS):
+        ctx.schedule(
+            kind="reminder",
+            name=CONFIRMATION_WINDOW,
+            days=CONFIRMATION_WINDOW_DAYS - CONFIRMATION_REMINDER_DAYS,
+            working_days=False,
+            on_expiry="remind_confirmation_window",
+            payload={"label": "司法确认申请期限", "closes_at": closes.isoformat()},
+            start=effective,
+        )
+
+
+@HOOKS.action("open_confirmation_window")
+def open_confirmation_window(ctx: TransitionContext) -> None:
+    """R-JC-WINDOW: the parties have 30 days from the agreement taking effect to apply."""
+    _schedule_confirmation_window(ctx)
+
+
+@HOOKS.action("reopen_confirmation_window")
+def reopen_confirmation_window(ctx: TransitionContext) -> None:
+    """R-JC-PACKAGE: after 不予受理 or 撤回 the parties may apply again (to the competent
+    court) while their 30 days last; then follow-up begins."""
+    _schedule_confirmation_window(ctx)
+
+
+@HOOKS.action("record_confirmation_waiver")
+def record_confirmation_waiver(ctx: TransitionContext) -> None:
+    """R-JC-WINDOW: a party declines judicial confirmation in writing (kept with its text)."""
+    party = ctx.party_of(ctx.value("party_id"))
+    waivers = dict(ctx.data.get("confirmation_waivers", {}))
+    waivers[str(party.party_id)] = {"at": ctx.now.isoformat(), "statement": ctx.value("statement")}
+    ctx.update_data("confirmation_waivers", waivers)
+
+
+@HOOKS.action("record_extension_consent")
+def record_extension_consent(ctx: TransitionContext) -> None:
+    """R-DL-PM: one party's own consent to a longer mediation, with its time and source."""
+    party = ctx.party_of(ctx.value("party_id"))
+    consents = dict(ctx.data.get("extension_consents", {}))
+    consents[str(party.party_id)] = {"at": ctx.now.isoformat(), "source": ctx.value("source")}
+    ctx.update_data("extension_consents", consents)
+
+
+@HOOKS.action("extend_mediation_by_consent")
+def extend_mediation_by_consent(ctx: TransitionContext) -> None:
+    """R-DL-PM: the month is extended once every party consented (guarded); the consents
+    are spent on this extension and kept in its record."""
+    days: int = ctx.value("days")
+    extended = sum(
+        ctx.extend_timers(kind="clock", name=clock.name, days=days)
+        for clock in ctx.spec.clocks
+        if clock.on_expiry == "flag_overdue"
+    )
+    if extended == 0:
+        raise InvalidInput("没有正在计算的调解期限可延长", field="days")
+    extensions = [
+        *ctx.data.get("extensions", []),
+        {"at": ctx.now.isoformat(), "days": days, "consents": ctx.data["extension_consents"]},
+    ]
+    ctx.update_data("extensions", extensions)
+    ctx.update_data("extension_consents", {})
+    if ctx.case.overdue:
+        ctx.set_case(overdue=False)
+
+
+ENTRUSTED_CLOCK = "entrusted_limit"
+SIMPLIFIED_PROCEDURE_DAYS = 7  # R-DL-ENTRUSTED: simplified procedure; the spec's 15 is ordinary
+
+
+@HOOKS.action("start_entrusted_clock")
+def start_entrusted_clock(ctx: TransitionContext) -> None:
+    """R-DL-ENTRUSTED: from the mediator signing for the materials, 15 days (the flow's clock)
+    or 7 under the simplified procedure; started here, the flow's own 15 days then stand aside."""
+    procedure: str = ctx.value("procedure")
+    ctx.update_data("entrustment", {"procedure": procedure, "received_at": ctx.now.isoformat()})
+    if procedure == "simplified":
+        ctx.schedule(
+            kind="clock",
+            name=ENTRUSTED_CLOCK,
+            days=SIMPLIFIED_PROCEDURE_DAYS,
+            working_days=False,
+            on_expiry="flag_overdue",
+            payload={"label": "委托调解期限（简易程序7日）"},
+        )
+
+
+@HOOKS.action("record_session_with_transcript")
+def record_session_with_transcript(ctx: TransitionContext) -> None:
+    """R-TRANSCRIPT / R-PUBLIC: as `record_session`, and the 调解记录 was read to the parties
+    and signed by each of them; a public session names the parties who asked for it."""
+    if ctx.value("read_back") is not True:
+        raise InvalidInput("调解记录须当场向当事人宣读（或交其阅读）并记录", field="read_back")
+    signed = set(ctx.value("signed_by", []))
+    unsigned = [p.name for p in ctx.parties() if p.party_id not in signed]
+    if unsigned:
+        raise InvalidInput(
+            f"调解记录须由各方当事人签名，尚未签名：{'、'.join(unsigned)}", field="signed_by"
+        )
+    requested = sorted(set(ctx.value("public_requested_by", [])))
+    public = bool(ctx.value("public", False))
+    if public and not requested:
+        raise InvalidInput(
+            "公开调解须由当事人提出：请登记提出公开调解的当事人（人民调解法第23条）",
+            field="public_requested_by",
+        )
+    record_session(ctx)
+    transcripts = [
+        *ctx.data.get("transcripts", []),
+        {
+            "at": ctx.now.isoformat(),
+            "read_back": True,
+            "signed_by": sorted(signed),
+            "public_requested_by": requested if public else [],
+            "recorder": ctx.actor.user_id,
+        },
+    ]
+    ctx.update_data("transcripts", transcripts)
+
+
+PERIODIC_VISITS_MAX = 12  # a periodic plan is finite; the mediator plans more if needed
+
+
+@HOOKS.action("schedule_followups_by_risk")
+def schedule_followups_by_risk(ctx: TransitionContext) -> None:
+    """R-FOLLOWUP: the visits of `schedule_followups`, plus periodic visits for a case whose
+    risk level the scale gives `visit_every_days`, until the last term's deadline."""
+    schedule_followups(ctx)
+    risk = ctx.spec.risk(ctx.case.risk_level)
+    if risk is None or risk.visit_every_days is None:
+        return
+    every = risk.visit_every_days
+    terms = ctx.data.get("agreement", {}).get("terms", [])
+    last = max((date.fromisoformat(t["due_date"]) for t in terms), default=None)
+    today = ctx.now.astimezone(SHANGHAI).date()
+    span = max((last - today).days if last else 0, every)
+    visitor = _visitor(ctx)
+    visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
+    for number in range(1, min(span // every, PERIODIC_VISITS_MAX) + 1):
+        key = f"periodic_{number}"
+        label = f"高风险案件定期回访（第{number}次）"
+        due_at = ctx.schedule(
+            kind="followup",
+            name=key,
+            days=every * number,
+            working_days=False,
+            on_expiry="visit_due",
+            payload={"visit": key, "label": label, "visitor": visitor},
+        )
+        visits[key] = {
+            "label": label,
+            "due_at": due_at.isoformat(),
+            "visitor": visitor,
+            "status": "scheduled",
+        }
+    ctx.update_data("visits_due", visits)

@@ -7,11 +7,15 @@ runs; guards read the typed values (`ctx.value`), never the raw payload.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from engine.hooks import LEVEL_ORDER, TransitionContext
 from workflows.hookset import HOOKS
 
 PANEL_OFFICIALS = ("judge", "prosecutor", "police")
 CONFIRMATION_WINDOW_DAYS = 30  # R-JC-WINDOW: PML Art. 33, CPL Art. 205
+REVIEW_DAYS = 15  # R-JC-REVIEW: JC-2011 Art. 5
 
 
 def _names(parties: list[str]) -> str:
@@ -223,4 +227,129 @@ def agreement_present(ctx: TransitionContext) -> str | None:
     """Signing needs a drafted written agreement."""
     if not ctx.data.get("agreement") or ctx.data["agreement"].get("oral"):
         return "尚未拟定书面调解协议"
+    return None
+
+
+# --- v2 (issue 14): named anew where v1's behaviour must stay as it was recorded -------------
+
+_MONEY_WORDS = re.compile(r"\d\s*(元|万元|块)|[¥￥]|人民币|赔偿|给付|支付|偿还|补偿")
+
+
+@HOOKS.guard("police_report_recorded")
+def police_report_recorded(ctx: TransitionContext) -> str | None:
+    """R-RISK: at a level the scale marks `report_to_police`, mediation waits for the report."""
+    risk = ctx.spec.risk(ctx.case.risk_level)
+    if risk is None or not risk.report_to_police:
+        return None
+    if ctx.data.get("police_reports"):
+        return None
+    return (
+        f"风险等级为“{risk.label}”的纠纷须先报告公安机关并登记（人民调解法第25条），"
+        "登记报告后方可继续调解"
+    )
+
+
+@HOOKS.guard("notice_acknowledged_by_every_party")
+def notice_acknowledged_by_every_party(ctx: TransitionContext) -> str | None:
+    """R-NOTICE: every party acknowledges the notice before any agreement, written or oral."""
+    waiting = [p.name for p in ctx.parties() if p.notice_acknowledged_at is None]
+    if waiting:
+        return f"达成协议前，以下当事人须签收《当事人权利义务告知书》：{_names(waiting)}"
+    return None
+
+
+@HOOKS.guard("oral_agreement_without_obligations")
+def oral_agreement_without_obligations(ctx: TransitionContext) -> str | None:
+    """R-WRITTEN-REQUIRED: read from what was agreed, never from a self-declared flag: any
+    term (money or another obligation), or content that speaks of money, needs writing."""
+    if ctx.value("terms"):
+        return "协议约定了给付或其他民事义务，须制作书面调解协议书（司法部规定第34条）"
+    content = ctx.value("content")
+    if isinstance(content, str) and _MONEY_WORDS.search(content):
+        return "协议内容涉及金钱给付，须制作书面调解协议书（司法部规定第34条）"
+    if ctx.value("written_requested"):
+        return "当事人要求制作书面调解协议书"
+    return None
+
+
+def _window_closes(ctx: TransitionContext) -> datetime | None:
+    effective = ctx.case.agreement_effective_at
+    return None if effective is None else ctx.due(effective, CONFIRMATION_WINDOW_DAYS)
+
+
+@HOOKS.guard("confirmation_window_closed_or_waived")
+def confirmation_window_closed_or_waived(ctx: TransitionContext) -> str | None:
+    """R-JC-WINDOW: follow-up starts when the 30 days end, or earlier only when every party
+    has declined judicial confirmation in writing."""
+    closes = _window_closes(ctx)
+    if closes is None or ctx.now >= closes:
+        return None
+    waived = set(ctx.data.get("confirmation_waivers", {}))
+    waiting = [p.name for p in ctx.parties() if str(p.party_id) not in waived]
+    if not waiting:
+        return None
+    return (
+        f"司法确认申请期限至 {closes:%Y-%m-%d} 届满；期满前进入回访须由全体当事人书面表示"
+        f"不申请司法确认，尚未书面表示：{_names(waiting)}"
+    )
+
+
+@HOOKS.guard("review_period_running")
+def review_period_running(ctx: TransitionContext) -> str | None:
+    """R-JC-REVIEW: the 15 days may be extended only while they run."""
+    accepted = ctx.data.get("confirmation", {}).get("accepted_at")
+    if accepted is None:
+        return None
+    ends = ctx.due(datetime.fromisoformat(accepted), REVIEW_DAYS)
+    if ctx.now > ends:
+        return f"审查期限已于 {ends:%Y-%m-%d} 届满，不能再延长（最高法司法确认规定第5条）"
+    return None
+
+
+@HOOKS.guard("every_term_performed")
+def every_term_performed(ctx: TransitionContext) -> str | None:
+    """R-CLOSE: every term performed, each by its own latest visit; an agreement without
+    terms (oral) by the latest visit."""
+    visits = ctx.visits()
+    if not visits:
+        return "尚无回访记录，不能确认协议已履行"
+    terms = ctx.data.get("agreement", {}).get("terms", [])
+    if not terms:
+        if visits[-1].performance != "performed":
+            return "最近一次回访显示协议尚未履行完毕"
+        return None
+    latest: dict[int, str] = {}
+    for visit in visits:
+        if visit.term_index is not None:
+            latest[visit.term_index] = visit.performance
+    open_terms = [str(i + 1) for i in range(len(terms)) if latest.get(i) != "performed"]
+    if open_terms:
+        return f"第{'、'.join(open_terms)}条尚无“已履行”的回访记录，不能结案"
+    return None
+
+
+@HOOKS.guard("every_party_consented_to_extension")
+def every_party_consented_to_extension(ctx: TransitionContext) -> str | None:
+    """R-DL-PM: longer than a month only with each party's own recorded consent."""
+    consents = set(ctx.data.get("extension_consents", {}))
+    waiting = [p.name for p in ctx.parties() if str(p.party_id) not in consents]
+    if waiting:
+        return f"延长调解期限须经各方当事人同意并逐一记录，尚未同意：{_names(waiting)}"
+    return None
+
+
+@HOOKS.guard("presiding_mediator_may_sign")
+def presiding_mediator_may_sign(ctx: TransitionContext) -> str | None:
+    """R-MEDIATOR: as `mediator_may_sign`, but a 中心户 signs only an agreement reached at the
+    grid: a room or panel case is signed by its appointed mediator."""
+    verdict = mediator_may_sign(ctx)
+    if verdict:
+        return verdict
+    if ctx.case.resolved_level == "grid":
+        return None
+    if not any(
+        a.active and a.role == "mediator" and a.user_id == ctx.actor.user_id
+        for a in ctx.assignments()
+    ):
+        return "调解室或联合调解达成的协议须由本案调解员签署，中心户不能作为调解员签署"
     return None

@@ -110,6 +110,30 @@ def competent_courts(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     return options
 
 
+@HOOKS.refusal_for(FieldType.court)
+def court_refused(ctx: TransitionContext, field: FieldSpec, value: object) -> str | None:
+    """R-JC-COURT: why this court cannot take the case's application, in the parties' words."""
+    del field
+    courts = {unit_id: (name, path) for unit_id, name, path, _ in ctx.org_units_of(("court",))}
+    if value not in courts:
+        return f"编号 {value} 不是人民法院"
+    name, path = courts[value]
+    referring = ctx.case.referring_court_id
+    if referring is not None and value != referring:
+        return f"{name}不是委派法院：委派调解的案件应向委派法院申请司法确认（民事诉讼法第205条）"
+    if referring is None and not path.startswith(
+        _district(ctx.org_unit_path(ctx.case.committee_id))
+    ):
+        return (
+            f"{name}不在调解委员会所在辖区：应向当事人住所地、标的物所在地或调解组织所在地的"
+            "基层人民法院申请（民事诉讼法第205条）"
+        )
+    staff = {(unit, role) for _, _, unit, role in ctx.users_holding(("judge", "court_clerk"))}
+    if (value, "judge") not in staff or (value, "court_clerk") not in staff:
+        return f"{name}尚未配备受理司法确认的法官和书记员"
+    return None
+
+
 @HOOKS.options_for(FieldType.document)
 def case_documents(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """The recorded versions of this case's document of the field's kind."""

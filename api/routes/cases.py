@@ -91,6 +91,13 @@ def _intake(body: CaseCreate, engine: Engine) -> CaseIntake:
         engine.registry.latest(body.spec_id)
     except DefinitionError as exc:
         raise InvalidInput(f"未知流程“{body.spec_id}”", field="spec_id") from exc
+    if body.spec_version is not None:
+        try:
+            engine.registry.get(body.spec_id, body.spec_version)
+        except DefinitionError as exc:
+            raise InvalidInput(
+                f"流程“{body.spec_id}”没有版本 {body.spec_version}", field="spec_version"
+            ) from exc
     try:
         return CaseIntake.model_validate(body.model_dump())
     except ValidationError as exc:  # the engine's rules beyond the API schema's

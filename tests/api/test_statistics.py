@@ -91,7 +91,13 @@ def test_a_supervisor_reads_the_district_report_for_a_month(any_api: Api) -> Non
     assert report["overdue"] == 1
     assert (report["visited"], report["performed"], report["performance_rate"]) == (1, 1, 1.0)
     assert report["satisfaction"] == {"satisfied": 1}  # the latest visit counts
-    assert report["confirmation"] == {"applied": 1, "confirmed": 1, "rejected": 0}
+    assert report["confirmation"] == {
+        "applied": 1,
+        "confirmed": 1,
+        "rejected": 0,
+        "not_accepted": 0,
+        "withdrawn": 0,
+    }
     assert sum(report["by_category"].values()) == sum(report["by_risk"].values()) == 7
     street = next(c for c in report["children"] if c["unit"]["id"] == api.world.units["street"])
     assert (street["received"], street["successful"], street["mediated"]) == (7, 2, 4)

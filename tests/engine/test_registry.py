@@ -40,10 +40,12 @@ def _line_of(text: str, needle: str) -> int:
 def test_shipped_specs_load_and_build_one_machine_each() -> None:
     registry = Registry.from_directory(WORKFLOWS_DIR, HOOKS)
     keys = {compiled.key for compiled in registry.all()}
-    assert {("standard", 1), ("court_referral", 1)} <= keys
+    assert {("standard", 1), ("standard", 2), ("court_referral", 1), ("court_referral", 2)} <= keys
+    assert ("court_entrusted", 1) in keys
     standard = registry.latest("standard")
+    assert standard.spec.version == 2  # new cases get the latest; v1 cases keep v1
     assert standard.machine.auto_transitions is False
-    assert registry.get("standard", 1) is standard  # built once, shared by every case
+    assert registry.get("standard", 2) is standard  # built once, shared by every case
 
 
 def test_unknown_guard_names_file_line_and_suggestion(tmp_path: Path) -> None:

@@ -121,6 +121,9 @@ def mediator_holds_a_session_and_drafts(page: Page, case_id: int) -> None:
     open_action(page, case_id, "记录调解")
     page.get_by_label("调解记录").fill("双方陈述意见，经调解同意由被申请人修缮院墙")
     page.get_by_label("调解地点").fill("老杨调解工作室")
+    page.locator("#f-read_back").check()  # R-TRANSCRIPT (v2): read back, signed by each party
+    page.locator("#f-signed_by-1").check()
+    page.locator("#f-signed_by-2").check()
     shot(page, "action-session")
     submit(page, "记录调解")
     open_action(page, case_id, "拟定调解协议")
