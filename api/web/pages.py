@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web import actions, cases, court, intake, progress, signin, signing, verify
+from api.web import (
+    actions,
+    cases,
+    court,
+    intake,
+    progress,
+    signin,
+    signing,
+    statistics,
+    verify,
+)
 
 
 def include(app: FastAPI) -> None:
-    for module in (signin, intake, cases, actions, signing, court, progress, verify):
+    for module in (
+        signin,
+        intake,
+        cases,
+        actions,
+        signing,
+        court,
+        progress,
+        verify,
+        statistics,
+    ):
         app.include_router(module.router)
