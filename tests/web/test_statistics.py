@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import Browser, expect
 from typer.testing import CliRunner
 
 from api.cli import app
 from api.settings import get_settings
 from tests.api.conftest import Api
 from tests.api.test_statistics import MARCH, _district_in_march
+from tests.web.browser import DESK, PHONE, Served, new_context, shot, under_strict_csp
 from tests.web.conftest import Pages
+from tests.web.test_browser import sign_in
 
 _ROW = re.compile(r'<tr><th scope="row">(?:<a [^>]*>)?([^<]+)(?:</a>)?</th><td>([^<]*)</td>')
 
@@ -112,3 +115,33 @@ def test_r_stats_one_click_exports_the_ledger_and_figures_to_excel(api: Api) -> 
     parties = " ".join(str(r[2]) for r in ledger[1:])
     assert "****" in parties  # ID and phone masked (R-PII)
     assert not re.search(r"\d{17}[\dX]", parties)
+
+
+def test_the_dashboard_in_chromium_at_phone_and_desk_width(
+    browser: Browser, served: Served, api: Api
+) -> None:
+    """Charts drawn under a Content-Security-Policy of 'self', a unit drilled into by a click,
+    no sideways scrolling on a phone; screenshots in test-artifacts/."""
+    _district_in_march(api)
+    query = f"from={MARCH['from']}&to={MARCH['to']}"
+    for viewport in (PHONE, DESK):
+        context = new_context(browser, served.url, viewport)
+        refused = under_strict_csp(context)
+        page = context.new_page()
+        sign_in(page, "supervisor")
+        page.get_by_role("link", name="统计督办").click()
+        expect(page.get_by_role("heading", name="调解统计 · 诸暨市")).to_be_visible()
+        page.get_by_label("受理日期自").fill(MARCH["from"])
+        page.get_by_label("受理日期至").fill(MARCH["to"])
+        page.get_by_role("button", name="查看这段时间").click()
+        expect(page.locator(".figures")).to_contain_text("28.6%")
+        expect(page.locator('[data-chart="levels"] canvas')).to_have_count(1)
+        shot(page, "page-statistics")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], width
+        page.get_by_role("link", name="枫桥镇").first.click()
+        expect(page.get_by_role("heading", name="调解统计 · 枫桥镇")).to_be_visible()
+        assert query in page.url
+        shot(page, "page-statistics-street")
+        context.close()
+        assert refused == []

@@ -12,7 +12,7 @@
     function chart(name, option) {
       var box = document.querySelector('[data-chart="' + name + '"]');
       if (!box) { return; }
-      var c = window.echarts.init(box, null, { renderer: "svg" });
+      var c = window.echarts.init(box);
       option.color = palette;
       option.textStyle = font;
       option.animation = false;
@@ -22,8 +22,8 @@
     function labels(rows) { return rows.map(function (r) { return r.label; }); }
     chart("levels", {
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v + "%"; } },
-      legend: { data: ["实际占比", "目标"], textStyle: font },
-      grid: { left: 48, right: 16, bottom: 32, top: 40 },
+      legend: { data: ["实际占比", "目标"], textStyle: font, top: 0 },
+      grid: { left: 8, right: 8, bottom: 8, top: 48, containLabel: true },
       xAxis: { type: "category", data: labels(data.levels), axisLabel: font },
       yAxis: { type: "value", max: 100, axisLabel: { fontSize: 14, formatter: "{value}%" } },
       series: [
@@ -33,23 +33,27 @@
           itemStyle: { color: "#b1b4b6" } }
       ]
     });
-    chart("outcomes", {
-      tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: ["35%", "65%"], data: data.outcomes.map(function (r) {
-        return { name: r.label, value: r.value };
-      }), label: { formatter: "{b}\n{c} 件", fontSize: 15 } }]
-    });
-    chart("satisfaction", {
-      tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: "60%", data: data.satisfaction.map(function (r) {
-        return { name: r.label, value: r.value };
-      }), label: { formatter: "{b} {c}", fontSize: 15 } }]
-    });
+    function bars(name, rows, unit) {
+      var box = document.querySelector('[data-chart="' + name + '"]');
+      if (box) { box.style.height = Math.max(140, 50 + rows.length * 52) + "px"; }
+      chart(name, {
+        tooltip: { trigger: "axis" },
+        grid: { left: 8, right: 56, bottom: 8, top: 8, containLabel: true },
+        yAxis: { type: "category", data: labels(rows), inverse: true, axisLabel: font },
+        xAxis: { type: "value", minInterval: 1, axisLabel: { fontSize: 14 } },
+        series: [{ type: "bar", barMaxWidth: 32, data: rows.map(function (r) { return r.value; }),
+                   label: { show: true, position: "right", formatter: "{c} " + unit, fontSize: 16 } }]
+      });
+    }
+    bars("outcomes", data.outcomes, "件");
+    bars("satisfaction", data.satisfaction, "件");
     if (data.children.length) {
+      var box = document.querySelector('[data-chart="children"]');
+      if (box) { box.style.height = Math.max(180, 90 + data.children.length * 80) + "px"; }
       chart("children", {
         tooltip: { trigger: "axis" },
-        legend: { data: ["受理", "成功"], textStyle: font },
-        grid: { left: 8, right: 24, bottom: 8, top: 40, containLabel: true },
+        legend: { data: ["受理", "成功"], textStyle: font, top: 0 },
+        grid: { left: 8, right: 24, bottom: 8, top: 48, containLabel: true },
         yAxis: { type: "category", data: labels(data.children), inverse: true,
                  axisLabel: { fontSize: 14, width: 120, overflow: "break" } },
         xAxis: { type: "value", minInterval: 1, axisLabel: { fontSize: 14 } },
