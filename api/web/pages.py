@@ -9,6 +9,7 @@ from api.web import (
     cases,
     court,
     intake,
+    lawyers,
     progress,
     signin,
     signing,
@@ -28,5 +29,6 @@ def include(app: FastAPI) -> None:
         progress,
         verify,
         statistics,
+        lawyers,
     ):
         app.include_router(module.router)
