@@ -5,39 +5,24 @@ Every command exits 0 only on success and prints errors in Chinese with a stable
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, select
 
-from api import migrate
-from api.outbox import OutboxDispatcher
-from api.services.statistics import (
-    CHILD_COLUMNS,
-    EARLIEST,
-    LATEST,
-    breakdown,
-    child_row,
-    figure_rows,
-)
 from api.settings import get_settings
-from api.wiring import build_engine, load_calendar, load_registry, make_sa_engine
-from documents import DocumentError
-from engine import queries
-from engine.calendar import SHANGHAI
-from engine.errors import DefinitionError, EngineError
-from engine.graph import to_dot
-from engine.models import Category
-from engine.registry import Registry
-from engine.runtime import Engine
-from workflows import HOOKS
+
+if TYPE_CHECKING:
+    from api.outbox import OutboxDispatcher
+    from api.settings import Settings
+    from engine.runtime import Engine
 
 app = typer.Typer(
     help="枫桥 Fengqiao — 人民调解工作流引擎", no_args_is_help=True, add_completion=False
@@ -47,7 +32,9 @@ audit_app = typer.Typer(help="审计链校验", no_args_is_help=True)
 outbox_app = typer.Typer(help="通知发件箱：查看与重试", no_args_is_help=True)
 timers_app = typer.Typer(help="期限与回访定时器：查看与重试", no_args_is_help=True)
 calendar_app = typer.Typer(help="法定节假日与调休数据", no_args_is_help=True)
-documents_app = typer.Typer(help="文书：核验签名、导出协议书", no_args_is_help=True)
+documents_app = typer.Typer(
+    help="文书：核验签名、导出协议书与裁定书、导出卷宗", no_args_is_help=True
+)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
@@ -67,6 +54,12 @@ def fail(message: str, code: str, exit_code: int = 1) -> typer.Exit:
 @app.command()
 def init() -> None:
     """初始化数据目录与数据库（应用迁移、生成密钥、写入纠纷类型）。可重复运行。"""
+    from sqlmodel import Session
+
+    from api import migrate
+    from api.wiring import build_engine, make_sa_engine
+    from engine.errors import EngineError
+
     settings = get_settings()
     _check_document_environment()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,6 +84,7 @@ def init() -> None:
 def _check_document_environment() -> None:
     """Agreements need the CJK font and HarfBuzz subsetting: stop now, not at signing time."""
     from api.documents import check_environment
+    from documents import DocumentError
 
     try:
         check_environment(get_settings().document_font_family)
@@ -110,7 +104,13 @@ def demo(
     ] = True,
 ) -> None:
     """写入虚构的示范辖区：街道、社区、网格与中心户、两个品牌调解室、法院、志愿律师和约60件案件。"""
+    from sqlmodel import Session, select
+
     from api.demo import load_demo
+    from api.wiring import make_sa_engine
+    from documents import DocumentError
+    from engine.errors import EngineError
+    from engine.models import Category
 
     settings = get_settings()
     engine = make_sa_engine(settings.resolved_database_url)
@@ -154,6 +154,9 @@ def serve(
 @workflows_app.command("list")
 def workflows_list() -> None:
     """列出已加载的流程定义。"""
+    from api.wiring import load_registry
+    from engine.errors import DefinitionError
+
     try:
         registry = load_registry()
     except DefinitionError as exc:
@@ -180,8 +183,9 @@ def workflows_validate(
 ) -> None:
     """校验流程定义；有误时指出文件、行号和修改建议，退出码非零。"""
     from api.wiring import REQUIREMENTS
-    from engine.registry import VOCABULARY_DIR, load_vocabularies
-    from workflows import WORKFLOWS_DIR
+    from engine.errors import DefinitionError
+    from engine.registry import VOCABULARY_DIR, Registry, load_vocabularies
+    from workflows import HOOKS, WORKFLOWS_DIR
 
     try:
         vocabularies = load_vocabularies(WORKFLOWS_DIR / VOCABULARY_DIR)
@@ -222,6 +226,10 @@ def workflows_graph(
     version: Annotated[int | None, typer.Option(help="版本；缺省为最新")] = None,
 ) -> None:
     """把流程画成 SVG（状态以中文标注）。需要 graphviz（make install 会安装）。"""
+    from api.wiring import load_registry
+    from engine.errors import DefinitionError
+    from engine.graph import to_dot
+
     try:
         registry = load_registry()
         compiled = registry.get(spec_id, version) if version else registry.latest(spec_id)
@@ -247,6 +255,9 @@ def audit_verify(
     case_ids: Annotated[list[int] | None, typer.Argument(help="案件 id；缺省为全部")] = None,
 ) -> None:
     """重新计算每个案件的审计哈希链；发现篡改时指出案件和事件，退出码非零。"""
+    from api.wiring import build_engine
+    from engine.errors import EngineError
+
     settings = get_settings()
     try:
         engine = build_engine(settings)
@@ -285,6 +296,18 @@ def stats(
     end: Annotated[str | None, typer.Option("--to", help="受理日期至（含），缺省为今天")] = None,
 ) -> None:
     """调解统计（R-STATS）：受理、调解成功率、化解率、各层级化解占比、办理工作日、履行率。"""
+    from api.services.statistics import (
+        CHILD_COLUMNS,
+        EARLIEST,
+        LATEST,
+        breakdown,
+        child_row,
+        figure_rows,
+    )
+    from api.wiring import build_engine
+    from engine import queries
+    from engine.calendar import SHANGHAI
+
     engine = build_engine(get_settings())
     last = _date_option(end, "--to") or engine.clock.now().astimezone(SHANGHAI).date()
     first = _date_option(start, "--from") or last.replace(month=1, day=1)
@@ -318,6 +341,8 @@ def worker(
     import logging
 
     from api.scheduler import Ticker, run_blocking
+    from api.wiring import build_engine
+    from engine.errors import EngineError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
@@ -346,6 +371,7 @@ def worker(
 
 def _dispatcher() -> tuple[Engine, OutboxDispatcher]:
     from api.scheduler import dispatcher_from_settings
+    from api.wiring import build_engine
 
     settings = get_settings()
     engine = build_engine(settings)
@@ -419,6 +445,9 @@ def timers_list(
     limit: Annotated[int, typer.Option(help="最多显示条数")] = 50,
 ) -> None:
     """列出定时器：到期时间、是否按暂定日历计算、失败原因。"""
+    from api.wiring import build_engine
+    from engine.calendar import SHANGHAI
+
     settings = get_settings()
     engine = build_engine(settings)
     where = "status = :status" + (" AND case_id = :case" if case_id else "")
@@ -455,6 +484,7 @@ def timers_retry(
     ] = None,
 ) -> None:
     """把失败（failed）的定时器重新排队，下一次运行时执行。"""
+    from api.wiring import build_engine
     from engine.timers import TimerService
 
     engine = build_engine(get_settings())
@@ -468,7 +498,9 @@ def calendar_import(
     file: Annotated[Path, typer.Argument(help="某一年的节假日安排 YAML（格式见 README）")],
 ) -> None:
     """导入国务院公布的某年节假日安排，并重算按暂定日历计算的期限。"""
+    from api.wiring import build_engine
     from engine.calendar import parse_year_file
+    from engine.errors import EngineError
     from engine.timers import TimerService
 
     settings = get_settings()
@@ -496,6 +528,9 @@ def calendar_import(
 @calendar_app.command("list")
 def calendar_list() -> None:
     """列出日历已知的年份及数据来源；未知年份的期限按周末计算并标为暂定。"""
+    from api.wiring import load_calendar
+    from engine.errors import EngineError
+
     settings = get_settings()
     try:
         calendar = load_calendar(settings.resolved_calendar_dir)
@@ -515,16 +550,24 @@ def documents_verify(
         list[Path] | None,
         typer.Option("--trust", help="另外信任的根证书（PEM 或 DER），可重复"),
     ] = None,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete", help="签署中的草稿：已有签名均有效、顺序正确时退出码也为 0"
+        ),
+    ] = False,
 ) -> None:
-    """核验文书的每个签名：签署人、角色、时间、是否完好、是否受信任、签署后是否被修改。
+    """核验文书：每个签名的签署人、角色、时间、是否完好、是否受信任，以及整份文书的结论。
 
-    信任本部署的 CA（数据目录下的开发用 CA 或配置的 PKCS#12）及 --trust 指定的证书；
-    全部签名有效且签署后未被修改时退出码为 0。
+    信任本部署的 CA（数据目录下的开发用 CA 或配置的 PKCS#12）及 --trust 指定的证书。
+    退出码：0 有效；1 无效（签名损坏、证书不受信任、签名人不符、签署后被修改、无法读取）；
+    3 签署未完成（缺少计划中的签名，如草稿或被截掉后面修订的文件）；4 签署顺序不符。
     """
     from cryptography import x509
 
     from api.documents import trust_roots
-    from documents import verify
+    from documents import DocumentError, Verdict, verify
+    from documents.verification import beijing_time
 
     try:
         pdf = file.read_bytes()
@@ -533,20 +576,20 @@ def documents_verify(
     try:
         roots: list[x509.Certificate | bytes] = [*trust_roots(get_settings())]
         roots += [path.read_bytes() for path in trust or []]
-        report = verify(pdf, roots)
     except OSError as exc:
         raise fail(f"无法读取证书文件：{exc}", "file_unreadable") from exc
-    except (DocumentError, ValueError) as exc:
-        message = exc.message_zh if isinstance(exc, DocumentError) else f"证书无法解析：{exc}"
-        code = exc.code if isinstance(exc, DocumentError) else "certificate_unreadable"
-        raise fail(message, code) from exc
+    try:
+        report = verify(pdf, roots)
+    except DocumentError as exc:
+        console.print(f"核验结论：无效。{exc.message_zh}", soft_wrap=True, highlight=False)
+        raise fail(exc.message_zh, exc.code) from exc
+    except ValueError as exc:
+        raise fail(f"证书无法解析：{exc}", "certificate_unreadable") from exc
     yes_no = {True: "[green]是[/]", False: "[red]否[/]"}
     total = len(report.signatures)
     for index, signature in enumerate(report.signatures, start=1):
         when = (
-            signature.signing_time.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-            if signature.signing_time
-            else "—"
+            f"{beijing_time(signature.signing_time)}（北京时间）" if signature.signing_time else "—"
         )
         dev = "（开发用证书）" if signature.development_certificate else ""
         level = signature.modification_level
@@ -554,15 +597,21 @@ def documents_verify(
             f"[bold]签名 {index}/{total}[/]（{signature.field}，{signature.label}）",
             f"  签署人：{signature.signer_name}{dev}",
             f"  角色：{signature.role.label_zh if signature.role else '（未知）'}",
-            f"  签署时间：{when}（北京时间）",
+            f"  签署时间：{when}",
             f"  内容完好：{yes_no[signature.intact and signature.valid]}",
             f"  证书受信任：{yes_no[signature.trusted]}",
+            f"  与签名栏相符：{yes_no[signature.matches_slot]}",
             f"  签署后改动：{_MODIFICATION_ZH.get(level, level)}",
         ]
-        console.print("\n".join(lines), soft_wrap=True)
-    console.print(report.summary_zh, soft_wrap=True)
-    if not report.ok:
-        raise fail("文书核验未通过", "document_verification_failed")
+        console.print("\n".join(lines), soft_wrap=True, highlight=False)
+    console.print(report.headline_zh, soft_wrap=True, highlight=False)
+    verdict = report.verdict
+    if verdict is Verdict.INCOMPLETE and allow_incomplete:
+        return
+    if verdict is not Verdict.VALID:
+        raise fail(
+            f"文书核验结论为“{verdict.label_zh}”", f"document_{verdict.value}", verdict.exit_code
+        )
 
 
 _MODIFICATION_ZH = {
@@ -574,6 +623,39 @@ _MODIFICATION_ZH = {
 }
 
 
+# Kinds whose signed versions are stored (the workflow's document kinds; tests keep them equal).
+STORED_KINDS = {"agreement": "调解协议书文书", "ruling": "民事裁定书"}
+
+
+def _latest_stored(settings: Settings, case_id: int, kind: str) -> tuple[int, str] | None:
+    """The latest stored version of a case's document, read with the standard library's
+    SQLite driver: no SQLAlchemy, no engine, no workflows to load. None when the database is
+    not SQLite (the caller then goes through the engine). Exits when the case or the
+    document does not exist.
+    """
+    import sqlite3
+
+    url = settings.resolved_database_url
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            if db.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None:
+                raise fail(f"案件 {case_id} 不存在", "case_not_found")
+            row = db.execute(
+                "SELECT version, sha256 FROM documents WHERE case_id = ? AND kind = ? "
+                "ORDER BY version DESC LIMIT 1",
+                (case_id, kind),
+            ).fetchone()
+    except sqlite3.Error:
+        return None  # not initialised, locked, …: the engine path says what is wrong
+    if row is None:
+        what = "协议扫描件" if kind == "agreement_scan" else STORED_KINDS[kind]
+        raise fail(f"案件 {case_id} 尚无{what}", "document_not_found")
+    return int(row[0]), str(row[1])
+
+
 @documents_app.command("render")
 def documents_render(
     case_id: Annotated[int, typer.Argument(help="案件 id")],
@@ -582,8 +664,8 @@ def documents_render(
         str,
         typer.Option(
             "--kind",
-            help="文书种类：agreement（调解协议书，默认）、application、registration、"
-            "transcript、confirmation_application、followup、legal_opinion",
+            help="文书种类：agreement（调解协议书，默认）、ruling（民事裁定书）、application、"
+            "registration、transcript、confirmation_application、followup、legal_opinion",
         ),
     ] = "agreement",
     index: Annotated[
@@ -596,16 +678,37 @@ def documents_render(
         bool, typer.Option("--scan", help="导出纸质签署的扫描件（婚姻、收养、继承类协议）")
     ] = False,
 ) -> None:
-    """导出案件文书：调解协议书的最新版本（已签署的签名一并导出），或按案件现状生成卷宗中的其他文书（只读，不签署、不存档）。"""
-    from api.documents import AGREEMENT, AGREEMENT_SCAN, CASE_FILE_KINDS, DocumentService
+    """导出案件文书：调解协议书或民事裁定书的最新版本（签名一并导出），或按案件现状生成卷宗中的其他文书（只读，不签署、不存档）。"""
+    settings = get_settings()
+    if kind in STORED_KINDS or scan:
+        if scan and kind != "agreement":
+            raise fail("--scan 只适用于调解协议书（--kind agreement）", "invalid_input", 2)
+        stored = "agreement_scan" if scan else kind
+        found = _latest_stored(settings, case_id, stored)
+        if found is not None:  # SQLite: read without building the engine (fast start)
+            version, digest = found
+            from documents.errors import DocumentError as StoreFailed
+            from documents.store import DocumentStore
+
+            try:
+                data = DocumentStore(settings.documents_dir).get(digest)
+            except StoreFailed as exc:
+                raise fail(exc.message_zh, exc.code) from exc
+            output.write_bytes(data)
+            note = f"第 {version} 版，SHA-256 {digest}"
+            console.print(f"已写入 {output}（{note}）", soft_wrap=True)
+            return
+    from api.documents import AGREEMENT, AGREEMENT_SCAN, CASE_FILE_KINDS, RULING, DocumentService
+    from api.wiring import build_engine
+    from documents import DocumentError
+    from engine.errors import EngineError
     from engine.records import Actor
 
-    if kind != AGREEMENT and kind not in CASE_FILE_KINDS:
-        choices = "、".join((AGREEMENT, *CASE_FILE_KINDS))
+    if kind not in (AGREEMENT, RULING) and kind not in CASE_FILE_KINDS:
+        choices = "、".join((AGREEMENT, RULING, *CASE_FILE_KINDS))
         raise fail(f"未知的文书种类“{kind}”，可选：{choices}", "invalid_input", 2)
     if scan and kind != AGREEMENT:
         raise fail("--scan 只适用于调解协议书（--kind agreement）", "invalid_input", 2)
-    settings = get_settings()
     try:
         engine = build_engine(settings)
     except EngineError as exc:
@@ -619,10 +722,10 @@ def documents_render(
             data = service.render_case_document(case_id, Actor.system(), kind, index=index)
             note = "按案件现状生成，未签署、未存档"
         else:
-            stored = AGREEMENT_SCAN if scan else AGREEMENT
+            stored = AGREEMENT_SCAN if scan else kind
             latest = service.latest(case_id, stored)
             if latest is None:
-                what = "协议扫描件" if scan else "调解协议书文书"
+                what = "协议扫描件" if scan else STORED_KINDS[kind]
                 raise fail(f"案件 {case_id} 尚无{what}", "document_not_found")
             data = service.read(latest.sha256)
             note = f"第 {latest.version} 版，SHA-256 {latest.sha256}"
@@ -632,6 +735,40 @@ def documents_render(
         engine.db.engine.dispose()
     output.write_bytes(data)
     console.print(f"已写入 {output}（{note}）", soft_wrap=True)
+
+
+@documents_app.command("casefile")
+def documents_casefile(
+    case_id: Annotated[int, typer.Argument(help="案件 id")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 文件")],
+) -> None:
+    """导出案件的卷宗：封面、卷内目录、按规定顺序排列的全部文书（签名原件作为附件），经调解委员会盖章；已结案的案件首次导出时归档，此后不变。"""
+    from api.documents import DocumentService
+    from api.services.case_file import CaseFileService
+    from api.wiring import build_engine
+    from documents import DocumentError
+    from engine.errors import EngineError
+    from engine.records import Actor
+
+    settings = get_settings()
+    try:
+        engine = build_engine(settings)
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    try:
+        with engine.db.transaction(write=False) as tx:
+            case = tx.load_case(case_id)
+        if case is None:
+            raise fail(f"案件 {case_id} 不存在", "case_not_found")
+        service = CaseFileService(DocumentService(settings, engine))
+        data = service.volume(case_id, Actor.system())
+    except (DocumentError, EngineError) as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    finally:
+        engine.db.engine.dispose()
+    output.write_bytes(data)
+    state = "已归档" if case.closed_at is not None else "未结案，未归档"
+    console.print(f"已写入 {output}（卷宗，{state}）", soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console script entry

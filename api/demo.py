@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from api.demo_papers import DEMO_DISPUTES
 from api.documents import DocumentService
 from api.settings import Settings
 from api.wiring import build_engine
@@ -51,8 +53,35 @@ DISPUTES = [
     ("village_affairs", "村集体分红分配纠纷"),
     ("environment", "养殖场异味扰民纠纷"),
 ]
+# Every demo user is a person with a name: they sign papers as themselves (R-TRANSCRIPT).
+STAFF = {
+    "police_qingshi": "郑卫东",
+    "police_liuwan": "蒋立新",
+    "mediator_qingshi": "周明远",
+    "recorder_qingshi": "钱淑芬",
+    "mediator_liuwan": "陆文海",
+    "recorder_liuwan": "沈雅琴",
+    "mediator_qs_east": "吴志刚",
+    "recorder_qs_east": "许丽萍",
+    "mediator_qs_mill": "孙德福",
+    "recorder_qs_mill": "曹红梅",
+    "mediator_lw_river": "金海生",
+    "recorder_lw_river": "潘月娥",
+    "mediator_lw_hill": "邵国庆",
+    "recorder_lw_hill": "叶春兰",
+    "household_qs_east_grid1": "韩桂英",
+    "household_qs_east_grid2": "冯长根",
+    "household_qs_mill_grid1": "董阿福",
+    "household_qs_mill_grid2": "袁素珍",
+    "household_lw_river_grid1": "程水根",
+    "household_lw_river_grid2": "彭金娣",
+    "household_lw_hill_grid1": "吕伯康",
+    "household_lw_hill_grid2": "蔡凤仙",
+}
 DEMO_PASSWORD = "fengqiao2026"  # printed by the command; for the demo district only
-STEP = timedelta(minutes=30)  # between two actions on one demo case
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+STEP = timedelta(minutes=15)  # between two actions on one demo case
+OFFICE_OPENS = time(8, 30)  # Beijing time: every demo case's day starts in office hours
 
 
 @dataclass
@@ -138,9 +167,9 @@ def _build_district(session: Session) -> District:
     user("supervisor", "沈督办", Role.supervisor, "district")
     user("judge_lin", "林清远", Role.judge, "tribunal")
     user("judge_he", "何若水", Role.judge, "tribunal")
-    user("clerk_tang", "唐书记员", Role.court_clerk, "tribunal")
-    user("prosecutor_qin", "秦检察官", Role.prosecutor, "procuratorate")
-    for i, lawyer in enumerate(["严律师", "陆律师", "方律师"], start=1):
+    user("clerk_tang", "唐晓雯", Role.court_clerk, "tribunal")
+    user("prosecutor_qin", "秦正平", Role.prosecutor, "procuratorate")
+    for i, lawyer in enumerate(["严立诚", "陆思源", "方婉清"], start=1):
         user(f"lawyer_{i}", lawyer, Role.lawyer, "firm")
 
     streets = [("qingshi", "青石街道", "青石"), ("liuwan", "柳湾镇", "柳湾")]
@@ -151,7 +180,12 @@ def _build_district(session: Session) -> District:
     for street_key, street_name, short in streets:
         unit(street_key, OrgKind.street, street_name, "district")
         unit(f"{street_key}_police", OrgKind.police_station, f"{street_name}派出所", street_key)
-        user(f"police_{street_key}", f"{short}民警", Role.police, f"{street_key}_police")
+        user(
+            f"police_{street_key}",
+            STAFF[f"police_{street_key}"],
+            Role.police,
+            f"{street_key}_police",
+        )
         unit(
             f"{street_key}_committee",
             OrgKind.committee,
@@ -159,7 +193,19 @@ def _build_district(session: Session) -> District:
             street_key,
             short,
         )
-        user(f"mediator_{street_key}", f"{short}调解员", Role.mediator, f"{street_key}_committee")
+        user(
+            f"mediator_{street_key}",
+            STAFF[f"mediator_{street_key}"],
+            Role.mediator,
+            f"{street_key}_committee",
+        )
+        # R-TRANSCRIPT: a committee member other than the mediator records the sessions
+        user(
+            f"recorder_{street_key}",
+            STAFF[f"recorder_{street_key}"],
+            Role.mediator,
+            f"{street_key}_committee",
+        )
         for c_key, c_name in communities[street_key]:
             unit(c_key, OrgKind.community, c_name, street_key)
             unit(
@@ -169,12 +215,17 @@ def _build_district(session: Session) -> District:
                 c_key,
                 c_name[:2],
             )
-            user(f"mediator_{c_key}", f"{c_name[:2]}调解员", Role.mediator, f"{c_key}_committee")
+            user(
+                f"mediator_{c_key}", STAFF[f"mediator_{c_key}"], Role.mediator, f"{c_key}_committee"
+            )
+            user(
+                f"recorder_{c_key}", STAFF[f"recorder_{c_key}"], Role.mediator, f"{c_key}_committee"
+            )
             for g in (1, 2):
                 g_key = f"{c_key}_grid{g}"
                 unit(g_key, OrgKind.grid, f"{c_name}第{g}网格", c_key)
                 user(
-                    f"household_{g_key}", f"{c_name[:2]}{g}号中心户", Role.central_household, g_key
+                    f"household_{g_key}", STAFF[f"household_{g_key}"], Role.central_household, g_key
                 )
                 addresses = [f"{street_name}{c_name}{g}组{n}号" for n in range(1, 41)]
                 for address in addresses:
@@ -234,6 +285,22 @@ class DemoCase:
     documents: DocumentService | None  # None: engine only (`fengqiao demo --no-documents`)
     unit: int = 0  # the mediator's committee or room, where escalated cases go
     local_mediator: str = ""  # the mediator of the grid's own committee
+    category: str = "neighbour"
+    names: tuple[str, str] = ("", "")  # applicant, respondent
+
+    def text(self, template: str) -> str:
+        return template.format(a=self.names[0], r=self.names[1])
+
+    def record(self) -> str:
+        """The session that reached agreement, as the recorder wrote it down."""
+        return "\n".join(self.text(line) for line in DEMO_DISPUTES[self.category].record)
+
+    def recorder(self, mediator: str) -> str:
+        """The recorder of the mediator's committee (a room: its parent committee's)."""
+        committee = {"mediator_xiu": "qingshi", "mediator_yang": "liuwan"}.get(
+            mediator, mediator.removeprefix("mediator_")
+        )
+        return f"recorder_{committee}"
 
     def fire(self, actor: str, trigger: str, reason: str | None = None, **payload: Any) -> None:
         self.clock.set(self.clock.now() + STEP)
@@ -288,21 +355,27 @@ class DemoCase:
     def agreement(self) -> None:
         """Draft through the document service, so the case holds a real rendered agreement."""
         applicant, respondent = self.party_ids[:2]
-        due = (self.clock.now() + timedelta(days=20)).date().isoformat()
+        dispute = DEMO_DISPUTES[self.category]
+        who = {"a": applicant, "r": respondent}
+        today = self.clock.now().astimezone(SHANGHAI).date()
         payload: dict[str, Any] = {
-            "facts": "双方因琐事发生争执，经调解查明事实。",
-            "issues": "赔偿金额；履行方式",
-            "responsibilities": "被申请人承担主要责任",
+            "facts": self.text(dispute.facts),
+            "issues": [self.text(i) for i in dispute.issues],
+            "responsibilities": [
+                {"party_id": applicant, "responsibility": self.text(dispute.applicant_share)},
+                {"party_id": respondent, "responsibility": self.text(dispute.respondent_share)},
+            ],
             "terms": [
                 {
-                    "obligor": respondent,
-                    "obligee": applicant,
-                    "content": "支付补偿款",
-                    "amount": 2000 + 500 * (self.case_id % 7),
-                    "method": "银行转账",
-                    "place": "村委会",
-                    "due_date": due,
+                    "obligor": who[t.obligor],
+                    "obligee": who["r" if t.obligor == "a" else "a"],
+                    "content": self.text(t.content),
+                    "amount": t.amount,
+                    "method": t.method,
+                    "place": self.text(t.place),
+                    "due_date": (today + timedelta(days=t.days)).isoformat(),
                 }
+                for t in dispute.terms
             ],
         }
         if self.documents is None:
@@ -353,17 +426,42 @@ class DemoCase:
         self.fire(self.mediator, "apply_seal", **extra)
 
 
+def _grid_recorder(c: DemoCase) -> None:
+    """The grid committee's recorder takes the notes the 中心户 cannot take while mediating."""
+    c.fire(
+        c.local_mediator,
+        "assign",
+        user_id=c.district.users[c.recorder(c.local_mediator)],
+        role="recorder",
+        parties_consented=True,
+    )
+
+
 def _to_room(c: DemoCase) -> None:
     c.consent()
     c.fire(c.household, "route_to_grid")
-    c.fire(c.household, "record_session", place="网格议事点", record="双方各自陈述，未达成一致")
+    _grid_recorder(c)
+    c.fire(
+        c.household,
+        "record_session",
+        place="网格议事点",
+        record=c.text("中心户：请双方各自说明情况。\n{a}：要求对方赔偿。\n{r}：不同意对方的要求。"),
+    )
     c.fire(c.household, "escalate", room_id=c.unit)
     c.assign(c.mediator, "mediator")
+    c.fire(
+        c.mediator,
+        "unassign",
+        reason="案件移送调解室，由调解室所在调解委员会的记录员记录",
+        user_id=c.district.users[c.recorder(c.local_mediator)],
+        role="recorder",
+    )
+    c.assign(c.recorder(c.mediator), "recorder")
 
 
 def _agree(c: DemoCase) -> None:
     _to_room(c)
-    c.fire(c.mediator, "record_session", place="调解室", record="双方达成一致意见")
+    c.fire(c.mediator, "record_session", place="调解室", record=c.record())
     c.agreement()
 
 
@@ -419,7 +517,15 @@ def _closed(c: DemoCase) -> None:
 def _grid_oral(c: DemoCase) -> None:
     c.consent()
     c.fire(c.household, "route_to_grid")
-    c.fire(c.household, "record_session", place="中心户家中", record="双方互相谅解")
+    _grid_recorder(c)
+    c.fire(
+        c.household,
+        "record_session",
+        place="中心户家中",
+        record=c.text(
+            "中心户：都是多年的邻居，有话好好说。\n{a}：只要对方道个歉就行。\n{r}：是我不对，向你道歉。"
+        ),
+    )
     c.fire(c.household, "record_oral_agreement", content="双方互相道歉，今后和睦相处")
 
 
@@ -580,10 +686,12 @@ def load_demo(
     index = 0
     for label, step, how_many, (newest, oldest) in PLANS:
         for _ in range(how_many):
-            grid = district.grids[index % len(district.grids)]
+            grid_index = index % len(district.grids)
+            grid = district.grids[grid_index]
             category, summary = DISPUTES[index % len(DISPUTES)]
             index += 1
-            street = "qingshi" if index % 2 else "liuwan"
+            # the grid's own street: a case climbs within its street, never into the next one
+            street = "qingshi" if grid_index < len(district.grids) // 2 else "liuwan"
             mediator = (
                 ("mediator_xiu" if street == "qingshi" else "mediator_yang")
                 if index % 3 == 0
@@ -591,7 +699,9 @@ def load_demo(
             )
             household = next(k for k, v in district.users.items() if v == grid[2])
             days_ago = rng.randint(newest, oldest)
-            clock.set(anchor - timedelta(days=days_ago, hours=12 + rng.randrange(0, 8)))
+            day = anchor.astimezone(SHANGHAI).date() - timedelta(days=days_ago)
+            opens = datetime.combine(day, OFFICE_OPENS, tzinfo=SHANGHAI)
+            clock.set(opens + timedelta(minutes=rng.randrange(0, 90)))
             intake = _intake(
                 rng, district, grid, category, summary, "blue" if index % 5 else "yellow"
             )
@@ -601,7 +711,8 @@ def load_demo(
                 intake = intake.model_copy(update={"committee_id": room})
             result = engine.open_case(intake, district.actors[household])
             with engine.db.transaction(write=False) as tx:
-                party_ids = [p.party_id for p in tx.case_parties(result.case_id)]
+                parties = tx.case_parties(result.case_id)
+            party_ids = [p.party_id for p in parties]
             membership_unit = min(district.actors[mediator].unit_ids)  # the unit itself sorts first
             case = DemoCase(
                 engine,
@@ -614,6 +725,8 @@ def load_demo(
                 documents,
                 membership_unit,
                 local_mediator=_local_mediator(engine, district, result.case_id, mediator),
+                category=category,
+                names=(parties[0].name, parties[1].name),
             )
             if step is not None:
                 step(case)

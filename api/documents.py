@@ -47,6 +47,7 @@ from documents import (
     Person,
     RegistrationForm,
     Renderer,
+    Responsibility,
     SignerRole,
     Term,
     TranscriptEntry,
@@ -55,6 +56,7 @@ from documents import (
     verify,
 )
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
+from documents.signing import Mark
 from engine import access, queries
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
@@ -67,6 +69,7 @@ from workflows.actions import (
     AGREEMENT_SCAN,
     RULING,
     agreement_fields,
+    overdue_terms,
 )
 
 __all__ = [
@@ -106,7 +109,6 @@ CASE_FILE_KINDS: tuple[str, ...] = get_args(CaseFileKind)
 RENDERING_VERSION = 0  # never recorded: its verification id resolves to "not found"
 UNRECORDED = "（未记录）"
 _SPEAKER = re.compile(r"^\s*([^：:\s]{1,12})[：:]\s*(.+)$")
-_ISSUE_SPLIT = re.compile(r"[；;\n]+")
 MAC_HEX = 20  # 80 bits of HMAC-SHA256: not guessable, short enough for a QR code
 _PUBLIC_ID = re.compile(
     r"([1-9][0-9]{0,9})-([a-z][a-z_]{0,39})-([1-9][0-9]{0,9})-([0-9a-f]{" + str(MAC_HEX) + "})"
@@ -254,6 +256,8 @@ class _CaseFacts:
     committee_id: int
     presiding: dict[int, str]  # active mediator / 中心户 user id → display name
     agreement_versions: tuple[DocumentRecord, ...]
+    mediators: dict[int, str]  # active mediators only (a 中心户 is not the agreement's 调解员)
+    registered_by: str | None  # the numbering committee, when another committee mediates
 
 
 class DocumentService:
@@ -325,7 +329,7 @@ class DocumentService:
             DocumentError: the agreement cannot be rendered.
         """
         facts = self._facts(case_id, actor, expected_version, trigger)
-        fields = agreement_fields(payload, {p.party_id for p in facts.parties})
+        fields = agreement_fields(payload, {p.party_id for p in facts.parties}, today=self._today())
         agreement = self._agreement(facts, fields, actor)
         version = facts.agreement_versions[-1].version + 1 if facts.agreement_versions else 1
         pdf = self.renderer.render(
@@ -337,7 +341,8 @@ class DocumentService:
             trigger,
             actor,
             expected_version,
-            {**payload, "document_sha256": digest},
+            # the disputed matters as the list the flow declares (a text was split above)
+            {**payload, "issues": fields["issues"], "document_sha256": digest},
             performed_by="documents",
         )
 
@@ -358,8 +363,12 @@ class DocumentService:
         party_id: int,
         *,
         signature_png: bytes | None = None,
+        mark: Mark = "signature",
     ) -> FireResult:
         """The party signs the latest version with their own certificate; `actor` records it.
+
+        `mark` is how: a signature (the drawn image, else the typed name), a thumbprint, or —
+        for an organisation party — its seal.
 
         Raises:
             NotASignatory / SigningOutOfOrder / AlreadySigned / ElectronicSignatureExcluded:
@@ -370,6 +379,8 @@ class DocumentService:
         party = next((p for p in facts.parties if p.party_id == party_id), None)
         if party is None:
             raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
+        if mark == "seal" and party.kind != "organisation":
+            raise InvalidInput("只有单位当事人可以盖章代替签名", field="mark")
         _require_draft(facts)
         signer = self.authority.issue(party.name, SignerRole.PARTY, key_id=f"party:{party_id}")
         return self._sign(
@@ -379,6 +390,7 @@ class DocumentService:
             signer,
             {"party_id": party_id, "method": "electronic"},
             signature_png=signature_png,
+            mark=mark,
         )
 
     def sign_mediator(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
@@ -410,8 +422,15 @@ class DocumentService:
         payload: dict[str, Any],
         *,
         signature_png: bytes | None = None,
+        mark: Mark = "signature",
     ) -> FireResult:
         _require_draft(facts)
+        late = overdue_terms(facts.case.data.get("agreement", {}), self._today())
+        if late:  # refused before a certificate is issued; the engine checks it again
+            raise InvalidInput(
+                f"协议约定的履行期限早于签署日期：{'、'.join(late)}；请先修订协议再签署",
+                field="terms",
+            )
         latest = self.store.get(facts.agreement_versions[-1].sha256)
         signed = sign(
             latest,
@@ -419,6 +438,8 @@ class DocumentService:
             signature_png=signature_png,
             timestamp_url=self.timestamp_url,
             location=facts.branding.committee_name,
+            mark=mark,
+            signed_at=self.engine.clock.now(),
         )
         digest = self.store.put(signed)
         return self.engine.fire(
@@ -464,12 +485,7 @@ class DocumentService:
         with self.engine.db.transaction(write=False) as tx:
             court = tx.org_unit(case.court_id)
             assert court is not None, "cases reference their court by foreign key"
-            clerk_id = confirmation.get("accepted_by")
-            clerk = (
-                tx.one("SELECT display_name FROM users WHERE id = :id", {"id": clerk_id})
-                if isinstance(clerk_id, int)
-                else None
-            )
+            clerk = _court_clerk(tx, case.court_id, confirmation.get("accepted_by"))
             rulings = tx.documents(case_id, RULING)
         court_name = str(court[2])
         names = {p.party_id: p.name for p in facts.parties}
@@ -477,7 +493,11 @@ class DocumentService:
             number=ruling_number,
             issued_on=self.engine.clock.now().astimezone(BEIJING).date(),
             court=court_name,
-            applicants=self._document_parties(facts, actor),
+            # a joint application: every party is 申请人, none 被申请人 (R-JC-PACKAGE)
+            applicants=tuple(
+                p.model_copy(update={"label": "申请人"})
+                for p in self._document_parties(facts, actor)
+            ),
             agreement_number=case.number,
             agreement_date=(case.agreement_effective_at or case.created_at)
             .astimezone(BEIJING)
@@ -486,9 +506,9 @@ class DocumentService:
             outcome=outcome,
             agreement_summary=_terms_summary(case.data.get("agreement", {}), names),
             rejection_ground=grounds[ground] if ground else None,
-            reasoning=reasoning,
+            reasoning=_sentence(reasoning),
             judges=(Person(name=self._user_name(actor), title="审判员"),),
-            clerk=Person(name=str(clerk[0]) if clerk else "（未记录）", title="书记员"),
+            clerk=Person(name=clerk, title="书记员"),
         )
         version = rulings[-1].version + 1 if rulings else 1
         # the court's document: no room branding, the mediating committee named in the text
@@ -499,7 +519,13 @@ class DocumentService:
         signer = self.authority.issue(
             court_name, SignerRole.COURT, organisation=court_name, key_id=f"org:{case.court_id}"
         )
-        signed = sign(pdf, signer, timestamp_url=self.timestamp_url, location=court_name)
+        signed = sign(
+            pdf,
+            signer,
+            timestamp_url=self.timestamp_url,
+            location=court_name,
+            signed_at=self.engine.clock.now(),
+        )
         digest = self.store.put(signed)
         payload: dict[str, Any] = {"ruling_number": ruling_number, "document_sha256": digest}
         if ground:
@@ -704,12 +730,28 @@ class DocumentService:
         )
 
     def _transcript(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationTranscript:
+        """R-TRANSCRIPT: who held the session signs as its mediator (a 中心户 as 中心户, never
+        as 调解员), the case's recorder as 记录人; one person is never both."""
         sessions = queries.sessions(tx, file.case.id)
         session = _pick(sessions, index, "调解笔录", "尚无调解记录：请先记录一次调解", "index")
-        if not file.presiding:
+        mediators = _presiding(tx, file.case.id, roles=("mediator",))
+        households = _presiding(tx, file.case.id, roles=("central_household",))
+        held_by = session.recorder_id  # the engine records who fired record_session
+        if held_by in households and held_by not in mediators:
+            presiding = [Person(name=households[held_by], title="中心户")]
+        elif mediators:
+            presiding = [Person(name=n, title="人民调解员") for n in mediators.values()]
+        else:
             raise InvalidInput("本案尚未指派调解员，无法制作调解笔录", field="mediator")
+        recorders = _presiding(tx, file.case.id, roles=("recorder",))
+        names = {p.name for p in presiding}
+        recorder = next((n for n in recorders.values() if n not in names), None)
+        if recorder is None:
+            raise InvalidInput(
+                "调解笔录须由调解员以外的记录人签名：请先为本案指派记录员", field="recorder"
+            )
         parties = file.parties
-        present = {p.name for p in parties} | set(file.presiding.values())
+        present = {p.name for p in parties} | names | {recorder}
         entries = tuple(
             TranscriptEntry(speaker=m[1], text=m[2])
             if (m := _SPEAKER.match(line))
@@ -717,6 +759,8 @@ class DocumentService:
             for line in session.record.splitlines()
             if line.strip()
         )
+        if not entries:
+            raise InvalidInput("本次调解没有记录内容，无法制作调解笔录", field="record")
         return MediationTranscript(
             number=file.case.number,
             issued_on=session.held_at.astimezone(BEIJING).date(),
@@ -724,10 +768,10 @@ class DocumentService:
             place=session.place or UNRECORDED,
             public_session=session.public,
             parties=parties,
-            mediators=tuple(Person(name=n, title="人民调解员") for n in file.presiding.values()),
-            recorder=Person(name=_display_name(tx, session.recorder_id), title="记录人"),
+            mediators=tuple(presiding),
+            recorder=Person(name=recorder, title="记录人"),
             invited=tuple(Person(name=a) for a in session.attendees if a not in present),
-            entries=entries or (TranscriptEntry(speaker="记录", text=UNRECORDED),),
+            entries=entries,
         )
 
     def _confirmation_application(
@@ -787,7 +831,8 @@ class DocumentService:
             issued_on=visited_at.date(),
             agreement_number=file.case.number,
             visited_at=visited_at,
-            method=UNRECORDED,  # the visits table keeps no method (上门 / 电话 / 视频)
+            # the visits table keeps no method (上门 / 电话 / 视频; R-FOLLOWUP does not ask
+            # for it): the paper leaves the row out rather than print a placeholder
             visitee="、".join(p.name for p in file.parties),
             performance=visit[1],
             satisfaction=self.labels("satisfaction").get(visit[2] or "", UNRECORDED),
@@ -814,7 +859,6 @@ class DocumentService:
             law_firm=firm or UNRECORDED,
             question=f"本案{file.category.name}纠纷的调解所涉法律问题",
             facts=file.summary,
-            analysis="（律师未单独记录分析过程，结论见下文法律意见）",
             opinion=str(given["opinion"]),
         )
 
@@ -835,6 +879,7 @@ class DocumentService:
             category = tx.category(case.category_code)
             assert category is not None, "cases reference categories by foreign key"
             branding, committee_id = _branding(tx, case)
+            registering = _committee_of(tx, case.committee_id)
             return _CaseFacts(
                 case=case,
                 category=category,
@@ -843,7 +888,25 @@ class DocumentService:
                 committee_id=committee_id,
                 presiding=_presiding(tx, case_id),
                 agreement_versions=tuple(tx.documents(case_id, AGREEMENT)),
+                mediators=_presiding(tx, case_id, roles=("mediator",)),
+                registered_by=(
+                    registering[1]
+                    if registering is not None and registering[0] != committee_id
+                    else None
+                ),
             )
+
+    def branding(self, case: CaseRecord) -> tuple[Branding, int]:
+        """The committee in charge of `case` (a room's parent committee, R-SEAL) and its id."""
+        with self.engine.db.transaction(write=False) as tx:
+            return _branding(tx, case)
+
+    def user_name(self, actor: Actor) -> str:
+        """The actor's own name, as they sign (R-TRANSCRIPT: people sign by their names)."""
+        return self._user_name(actor)
+
+    def _today(self) -> date:
+        return self.engine.clock.now().astimezone(BEIJING).date()
 
     def _user_name(self, actor: Actor) -> str:
         if actor.user_id is None:
@@ -857,14 +920,17 @@ class DocumentService:
     def _agreement(
         self, facts: _CaseFacts, fields: dict[str, Any], actor: Actor
     ) -> MediationAgreement:
-        if actor.user_id in facts.presiding:
-            mediator = facts.presiding[actor.user_id]
-        elif facts.presiding:
-            mediator = next(iter(facts.presiding.values()))
+        if actor.user_id in facts.mediators:
+            mediator = facts.mediators[actor.user_id]
+        elif facts.mediators:
+            mediator = next(iter(facts.mediators.values()))
         else:
             raise InvalidInput("尚未指派调解员，无法制作调解协议书", field="mediator")
         parties = self._document_parties(facts, actor)
         names = {p.party_id: p.name for p in facts.parties}
+        labelled = {
+            p.party_id: f"{PARTY_LABELS.get(p.role, p.role)}{p.name}" for p in facts.parties
+        }
         try:
             terms = tuple(
                 Term(
@@ -872,27 +938,30 @@ class DocumentService:
                     obligee=names[t["obligee"]],
                     action=t["content"],
                     amount=None if t["amount"] is None else Decimal(str(t["amount"])),
-                    method=t["method"] or "按本协议约定的方式",
+                    method=t["method"],
                     deadline=date.fromisoformat(t["due_date"]),
-                    place=t["place"] or None,
+                    place=t["place"],
                 )
                 for t in fields["terms"]
             )
-            issues = tuple(i.strip() for i in _ISSUE_SPLIT.split(fields["issues"]) if i.strip())
-            places = tuple(dict.fromkeys(t.place for t in terms if t.place))
+            places = tuple(dict.fromkeys(t.place for t in terms))
             return MediationAgreement(
                 number=facts.case.number,
-                issued_on=self.engine.clock.now().astimezone(BEIJING).date(),
+                issued_on=self._today(),
                 category=facts.category.name,
                 parties=parties,
+                registered_by=facts.registered_by,
                 content=AgreementContent(
                     facts=fields["facts"],
-                    disputed_issues=issues,
-                    liability=fields["responsibilities"],
+                    disputed_issues=tuple(fields["issues"]),
+                    responsibilities=tuple(
+                        Responsibility(party=labelled[r["party_id"]], text=r["responsibility"])
+                        for r in fields["responsibilities"]
+                    ),
                     terms=terms,
                     performance_method="；".join(dict.fromkeys(t.method for t in terms)),
                     performance_deadline=max(t.deadline for t in terms),
-                    performance_place="；".join(places) or None,
+                    performance_place="；".join(places),
                 ),
                 mediators=(Person(name=mediator, title="人民调解员"),),
                 copies=len(parties) + 1,  # R-COPIES
@@ -1020,6 +1089,38 @@ def _display_name(tx: Tx, user_id: int | None) -> str:
     return UNRECORDED if row is None else str(row[0])
 
 
+def _sentence(text: str) -> str:
+    """A sentence as printed: ends with a full stop (the court's reasoning often does not)."""
+    text = text.strip()
+    return text if text.endswith(("。", "！", "？", "；", "”")) else f"{text}。"
+
+
+def _cn_date(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _court_clerk(tx: Tx, court_id: int, accepted_by: object) -> str:
+    """The ruling's 书记员: a court clerk, never the judge — the one who accepted the
+    application if a clerk did, else the court's first clerk.
+
+    Raises:
+        InvalidInput: the court has no clerk registered.
+    """
+    params: dict[str, Any] = {"court": court_id}
+    rows = tx.all(
+        "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id "
+        "WHERE m.role = 'court_clerk' AND m.org_unit_id = :court ORDER BY m.id",
+        params,
+    )
+    clerks = {int(r[0]): str(r[1]) for r in rows}
+    if not clerks:
+        raise InvalidInput("本院未登记书记员，无法制作裁定书：请先添加书记员用户", field="clerk")
+    if isinstance(accepted_by, int) and accepted_by in clerks:
+        return clerks[accepted_by]
+    return next(iter(clerks.values()))
+
+
 def _terms_summary(agreement: dict[str, Any], names: dict[int, str]) -> str:
     """The agreed terms in one sentence each, as a ruling restates them."""
     if agreement.get("oral"):
@@ -1027,9 +1128,10 @@ def _terms_summary(agreement: dict[str, Any], names: dict[int, str]) -> str:
     parts = []
     for term in agreement.get("terms", []):
         amount = f"人民币{term['amount']}元" if term.get("amount") else ""
+        towards = f"向{names.get(term.get('obligee'), '')}" if term.get("amount") else ""
         parts.append(
-            f"{names.get(term.get('obligor'), '')}于{term.get('due_date', '')}前"
-            f"向{names.get(term.get('obligee'), '')}{term.get('content', '')}{amount}"
+            f"{names.get(term.get('obligor'), '')}于{_cn_date(term['due_date'])}前"
+            f"{towards}{term.get('content', '')}{amount}"
         )
     return "；".join(parts) + "。" if parts else "（协议内容见调解协议书）"
 
@@ -1040,6 +1142,16 @@ def _require_draft(facts: _CaseFacts) -> None:
         raise InvalidInput(
             "本案尚未生成调解协议书文书，请先通过文书服务拟定协议", field="document_sha256"
         )
+
+
+def _committee_of(tx: Tx, unit_id: int) -> tuple[int, str] | None:
+    """The committee a unit numbers and seals for: itself, or a room's parent (R-SEAL)."""
+    unit = tx.org_unit(unit_id)
+    if unit is not None and unit[1] == "room" and unit[4] is not None:
+        unit = tx.org_unit(unit[4])
+    if unit is None or unit[1] != "committee":
+        return None
+    return int(unit[0]), str(unit[2])
 
 
 def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
@@ -1061,13 +1173,17 @@ def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
     return Branding(committee_name=committee[2], room_name=room_name), committee[0]
 
 
-def _presiding(tx: Tx, case_id: int) -> dict[int, str]:
-    """Active mediators and 中心户 of the case, in assignment order, by user id."""
+def _presiding(
+    tx: Tx, case_id: int, roles: tuple[str, ...] = ("mediator", "central_household")
+) -> dict[int, str]:
+    """Active assignees of the case in `roles` (by default mediators and 中心户), in
+    assignment order, by user id."""
+    params: dict[str, Any] = {"case_id": case_id}
     rows = tx.all(
         "SELECT a.user_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
         "WHERE a.case_id = :case_id AND a.ended_at IS NULL "
-        "AND a.role IN ('mediator', 'central_household') ORDER BY a.id",
-        {"case_id": case_id},
+        f"AND a.role IN ({queries.in_params('role', roles, params)}) ORDER BY a.id",
+        params,
     )
     presiding: dict[int, str] = {}
     for user_id, name in rows:

@@ -347,9 +347,20 @@ class TermIn(_In):
         | Annotated[float, Field(ge=0, le=MAX_SAFE_INT)]
         | None
     ) = Field(default=None, description="金额（元）")
-    method: PlainText | None = Field(default=None, max_length=200, description="履行方式")
-    place: PlainText | None = Field(default=None, max_length=200, description="履行地点")
-    due_date: date = Field(description="履行期限")
+    method: PlainText = Field(
+        min_length=1, max_length=200, description="履行方式（如银行转账、现金支付、当面交付）"
+    )
+    place: PlainText = Field(min_length=1, max_length=200, description="履行地点")
+    due_date: date = Field(description="履行期限（不得早于签署之日）")
+
+
+class ResponsibilityIn(_In):
+    """One party's responsibility for the dispute (人民调解法第29条第二项)."""
+
+    party_id: RowId = Field(description="当事人（本案当事人 party_id）")
+    responsibility: PlainText = Field(
+        min_length=1, max_length=2000, description="该当事人的责任；无责任的写“不承担责任”"
+    )
 
 
 class AgreementDraft(_In):
@@ -357,10 +368,12 @@ class AgreementDraft(_In):
 
     trigger: Literal["draft_agreement", "revise_agreement"] = "draft_agreement"
     facts: PlainText = Field(min_length=1, max_length=5000, description="纠纷事实")
-    issues: PlainText = Field(
-        min_length=1, max_length=2000, description="争议事项（多项以分号或换行分隔）"
+    issues: PlainText | list[Annotated[PlainText, Field(min_length=1, max_length=500)]] = Field(
+        min_length=1, max_length=2000, description="争议事项：逐项列出，或以分号、换行分隔"
     )
-    responsibilities: PlainText = Field(min_length=1, max_length=5000, description="各方责任")
+    responsibilities: list[ResponsibilityIn] = Field(
+        min_length=1, max_length=50, description="各方责任：每位当事人一项"
+    )
     terms: list[TermIn] = Field(min_length=1, max_length=50, description="协议条款")
     expected_version: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="您看到的案件版本；也可用 If-Match 请求头"
@@ -376,6 +389,10 @@ class SignRequest(_In):
 
     signer: SignerKind
     party_id: RowId | None = Field(default=None, description="签署的当事人（signer 为 party 时）")
+    mark: Literal["signature", "thumbprint", "seal"] = Field(
+        default="signature",
+        description="当事人的签署方式：签名、按指印，或单位当事人盖章",
+    )
     signature_png_base64: str | None = Field(
         default=None,
         max_length=2_000_000,
@@ -447,10 +464,18 @@ class SignatureCheck(BaseModel):
 
 
 class VerificationPublic(BaseModel):
-    ok: bool = Field(description="全部签名有效，签署后未被修改")
+    verdict: Literal["valid", "invalid", "incomplete", "out_of_order"] = Field(
+        description="核验结论：有效 / 无效 / 签署未完成 / 签署顺序不符"
+    )
+    verdict_zh: str
+    ok: bool = Field(description="有效：计划的签名齐备、顺序正确、签名人相符，签署后未被修改")
     complete: bool = Field(description="全部签署人均已签署")
     sha256: str
+    headline_zh: str = Field(description="核验结论及其理由（不含逐个签名）")
     summary_zh: str
+    problems: list[str] = Field(description="结论为无效时的问题")
+    order_found: list[str] = Field(description="签名的实际顺序（签名栏与签署人）")
+    order_planned: list[str] = Field(description="签署计划的顺序")
     signatures: list[SignatureCheck]
     unsigned: list[str] = Field(description="尚待签署的签名栏")
     modified_after_last_signature: bool

@@ -19,7 +19,6 @@ MEASURE_S = 4.0
 PAGES = {
     "工作台 /": "/",
     "案件 /cases": "/cases",
-    "搜索 /cases?q=": "/cases?q=%E7%8E%8B",
     "案件页 /cases/{id}": "/cases/{case}",
     "办理表单 /cases/{id}/act/record_consent": "/cases/{case}/act/record_consent",
     "新建案件 /cases/new": "/cases/new",

@@ -1,46 +1,115 @@
 """Documents: Chinese mediation documents as PDF/A, signed in turn with PAdES, verified,
-and stored by content; bytes in, bytes out — imports nothing else of Fengqiao's."""
+and stored by content; bytes in, bytes out — imports nothing else of Fengqiao's.
 
-from documents.ca import DEV_MARK, CertificateAuthority, IssuedSigner, SignerIdentity
-from documents.errors import (
-    AlreadySigned,
-    CertificateError,
-    DocumentError,
-    ElectronicSignatureExcluded,
-    FontUnavailable,
-    NotASignatory,
-    RenderError,
-    SigningError,
-    SigningOutOfOrder,
-    StoreError,
-    SubsetterUnavailable,
-    TemplateDataError,
-    VerificationError,
-)
-from documents.model import (
-    REJECTION_GROUNDS,
-    AgreementContent,
-    Branding,
-    ConfirmationApplication,
-    CourtRuling,
-    DocumentContent,
-    FollowUpRecord,
-    LegalOpinion,
-    MediationAgreement,
-    MediationApplication,
-    MediationTranscript,
-    Party,
-    Person,
-    RegistrationForm,
-    Signatory,
-    SignerRole,
-    Term,
-    TranscriptEntry,
-)
-from documents.render import Renderer
-from documents.sign import Slot, sign, signing_plan
-from documents.store import DocumentStore
-from documents.verify import SignatureReport, VerificationReport, verify
+Names load on first use (PEP 562), so that reading a stored file does not pay for the
+renderer, the signer and the verifier (the CLI starts fast).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from documents.ca import DEV_MARK, CertificateAuthority, IssuedSigner, SignerIdentity
+    from documents.errors import (
+        AlreadySigned,
+        CertificateError,
+        DocumentError,
+        ElectronicSignatureExcluded,
+        FontUnavailable,
+        NotASignatory,
+        RenderError,
+        SigningError,
+        SigningOutOfOrder,
+        StoreError,
+        SubsetterUnavailable,
+        TemplateDataError,
+        VerificationError,
+    )
+    from documents.model import (
+        REJECTION_GROUNDS,
+        AgreementContent,
+        Branding,
+        ConfirmationApplication,
+        CourtRuling,
+        DocumentContent,
+        FollowUpRecord,
+        LegalOpinion,
+        MediationAgreement,
+        MediationApplication,
+        MediationTranscript,
+        Party,
+        Person,
+        RegistrationForm,
+        Responsibility,
+        Signatory,
+        SignerRole,
+        Term,
+        TranscriptEntry,
+    )
+    from documents.render import Renderer
+    from documents.signing import Slot, sign, signing_plan
+    from documents.store import DocumentStore
+    from documents.verification import SignatureReport, Verdict, VerificationReport, verify
+
+_WHERE = {
+    "AgreementContent": "documents.model",
+    "AlreadySigned": "documents.errors",
+    "Branding": "documents.model",
+    "CertificateAuthority": "documents.ca",
+    "CertificateError": "documents.errors",
+    "ConfirmationApplication": "documents.model",
+    "CourtRuling": "documents.model",
+    "DEV_MARK": "documents.ca",
+    "DocumentContent": "documents.model",
+    "DocumentError": "documents.errors",
+    "DocumentStore": "documents.store",
+    "ElectronicSignatureExcluded": "documents.errors",
+    "FollowUpRecord": "documents.model",
+    "FontUnavailable": "documents.errors",
+    "IssuedSigner": "documents.ca",
+    "LegalOpinion": "documents.model",
+    "MediationAgreement": "documents.model",
+    "MediationApplication": "documents.model",
+    "MediationTranscript": "documents.model",
+    "NotASignatory": "documents.errors",
+    "Party": "documents.model",
+    "Person": "documents.model",
+    "REJECTION_GROUNDS": "documents.model",
+    "RegistrationForm": "documents.model",
+    "RenderError": "documents.errors",
+    "Renderer": "documents.render",
+    "Responsibility": "documents.model",
+    "Signatory": "documents.model",
+    "SignatureReport": "documents.verification",
+    "SignerIdentity": "documents.ca",
+    "SignerRole": "documents.model",
+    "SigningError": "documents.errors",
+    "SigningOutOfOrder": "documents.errors",
+    "Slot": "documents.signing",
+    "StoreError": "documents.errors",
+    "SubsetterUnavailable": "documents.errors",
+    "TemplateDataError": "documents.errors",
+    "Term": "documents.model",
+    "TranscriptEntry": "documents.model",
+    "Verdict": "documents.verification",
+    "VerificationError": "documents.errors",
+    "VerificationReport": "documents.verification",
+    "sign": "documents.signing",
+    "signing_plan": "documents.signing",
+    "verify": "documents.verification",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'documents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEV_MARK",
@@ -69,6 +138,7 @@ __all__ = [
     "RegistrationForm",
     "RenderError",
     "Renderer",
+    "Responsibility",
     "Signatory",
     "SignatureReport",
     "SignerIdentity",
@@ -81,6 +151,7 @@ __all__ = [
     "TemplateDataError",
     "Term",
     "TranscriptEntry",
+    "Verdict",
     "VerificationError",
     "VerificationReport",
     "sign",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -72,15 +73,62 @@ def handwritten(png: bytes) -> Image.Image:
     return image
 
 
+@dataclass(frozen=True)
+class SealLayout:
+    """Where the characters of a seal's text go: evenly spaced along the upper arc."""
+
+    size: int  # the drawing's side in pixels
+    font_size: int
+    radius: float  # of the circle through the characters' centres
+    angles: tuple[float, ...]  # radians, clockwise from the positive x axis (screen y down)
+
+    @property
+    def advance(self) -> float:
+        """Distance between neighbouring characters' centres (the chord)."""
+        if len(self.angles) < 2:
+            return math.inf
+        step = self.angles[1] - self.angles[0]
+        return 2 * self.radius * math.sin(step / 2)
+
+
+_MAX_SPAN = math.radians(250)  # a seal's text runs round at most ~250°, leaving the foot free
+_GAP = 1.12  # centre-to-centre distance as a multiple of the character size
+
+
+def seal_layout(text: str, size: int) -> SealLayout:
+    """Fit `text` on the ring: the largest characters (up to 15 % of the seal) that keep a
+    gap between neighbours within a 250° arc, spread evenly and centred on the top."""
+    count = max(len(text), 1)
+    outer = size / 2 - size * 0.019
+    ring = size * 0.034
+    font_size = size * 0.15
+    for _ in range(8):  # the radius depends on the size and the size on the radius
+        radius = outer - ring - font_size * 0.62
+        per_char = _GAP * font_size / radius  # the angle one character needs
+        span = min(_MAX_SPAN, per_char * count)
+        step = span / count
+        fits = 2 * radius * math.sin(step / 2) / _GAP
+        if fits >= font_size - 0.5:
+            break
+        font_size = fits
+    start = -math.pi / 2 - span / 2
+    angles = tuple(start + step * (i + 0.5) for i in range(count))
+    return SealLayout(size=size, font_size=int(font_size), radius=radius, angles=angles)
+
+
 @lru_cache(maxsize=32)
-def seal(text: str) -> Image.Image:
-    """A round red seal: double ring, five-pointed star, `text` along the upper arc."""
+def seal(text: str, dated: str | None = None) -> Image.Image:
+    """A round red seal: double ring, five-pointed star, `text` along the upper arc, and
+    (`dated`, e.g. 2026年11月30日) the date it was applied, in black under the star."""
     scale = 2  # draw large, then downsample for smooth edges
     size = _SEAL_PX * scale
     image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     centre = size / 2
     outer = size / 2 - 6 * scale
+    if dated:
+        date_font = _cjk_font(int(size * 0.075))
+        draw.text((centre, centre + size * 0.27), dated, font=date_font, fill=INK, anchor="mm")
     draw.ellipse(
         (centre - outer, centre - outer, centre + outer, centre + outer),
         outline=SEAL_RED,
@@ -94,21 +142,41 @@ def seal(text: str) -> Image.Image:
         points.append((centre + radius * math.cos(angle), centre + radius * math.sin(angle)))
     draw.polygon(points, fill=SEAL_RED)
 
-    chars = list(text)
-    font_size = int(size * (0.15 if len(chars) <= 10 else 0.15 * 10 / len(chars)))
-    font = _cjk_font(max(font_size, 18))
-    text_radius = outer - 14 * scale - font_size * 0.6
-    span = min(math.radians(240), math.radians(24) * len(chars))
-    for i, char in enumerate(chars):
-        angle = -math.pi / 2 - span / 2 + (span * (i + 0.5) / len(chars))
+    layout = seal_layout(text, size)
+    font_size = max(layout.font_size, 18)
+    font = _cjk_font(font_size)
+    for char, angle in zip(text, layout.angles, strict=False):
         glyph = Image.new("RGBA", (font_size * 2, font_size * 2), (0, 0, 0, 0))
         glyph_draw = ImageDraw.Draw(glyph)
         glyph_draw.text((font_size, font_size), char, font=font, fill=SEAL_RED, anchor="mm")
-        rotated = glyph.rotate(math.degrees(angle + math.pi / 2), resample=Image.Resampling.BICUBIC)
-        x = centre + text_radius * math.cos(angle) - rotated.width / 2
-        y = centre + text_radius * math.sin(angle) - rotated.height / 2
+        tilt = -math.degrees(angle + math.pi / 2)
+        rotated = glyph.rotate(tilt, resample=Image.Resampling.BICUBIC)
+        x = centre + layout.radius * math.cos(angle) - rotated.width / 2
+        y = centre + layout.radius * math.sin(angle) - rotated.height / 2
         image.alpha_composite(rotated, (int(x), int(y)))
     return image.resize((_SEAL_PX, _SEAL_PX), Image.Resampling.LANCZOS)
+
+
+@lru_cache(maxsize=32)
+def thumbprint(name: str) -> Image.Image:
+    """A pressed fingerprint in red ink (whorl ridges), the signer's name printed beside it."""
+    width, height = _NAME_SIZE
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    cx, cy = height * 0.55, height / 2
+    for ridge in range(9):
+        rx, ry = 8 + ridge * 4.2, 11 + ridge * 5.2
+        skew = 0.4 * math.sin(ridge * 1.7)
+        draw.arc(
+            (cx - rx + skew, cy - ry, cx + rx + skew, cy + ry),
+            start=15 * (ridge % 3),
+            end=360 - 25 * ((ridge + 1) % 2),
+            fill=SEAL_RED,
+            width=2,
+        )
+    font = _cjk_font(max(14, min(32, int((width - height * 1.25) // (len(name) + 4)))))
+    draw.text((height * 1.2, cy), f"{name}（指印）", font=font, fill=INK, anchor="lm")
+    return image
 
 
 def to_png(image: Image.Image) -> bytes:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Frozen(BaseModel):
@@ -100,15 +100,23 @@ class Term(_Frozen):
     amount: Decimal | None = Field(default=None, ge=0, description="人民币元, if monetary")
     method: str = Field(min_length=1, description="履行方式, e.g. 银行转账")
     deadline: date
-    place: str | None = None
+    place: str = Field(min_length=1, description="履行地点")
+
+
+class Responsibility(_Frozen):
+    """One party's share of responsibility for the dispute (PML Art. 29 (2))."""
+
+    party: str = Field(min_length=1, description="e.g. 申请人王建国")
+    text: str = Field(min_length=1, description="e.g. 未拴牵引绳，承担全部责任")
 
 
 class AgreementContent(_Frozen):
-    """The body of an agreement: facts, issues, liability, terms, performance (PML Art. 29)."""
+    """The body of an agreement: facts, issues, each party's responsibility, terms,
+    performance (PML Art. 29)."""
 
     facts: str = Field(min_length=1)
     disputed_issues: tuple[str, ...] = Field(min_length=1)
-    liability: str = Field(min_length=1)
+    responsibilities: tuple[Responsibility, ...] = Field(min_length=1)
     terms: tuple[Term, ...] = Field(min_length=1)
     performance_method: str = Field(min_length=1)
     performance_deadline: date
@@ -213,12 +221,19 @@ class MediationTranscript(_Document):
             raise ValueError("held_at must be timezone-aware")
         return value
 
+    @model_validator(mode="after")
+    def _recorder_is_someone_else(self) -> MediationTranscript:
+        """R-TRANSCRIPT: the recorder signs as a second witness, never the mediator again."""
+        if any(m.name == self.recorder.name for m in self.mediators):
+            raise ValueError("the recorder must not be one of the mediators (R-TRANSCRIPT)")
+        return self
+
     def signatories(self, branding: Branding) -> tuple[Signatory, ...]:
         del branding
         return (
             *_party_slots(self.parties),
             *(
-                Signatory(role=SignerRole.MEDIATOR, name=m.name, label="调解员")
+                Signatory(role=SignerRole.MEDIATOR, name=m.name, label=m.title or "调解员")
                 for m in self.mediators
             ),
             Signatory(role=SignerRole.RECORDER, name=self.recorder.name, label="记录人"),
@@ -234,6 +249,11 @@ class MediationAgreement(_Document):
     parties: tuple[Party, ...] = Field(min_length=2)
     content: AgreementContent
     mediators: tuple[Person, ...] = Field(min_length=1)
+    registered_by: str | None = Field(
+        default=None,
+        description="the committee that registered and numbered the case, when the case "
+        "moved on to the committee that mediates and seals (the number stays)",
+    )
     copies: int | None = Field(default=None, ge=1, description="R-COPIES; default parties + 1")
     electronic_signature_excluded: bool = Field(
         default=False,
@@ -324,7 +344,9 @@ class FollowUpRecord(_Document):
     title = "人民调解回访记录"
     agreement_number: str = Field(min_length=1)
     visited_at: datetime
-    method: str = Field(min_length=1, description="上门 / 电话 / 视频")
+    method: str | None = Field(
+        default=None, min_length=1, description="上门 / 电话 / 视频; None: not recorded"
+    )
     visitee: str = Field(min_length=1)
     performance: Literal["performed", "partly", "not"]
     satisfaction: str = Field(min_length=1)
@@ -351,7 +373,7 @@ class LegalOpinion(_Document):
     law_firm: str = Field(min_length=1)
     question: str = Field(min_length=1)
     facts: str = Field(min_length=1)
-    analysis: str = Field(min_length=1)
+    analysis: str | None = Field(default=None, min_length=1, description="None: not recorded")
     opinion: str = Field(min_length=1)
     legal_basis: tuple[str, ...] = ()
 

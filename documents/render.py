@@ -32,6 +32,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 FIELD_PREFIX = "sig"
 ESIGN_INFO_KEY = "FengqiaoSigning"
 ESIGN_WET_ONLY = "wet-only"
+KIND_INFO_KEY = "FengqiaoKind"
 _PX_TO_PT = 0.75
 
 
@@ -205,6 +206,21 @@ class Renderer:
         self._cache: dict[str, Any] = {}
         self._color_profiles = _srgb_profiles()
 
+    def template_html(self, template: str, context: Mapping[str, Any]) -> str:
+        """Render one of the templates with the renderer's filters, font and QR code helpers.
+
+        Raises:
+            TemplateDataError: the template needs a value the context lacks (named).
+        """
+        try:
+            return self._env.get_template(template).render(
+                {"font_family": self.font_family, **context}
+            )
+        except jinja2.UndefinedError as exc:
+            raise TemplateDataError(
+                f"文书模板“{template}”缺少数据：{exc.message}", template=template
+            ) from exc
+
     def verify_url(self, document_id: str) -> str:
         return f"{self.verify_base_url}/{document_id}"
 
@@ -250,9 +266,31 @@ class Renderer:
         slots: tuple[SlotView, ...] = (),
         *,
         wet_only: bool = False,
+        kind: str | None = None,
     ) -> bytes:
-        """Lay out `html` and write the PDF, adding signature fields where `data-sig` boxes are."""
-        from weasyprint import HTML
+        """Lay out `html` and write the PDF, adding signature fields where `data-sig` boxes are.
+
+        `kind` (the template's stem: agreement, ruling, …) is written into the document
+        information so that a verifier can word its verdict for the paper it checks.
+        """
+        return self.lay_out(html, slots, wet_only=wet_only, kind=kind)[0]
+
+    def lay_out(
+        self,
+        html: str,
+        slots: tuple[SlotView, ...] = (),
+        *,
+        wet_only: bool = False,
+        kind: str | None = None,
+        attachments: tuple[tuple[str, bytes, str], ...] = (),
+    ) -> tuple[bytes, dict[str, int]]:
+        """`html_to_pdf`, also embedding `attachments` (file name, bytes, description) as
+        PDF/A-3 associated files, and telling on which page each `data-sheet` box fell.
+
+        Raises:
+            RenderError: WeasyPrint failed, or a signature box was not laid out.
+        """
+        from weasyprint import HTML, Attachment
 
         try:
             document = HTML(string=html, base_url=str(TEMPLATES_DIR)).render(
@@ -261,18 +299,27 @@ class Renderer:
                 output_intent=_OUTPUT_INTENT,
                 cache=self._cache,
             )
-            finisher = _FieldFinisher(slots, wet_only=wet_only)
+            finisher = _FieldFinisher(slots, wet_only=wet_only, kind=kind)
             pdf = document.write_pdf(
                 pdf_variant=self.pdf_variant,
                 output_intent=_OUTPUT_INTENT,
                 finisher=finisher,
                 cache=self._cache,
+                attachments=[
+                    Attachment(
+                        file_obj=io.BytesIO(data),
+                        name=name,
+                        description=description,
+                        relationship="Source",
+                    )
+                    for name, data, description in attachments
+                ],
             )
         except RenderError:
             raise
         except Exception as exc:
             raise RenderError(f"PDF 生成失败：{exc}") from exc
-        return bytes(pdf)
+        return bytes(pdf), finisher.sheets
 
     def render(self, doc: DocumentContent, branding: Branding, *, document_id: str) -> bytes:
         """Render `doc` to PDF bytes with empty signature fields for its signatories.
@@ -291,7 +338,8 @@ class Renderer:
         """
         html = self.render_html(doc, branding, document_id=document_id)
         wet_only = bool(getattr(doc, "electronic_signature_excluded", False))
-        return self.html_to_pdf(html, self.slots(doc, branding), wet_only=wet_only)
+        kind = doc.template.removesuffix(".html")
+        return self.html_to_pdf(html, self.slots(doc, branding), wet_only=wet_only, kind=kind)
 
 
 _OUTPUT_INTENT = "fengqiao-srgb"
@@ -324,15 +372,27 @@ def _png_uri(data: bytes | None) -> str | None:
 class _FieldFinisher:
     """WeasyPrint finisher: one empty /Sig widget per slot, placed on its `data-sig` box."""
 
-    def __init__(self, slots: tuple[SlotView, ...], *, wet_only: bool) -> None:
+    def __init__(
+        self, slots: tuple[SlotView, ...], *, wet_only: bool, kind: str | None = None
+    ) -> None:
         self.slots = {s.field: s for s in slots}
         self.wet_only = wet_only
+        self.kind = kind
+        self.sheets: dict[str, int] = {}  # data-sheet → page index
 
     def __call__(self, document: Any, pdf: Any) -> None:
         import pydyf  # type: ignore[import-untyped]  # pydyf ships no type information
 
         if self.wet_only:
             pdf.info[ESIGN_INFO_KEY] = pydyf.String(ESIGN_WET_ONLY)
+        if self.kind:
+            pdf.info[KIND_INFO_KEY] = pydyf.String(self.kind)
+        for page_index, page in enumerate(document.pages):
+            for box in page._page_box.descendants():
+                element = getattr(box, "element", None)
+                sheet = element.get("data-sheet") if element is not None else None
+                if sheet is not None and sheet not in self.sheets:
+                    self.sheets[sheet] = page_index
         if not self.slots:
             return
         found: dict[str, tuple[int, tuple[float, float, float, float]]] = {}

@@ -26,6 +26,7 @@ class BoundTransition:
     spec: TransitionSpec
     guards: tuple[Hook, ...]
     actions: tuple[Hook, ...]
+    declared: bool = True  # False: a timer's expiry action, which declares no fields
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def compile_spec(spec: WorkflowSpec, hooks: HookSet, file: Path) -> CompiledSpec
                 ),
                 guards=(),
                 actions=(hook,),
+                declared=False,
             )
             for name, hook in hooks.actions.items()
         },

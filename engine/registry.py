@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from engine.checks import LineMap, check_fields, check_spec, did_you_mean, line_of
 from engine.errors import DefinitionError
-from engine.fields import FieldSpec, FieldType, Option, Vocabulary
+from engine.fields import FieldSpec, Option, Vocabulary
 from engine.hooks import HookSet
 from engine.machine import CompiledSpec, compile_spec
 from engine.spec import WorkflowSpec
@@ -108,6 +108,10 @@ class Registry:
     ) -> None:
         self.hooks = hooks
         self.vocabularies: dict[str, Vocabulary] = dict(vocabularies or {})
+        self._static_options = {
+            name: [Option(o.code, o.label) for o in v.options]
+            for name, v in self.vocabularies.items()
+        }
         self.requirements = requirements or Requirements()
         self._specs: dict[str, dict[int, CompiledSpec]] = {}
 
@@ -172,13 +176,13 @@ class Registry:
 
     def options(self, ctx: TransitionContext, spec: FieldSpec) -> Sequence[Option]:
         """What a choice or reference field may take now, for this case and actor."""
-        if spec.type is FieldType.choice:
-            assert spec.vocabulary is not None  # FieldSpec's own check
-            static = self.vocabularies.get(spec.vocabulary)
+        vocabulary = spec.vocabulary  # set on choice fields only (FieldSpec's own check)
+        if vocabulary is not None:
+            static = self._static_options.get(vocabulary)
             if static is not None:
-                return [Option(o.code, o.label) for o in static.options]
-            return self.hooks.vocabularies[spec.vocabulary](ctx, spec)
-        return self.hooks.options[spec.type.value](ctx, spec)
+                return static
+            return self.hooks.vocabularies[vocabulary](ctx, spec)
+        return self.hooks.options[spec.type](ctx, spec)
 
     def labels(self) -> dict[str, dict[str, str]]:
         """Every data-file vocabulary as code → label, for actions and documents."""
@@ -193,23 +197,17 @@ class Registry:
         needed = self.requirements
         specs = self.all()
         where = ", ".join(str(c.file) for c in specs) or "workflows/"
-        triggers = {t.trigger for c in specs for t in c.spec.transitions}
-        states = {s.name for c in specs for s in c.spec.states}
-        for trigger in sorted(needed.triggers):
-            if trigger not in triggers:
-                hint = did_you_mean(trigger, triggers)
+        present = {
+            "触发器": {t.trigger for c in specs for t in c.spec.transitions},
+            "状态": {s.name for c in specs for s in c.spec.states},
+        }
+        for what, names in (("触发器", needed.triggers), ("状态", needed.states)):
+            for name in sorted(names - present[what]):
+                hint = did_you_mean(name, present[what])
                 raise DefinitionError(
-                    f"程序依赖的触发器“{trigger}”在任何流程中都不存在",
+                    f"程序依赖的{what}“{name}”在任何流程中都不存在",
                     file=where,
-                    hint=f"把“{hint}”改回“{trigger}”" if hint else f"增加触发器“{trigger}”",
-                )
-        for state in sorted(needed.states):
-            if state not in states:
-                hint = did_you_mean(state, states)
-                raise DefinitionError(
-                    f"程序依赖的状态“{state}”在任何流程中都不存在",
-                    file=where,
-                    hint=f"把“{hint}”改回“{state}”" if hint else f"增加状态“{state}”",
+                    hint=f"把“{hint}”改回“{name}”" if hint else f"增加{what}“{name}”",
                 )
         performed = {(t.service, t.trigger) for c in specs for t in c.spec.transitions}
         for service, service_triggers in sorted(needed.services.items()):

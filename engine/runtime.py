@@ -504,7 +504,7 @@ class Engine:
         if bound.spec.reason_required and not reason:
             raise ReasonRequired(trigger)
         ctx = self._context(tx, case, actor, payload, reason, now, compiled, bound)
-        if bound.spec in compiled.spec.transitions:  # the tick's expiry actions declare nothing
+        if bound.declared:  # the tick's expiry actions declare nothing
             ctx.values = self.check_payload(ctx, actor, payload)
         for guard in bound.guards:
             verdict = guard.fn(ctx)
@@ -564,6 +564,8 @@ class Engine:
         checked, and it is not held to `required`.
         """
         transition = ctx.transition
+        if not transition.fields and not payload:
+            return {}
         people = Role.system not in actor.roles
         if not people:
             payload = {k: v for k, v in payload.items() if transition.field(k) is not None}

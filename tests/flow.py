@@ -62,13 +62,21 @@ class Driver:
             }
         ]
 
+    def responsibilities(self) -> list[dict[str, Any]]:
+        """PML Art. 29 (2): one responsibility for every party."""
+        applicant, respondent = self.party_ids()[:2]
+        return [
+            {"party_id": respondent, "responsibility": "房屋滴水损坏院墙，承担主要责任"},
+            {"party_id": applicant, "responsibility": "未及时告知，承担次要责任"},
+        ]
+
     def draft(self, actor: str = "mediator") -> CaseRecord:
         return self.fire(
             actor,
             "draft_agreement",
             facts="被申请人房屋滴水损坏申请人院墙",
-            issues="修缮费用的承担",
-            responsibilities="被申请人承担主要责任",
+            issues=["修缮费用的承担"],
+            responsibilities=self.responsibilities(),
             terms=self.terms(),
         )
 

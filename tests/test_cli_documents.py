@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli import STORED_KINDS, app
 from api.settings import get_settings
 from documents import signing_plan
 
@@ -114,8 +114,10 @@ def test_documents_render_exports_the_latest_version_and_verify_passes(
 
     checked = runner.invoke(app, ["documents", "verify", str(out)])
     assert checked.exit_code == 0, checked.output
-    assert "核验通过" in checked.output
+    assert "核验结论：有效。" in checked.output
     assert checked.output.count("签署人：") == 4
+    assert checked.output.count("北京时间") == 4  # each signing time once, in Beijing time
+    assert "UTC" not in checked.output
     for role in ("当事人", "调解员", "人民调解委员会（印章）"):
         assert f"角色：{role}" in checked.output
     assert checked.output.count("内容完好：是") == 4
@@ -135,7 +137,55 @@ def test_documents_verify_fails_on_a_tampered_copy(demo_dir: Path, tmp_path: Pat
     tampered.write_bytes(bytes(pdf))
     result = runner.invoke(app, ["documents", "verify", str(tampered)])
     assert result.exit_code == 1, result.output
-    assert "核验未通过" in result.output
+    assert "核验结论：无效" in result.output
+
+
+def test_r_agreement_effect_verify_exit_codes_for_incomplete_and_out_of_order(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    from tests.documents.test_verdict import force_sign, revisions
+
+    case_id, _ = _signed_cases(demo_dir, paper=False)[0]
+    _, digest = _latest(demo_dir, case_id)
+    signed = (demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf").read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(revisions(signed)[-2])  # the seal's revision removed
+    result = runner.invoke(app, ["documents", "verify", str(cut)])
+    assert result.exit_code == 3, result.output
+    assert "核验结论：签署未完成" in result.output
+    assert "尚缺签署：调解委员会印章" in result.output
+    assert "document_incomplete" in result.output
+    drafting = runner.invoke(app, ["documents", "verify", "--allow-incomplete", str(cut)])
+    assert drafting.exit_code == 0, drafting.output
+
+    from api.documents import load_authority
+
+    authority = load_authority(get_settings())
+    plan = signing_plan(revisions(signed)[0])
+    seal = next(s for s in plan if s.role.value == "committee")
+    reordered = force_sign(
+        revisions(signed)[0],
+        authority.issue(seal.name, seal.role, organisation=seal.name),
+        seal.field,
+        certify=True,
+    )
+    out_of_order = tmp_path / "reordered.pdf"
+    out_of_order.write_bytes(reordered)
+    result = runner.invoke(app, ["documents", "verify", "--allow-incomplete", str(out_of_order)])
+    assert result.exit_code == 4, result.output
+    assert "签署顺序不符" in result.output
+
+
+def test_documents_verify_garbage_is_invalid_without_traceback(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    del demo_dir
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF")
+    result = runner.invoke(app, ["documents", "verify", str(junk)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "核验结论：无效" in result.output
 
 
 def test_documents_verify_trusts_only_this_deployment_or_given_roots(
@@ -193,3 +243,95 @@ def test_init_refuses_without_the_cjk_font(tmp_path: Path, monkeypatch: pytest.M
     assert "未找到中文字体" in result.output
     assert not (tmp_path / "var" / "fengqiao.db").exists()  # nothing half-initialised
     get_settings.cache_clear()
+
+
+def test_r_jc_track_documents_render_exports_the_court_signed_ruling(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    confirmed = [c for c, state in _signed_cases(demo_dir, paper=False) if state == "confirmed"]
+    assert confirmed
+    _, digest = _latest(demo_dir, confirmed[0], "ruling")
+    out = tmp_path / "ruling.pdf"
+    rendered = runner.invoke(
+        app, ["documents", "render", str(confirmed[0]), "--kind", "ruling", "-o", str(out)]
+    )
+    assert rendered.exit_code == 0, rendered.output
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+    checked = runner.invoke(app, ["documents", "verify", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert "核验结论：有效。民事裁定书" in checked.output
+    none_yet = next(
+        c for c, state in _signed_cases(demo_dir, paper=False) if state == "agreement_in_effect"
+    )
+    missing = runner.invoke(
+        app, ["documents", "render", str(none_yet), "--kind", "ruling", "-o", str(out)]
+    )
+    assert missing.exit_code == 1
+    assert "尚无民事裁定书" in missing.output
+
+
+def test_r_agreement_fields_demo_agreements_read_like_real_ones(demo_dir: Path) -> None:
+    """No stock sentences: each category's facts, each party's responsibility, named staff."""
+    import subprocess
+
+    texts = []
+    for case_id, _ in _signed_cases(demo_dir, paper=False)[:6]:
+        _, digest = _latest(demo_dir, case_id)
+        path = demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf"
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout
+        texts.append("".join(text.split()))
+    assert not any("双方因琐事发生争执" in t for t in texts)
+    assert len({t.partition("纠纷主要事实")[2][:40] for t in texts}) == len(texts)
+    for text in texts:
+        assert text.count("责任") >= 3  # the heading and one line per party
+        assert "调解员（签名）" in text
+        assert not any(f"{short}调解员" in text for short in ("青石", "柳湾", "东桥", "河埠"))
+
+
+HEAVY = ("sqlalchemy", "sqlmodel", "fastapi", "weasyprint", "pyhanko", "engine.runtime")
+
+
+def test_the_cli_imports_nothing_heavy_at_start() -> None:
+    import subprocess
+    import sys
+
+    probe = f"import api.cli, sys; print([m for m in {HEAVY!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_documents_render_of_a_stored_agreement_builds_no_engine(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """The fast path: SQLite and the store only, so the command can run in a loop."""
+    import os
+    import subprocess
+    import sys
+
+    from workflows.actions import AGREEMENT, RULING
+
+    assert set(STORED_KINDS) == {AGREEMENT, RULING}
+    case_id, _ = _signed_cases(demo_dir, paper=False)[0]
+    _, digest = _latest(demo_dir, case_id)
+    out = tmp_path / "fast.pdf"
+    probe = (
+        "import sys\n"
+        "from api.cli import app\n"
+        "try:\n"
+        f"    app(['documents', 'render', '{case_id}', '-o', {str(out)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    env = {**os.environ, "FENGQIAO_DATA_DIR": str(demo_dir)}
+    env.pop("FENGQIAO_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip().endswith("[]"), done.stdout
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest

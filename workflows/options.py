@@ -120,8 +120,15 @@ def case_documents(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     ]
 
 
+_RISK_SCALES: dict[tuple[str, int], list[Option]] = {}  # specs never change once loaded
+
+
 @HOOKS.vocabulary("risk_levels")
 def risk_levels(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """R-RISK: the case's flow declares its own scale."""
     del field
-    return [Option(r.code, r.label) for r in ctx.spec.risk_levels]
+    key = (ctx.spec.id, ctx.spec.version)
+    scale = _RISK_SCALES.get(key)
+    if scale is None:
+        scale = _RISK_SCALES[key] = [Option(r.code, r.label) for r in ctx.spec.risk_levels]
+    return scale

@@ -58,7 +58,12 @@ from engine.records import FireResult, SignatureRecord
 # one router for the stored documents and the case file, so routes/__init__ stays as it was
 router = APIRouter(prefix="/cases/{case_id}", tags=["文书"])
 
-KIND_LABELS = {AGREEMENT: "人民调解协议书", AGREEMENT_SCAN: "人民调解协议书（纸质签署扫描件）"}
+KIND_LABELS = {
+    AGREEMENT: "人民调解协议书",
+    AGREEMENT_SCAN: "人民调解协议书（纸质签署扫描件）",
+    "ruling": "民事裁定书",
+    "case_file": "人民调解卷宗",
+}
 SIGN_TRIGGERS: dict[str, str] = {
     "party": "sign_party",
     "mediator": "sign_mediator",
@@ -402,7 +407,11 @@ async def sign_agreement(
         actor = principal.actor
         if body.signer == "party":
             assert body.party_id is not None  # _check_party
-            return documents.sign_party(case_id, actor, expected, body.party_id, signature_png=png)
+            return documents.sign_party(
+                case_id, actor, expected, body.party_id, signature_png=png, mark=body.mark
+            )
+        if body.mark != "signature":
+            raise InvalidInput("只有当事人可以按指印或盖章代替签名", field="mark")
         if body.signer == "mediator":
             return documents.sign_mediator(case_id, actor, expected)
         return documents.apply_seal(case_id, actor, expected)
@@ -488,6 +497,34 @@ _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
         "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
+
+
+@router.get(
+    "/case-file.pdf",
+    response_class=Response,
+    responses={**_PDF_RESPONSE, **problem_responses(401, 404, 422, 500)},
+)
+async def case_file_volume(
+    case_id: CaseId, documents: DocumentsDep, principal: CurrentPrincipal
+) -> Response:
+    """The case's 卷宗 as one sealed volume; archived write-once when the case is closed."""
+    from api.services.case_file import CaseFileService
+
+    pdf = await anyio.to_thread.run_sync(
+        CaseFileService(documents).volume,
+        case_id,
+        principal.actor,
+        limiter=document_workers("write"),
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="case-{case_id}-case-file.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get(

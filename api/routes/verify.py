@@ -31,10 +31,14 @@ from documents import (
     DocumentError,
     SignatureReport,
     StoreError,
+    Verdict,
     VerificationError,
     VerificationReport,
     verify,
 )
+
+# Stored kinds the verifier words its verdict for (a scan has no electronic signatures).
+DOCUMENT_KINDS = ("agreement", "ruling", "case_file")
 
 router = APIRouter(prefix="/documents/verify", tags=["文书核验"])
 page_router = APIRouter(tags=["文书核验"])
@@ -86,11 +90,18 @@ def signature_check(report: SignatureReport) -> SignatureCheck:
 
 
 def verification_public(report: VerificationReport, sha256: str) -> VerificationPublic:
+    verdict = report.verdict
     return VerificationPublic(
+        verdict=verdict.value,
+        verdict_zh=verdict.label_zh,
         ok=report.ok,
         complete=report.complete,
         sha256=sha256,
+        headline_zh=report.headline_zh,
         summary_zh=report.summary_zh,
+        problems=list(report.problems_zh),
+        order_found=[f"{s.label}{s.signer_name}" for s in report.signatures],
+        order_planned=[s.display for s in report.plan],
         signatures=[signature_check(s) for s in report.signatures],
         unsigned=[s.display for s in report.unsigned],
         modified_after_last_signature=report.modified_after_last_signature,
@@ -98,14 +109,16 @@ def verification_public(report: VerificationReport, sha256: str) -> Verification
     )
 
 
-def verify_bytes(documents: DocumentService, pdf: bytes) -> VerificationPublic:
+def verify_bytes(
+    documents: DocumentService, pdf: bytes, kind: str | None = None
+) -> VerificationPublic:
     """Verify any PDF against this deployment's CA.
 
     Raises:
         VerificationError: not a PDF whose signatures can be read.
     """
     try:
-        report = verify(pdf, documents.trust_roots)
+        report = verify(pdf, documents.trust_roots, kind=kind)
     except DocumentError:
         raise
     except Exception as exc:  # pyHanko raises many kinds on hostile input: all mean unreadable
@@ -113,12 +126,19 @@ def verify_bytes(documents: DocumentService, pdf: bytes) -> VerificationPublic:
     return verification_public(report, hashlib.sha256(pdf).hexdigest())
 
 
-def _failed(sha256: str, summary: str) -> VerificationPublic:
+def _failed(sha256: str, reason: str) -> VerificationPublic:
+    headline = f"核验结论：无效。{reason}"
     return VerificationPublic(
+        verdict=Verdict.INVALID.value,
+        verdict_zh=Verdict.INVALID.label_zh,
         ok=False,
         complete=False,
         sha256=sha256,
-        summary_zh=summary,
+        headline_zh=headline,
+        summary_zh=headline,
+        problems=[reason],
+        order_found=[],
+        order_planned=[],
         signatures=[],
         unsigned=[],
         modified_after_last_signature=False,
@@ -136,12 +156,13 @@ def verify_public_id(documents: DocumentService, public_id: str) -> DocumentVeri
     digest = resolved.current.sha256
     stored_intact = True
     try:
-        checked = verify_bytes(documents, documents.read(digest))
+        kind = resolved.kind if resolved.kind in DOCUMENT_KINDS else None
+        checked = verify_bytes(documents, documents.read(digest), kind)
     except StoreError as exc:
         stored_intact = False
-        checked = _failed(digest, f"核验未通过：{exc.message_zh}")
+        checked = _failed(digest, exc.message_zh)
     except VerificationError as exc:
-        checked = _failed(digest, f"核验未通过：{exc.message_zh}")
+        checked = _failed(digest, exc.message_zh)
     return DocumentVerification(
         **checked.model_dump(),
         kind=resolved.kind,

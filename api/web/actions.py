@@ -15,7 +15,15 @@ from api.authz import Principal
 from api.deps import ServicesDep
 from api.routes.documents import DocumentsDep, document_workers
 from api.services.actions import ActionOption, describe_actions
-from api.web.forms import FormField, Problems, fields_of, payload_of, problems_of, raw_values
+from api.web.forms import (
+    FormField,
+    Problems,
+    fields_of,
+    form_int,
+    payload_of,
+    problems_of,
+    raw_values,
+)
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import CaseNotFound, EngineError, ReasonRequired
@@ -94,8 +102,7 @@ async def fire_action(
         fields = fields_of(schema_of(option))
         payload = payload_of(fields, form)
         reason = str(form.get(REASON, "")).strip() or None
-        seen = str(form.get("version", ""))
-        version = int(seen) if seen.isdigit() else case.version
+        version = form_int(form, "version") or case.version
         try:
             engine.fire(case_id, trigger, user.actor, version, payload, reason)
         except ReasonRequired as exc:
@@ -175,8 +182,7 @@ async def draft_agreement(
     option = _drafting(engine, user, case_id)
     fields = fields_of(schema_of(option))
     payload = payload_of(fields, form)
-    seen = str(form.get("version", ""))
-    version = int(seen) if seen.isdigit() else case.version
+    version = form_int(form, "version") or case.version
 
     def act() -> None:
         documents.draft_agreement(case_id, user.actor, version, payload, trigger=option.trigger)

@@ -3,21 +3,23 @@ the current state, sessions, documents, and what this person may do now)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from api.authz import Principal
-from api.deps import ServicesDep
+from api.deps import Services, ServicesDep
 from api.errors import DocumentNotFound
 from api.routes.cases import case_page
 from api.routes.documents import DocumentsDep, case_versions, download_document
 from api.schemas import DocumentKind
 from api.services import desk, progress
 from api.services.graphs import case_graph_svg
-from api.web.session import PageRoute, page, signed_in
+from api.web.session import PageRoute, checked_form, page, signed_in
 from engine import queries
 from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
 from engine.records import TriggerOption
@@ -26,6 +28,7 @@ from engine.spec import LEVEL_LABELS, ROLE_LABELS, WorkflowSpec
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]
+Form = Annotated[FormData, Depends(checked_form)]
 
 CONSENT_LABELS = {"pending": "待确认", "consented": "同意调解", "refused": "拒绝调解"}
 
@@ -111,16 +114,17 @@ def workbench(request: Request, user: User, services: ServicesDep) -> HTMLRespon
     return page(request, user, "desk.html", "工作台", bench=bench, **_labels(services.engine))
 
 
-@router.get("/cases", response_class=HTMLResponse)
-def case_list(
+CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def _list(
     request: Request,
-    user: User,
-    services: ServicesDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    overdue: bool | None = None,
-    cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = None,
+    user: Principal,
+    services: Services,
+    text: str | None,
+    overdue: bool,
+    cursor: str | None,
 ) -> HTMLResponse:
-    text = (q or "").strip() or None
     filters = queries.CaseFilters(text=text, overdue=overdue or None)
     result = case_page(services.engine, user.actor, filters, cursor, 20)
     partial = request.headers.get("HX-Request") == "true"
@@ -132,8 +136,29 @@ def case_list(
         block="results" if partial else None,
         result=result,
         q=text or "",
-        overdue=bool(overdue),
+        overdue=overdue,
         **_labels(services.engine),
+    )
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request, user: User, services: ServicesDep) -> HTMLResponse:
+    """Every case in one's scope, newest first."""
+    return _list(request, user, services, None, False, None)
+
+
+@router.post("/cases", response_class=HTMLResponse)
+def case_search(request: Request, user: User, services: ServicesDep, form: Form) -> HTMLResponse:
+    """A search is posted, so that a party's name never sits in a URL, a history or a log."""
+    text = str(form.get("q", "")).strip()[:100] or None
+    cursor = str(form.get("cursor", ""))
+    return _list(
+        request,
+        user,
+        services,
+        text,
+        form.get("overdue") == "true",
+        cursor if CURSOR.match(cursor) else None,
     )
 
 

@@ -18,7 +18,7 @@ from api.routes.documents import DocumentsDep, case_versions, document_workers
 from api.routes.verify import verify_public_id
 from api.schemas import DocumentVerification
 from api.services import desk
-from api.web.forms import Problems, problems_of
+from api.web.forms import Problems, form_int, problems_of
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import EngineError
@@ -101,7 +101,7 @@ async def rule(
     number = values.get("ruling_number", "").strip()
     reasoning = values.get("reasoning", "").strip()
     ground = values.get("ground") or None
-    version = int(values.get("version", "0") or 0)
+    version = form_int(form, "version")
     problems = Problems()
     if outcome not in OUTCOMES:
         problems.by_field["outcome"] = "请选择裁定结果"

@@ -186,3 +186,10 @@ def problems_of(exc: EngineError, names: Sequence[str]) -> Problems:
     else:
         found.general.append(exc.message_zh)
     return found
+
+
+def form_int(form: Mapping[str, Any], name: str) -> int:
+    """A posted id or version: ASCII digits only, else 0 (which matches nothing)."""
+    raw = form.get(name)
+    text = raw.strip() if isinstance(raw, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0

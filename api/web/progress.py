@@ -17,6 +17,7 @@ from api.authz import Principal
 from api.deps import ServicesDep
 from api.routes.documents import DocumentsDep
 from api.services import progress as service
+from api.web.forms import form_int
 from api.web.session import PageRoute, checked_form, page, signed_in
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -144,8 +145,7 @@ def agreement(
 
 @router.post("/cases/{case_id:int}/progress-links")
 def create(case_id: int, user: User, services: ServicesDep, form: Form) -> Response:
-    party = str(form.get("party_id", ""))
-    service.create_link(services.engine, user, case_id, int(party) if party.isdigit() else 0)
+    service.create_link(services.engine, user, case_id, form_int(form, "party_id"))
     return RedirectResponse(f"/cases/{case_id}#progress-links", 303)
 
 

@@ -27,7 +27,8 @@ from api.deps import current_principal
 from api.errors import DocumentNotFound, Forbidden, NotAuthenticated, PiiNotPermitted
 from api.web.nav import nav_for
 from api.web.templating import render
-from engine.errors import CaseNotFound, NotFound, OutOfScope, RoleNotPermitted
+from documents import DocumentError
+from engine.errors import CaseNotFound, EngineError, NotFound, OutOfScope, RoleNotPermitted
 
 SESSION_COOKIE = "fq_session"
 CSRF_COOKIE = "fq_csrf"
@@ -166,6 +167,8 @@ class PageRoute(APIRoute):
                 )
             except (Forbidden, RoleNotPermitted, PiiNotPermitted) as exc:
                 return error_page(request, 403, "无权办理", exc.message_zh)
+            except (EngineError, DocumentError) as exc:  # anything else refused: say why
+                return error_page(request, 400, "没有办理成功", exc.message_zh)
             except CsrfRefused:
                 return error_page(
                     request,

@@ -6,7 +6,6 @@ of the wet-signed paper instead. Every step goes through the document service.""
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
@@ -14,6 +13,7 @@ from urllib.parse import quote
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from api.authz import Principal
@@ -21,6 +21,7 @@ from api.documents import DocumentService
 from api.routes.documents import MAX_UPLOAD, DocumentsDep, _signature_png, document_workers
 from api.schemas import SignRequest
 from api.services.signing import SigningStatus, photo_as_png, signing_status
+from api.web.forms import form_int
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import EngineError, InvalidInput
@@ -93,11 +94,11 @@ def _drawn(form: FormData) -> bytes | None:
         return None
     if not raw.startswith(DATA_URL):
         raise InvalidInput("手写签名须为 PNG 图片", field="signature")
-    body = SignRequest(signer="party", signature_png_base64=raw.removeprefix(DATA_URL))
     try:
-        return _signature_png(body)  # the API's own check of a drawn signature
-    except binascii.Error as exc:  # pragma: no cover - _signature_png maps it
-        raise InvalidInput("手写签名图片有误", field="signature") from exc
+        body = SignRequest(signer="party", signature_png_base64=raw.removeprefix(DATA_URL))
+    except ValidationError as exc:  # over the API's size limit
+        raise InvalidInput("手写签名图片太大，请点“重写”后签得小一些", field="signature") from exc
+    return _signature_png(body)  # the API's own check of a drawn signature
 
 
 async def _run(act: Callable[[], FireResult]) -> None:
@@ -110,8 +111,8 @@ async def sign_party(
     request: Request, case_id: int, user: User, documents: DocumentsDep, form: Form
 ) -> Response:
     kiosk = form.get("kiosk") == "true"
-    party_id = int(str(form.get("party_id", "0")) or 0)
-    version = int(str(form.get("version", "0")) or 0)
+    party_id = form_int(form, "party_id")
+    version = form_int(form, "version")
     status = signing_status(documents.engine, user, case_id)
     signer = status.party(party_id)
     try:
@@ -162,7 +163,7 @@ async def _official(
     form: FormData,
     trigger: str,
 ) -> Response:
-    version = int(str(form.get("version", "0")) or 0)
+    version = form_int(form, "version")
     status = signing_status(documents.engine, user, case_id)
     try:
         if status.esign_excluded:

@@ -5,6 +5,7 @@ print with an embedded CJK font, and are read-only (nothing signed, stored or re
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.documents import CASE_FILE_KINDS, DocumentService
 from api.settings import Settings, get_settings
+from documents import SignerRole
 from engine.errors import CaseNotFound, InvalidInput, OutOfScope
 from engine.ports import FixedClock
 from engine.records import Actor
@@ -37,6 +39,7 @@ def drive_case_file(driver: Driver) -> None:
     driver.consent_all()
     driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
+    driver.assign("mediator3", "recorder")
     driver.fire(
         "mediator",
         "record_session",
@@ -117,8 +120,8 @@ EXPECTED = {
         PLACE,
         "申请人王秀英：要求被申请人赔偿院墙修缮费用。",
         "被申请人李建国：同意赔偿，请求分期。",
-        "调解员陈阿明、杨光明",  # the village 中心户 and the mediator, both active
-        "记录人杨光明",
+        "主持调解杨光明（人民调解员）",  # the mediator; the village 中心户 did not hold it
+        "记录人郭立新",
         "村民代表张大伯",
     ),
     "confirmation_application": (
@@ -133,7 +136,12 @@ EXPECTED = {
     "legal_opinion": ("法律意见书", "孙律师", "浙江枫桥律师事务所", OPINION, "相邻房屋滴水纠纷"),
 }
 
-ABSENT = {"confirmation_application": ("被申请人",)}  # a joint application: both parties apply
+ABSENT = {
+    "confirmation_application": ("被申请人",),
+    "transcript": ("陈阿明",),  # R-TRANSCRIPT: the 中心户 is no 调解员 of a room session
+    "followup": ("回访方式", "未记录"),  # nothing printed that the case did not record
+    "legal_opinion": ("未单独记录",),  # no placeholder analysis
+}  # a joint application: both parties apply
 
 
 @pytest.mark.parametrize("kind", CASE_FILE_KINDS)
@@ -196,6 +204,7 @@ def test_transcript_index_picks_the_session_and_refuses_one_not_held(
     driver.consent_all()
     driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
     driver.assign("mediator", "mediator")
+    driver.assign("mediator3", "recorder")
     driver.fire("mediator", "record_session", place="村委会一楼", record="第一次调解：各执一词")
     driver.wait(days=1)
     driver.fire("mediator", "record_session", place="当事人家中", record="第二次调解：初步和解")
@@ -211,6 +220,39 @@ def test_transcript_index_picks_the_session_and_refuses_one_not_held(
     assert "各执一词" not in latest
     with pytest.raises(InvalidInput, match="只有 2 份调解笔录，没有第 3 份"):
         service.render_case_document(driver.case_id, actor, "transcript", index=3)
+
+
+def test_r_transcript_the_mediator_is_never_also_the_recorder(
+    driver: Driver, service: DocumentService
+) -> None:
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
+    driver.assign("mediator", "mediator")
+    driver.fire("mediator", "record_session", place="调解室", record="双方陈述")
+    actor = driver.world.actors["mediator"]
+    with pytest.raises(InvalidInput, match="调解员以外的记录人") as caught:
+        service.render_case_document(driver.case_id, actor, "transcript")
+    assert caught.value.field == "recorder"
+    driver.assign("mediator", "recorder")  # the mediator named recorder too: still refused
+    with pytest.raises(InvalidInput, match="调解员以外的记录人"):
+        service.render_case_document(driver.case_id, actor, "transcript")
+
+
+def test_r_transcript_a_central_household_signs_as_such(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    driver.consent_all()
+    driver.fire("household", "route_to_grid")
+    driver.assign("mediator3", "recorder")
+    driver.fire("household", "record_session", place="中心户家中", record="双方各自陈述")
+    text = pdf_text(
+        service.render_case_document(driver.case_id, driver.world.actors["mediator"], "transcript"),
+        tmp_path,
+    )
+    assert "主持调解陈阿明（中心户）" in text
+    assert "中心户（签名）" in text
+    assert "记录人郭立新" in text
+    assert "调解员（签名）" not in text
 
 
 def test_the_case_file_is_scoped_like_the_case(driver: Driver, service: DocumentService) -> None:
@@ -277,3 +319,139 @@ def test_cli_renders_the_registration_form(
     assert unknown.exit_code == 2
     assert "未知的文书种类" in unknown.output
     assert Actor.system().user_id is None  # the CLI renders as the system: no PII read to log
+
+
+def _outline(pdf: bytes) -> list[str]:
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    root = PdfFileReader(io.BytesIO(pdf)).root
+    titles = []
+    item = root["/Outlines"]["/First"] if "/Outlines" in root else None
+    while item is not None:
+        titles.append(str(item["/Title"]))
+        following = item.get("/Next")
+        item = following.get_object() if following is not None else None
+    return titles
+
+
+def _embedded(pdf: bytes) -> dict[str, bytes]:
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    root = PdfFileReader(io.BytesIO(pdf)).root
+    names = root["/Names"]["/EmbeddedFiles"]["/Names"]
+    return {
+        str(names[i]): names[i + 1]["/EF"]["/F"].get_object().data for i in range(0, len(names), 2)
+    }
+
+
+def test_r_docs_the_volume_binds_the_papers_in_order_and_r_close_archives_it_once(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    from api.services.case_file import CaseFileService
+    from documents import Verdict, verify
+    from tests.api.test_documents_service import _payload
+
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
+    driver.assign("mediator", "mediator")
+    driver.assign("mediator3", "recorder")
+    driver.fire("mediator", "record_session", place=PLACE, record=RECORD)
+    mediator = driver.world.actors["mediator"]
+    service.draft_agreement(driver.case_id, mediator, driver.case.version, _payload(driver))
+    driver.fire("mediator", "start_signing")
+    for party_id in driver.party_ids():
+        service.sign_party(driver.case_id, mediator, driver.case.version, party_id)
+    service.sign_mediator(driver.case_id, mediator, driver.case.version)
+    service.apply_seal(driver.case_id, mediator, driver.case.version)
+    driver.apply_confirmation()
+    volumes = CaseFileService(service)
+    draft = volumes.volume(driver.case_id, mediator)
+    assert service.latest(driver.case_id, "case_file") is None  # open case: not archived
+    assert "尚未归档" in pdf_text(draft, tmp_path)
+    driver.fire("clerk", "accept_application")
+    service.issue_ruling(
+        driver.case_id,
+        driver.world.actors["judge"],
+        driver.case.version,
+        outcome="confirmed",
+        ruling_number="（2026）浙0681民特9号",
+        reasoning="调解协议系双方自愿达成，不违反法律规定",
+    )
+    driver.fire("mediator", "start_followup")
+    driver.fire("mediator", "record_visit", performance="performed", satisfaction="satisfied")
+    driver.fire("mediator", "close", summary="协议已全部履行，结案")
+    volume = volumes.volume(driver.case_id, mediator)
+    expected = [
+        "人民调解卷宗",
+        "卷内目录",
+        "人民调解申请书",
+        "人民调解受理登记表",
+        "当事人权利义务告知书",
+        "人民调解笔录（第1次）",
+        "人民调解协议书",
+        "人民调解回访记录（第1次）",
+        "司法确认申请书",
+        "民事裁定书",
+        "结案报告",
+        "卷内备考表",
+    ]
+    assert _outline(volume) == expected
+    text = pdf_text(volume, tmp_path)
+    positions = [text.find(title) for title in expected[2:]]
+    assert -1 not in positions
+    toc = text.partition("卷内目录")[2]
+    assert [toc.find(t) for t in expected[2:]] == sorted(toc.find(t) for t in expected[2:])
+    assert "卷内第1页" in text
+    assert driver.case.number in text
+    # the signed original is embedded and its own signatures verify
+    originals = _embedded(volume)
+    assert sorted(originals) == ["agreement-v5.pdf", "ruling-v1.pdf"]
+    for original in originals.values():
+        assert verify(original, service.trust_roots).verdict is Verdict.VALID
+    # the committee seals the volume
+    report = verify(volume, service.trust_roots)
+    assert report.verdict is Verdict.VALID, report.summary_zh
+    assert [(s.role, s.signer_name) for s in report.signatures] == [
+        (SignerRole.COMMITTEE, COMMITTEE)
+    ]
+    # write-once: archived at version 1 and served as it was, whatever happens later
+    archived = service.versions(driver.case_id, "case_file")
+    assert [v.version for v in archived] == [1]
+    driver.wait(days=3)
+    assert volumes.volume(driver.case_id, driver.world.actors["supervisor"]) == volume
+    assert [v.version for v in service.versions(driver.case_id, "case_file")] == [1]
+
+
+def test_r_docs_the_volume_route_is_scoped_and_pdf(api: Api) -> None:
+    driver = open_case(api.engine, api.world, api.clock)
+    drive_case_file(driver)
+    path = f"/api/v1/cases/{driver.case_id}/case-file.pdf"
+    ok = api.get("mediator", path)
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["content-type"] == "application/pdf"
+    assert _outline(ok.content)[:2] == ["人民调解卷宗", "卷内目录"]
+    assert api.get("outsider", path).status_code == 404
+
+
+def test_r_jc_window_the_application_cites_the_agreement_by_its_beijing_date(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    """Sealed at 00:30 on 3 March in Beijing (16:30 UTC the day before): the application
+    cites the agreement of 3 March, the day it took effect, never the UTC date."""
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
+    driver.assign("mediator", "mediator")
+    driver.draft()
+    driver.clock.set(datetime(2026, 3, 2, 16, 30, tzinfo=UTC))
+    driver.sign_all()
+    driver.apply_confirmation()
+    pdf = service.render_case_document(
+        driver.case_id, driver.world.actors["mediator"], "confirmation_application"
+    )
+    text = pdf_text(pdf, tmp_path)
+    assert "于2026年3月3日经" in text
+    assert "2026年3月2日经" not in text

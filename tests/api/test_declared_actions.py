@@ -111,7 +111,7 @@ def test_service_steps_are_refused_at_the_generic_door_naming_their_route(
         driver.case_id,
         "draft_agreement",
         facts="事实",
-        issues="争议",
+        issues=["争议"],
         responsibilities="责任",
         terms=driver.terms(),
     )

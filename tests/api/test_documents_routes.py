@@ -43,7 +43,7 @@ def _draft(api: Api, driver: Driver, etag: str | None = None, **headers: str) ->
     body = {
         "facts": "被申请人房屋滴水损坏申请人院墙",
         "issues": "修缮费用的承担；修缮期限",
-        "responsibilities": "被申请人承担主要责任",
+        "responsibilities": driver.responsibilities(),
         "terms": driver.terms(),
     }
     return api.client.post(
@@ -141,7 +141,7 @@ def test_r_agreement_effect_drafted_signed_downloaded_and_verified_over_http(api
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["referrer-policy"] == "no-referrer"
     html = page.text
-    assert "核验通过" in html
+    assert "核验结论：有效。" in html
     assert "人民调解协议书" in html
     assert api.engine.get_case(case_id, api.world.actors["supervisor"]).number in html
     assert "第 1 版（签署后为第 5 版）" in html
@@ -190,7 +190,19 @@ def test_r_agreement_effect_drafted_signed_downloaded_and_verified_over_http(api
     )
     assert flipped.status_code == 200, flipped.text
     assert flipped.json()["ok"] is False
-    assert "核验未通过" in flipped.json()["summary_zh"]
+    assert flipped.json()["verdict"] == "invalid"
+    assert "核验结论：无效" in flipped.json()["summary_zh"]
+    from tests.documents.test_verdict import revisions
+
+    cut = api.client.post(
+        "/api/v1/documents/verify",
+        content=revisions(pdf)[-2],
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert cut.status_code == 200, cut.text
+    assert (cut.json()["verdict"], cut.json()["ok"]) == ("incomplete", False)
+    assert cut.json()["unsigned"] == [cut.json()["order_planned"][-1]]
+    assert "尚缺签署" in cut.json()["headline_zh"]
     assert len(_versions(api, case_id)) == 5  # verifying stores nothing
 
 
@@ -326,10 +338,16 @@ def test_the_verification_page_escapes_everything() -> None:
     hostile = "<script>alert(1)</script>"
     page = render_page(
         DocumentVerification(
+            verdict="invalid",
+            verdict_zh="无效",
             ok=False,
             complete=False,
             sha256="0" * 64,
+            headline_zh=hostile,
             summary_zh="",
+            problems=[hostile],
+            order_found=[hostile],
+            order_planned=[],
             signatures=[],
             unsigned=[hostile],
             modified_after_last_signature=False,
@@ -389,3 +407,34 @@ def test_r_jc_track_the_judge_rules_over_http_with_a_court_signed_ruling(api: Ap
     pdf = api.client.get(document["download_url"], headers=api.headers("judge"))
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_r_agreement_effect_a_draft_in_signing_is_incomplete_on_the_page_and_in_json(
+    api: Api,
+) -> None:
+    driver = _in_room(api)
+    drafted = _draft(api, driver)
+    assert drafted.status_code == 201, drafted.text
+    public_id = drafted.json()["document"]["verification_id"]
+    assert api.fire("mediator", driver.case_id, "start_signing").status_code == 200
+    applicant, _ = driver.party_ids()
+    assert _sign(api, driver.case_id, "party", party_id=applicant).status_code == 201
+    body = api.client.get(f"/api/v1/documents/verify/{public_id}").json()
+    assert (body["verdict"], body["verdict_zh"], body["ok"]) == ("incomplete", "签署未完成", False)
+    assert body["order_found"] == ["申请人王秀英"]
+    assert body["unsigned"] == [
+        "被申请人李建国",
+        "调解员杨光明",
+        "调解委员会印章枫源村人民调解委员会",
+    ]
+    page = api.client.get(f"/verify/{public_id}").text
+    assert "核验结论：签署未完成" in page
+    assert "尚缺签署：被申请人李建国" in page
+    assert "协议书方发生效力" in page
+    assert "核验结论：有效" not in page
+    # the same bytes uploaded give the same verdict
+    pdf = api.get("mediator", _versions(api, driver.case_id)[-1]["download_url"]).content
+    uploaded = api.client.post(
+        "/api/v1/documents/verify", content=pdf, headers={"Content-Type": "application/pdf"}
+    ).json()
+    assert (uploaded["verdict"], uploaded["headline_zh"]) == (body["verdict"], body["headline_zh"])

@@ -4,6 +4,7 @@ our verifier and by poppler's pdfsig; refused steps change nothing."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -37,7 +38,7 @@ def _payload(driver: Driver) -> dict[str, object]:
     return {
         "facts": "被申请人房屋滴水损坏申请人院墙",
         "issues": "修缮费用的承担；修缮期限",
-        "responsibilities": "被申请人承担主要责任",
+        "responsibilities": driver.responsibilities(),
         "terms": driver.terms(),
     }
 
@@ -105,6 +106,8 @@ def test_r_agreement_effect_four_signatures_verify_in_ours_and_pdfsig(
         ("杨光明", "mediator"),
         ("枫源村人民调解委员会", "committee"),  # R-SEAL: the room's parent committee seals
     ]
+    # the seal claims the time the engine recorded: the agreement's date is that day
+    assert report.signatures[-1].signing_time == case.agreement_effective_at
     if shutil.which("pdfsig") is None:
         pytest.skip("pdfsig (poppler-utils) is not installed")
     path = tmp_path / "agreement.pdf"
@@ -123,7 +126,12 @@ def test_agreement_versions_form_a_chain_and_nothing_is_overwritten(
     _in_room(driver)
     mediator = driver.world.actors["mediator"]
     service.draft_agreement(driver.case_id, mediator, driver.case.version, _payload(driver))
-    revised = {**_payload(driver), "responsibilities": "双方各自承担一半责任"}
+    revised = {
+        **_payload(driver),
+        "responsibilities": [
+            {"party_id": p, "responsibility": "双方各自承担一半责任"} for p in driver.party_ids()
+        ],
+    }
     service.revise_agreement(driver.case_id, mediator, driver.case.version, revised)
     driver.fire("mediator", "start_signing")
     _sign_parties(driver, service)
@@ -373,3 +381,118 @@ def test_r_jc_track_a_rejection_needs_a_ground_and_changes_nothing_without_one(
     case = driver.case
     assert (case.state, case.data["confirmation"]["ground"]) == ("jc_rejected", "unclear")
     assert case.data["confirmation"]["ruling_version"] == 1
+
+
+def test_r_seal_the_committee_that_mediates_seals_and_the_number_stays(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    """A case registered by one committee and mediated by another: the mediating committee
+    makes and seals the agreement, the case keeps its number, and the paper names both."""
+    number = driver.case.number
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["other_committee"])
+    driver.fire(
+        "supervisor",
+        "assign",
+        user_id=driver.world.users["outsider"],
+        role="mediator",
+        parties_consented=True,
+    )
+    outsider = driver.world.actors["outsider"]
+    service.draft_agreement(driver.case_id, outsider, driver.case.version, _payload(driver))
+    latest = service.latest(driver.case_id)
+    assert latest is not None
+    plan = signing_plan(service.read(latest.sha256))
+    assert [(s.role.value, s.name) for s in plan][2:] == [
+        ("mediator", "外村调解员"),
+        ("committee", "东溪村人民调解委员会"),
+    ]
+    path = tmp_path / "moved.pdf"
+    path.write_bytes(service.read(latest.sha256))
+    text = "".join(
+        subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout.split()
+    )
+    assert driver.case.number == number
+    assert f"编号：{number}" in text
+    assert "本纠纷由枫源村人民调解委员会受理登记（编号不变），移送" in text
+    assert "中心户" not in text.partition("各方责任")[0]  # no 中心户 as the agreement's mediator
+
+
+def test_r_agreement_effect_a_party_may_press_a_thumbprint_but_only_an_organisation_seals(
+    driver: Driver, service: DocumentService
+) -> None:
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    _in_room(driver)
+    _draft(driver, service)
+    applicant, respondent = driver.party_ids()[:2]
+    mediator = driver.world.actors["mediator"]
+    service.sign_party(driver.case_id, mediator, driver.case.version, applicant, mark="thumbprint")
+    with pytest.raises(InvalidInput, match="只有单位当事人可以盖章") as caught:
+        service.sign_party(driver.case_id, mediator, driver.case.version, respondent, mark="seal")
+    assert caught.value.field == "mark"
+    latest = service.latest(driver.case_id)
+    assert latest is not None
+    reader = PdfFileReader(io.BytesIO(service.read(latest.sha256)))
+    (signature,) = reader.embedded_signatures
+    assert str(signature.sig_object["/Reason"]) == "申请人按指印"
+
+
+def test_r_jc_track_a_ruling_reads_as_a_court_paper(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    """Both joint applicants are 申请人, the 书记员 is a court clerk even when the judge
+    accepted the application, dates are Chinese, sentences end, the author is the court."""
+    _in_effect(driver, service)
+    driver.fire(
+        "mediator",
+        "apply_confirmation",
+        court_id=driver.world.units["court"],
+        applicants=driver.party_ids(),
+    )
+    driver.fire("judge", "accept_application")  # the judge, not the clerk, accepted it
+    service.issue_ruling(
+        driver.case_id,
+        driver.world.actors["judge"],
+        driver.case.version,
+        outcome="rejected",
+        ruling_number="（2026）浙0681民特3号",
+        reasoning="协议内容不明确",
+        ground="unclear",
+    )
+    ruling = service.latest(driver.case_id, "ruling")
+    assert ruling is not None
+    pdf = tmp_path / "ruling.pdf"
+    pdf.write_bytes(service.read(ruling.sha256))
+    text = "".join(
+        subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout.split()
+    )
+    assert "申请人：王秀英" in text
+    assert "申请人：李建国" in text
+    assert "被申请人" not in text
+    layout = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    assert re.search(r"书记员\s+吴书记员", layout), layout  # the court's clerk
+    assert re.search(r"审判员\s+赵法官", layout)
+    assert not re.search(r"书记员\s+赵法官", layout)
+    assert "本院认为，协议内容不明确。" in text
+    assert "2026年4月1日前" in text  # the term's deadline, in Chinese
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=True, text=True)
+    assert "Author:          诸暨市人民法院枫桥人民法庭" in info.stdout

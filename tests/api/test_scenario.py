@@ -98,8 +98,11 @@ def test_intake_to_confirmation_and_follow_up_over_http(api: Api) -> None:
         "mediator",
         "draft_agreement",
         facts="被申请人房屋滴水损坏申请人院墙",
-        issues="修缮费用的承担",
-        responsibilities="被申请人承担主要责任",
+        issues=["修缮费用的承担"],
+        responsibilities=[
+            {"party_id": respondent, "responsibility": "承担主要责任"},
+            {"party_id": applicant, "responsibility": "承担次要责任"},
+        ],
         terms=terms,
     )
     desk.fire("mediator", "start_signing")

@@ -19,6 +19,7 @@ from documents.model import (
     Party,
     Person,
     RegistrationForm,
+    Responsibility,
     Term,
     TranscriptEntry,
 )
@@ -58,6 +59,7 @@ TERMS = (
         amount=Decimal("50000"),
         method="银行转账",
         deadline=date(2026, 4, 30),
+        place="枫桥镇人民调解委员会",
     ),
     Term(
         obligor="张三",
@@ -76,7 +78,10 @@ AGREEMENT = MediationAgreement(
     content=AgreementContent(
         facts="2025年10月，张三在自家院落西侧搭建围墙，越过宅基地界线约0.5米，施工中致李四房屋外墙开裂。",
         disputed_issues=("围墙是否越界", "房屋损失的赔偿数额"),
-        liability="张三越界搭建并致李四房屋受损，应承担主要责任；李四未及时制止施工，承担次要责任。",
+        responsibilities=(
+            Responsibility(party="甲方张三", text="越界搭建并致李四房屋受损，承担主要责任"),
+            Responsibility(party="乙方李四", text="未及时制止施工，承担次要责任"),
+        ),
         terms=TERMS,
         performance_method="按上列各项约定的方式分别履行",
         performance_deadline=date(2026, 5, 15),

@@ -80,7 +80,7 @@ def test_r_agreement_fields_art_29_contents_are_printed(
         "诸暨市枫桥镇",
         "加盖人民调解委员会印章之日起生效",
         "一式三份",
-        "2026年3月2日",
+        "本协议的日期为协议生效之日",
         # branding: room name, committee (whose seal it is, R-SEAL)
         "修丽君调解工作室",
         "枫桥镇人民调解委员会",

@@ -212,3 +212,15 @@ def test_renaming_a_trigger_the_code_relies_on_fails_at_start_up(tmp_path: Path)
         Registry.from_directory(root, HOOKS, REQUIREMENTS)
     assert "服务“documents”不执行触发器“apply_stamp”" in caught.value.message_zh
     assert caught.value.hint == "改为“apply_seal”"
+
+
+def test_a_state_the_court_queue_relies_on_must_exist(tmp_path: Path) -> None:
+    root = tmp_path / "workflows"
+    for source in [*WORKFLOWS_DIR.glob("*/v*.yaml"), *WORKFLOWS_DIR.glob("vocabularies/*.yaml")]:
+        target = root / source.parent.name / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read_text(encoding="utf-8").replace("jc_applied", "jc_filed"))
+    with pytest.raises(DefinitionError) as caught:
+        Registry.from_directory(root, HOOKS, REQUIREMENTS)
+    assert "程序依赖的状态“jc_applied”在任何流程中都不存在" in caught.value.message_zh
+    assert caught.value.hint == "把“jc_filed”改回“jc_applied”"

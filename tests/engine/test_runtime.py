@@ -12,7 +12,6 @@ from engine.errors import (
     InvalidIdNumber,
     InvalidInput,
     InvalidPhoneNumber,
-    NotFound,
     OutOfScope,
     PayloadInvalid,
     RoleNotPermitted,
@@ -146,7 +145,7 @@ def test_r_pii_under_14_needs_guardian(engine: Engine, world: World) -> None:
 
 
 def test_open_case_checks_references(engine: Engine, world: World) -> None:
-    with pytest.raises(NotFound, match="纠纷类型"):
+    with pytest.raises(InvalidInput, match=r"纠纷类型“nope”不存在，可选：.*neighbour（邻里）"):
         engine.open_case(world.intake(category_code="nope"), world.actors["mediator"])
     with pytest.raises(InvalidInput, match="风险等级"):
         engine.open_case(world.intake(risk_level="purple"), world.actors["mediator"])

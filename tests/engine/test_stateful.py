@@ -45,9 +45,20 @@ def _payloads(world: Any, party_ids: list[int]) -> dict[str, list[dict[str, Any]
         "obligee": applicant,
         "content": "赔偿3000元",
         "amount": 3000,
+        "method": "银行转账",
+        "place": "村委会",
         "due_date": "2026-04-01",
     }
-    agreement = {"facts": "滴水", "issues": "费用", "responsibilities": "被申请人", "terms": [term]}
+    responsibilities = [
+        {"party_id": respondent, "responsibility": "承担主要责任"},
+        {"party_id": applicant, "responsibility": "承担次要责任"},
+    ]
+    agreement = {
+        "facts": "滴水",
+        "issues": ["费用"],
+        "responsibilities": responsibilities,
+        "terms": [term],
+    }
     return {
         "record_consent": [
             {"party_id": p, "source": "written", "notice_acknowledged": True} for p in party_ids

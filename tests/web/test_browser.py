@@ -12,7 +12,15 @@ from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
 from tests.api.conftest import PASSWORD, Api, drive_to_application
 from tests.flow import open_case
-from tests.web.browser import DESK, PHONE, Served, new_context, shot, under_strict_csp
+from tests.web.browser import (
+    DESK,
+    PHONE,
+    SMALL_PHONE,
+    Served,
+    new_context,
+    shot,
+    under_strict_csp,
+)
 from tests.web.test_signing import case_at_signing
 from tests.web.test_verify import signed_agreement
 
@@ -241,7 +249,7 @@ def test_main_pages_at_phone_and_desk_width(browser: Browser, served: Served, ap
     applied = open_case(api.engine, api.world, api.clock)
     drive_to_application(applied)
     cases["applied"] = applied.case_id
-    for viewport in (PHONE, DESK):
+    for viewport in (SMALL_PHONE, PHONE, DESK):
         context = new_context(browser, served.url, viewport)
         refused = under_strict_csp(context)
         page = context.new_page()
@@ -257,7 +265,8 @@ def test_main_pages_at_phone_and_desk_width(browser: Browser, served: Served, ap
                 user = None
             page.goto(path.format(**cases))
             expect(page.locator("h1")).to_be_visible()
-            shot(page, f"page-{name}")
+            if viewport is not SMALL_PHONE:
+                shot(page, f"page-{name}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], (name, width)
         context.close()
@@ -304,3 +313,31 @@ def test_verification_page_genuine_and_tampered(browser: Browser, served: Served
         page.get_by_role("button", name="核验这份文件").click()
         expect(page.locator("[data-verdict]")).to_have_attribute("data-verdict", verdict)
         shot(page, f"verify-{name}")
+
+
+def test_signing_in_and_opening_a_case_by_keyboard_alone(
+    browser: Browser, served: Served, api: Api
+) -> None:
+    case_id = api.new_case()
+    page = new_context(browser, served.url, PHONE).new_page()
+    page.goto("/login")
+    page.keyboard.press("Tab")  # the skip link comes first
+    expect(page.locator(".skip")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="枫桥调解")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("用户名")).to_be_focused()
+    page.keyboard.type("mediator")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("密码")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    link = page.locator(f'a[href="/cases/{case_id}"]')
+    for _ in range(30):  # Tab through the page until the case's link has the focus
+        page.keyboard.press("Tab")
+        if link.evaluate("node => node === document.activeElement"):
+            break
+    expect(link).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text("调字第")

@@ -82,7 +82,15 @@ def test_the_docs_pages_use_local_assets_only(pages: Pages) -> None:
         assert "<script>" not in text
     assert pages.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
     assert pages.get("/static/vendor/redoc.standalone.js").status_code == 200
-    assert pages.get("/static/vendor/htmx.min.js").status_code == 200
+    for vendored in (
+        "htmx.min.js",
+        "signature_pad.umd.min.js",
+        "echarts.min.js",
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "redoc.standalone.js",
+    ):  # copied from node_modules by `make install` (npm ci, package-lock.json)
+        assert pages.get(f"/static/vendor/{vendored}").status_code == 200, vendored
 
 
 def test_an_action_button_opens_its_form_and_firing_it_moves_the_case(seeded: Api) -> None:
@@ -217,3 +225,50 @@ def test_the_workbench_lists_follow_up_visits_due_within_a_week(api: Api) -> Non
     assert "七日内到期的回访（1）" in text
     assert "协议生效后第7日回访" in text
     assert "还有 5 天" in text
+
+
+def test_a_search_by_name_is_posted_never_put_in_the_url(api: Api) -> None:
+    mine = api.new_case()
+    pages = Pages(api).sign_in("mediator")
+    listing = pages.get("/cases").text
+    assert 'method="post" action="/cases"' in listing
+    assert "?q=" not in listing
+    found = pages.post("/cases", {"q": "王秀英"}, from_page="/cases")
+    assert f'href="/cases/{mine}"' in found.text
+    assert 'value="王秀英"' in found.text
+    nothing = pages.post("/cases", {"q": "不存在的人"}, from_page="/cases")
+    assert "没有找到符合条件的案件" in nothing.text
+    assert pages.client.post("/cases", data={"q": "王秀英"}).status_code == 403
+
+
+def test_a_refusal_outside_any_form_is_a_chinese_page_never_json(seeded: Api) -> None:
+    pages = Pages(seeded).sign_in("judge")
+    case_id = seeded.cases["C"]
+    refused = pages.post(f"/cases/{case_id}/progress-links", {"party_id": "1"}, from_page="/")
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "只有调解员或中心户可以生成当事人查询链接" in refused.text
+
+
+def test_a_browser_asking_for_a_missing_page_gets_the_404_page(pages: Pages) -> None:
+    page = pages.client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "找不到这个页面" in page.text
+    api = pages.client.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert (
+        pages.client.get("/no-such-page")
+        .headers["content-type"]
+        .startswith("application/problem+json")
+    )
+
+
+def test_garbled_ids_and_versions_in_a_form_are_refused_not_crashed(seeded: Api) -> None:
+    pages = Pages(seeded).sign_in("mediator")
+    case_id = seeded.cases["A"]
+    form = f"/cases/{case_id}/act/route_to_grid"
+    refused = pages.post(form, {"version": "²"}, from_page=form)
+    assert refused.status_code in (303, 400)  # the current version is used, or a refusal said
+    links = pages.post(f"/cases/{case_id}/progress-links", {"party_id": "abc"}, from_page="/")
+    assert links.status_code in (400, 404)
+    assert "text/html" in links.headers["content-type"]

@@ -46,8 +46,8 @@ def _draft(driver: Driver, sha: str | None, trigger: str = "draft_agreement") ->
         "mediator",
         trigger,
         facts="被申请人房屋滴水损坏申请人院墙",
-        issues="修缮费用的承担",
-        responsibilities="被申请人承担主要责任",
+        issues=["修缮费用的承担"],
+        responsibilities=driver.responsibilities(),
         terms=driver.terms(),
         **extra,
     )

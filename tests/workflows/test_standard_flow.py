@@ -418,14 +418,14 @@ def test_r_enforce_a_confirmed_agreement_names_each_terms_enforcement_deadline(
     driver.assign("mediator", "mediator")
     terms = driver.terms()
     terms.append(
-        {**terms[0], "content": "支付误工费500元", "amount": 500, "due_date": "2024-10-01"}
+        {**terms[0], "content": "支付误工费500元", "amount": 500, "due_date": "2026-10-01"}
     )
     driver.fire(
         "mediator",
         "draft_agreement",
         facts="滴水",
-        issues="费用",
-        responsibilities="被申请人承担",
+        issues=["费用"],
+        responsibilities=driver.responsibilities(),
         terms=terms,
     )
     driver.sign_all()
@@ -436,16 +436,16 @@ def test_r_enforce_a_confirmed_agreement_names_each_terms_enforcement_deadline(
     driver.fire("household", "record_visit", performance="not", notes="未按期付款")
     driver.fire("mediator", "urge_performance")
     urge = driver.case.data["urges"][0]
-    # two years from each term's last day (CPL Art. 250); 2028-04-01 is a Saturday, and
-    # 2026-10-01 falls in the National Day holiday, which ends on 7 October (Art. 85)
-    assert urge["enforcement_deadlines"] == [  # 2028's holidays are not published yet
+    # two years from each term's last day (CPL Art. 250); 2028-04-01 is a Saturday and
+    # 2028-10-01 a Sunday; a deadline before the agreement is signed is refused at drafting,
+    # so every term of an agreement signed in 2026 ends in a year not published yet
+    assert urge["enforcement_deadlines"] == [
         {"term": 1, "due_date": "2026-04-01", "deadline": "2028-04-03", "provisional": True},
-        {"term": 2, "due_date": "2024-10-01", "deadline": "2026-10-08", "provisional": False},
+        {"term": 2, "due_date": "2026-10-01", "deadline": "2028-10-02", "provisional": True},
     ]
     assert "申请强制执行" in urge["advice"]
     assert "须于 2028-04-03 前申请（该年节假日安排尚未公布，届时请核实）" in urge["advice"]
-    assert "第2条（履行期限 2024-10-01）须于 2026-10-08 前申请；" not in urge["advice"]
-    assert urge["advice"].endswith("第2条（履行期限 2024-10-01）须于 2026-10-08 前申请")
+    assert "第2条（履行期限 2026-10-01）须于 2028-10-02 前申请" in urge["advice"]
 
 
 def test_court_referral_reports_outcome_to_the_court(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -27,8 +29,9 @@ from documents.errors import (
     VerificationError,
 )
 from documents.model import SignerRole
-from documents.render import ESIGN_INFO_KEY, ESIGN_WET_ONLY, FIELD_PREFIX
+from documents.render import BEIJING, ESIGN_INFO_KEY, ESIGN_WET_ONLY, FIELD_PREFIX
 
+PDF_VERSION = (1, 7)  # PDF/A-3 is built on ISO 32000-1 (PDF 1.7)
 _HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
@@ -141,15 +144,65 @@ class _LoadedKeySigner:
         return Signer(signing_cert=certificate, signing_key=key_info, cert_registry=registry)
 
 
+@lru_cache(maxsize=1)
+def _archival_writer_class() -> Any:
+    """pyHanko's incremental writer, kept from touching what PDF/A-3 fixes.
+
+    pyHanko declares PDF 2.0 in the catalog for ECDSA keys (ISO 32002) while the header
+    says 1.7, and rewrites /Producer in the Info dictionary and the XMP packet differently
+    (PDF/A wants them equal). A signature changes neither the version nor the metadata, so
+    both stay as the renderer wrote them: PDF 1.7, one producer.
+    """
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    class ArchivalWriter(IncrementalPdfFileWriter):
+        def ensure_output_version(self, version: tuple[int, int]) -> None:
+            capped = min(version, PDF_VERSION)
+            super().ensure_output_version(capped)  # type: ignore[no-untyped-call]  # untyped upstream
+
+        def _update_meta(self) -> None:
+            return None
+
+    return ArchivalWriter
+
+
+@lru_cache(maxsize=1)
+def _timed_signer_class() -> Any:
+    """pyHanko's PdfSigner whose sessions claim a given signing time (pyHanko takes the
+    wall clock and has no public parameter for it)."""
+    from pyhanko.sign import signers
+
+    class TimedPdfSigner(signers.PdfSigner):
+        system_time: datetime | None = None
+
+        def init_signing_session(self, pdf_out: Any, existing_fields_only: bool = False) -> Any:
+            session = super().init_signing_session(pdf_out, existing_fields_only)
+            if self.system_time is not None:
+                session.system_time = self.system_time
+            return session
+
+    return TimedPdfSigner
+
+
 def _pyhanko_signer(issued: IssuedSigner) -> Any:
     if issued._pyhanko is None:
         issued._pyhanko = _LoadedKeySigner.create(issued)
     return issued._pyhanko
 
 
-def _appearance(slot: Slot, signature_png: bytes | None) -> Image.Image:
+Mark = Literal["signature", "thumbprint", "seal"]
+MARKS: dict[str, str] = {"signature": "签名", "thumbprint": "按指印", "seal": "盖章"}
+
+
+def _appearance(
+    slot: Slot, signature_png: bytes | None, mark: Mark, dated: str | None
+) -> Image.Image:
     if slot.role.is_seal:
+        return appearance.seal(slot.name, dated)
+    if mark == "seal":  # an organisation party applies its own seal
         return appearance.seal(slot.name)
+    if mark == "thumbprint":
+        return appearance.thumbprint(slot.name)
     if signature_png is not None:
         return appearance.handwritten(signature_png)
     return appearance.typed_name(slot.name)
@@ -186,6 +239,8 @@ def sign(
     signature_png: bytes | None = None,
     timestamp_url: str | None = None,
     location: str | None = None,
+    mark: Mark = "signature",
+    signed_at: datetime | None = None,
 ) -> bytes:
     """Add `signer`'s PAdES signature in its own field as an incremental update.
 
@@ -195,6 +250,12 @@ def sign(
         signature_png: a handwritten signature image (parties); else the typed name is used.
         timestamp_url: an RFC 3161 time-stamping service, passed to pyHanko.
         location: where the signature was made, recorded in the signature dictionary.
+        mark: how a party signs: its name (or `signature_png`), a thumbprint, or an
+            organisation's seal; signatories other than parties always sign by name or seal.
+        signed_at: the signing time the signature claims (timezone-aware; default now): the
+            host passes the time its record of the signature carries, so the two agree. A
+            seal prints its Beijing date in its appearance: the day the last seal is applied
+            is the agreement's date.
 
     Returns:
         The PDF with one more signature.
@@ -206,7 +267,6 @@ def sign(
     """
     from pyhanko.pdf_utils import layout
     from pyhanko.pdf_utils.images import PdfImage
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
     from pyhanko.stamp import StaticStampStyle
@@ -221,8 +281,16 @@ def sign(
     if not slots:
         raise SigningError("本文书没有电子签名栏")
     slot = _choose_slot(slots, signer)
+    if mark != "signature" and slot.role is not SignerRole.PARTY:
+        raise SigningError(f"只有当事人可以{MARKS[mark]}代替签名", field=slot.field)
     certify = not any(s.signed for s in slots)
 
+    when = signed_at or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise SigningError("签署时间须带时区")
+    day = when.astimezone(BEIJING).date()
+    # the committee's seal carries the agreement's date; a court prints its date in the text
+    dated = f"{day.year}年{day.month}月{day.day}日" if slot.role is SignerRole.COMMITTEE else None
     meta = signers.PdfSignatureMetadata(
         field_name=slot.field,
         md_algorithm="sha256",
@@ -230,11 +298,11 @@ def sign(
         certify=certify,
         docmdp_permissions=MDPPerm.FILL_FORMS,
         name=signer.identity.name,
-        reason=f"{slot.label}签署",
+        reason=f"{slot.label}{MARKS[mark] if slot.role is SignerRole.PARTY else '签署'}",
         location=location,
     )
     style = StaticStampStyle(
-        background=PdfImage(_appearance(slot, signature_png)),
+        background=PdfImage(_appearance(slot, signature_png, mark, dated)),
         border_width=0,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID,
@@ -248,10 +316,12 @@ def sign(
 
         timestamper = HTTPTimeStamper(timestamp_url)
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = signers.PdfSigner(
+        writer = _archival_writer_class()(io.BytesIO(pdf), strict=False)
+        pdf_signer = _timed_signer_class()(
             meta, _pyhanko_signer(signer), timestamper=timestamper, stamp_style=style
-        ).sign_pdf(writer)
+        )
+        pdf_signer.system_time = when
+        out = pdf_signer.sign_pdf(writer)
     except Exception as exc:
         raise SigningError(f"签名失败：{exc}", field=slot.field) from exc
     return bytes(out.getvalue())
