@@ -491,3 +491,12 @@ def assigned_cases(
         )
         for r in rows
     ]
+
+
+def unit_branding(tx: Tx, unit_id: int) -> tuple[str | None, bytes | None]:
+    """An org unit's seal text and logo (PNG), as its documents print them."""
+    row = tx.one("SELECT seal_text, logo_png FROM org_units WHERE id = :id", {"id": unit_id})
+    if row is None:
+        return None, None
+    logo = row[1]
+    return row[0], bytes(logo) if logo is not None else None

@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("/court", "司法确认", COURT_ROLES),
     NavItem("/statistics", "统计督办", frozenset({Role.supervisor, Role.admin})),
     NavItem("/lawyers", "法律服务", frozenset({Role.lawyer, Role.supervisor, Role.admin})),
+    NavItem("/admin/units", "系统管理", frozenset({Role.admin})),
 ]
 
 

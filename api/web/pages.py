@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.web import (
     actions,
+    admin,
     cases,
     court,
     intake,
@@ -30,5 +31,6 @@ def include(app: FastAPI) -> None:
         verify,
         statistics,
         lawyers,
+        admin,
     ):
         app.include_router(module.router)
