@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from api.authz import Principal, require_roles
 from api.services.signing import photo_as_png
 from engine import queries
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound, PayloadInvalid
 from engine.models import OrgKind
 from engine.runtime import Engine
 from engine.spec import Role
@@ -92,18 +92,20 @@ def create_unit(
     """A new unit under `parent_id` (None: a new district at the top).
 
     Raises:
-        InvalidInput: a kind that does not belong under the parent, an empty or long name, a
-            committee without the short name its case numbers use.
+        PayloadInvalid: each of a kind that does not belong under the parent, an empty or long
+            name, a committee without the short name its case numbers use.
         NotFound: no such parent.
     """
     _admin(principal, "创建组织")
     name, short_name = name.strip(), short_name.strip()
+    errors: list[dict[str, str]] = []
     if not name or len(name) > 100:
-        raise InvalidInput("请填写组织名称（100字以内）", field="name")
+        errors.append({"field": "name", "message": "请填写组织名称（100字以内）"})
     if len(short_name) > 20:
-        raise InvalidInput("简称不超过20个字", field="short_name")
+        errors.append({"field": "short_name", "message": "简称不超过20个字"})
     if kind == OrgKind.committee and not short_name:
-        raise InvalidInput("调委会须有简称（用于案件编号，如“枫源”）", field="short_name")
+        message = "调委会须有简称（用于案件编号，如“枫源”）"
+        errors.append({"field": "short_name", "message": message})
     with engine.db.transaction(write=True) as tx:
         parent = queries.org_unit(tx, parent_id) if parent_id is not None else None
         if parent_id is not None and parent is None:
@@ -112,7 +114,9 @@ def create_unit(
         if kind not in allowed:
             where = f"“{parent.name}”" if parent else "最上级"
             names = "、".join(KIND_LABELS[k] for k in allowed) or "无"
-            raise InvalidInput(f"{where}下只能建立：{names}", field="kind")
+            errors.append({"field": "kind", "message": f"请选择组织类型：{where}下只能建立{names}"})
+        if errors:  # every problem at once, as a form shows them
+            raise PayloadInvalid("create_org_unit", errors)
         unit_id = tx.insert(
             "INSERT INTO org_units (kind, name, short_name, parent_id, path, address) "
             "VALUES (:kind, :name, :short, :parent, :path, :address)",

@@ -48,6 +48,12 @@ def test_an_admin_creates_a_grid_under_a_community_and_is_told_what_belongs_wher
     assert wrong.status_code == 400
     assert "error-summary" in wrong.text
     assert "下只能建立" in wrong.text
+    empty = admin.post(
+        "/admin/units", {"parent_id": "", "kind": "", "name": ""}, from_page="/admin/units"
+    )
+    assert empty.status_code == 400
+    for anchor in ("#f-kind", "#f-name"):
+        assert f'href="{anchor}"' in empty.text
     committee = admin.post(
         "/admin/units",
         {"parent_id": str(community), "kind": "committee", "name": "新调委会"},
