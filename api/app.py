@@ -12,11 +12,14 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from api import errors, web
-from api.auth import LoginLimiter, TokenSigner, load_token_key
+from api.auth import LoginLimiter, TokenSigner, load_token_key, parse_networks
 from api.authz import PrincipalCache
 from api.coalesce import ReadCoalescer
 from api.deps import Services
 from api.documents import DocumentService
+from api.headers import SecurityHeadersMiddleware
+from api.hygiene import HygieneMiddleware
+from api.logs import configure_logging
 from api.routes import include_all, verify
 from api.scheduler import Ticker, start_background
 from api.services.actions import trigger_schemas
@@ -38,9 +41,15 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
             load_token_key(settings.resolved_token_key_file),
             lifetime_seconds=settings.token_minutes * 60,
         ),
-        limiter=LoginLimiter(engine, settings.login_max_failures, settings.login_window_seconds),
+        limiter=LoginLimiter(
+            engine,
+            settings.login_max_failures,
+            settings.login_window_seconds,
+            max_per_username=settings.login_max_failures_per_username,
+        ),
         principals=PrincipalCache(settings.actor_cache_seconds),
         case_reads=ReadCoalescer(partial(read_cases, engine)),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
     )
 
 
@@ -77,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings or get_settings(), engine)
+        configure_logging(services.settings.log_format)
         app.state.services = services
         app.state.engine = services.engine
         app.state.documents = DocumentService(services.settings, services.engine)
@@ -102,6 +112,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
     )
     errors.install(app)
+    app.add_middleware(
+        HygieneMiddleware, max_body_bytes=(settings or get_settings()).max_json_bytes
+    )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on the hygiene refusals too
     include_all(app)
     app.include_router(verify.page_router)  # /verify/{id}: the QR code's page, outside /api/v1
     web.install(app)  # pages for people, their static files, /docs and /redoc

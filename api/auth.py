@@ -6,22 +6,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import math
 import os
 import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.errors import NotAuthenticated, TooManyLoginAttempts
+from api.errors import InvalidCredentials, NotAuthenticated, TooManyLoginAttempts
+from engine.repository import Tx
 from engine.runtime import Engine
+
+_T = TypeVar("_T")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TOKEN_VERSION = "v1"
 _HASHER = PasswordHasher()
@@ -75,6 +82,7 @@ class TokenClaims:
     user_id: int
     issued_at: int
     expires_at: int
+    epoch: int  # the user's token epoch when issued: a later epoch revokes the token
 
 
 class TokenSigner:
@@ -91,9 +99,14 @@ class TokenSigner:
         mac = hmac.new(self._key, f"{_TOKEN_VERSION}.{body}".encode(), hashlib.sha256)
         return _b64(mac.digest())
 
-    def issue(self, user_id: int) -> str:
+    def issue(self, user_id: int, epoch: int) -> str:
         issued = int(self._now())
-        claims = {"sub": user_id, "iat": issued, "exp": issued + self.lifetime_seconds}
+        claims = {
+            "sub": user_id,
+            "iat": issued,
+            "exp": issued + self.lifetime_seconds,
+            "ep": epoch,
+        }
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{_TOKEN_VERSION}.{body}.{self._sign(body)}"
 
@@ -102,72 +115,174 @@ class TokenSigner:
         NotAuthenticated: the token is malformed, forged or expired.
         """
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != _TOKEN_VERSION:
+        if len(token) > 1024 or len(parts) != 3 or parts[0] != _TOKEN_VERSION:
             raise NotAuthenticated("登录凭据无效，请重新登录")
         body, signature = parts[1], parts[2]
-        if not hmac.compare_digest(signature, self._sign(body)):
+        expected = self._sign(body)
+        if not hmac.compare_digest(signature.encode(errors="replace"), expected.encode()):
             raise NotAuthenticated("登录凭据无效，请重新登录")
         try:
             claims = json.loads(_unb64(body))
-            result = TokenClaims(int(claims["sub"]), int(claims["iat"]), int(claims["exp"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            result = TokenClaims(
+                _claim_int(claims["sub"]),
+                _claim_int(claims["iat"]),
+                _claim_int(claims["exp"]),
+                _claim_int(claims["ep"]),
+            )
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise NotAuthenticated("登录凭据无效，请重新登录") from exc
         if result.expires_at <= self._now():
             raise NotAuthenticated("登录已过期，请重新登录")
         return result
 
 
-class LoginLimiter:
-    """At most `max_failures` failed logins per (username, client address) in a sliding window.
+def _claim_int(value: object) -> int:
+    """A claim that must be a plain integer (a float, a bool or 1e400 is not).
 
-    Each attempt is counted before its password is checked and forgotten when it succeeds,
-    so guesses sent in parallel cannot all pass the check while argon2 runs; the attempts
-    are rows in the database, so every worker process counts the same ones (in memory, N
-    workers allowed N × the limit).
+    Raises:
+        TypeError: anything else.
+    """
+    if type(value) is not int or not -(2**62) < value < 2**62:
+        raise TypeError("claim is not an integer")
+    return value
+
+
+class LoginLimiter:
+    """At most `max_failures` failed logins per (username, client address), and at most
+    `max_per_username` per username from all addresses, in a sliding window.
+
+    Attempts for one username are taken in turn (a PostgreSQL advisory lock held while the
+    password is checked; on SQLite a lock per process and the attempt counted before the
+    check), so parallel guesses cannot all pass the check while argon2 runs, and only real
+    failures count: twenty correct logins at once all get in. The failures are rows in the
+    database, so every worker process counts the same ones.
     """
 
-    def __init__(self, engine: Engine, max_failures: int, window_seconds: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        max_failures: int,
+        window_seconds: int,
+        *,
+        max_per_username: int | None = None,
+    ) -> None:
         self.db = engine.db
         self.clock = engine.clock
         self.max_failures = max_failures
+        self.max_per_username = max_per_username or max_failures * 4
         self.window = timedelta(seconds=window_seconds)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
-    def attempt(self, username: str, address: str) -> None:
-        """Count an attempt, to be forgotten by `succeeded`.
+    def check(self, username: str, address: str, verify: Callable[[], _T | None]) -> _T:
+        """Run `verify` (the password check) in turn with the other attempts for this
+        username; None from it is a failure, counted.
 
         Raises:
-            TooManyLoginAttempts: the window is full; says when the oldest attempt expires.
+            TooManyLoginAttempts: a window is full; says when its oldest failure expires.
+            InvalidCredentials: `verify` returned None.
         """
-        now = self.clock.now()
         who = {"username": _login_name(username), "address": address[:64]}
+        if self.db.dialect == "postgresql":
+            return self._check_locked_in_database(who, verify)
+        with self._lock_for(who["username"]):
+            self._count(who)  # counted before the check: a crash leaves it counted
+            result = verify()
+            if result is None:
+                raise InvalidCredentials()
+            with self.db.transaction(write=True) as tx:
+                self._forget(tx, who)
+            return result
+
+    def _check_locked_in_database(self, who: dict[str, str], verify: Callable[[], _T | None]) -> _T:
+        key = int.from_bytes(hashlib.sha256(who["username"].encode()).digest()[:8], "big")
         with self.db.transaction(write=True) as tx:
-            if self.db.dialect == "postgresql":  # attempts for one name and address in turn
-                key = int.from_bytes(hashlib.sha256(repr(who).encode()).digest()[:8], "big")
-                tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": key - (1 << 63)})
-            since = tx.codec.dt_out(now - self.window)
-            # what has left every window goes, so the table stays the size of one window
-            tx.execute("DELETE FROM login_failures WHERE at <= :since", {"since": since})
+            tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": key - (1 << 63)})
+            self._refuse_when_full(tx, who)
+            result = verify()
+            if result is None:
+                self._insert(tx, who)
+            else:
+                self._forget(tx, who)
+        if result is None:  # committed: the failure counts
+            raise InvalidCredentials()
+        return result
+
+    def _lock_for(self, username: str) -> threading.Lock:
+        with self._locks_guard:
+            if len(self._locks) > 10_000:
+                self._locks.clear()  # bounded: a lock held now stays with its holders
+            return self._locks.setdefault(username, threading.Lock())
+
+    def _count(self, who: dict[str, str]) -> None:
+        with self.db.transaction(write=True) as tx:
+            self._refuse_when_full(tx, who)
+            self._insert(tx, who)
+
+    def _refuse_when_full(self, tx: Tx, who: dict[str, str]) -> None:
+        now = self.clock.now()
+        since = tx.codec.dt_out(now - self.window)
+        # what has left every window goes, so the table stays the size of one window
+        tx.execute("DELETE FROM login_failures WHERE at <= :since", {"since": since})
+        for where, limit in (
+            ("username = :username AND address = :address", self.max_failures),
+            ("username = :username", self.max_per_username),
+        ):
             count, oldest = tx.one(
-                "SELECT COUNT(*), MIN(at) FROM login_failures "
-                "WHERE username = :username AND address = :address",
-                who,
+                f"SELECT COUNT(*), MIN(at) FROM login_failures WHERE {where}", who
             ) or (0, None)
             first = tx.codec.dt_in(oldest)
-            if count >= self.max_failures and first is not None:
+            if count >= limit and first is not None:
                 wait = (first + self.window - now).total_seconds()
                 raise TooManyLoginAttempts(max(1, math.ceil(wait)))
-            tx.execute(
-                "INSERT INTO login_failures (username, address, at) "
-                "VALUES (:username, :address, :at)",
-                {**who, "at": tx.codec.dt_out(now)},
-            )
 
-    def succeeded(self, username: str, address: str) -> None:
-        with self.db.transaction(write=True) as tx:
-            tx.execute(
-                "DELETE FROM login_failures WHERE username = :username AND address = :address",
-                {"username": _login_name(username), "address": address[:64]},
-            )
+    def _insert(self, tx: Tx, who: dict[str, str]) -> None:
+        tx.execute(
+            "INSERT INTO login_failures (username, address, at) VALUES (:username, :address, :at)",
+            {**who, "at": tx.codec.dt_out(self.clock.now())},
+        )
+
+    @staticmethod
+    def _forget(tx: Tx, who: dict[str, str]) -> None:
+        tx.execute(
+            "DELETE FROM login_failures WHERE username = :username AND address = :address", who
+        )
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
+) -> str:
+    """The client's address: the peer's, or — only when the peer is a trusted proxy — the
+    right-most address in X-Forwarded-For that is not itself a trusted proxy."""
+    if peer is None:
+        return "unknown"
+    if not forwarded_for or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a forged, malformed hop: fall back to what we know
+    return hops[0] if hops else peer
+
+
+def _is_trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:
+    """FENGQIAO_TRUSTED_PROXIES entries (addresses or CIDR blocks).
+
+    Raises:
+        ValueError: an entry is neither.
+    """
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
 
 
 def _login_name(username: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
 from engine import access, queries
-from engine.errors import CaseNotFound
+from engine.errors import CaseNotFound, InvalidInput
 from engine.records import Actor, CaseRecord
 from engine.repository import Tx
 from engine.runtime import Engine
@@ -34,6 +34,9 @@ ASSIGNED_ONLY_ROLES = frozenset({Role.lawyer, Role.prosecutor, Role.police})
 COURT_ROLES = frozenset({Role.judge, Role.court_clerk})
 CASE_OPENING_ROLES = frozenset({Role.central_household, Role.mediator, Role.supervisor})
 COURT_QUEUE_STATES = ("jc_applied", "jc_reviewing")
+# who may register a court's referral (诉前委派/诉中委托): naming the court opens the parties'
+# ID numbers to it (R-JC-PACKAGE), so never a 中心户
+REFERRAL_ROLES = frozenset({Role.mediator, Role.supervisor, Role.admin})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,29 +86,47 @@ def build_principal(tx: Tx, user_id: int) -> Principal:
 class PrincipalCache:
     """Principals per user for a few seconds: a token check must not cost three queries.
 
-    Role or membership changes take effect within `ttl_seconds`; new users are not cached yet.
+    Every request still reads the user's active flag and token epoch (one primary-key read),
+    so disabling a user or changing their password or roles — each bumps the epoch — refuses
+    their older tokens at once on every worker; the cached roles and scope are those of the
+    epoch they were built at. Changes made behind the API's back (no epoch bump) take effect
+    within `ttl_seconds`.
     """
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
-        self._entries: dict[int, tuple[float, Principal]] = {}
+        self._entries: dict[int, tuple[float, int, Principal]] = {}
         self._lock = threading.Lock()
 
-    def get(self, engine: Engine, user_id: int) -> Principal:
+    def get(self, engine: Engine, user_id: int, epoch: int) -> Principal:
+        """Raises:
+        NotAuthenticated: no such user, disabled, or the token's epoch is not the user's.
+        """
         now = time.monotonic()
+        with engine.db.transaction(write=False, snapshot=False) as tx:
+            state = queries.token_state(tx, user_id)
+        if state is None or not state[0]:
+            raise NotAuthenticated("账号不存在或已停用，请联系管理员")
+        if state[1] != epoch:
+            raise NotAuthenticated("登录已失效（密码、角色或账号状态已变更），请重新登录")
         entry = self._entries.get(user_id)
-        if entry is not None and entry[0] > now:
-            return entry[1]
+        if entry is not None and entry[0] > now and entry[1] == epoch:
+            return entry[2]
         with engine.db.transaction(write=False) as tx:
             principal = build_principal(tx, user_id)
         if self.ttl > 0:
             with self._lock:
-                self._entries[user_id] = (now + self.ttl, principal)
+                self._entries[user_id] = (now + self.ttl, epoch, principal)
         return principal
 
     def forget(self, user_id: int) -> None:
         with self._lock:
             self._entries.pop(user_id, None)
+
+
+def revoke_tokens(tx: Tx, user_id: int) -> None:
+    """Bump the user's token epoch: every token issued before is refused from now on."""
+    tx.execute("UPDATE users SET token_epoch = token_epoch + 1 WHERE id = :id", {"id": user_id})
 
 
 def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> None:
@@ -117,6 +138,43 @@ def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> Non
         return
     labels = "、".join(ROLE_LABELS[r] for r in sorted(wanted))
     raise Forbidden(f"{what}须由以下角色办理：{labels}", required_roles=sorted(wanted))
+
+
+# the kinds of unit each role's membership may be in (a judge at a court, a 中心户 at a grid)
+ROLE_UNIT_KINDS: dict[Role, frozenset[str]] = {
+    Role.central_household: frozenset({"grid"}),
+    Role.mediator: frozenset({"committee", "room"}),
+    Role.supervisor: frozenset({"district", "street", "community"}),
+    Role.judge: frozenset({"court"}),
+    Role.court_clerk: frozenset({"court"}),
+    Role.lawyer: frozenset({"law_firm"}),
+    Role.prosecutor: frozenset({"procuratorate"}),
+    Role.police: frozenset({"police_station", "street", "district"}),
+    Role.admin: frozenset({"district"}),
+}
+
+
+def check_membership(role: Role, unit_kind: str, unit_name: str, field: str) -> None:
+    """Raises:
+    InvalidInput: the unit is not of a kind the role works in.
+    """
+    kinds = ROLE_UNIT_KINDS.get(role, frozenset())
+    if unit_kind not in kinds:
+        raise InvalidInput(
+            f"{ROLE_LABELS[role]}不能隶属于“{unit_name}”（{unit_kind}）："
+            f"须为 {'、'.join(sorted(kinds)) or '—'}",
+            field=field,
+        )
+
+
+def check_registration(principal: Principal, referring_court_id: int | None) -> None:
+    """What the role alone decides about a registration; the units are the engine's check.
+
+    Raises:
+        Forbidden: a role outside REFERRAL_ROLES names a referring court.
+    """
+    if referring_court_id is not None:
+        require_roles(principal, REFERRAL_ROLES, "登记法院委派、委托的案件")
 
 
 def visible_case(tx: Tx, case_id: int, principal: Principal) -> CaseRecord:

@@ -63,7 +63,14 @@ def init() -> None:
     settings = get_settings()
     _check_document_environment()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.documents_dir.mkdir(exist_ok=True)
+    settings.documents_dir.mkdir(mode=0o700, exist_ok=True)
+    settings.documents_dir.chmod(0o700)  # the documents carry full ID numbers (R-PII)
+    from api.documents import load_document_key
+
+    load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
+    from api.checkpoints import load_signing_key
+
+    load_signing_key(settings.resolved_audit_key_file, create=True)
     engine = make_sa_engine(settings.resolved_database_url)
     try:
         migrate.upgrade(engine)
@@ -254,22 +261,121 @@ def workflows_graph(
 def audit_verify(
     case_ids: Annotated[list[int] | None, typer.Argument(help="案件 id；缺省为全部")] = None,
 ) -> None:
-    """重新计算每个案件的审计哈希链；发现篡改时指出案件和事件，退出码非零。"""
+    """重新计算每个案件的审计哈希链，核对案件记录与最后一条事件、最新的签名检查点；发现篡改时指出案件和事件，退出码非零。"""
+    from api.checkpoints import CheckpointError
+    from api.scheduler import checkpointer_from_settings
     from api.wiring import build_engine
     from engine.errors import EngineError
 
     settings = get_settings()
+    engine = build_engine(settings)
     try:
-        engine = build_engine(settings)
-        breaks = engine.verify_audit(case_ids)
+        checkpoint = checkpointer_from_settings(settings, engine).latest()
+        covered = checkpoint.covered() if checkpoint else {}
+        breaks = engine.verify_audit(case_ids, covered=covered)
         total = len(case_ids) if case_ids else _count_cases(engine)
     except EngineError as exc:
         raise fail(exc.message_zh, exc.code) from exc
+    except CheckpointError as exc:
+        raise fail(exc.message_zh, "audit_checkpoint_invalid") from exc
+    finally:
+        engine.db.engine.dispose()
     for found in breaks:
         errors.print(f"[red]✗[/] {found.describe()}")
     if breaks:
         raise fail(f"{len(breaks)} 个案件的审计链校验失败", "audit_chain_broken")
+    if checkpoint is None:
+        console.print(
+            "[yellow]![/] 尚无签名检查点：只校验了哈希链本身（运行 fengqiao audit checkpoint）"
+        )
+    else:
+        console.print(
+            f"[green]✓[/] 与 {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC 的签名检查点一致"
+            f"（{len(checkpoint.heads)} 条链，根 {checkpoint.root[:16]}…）"
+        )
     console.print(f"[green]✓[/] {total} 个案件的审计链完整")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """对所有案件审计链的链头签名（Merkle 根），写入检查点目录并通过发件箱发送给接收方。"""
+    from api.checkpoints import CheckpointError
+    from api.scheduler import checkpointer_from_settings
+    from api.wiring import build_engine
+    from engine.errors import EngineError
+
+    settings = get_settings()
+    engine = build_engine(settings)
+    try:
+        made = checkpointer_from_settings(settings, engine, create_key=True).make()
+    except EngineError as exc:
+        raise fail(exc.message_zh, exc.code) from exc
+    except CheckpointError as exc:
+        raise fail(exc.message_zh, "audit_checkpoint_invalid") from exc
+    finally:
+        engine.db.engine.dispose()
+    console.print(f"已签名 {len(made.heads)} 条审计链的链头，根 {made.root}")
+    console.print(f"检查点文件：{made.path}")
+
+
+@app.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="备份文件（.tar.gz）")],
+    with_keys: Annotated[
+        bool, typer.Option("--with-keys", help="同时备份密钥（用口令加密）")
+    ] = False,
+    passphrase: Annotated[
+        str | None, typer.Option(envvar="FENGQIAO_BACKUP_PASSPHRASE", help="密钥的加密口令")
+    ] = None,
+) -> None:
+    """把数据库快照、文书、审计检查点和校验清单写入一个备份文件；密钥仅在 --with-keys 时加密。"""
+    from api.backup import BackupError, backup
+    from api.wiring import make_sa_engine
+
+    if with_keys and not passphrase:
+        raise fail("--with-keys 须同时提供 --passphrase（或 FENGQIAO_BACKUP_PASSPHRASE）", "usage")
+    settings = get_settings()
+    engine = make_sa_engine(settings.resolved_database_url)
+    try:
+        manifest = backup(settings, engine, target, passphrase=passphrase if with_keys else None)
+    except (BackupError, OSError) as exc:
+        raise fail(getattr(exc, "message_zh", str(exc)), "backup_failed") from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"已写入 {target}：{len(manifest['files'])} 个文件，密钥：{'有' if with_keys else '无'}"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="备份文件")],
+    passphrase: Annotated[
+        str | None, typer.Option(envvar="FENGQIAO_BACKUP_PASSPHRASE", help="密钥的加密口令")
+    ] = None,
+) -> None:
+    """恢复到空的数据目录和空数据库；核对每个校验和、审计链和文书摘要后才报告成功。"""
+    from api.backup import BackupError, restore, verify_restored
+    from api.wiring import make_sa_engine
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_sa_engine(settings.resolved_database_url)
+    try:
+        report = restore(settings, engine, source, passphrase=passphrase)
+        verify_restored(settings, report)
+    except BackupError as exc:
+        raise fail(exc.message_zh, "restore_failed") from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"[green]✓[/] 已恢复：{sum(report.tables.values())} 行，{report.documents} 份文书文件，"
+        f"{report.checkpoints} 个检查点；{report.chains} 条审计链与文书摘要均已核对"
+    )
+    if report.missing_documents:
+        console.print(
+            f"[yellow]![/] {len(report.missing_documents)} 份文书有记录但原系统中就没有文件"
+        )
 
 
 def _count_cases(engine: Engine) -> int:
@@ -340,12 +446,14 @@ def worker(
     """运行定时任务：到期的期限与回访、通知投递（可与 serve 并行，多进程不会重复执行）。"""
     import logging
 
+    from api.logs import configure_logging
     from api.scheduler import Ticker, run_blocking
     from api.wiring import build_engine
     from engine.errors import EngineError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
+    configure_logging(settings.log_format)
     try:
         engine = build_engine(settings)
     except EngineError as exc:

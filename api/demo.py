@@ -686,12 +686,13 @@ def load_demo(
     index = 0
     for label, step, how_many, (newest, oldest) in PLANS:
         for _ in range(how_many):
-            grid_index = index % len(district.grids)
-            grid = district.grids[grid_index]
+            position = index % len(district.grids)
+            grid = district.grids[position]
             category, summary = DISPUTES[index % len(DISPUTES)]
             index += 1
-            # the grid's own street: a case climbs within its street, never into the next one
-            street = "qingshi" if grid_index < len(district.grids) // 2 else "liuwan"
+            # the grid's own street (its first half is 青石's): a 中心户 registers a case into
+            # a room of the committee serving their street, never another street's
+            street = "qingshi" if position < len(district.grids) // 2 else "liuwan"
             mediator = (
                 ("mediator_xiu" if street == "qingshi" else "mediator_yang")
                 if index % 3 == 0

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from api.auth import LoginLimiter, TokenSigner
+from api.auth import IPNetwork, LoginLimiter, TokenSigner
 from api.authz import Principal, PrincipalCache
 from api.coalesce import ReadCoalescer
 from api.errors import NotAuthenticated
@@ -35,6 +35,7 @@ class Services:
     limiter: LoginLimiter
     principals: PrincipalCache
     case_reads: ReadCoalescer[int, tuple[CaseRecord, CaseExtra]]
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
 async def get_services(request: Request) -> Services:
@@ -61,7 +62,7 @@ async def current_principal(
         raise NotAuthenticated()
     services: Services = request.app.state.services  # not a sub-dependency: each costs µs
     claims = services.signer.verify(token)
-    return services.principals.get(services.engine, claims.user_id)
+    return services.principals.get(services.engine, claims.user_id, claims.epoch)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -119,8 +119,9 @@ def document_key_file(settings: Settings) -> Path:
     return settings.data_dir / "keys" / "documents.key"
 
 
-def load_document_key(path: Path) -> bytes:
-    """The 32-byte key of verification ids; created with mode 0600 on first use.
+def load_document_key(path: Path, label: str = "文书核验密钥") -> bytes:
+    """A 32-byte key (of verification ids, or of the sealed store); created with mode 0600
+    on first use.
 
     Written to a temporary file and linked into place, so two workers starting together
     agree on one key (the second finds the first's).
@@ -143,7 +144,7 @@ def load_document_key(path: Path) -> bytes:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise SystemExit(f"文书核验密钥文件 {path} 格式有误（应为 64 位十六进制）")
+        raise SystemExit(f"{label}文件 {path} 格式有误（应为 64 位十六进制）")
     return key
 
 
@@ -274,7 +275,10 @@ class DocumentService:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.store = DocumentStore(settings.documents_dir)
+        self.store = DocumentStore(
+            settings.documents_dir,
+            key=load_document_key(settings.resolved_document_store_key_file, "文书加密密钥"),
+        )
         self._renderer = renderer
         self.timestamp_url = settings.timestamp_url
 

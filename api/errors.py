@@ -17,6 +17,7 @@ same tree, so one handler on EngineError answers them all; Starlette finds it al
         ├── GraphUnavailable          503  Graphviz is missing or failed
         ├── DocumentNotFound          404  no such version, or a verification id that fails its MAC
         ├── UploadTooLarge            413  an uploaded PDF over the limit
+        ├── RequestTooLarge           413  a JSON or form body over the limit (before parsing)
         └── UnsupportedUpload         415  an upload neither application/pdf nor multipart
 
 The documents package's DocumentError tree (documents/errors.py) is mapped in the same table,
@@ -34,6 +35,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.headers import security_headers
 from documents.errors import (
     AlreadySigned,
     CertificateError,
@@ -166,6 +168,14 @@ class UploadTooLarge(ApiError):
         super().__init__(f"上传的文件不能超过 {limit // 2**20} MB", limit=limit)
 
 
+class RequestTooLarge(ApiError):
+    code = "request_too_large"
+    title_zh = "请求内容过大"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"请求内容不能超过 {limit} 字节", limit=limit)
+
+
 class UnsupportedUpload(ApiError):
     code = "unsupported_media_type"
     title_zh = "不支持该上传格式"
@@ -203,6 +213,7 @@ STATUS: dict[type[Failure], int] = {
     GraphUnavailable: 503,
     DocumentNotFound: 404,
     UploadTooLarge: 413,
+    RequestTooLarge: 413,
     UnsupportedUpload: 415,
     DocumentError: 500,
     RenderError: 500,
@@ -400,7 +411,11 @@ def install(app: FastAPI) -> None:
         return http_error_response(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return internal_error_response(request, exc)
+        # Starlette runs this beyond every middleware: the security headers are added here
+        response = internal_error_response(request, exc)
+        for name, value in security_headers(request.url.path).items():
+            response.headers.setdefault(name, value)
+        return response
 
     app.add_exception_handler(EngineError, on_engine_error)
     app.add_exception_handler(DocumentError, on_engine_error)

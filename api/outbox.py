@@ -36,6 +36,7 @@ KIND_LABELS = {
     "confirmation_ruled": "司法确认裁定",
     "referral_outcome": "委派调解结果",
     "police_report": "矛盾纠纷报告公安机关",
+    "audit_checkpoint": "审计链签名检查点",
 }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from api.checkpoints import Checkpointer, load_signing_key
 from api.outbox import DeliveryReport, OutboxDispatcher, build_senders
 from api.settings import Settings
 from api.wiring import load_calendar
@@ -44,11 +45,16 @@ class Ticker:
         timers: TimerService,
         dispatcher: OutboxDispatcher | None,
         calendar_dir: Path,
+        checkpointer: Checkpointer | None = None,
+        checkpoint_every: timedelta = timedelta(minutes=10),
     ) -> None:
         self.engine = engine
         self.timers = timers
         self.dispatcher = dispatcher
         self.calendar_dir = calendar_dir
+        self.checkpointer = checkpointer
+        self.checkpoint_every = checkpoint_every
+        self._next_checkpoint: datetime | None = None  # the folder is read only when due
         self._calendar_files = self._fingerprint()
         self.on_tick: Callable[[TickSummary], None] | None = None
 
@@ -60,6 +66,8 @@ class Ticker:
             timers=TimerService(engine, lease=timedelta(seconds=settings.timer_lease_seconds)),
             dispatcher=dispatcher if dispatcher.senders else None,
             calendar_dir=settings.resolved_calendar_dir,
+            checkpointer=checkpointer_from_settings(settings, engine, create_key=True),
+            checkpoint_every=timedelta(minutes=settings.checkpoint_minutes),
         )
 
     def _fingerprint(self) -> tuple[tuple[str, int], ...]:
@@ -84,9 +92,24 @@ class Ticker:
         self.engine.calendar = calendar
         return True, self.timers.recompute_provisional(calendar)
 
+    def checkpoint_due(self, now: datetime) -> Path | None:
+        """Sign the chains' heads when the latest checkpoint is older than the interval."""
+        if self.checkpointer is None:
+            return None
+        if self._next_checkpoint is not None and now < self._next_checkpoint:
+            return None
+        latest = self.checkpointer.latest_time()  # another process may have made one
+        if latest is not None and now - latest < self.checkpoint_every:
+            self._next_checkpoint = latest + self.checkpoint_every
+            return None
+        made = self.checkpointer.make(now)
+        self._next_checkpoint = made.created_at + self.checkpoint_every
+        return made.path
+
     def tick(self, now: datetime | None = None) -> TickSummary:
         reloaded, moved = self.reload_calendar()
         now = now or self.engine.clock.now()
+        self.checkpoint_due(now)  # before delivery, so its message goes out in this tick
         timers = self.timers.fire_due(now)
         outbox = self.dispatcher.deliver_due(now) if self.dispatcher else None
         summary = TickSummary(timers, outbox, reloaded, moved)
@@ -120,6 +143,13 @@ def dispatcher_from_settings(settings: Settings, engine: Engine) -> OutboxDispat
         email_routes=settings.email_routes,
     )
     return OutboxDispatcher(engine.db, senders, max_attempts=settings.outbox_max_attempts)
+
+
+def checkpointer_from_settings(
+    settings: Settings, engine: Engine, *, create_key: bool = False
+) -> Checkpointer:
+    key = load_signing_key(settings.resolved_audit_key_file, create=create_key)
+    return Checkpointer(engine, key, settings.resolved_checkpoint_dir)
 
 
 def start_background(ticker: Ticker, seconds: float) -> BackgroundScheduler:

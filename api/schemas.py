@@ -60,6 +60,26 @@ class UserCreate(_In):
         return value
 
 
+class MembershipsUpdate(_In):
+    memberships: list[MembershipIn] = Field(min_length=1, max_length=20)
+
+    @field_validator("memberships")
+    @classmethod
+    def _no_system_role(cls, value: list[MembershipIn]) -> list[MembershipIn]:
+        if any(m.role == Role.system for m in value):
+            raise ValueError("“系统”角色不能分配给用户")
+        return value
+
+
+class PasswordReset(_In):
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class PasswordChange(_In):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
 class UserPublic(BaseModel):
     id: int
     username: str

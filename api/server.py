@@ -81,7 +81,10 @@ def serve(
 
     A worker that dies while serving is replaced. Returns the exit status: 0 after SIGINT or
     SIGTERM, a worker's own status when it died within `failed_start_seconds` of its start.
+    uvicorn's proxy headers are off unless asked for: it would believe X-Forwarded-For from
+    any local peer; the app believes it from FENGQIAO_TRUSTED_PROXIES only (api/auth.py).
     """
+    options.setdefault("proxy_headers", False)
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(target, host=host, port=port, workers=workers, **options)
         return 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,11 +21,16 @@ class Settings(BaseSettings):
     pii_key_file: Path | None = None  # default: data_dir/keys/pii.key (created on init)
     calendar_dir: Path | None = None  # default: data_dir/calendar (holiday data files)
     timezone: str = "Asia/Shanghai"
-    sql_echo: bool = False
+    sql_echo: bool = False  # statements only: parameters are never logged
+    log_format: Literal["text", "json"] = "text"  # json: one object per line for operators
     token_minutes: int = Field(default=30, gt=0)
     token_key_file: Path | None = None  # default: data_dir/keys/token.key (created on start)
     login_max_failures: int = Field(default=5, gt=0)  # per username and client address
     login_window_seconds: int = Field(default=300, gt=0)
+    login_max_failures_per_username: int = Field(default=20, gt=0)  # from all addresses
+    # proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default
+    trusted_proxies: tuple[str, ...] = ()
+    max_json_bytes: int = Field(default=2**20, gt=0)  # JSON and form bodies; uploads: their own
     idempotency_hours: int = Field(default=24, gt=0)  # how long a stored response is replayed
     actor_cache_seconds: float = Field(default=30.0, ge=0)  # roles and scopes per user
 
@@ -49,6 +56,21 @@ class Settings(BaseSettings):
     ca_passphrase: str | None = None  # of ca_pkcs12_file; also encrypts cached signer keys
     timestamp_url: str | None = None  # an RFC 3161 time-stamping service for every signature
     document_font_family: str = "Noto Serif CJK SC"  # must be installed (fontconfig)
+    # audit checkpoints: signed chain heads kept outside the database
+    audit_key_file: Path | None = None  # default: data_dir/keys/audit.key (Ed25519, PEM)
+    checkpoint_dir: Path | None = None  # default: data_dir/checkpoints
+    checkpoint_minutes: float = Field(default=10.0, gt=0)  # how often the tick signs heads
+    document_store_key_file: Path | None = None  # default: data_dir/keys/store.key (AES-GCM)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"FENGQIAO_TRUSTED_PROXIES：“{entry}”不是地址或网段") from exc
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -63,6 +85,18 @@ class Settings(BaseSettings):
     @property
     def resolved_token_key_file(self) -> Path:
         return self.token_key_file or self.data_dir / "keys" / "token.key"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "keys" / "audit.key"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
+
+    @property
+    def resolved_document_store_key_file(self) -> Path:
+        return self.document_store_key_file or self.data_dir / "keys" / "store.key"
 
     @property
     def documents_dir(self) -> Path:

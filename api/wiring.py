@@ -23,12 +23,23 @@ from workflows import HOOKS, WORKFLOWS_DIR
 
 def make_sa_engine(url: str, *, echo: bool = False) -> sa.Engine:
     """An SQLAlchemy engine with Fengqiao's SQLite settings (WAL, foreign keys, BEGIN)."""
+    # hide_parameters: SQL parameters (password hashes, encrypted PII, search terms) never
+    # appear in an error message or the echo log
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": 30},
         )
     else:
-        engine = sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+        engine = sa.create_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            pool_size=10,
+            max_overflow=20,  # no pre-ping: a dead connection is replaced by the statement
+        )  # that finds it (engine/repository.py), not by a round trip before every use
     configure_engine(engine)
     return engine
 

@@ -200,7 +200,7 @@ def _prepare(url: str | None, folder: Path) -> tuple[dict[str, str], str, list[i
     engine.db.engine.dispose()
     signer = TokenSigner(load_token_key(settings.resolved_token_key_file), lifetime_seconds=3600)
     env = {"FENGQIAO_DATA_DIR": str(folder), "FENGQIAO_DATABASE_URL": database_url}
-    return env, signer.issue(world.users["mediator"]), cases
+    return env, signer.issue(world.users["mediator"], 0), cases
 
 
 def _measure(backend: str, url: str | None, workers: int) -> dict[str, dict[str, float]]:

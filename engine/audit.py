@@ -1,10 +1,16 @@
 """Append-only, hash-chained case events: each event's hash covers its content and the previous
-hash, so altering, removing or reordering any stored event breaks the chain from there on."""
+hash, so altering, removing or reordering any stored event breaks the chain from there on.
+
+The chain alone cannot tell a rewritten history (every later hash recomputed) or a shortened
+one (last events deleted, the head rewound) from the real one: the case row is bound to its
+last event (state, version, seq, head), and signed checkpoints kept outside the database fix
+every chain's head at a point in time (a Merkle root over case, seq and hash), so what a
+checkpoint covered cannot later be changed or dropped unseen."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,8 +77,56 @@ class ChainBreak:
         return f"案件 {self.case_id} 第 {self.seq} 条事件：{self.problem}"
 
 
+@dataclass(frozen=True, slots=True)
+class CaseBinding:
+    """What the case row says its chain produced: the state and version of its last event,
+    the number of events and the head hash."""
+
+    state: str
+    version: int
+    seq: int
+    head: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """One chain's head as a checkpoint records it."""
+
+    case_id: int
+    seq: int
+    hash: str
+
+    def leaf(self) -> bytes:
+        return hashlib.sha256(f"{self.case_id}|{self.seq}|{self.hash}".encode()).digest()
+
+
+def merkle_root(heads: Sequence[ChainHead]) -> str:
+    """The root of a binary Merkle tree over the heads in case order (an odd node is paired
+    with itself; no heads: the hash of nothing).
+
+    Returns:
+        64 hex characters.
+    """
+    level = [h.leaf() for h in sorted(heads, key=lambda h: h.case_id)]
+    if not level:
+        return hashlib.sha256(b"").hexdigest()
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        level = [
+            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level), 2)
+        ]
+    return level[0].hex()
+
+
 def verify_chain(
-    case_id: int, events: Iterable[EventRecord], head: str | None
+    case_id: int,
+    events: Iterable[EventRecord],
+    head: str | None,
+    *,
+    bound: CaseBinding | None = None,
+    covered: ChainHead | None = None,
 ) -> ChainBreak | None:
     """Recompute a case's chain from the genesis hash.
 
@@ -80,12 +134,17 @@ def verify_chain(
         case_id: the case the events belong to.
         events: the case's events in `seq` order.
         head: the chain head the case row holds, or None to skip that check.
+        bound: the case row's state, version, event count and head: each must be what the
+            last event produced.
+        covered: the case's head in the latest signed checkpoint: that event must still be
+            there with that hash.
 
     Returns:
         None when every event verifies, else the first break.
     """
     prev = GENESIS_HASH
     expected_seq = 1
+    last: EventRecord | None = None
     for event in events:
         if event.seq != expected_seq:
             return ChainBreak(
@@ -110,8 +169,39 @@ def verify_chain(
         )
         if recomputed != event.hash:
             return ChainBreak(case_id, event.seq, "事件内容与其哈希不符，内容被改动")
+        if covered is not None and event.seq == covered.seq and event.hash != covered.hash:
+            return ChainBreak(
+                case_id,
+                event.seq,
+                "与已签名检查点记录的哈希不符：此事件或之前的事件被改写",
+            )
         prev = event.hash
+        last = event
         expected_seq += 1
+    if covered is not None and covered.seq >= expected_seq:
+        return ChainBreak(case_id, covered.seq, "已签名检查点记录的事件不存在，事件被删除")
     if head is not None and head != prev:
         return ChainBreak(case_id, expected_seq - 1, "案件记录的链头与最后一条事件不符，事件被删除")
+    if bound is not None:
+        if last is None:
+            return ChainBreak(case_id, 0, "案件没有任何事件")
+        if (bound.seq, bound.head) != (last.seq, last.hash):
+            return ChainBreak(case_id, last.seq, "案件记录的事件数或链头与最后一条事件不符")
+        if (bound.state, bound.version) != (last.dest_state, last.version):
+            return ChainBreak(
+                case_id,
+                last.seq,
+                f"案件的状态或版本（{bound.state}，{bound.version}）不是最后一条事件所产生的"
+                f"（{last.dest_state}，{last.version}），案件记录被直接改动",
+            )
     return None
+
+
+def missing_cases(present: Iterable[int], covered: Mapping[int, ChainHead]) -> list[ChainBreak]:
+    """A checkpoint's cases that are no longer in the database at all."""
+    have = set(present)
+    return [
+        ChainBreak(case_id, head.seq, "已签名检查点记录的案件不存在，案件被删除")
+        for case_id, head in sorted(covered.items())
+        if case_id not in have
+    ]

@@ -33,6 +33,9 @@ ORIGIN_LABELS: dict[Origin, str] = {
 }
 
 
+COURT_ORIGINS = frozenset({Origin.court_delegated, Origin.court_entrusted})  # a referring court
+
+
 class PartyRole(StrEnum):
     applicant = "applicant"
     respondent = "respondent"

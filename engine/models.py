@@ -105,6 +105,9 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=20)
     active: bool = True
+    # bumped when the user is disabled, their password or roles change: every token (and web
+    # session) issued before carries the old epoch and is refused on its next request
+    token_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Membership(SQLModel, table=True):

@@ -440,6 +440,23 @@ def user_by_username(tx: Tx, username: str) -> UserRow | None:
     return None if row is None else _user(tx, row)
 
 
+def token_state(tx: Tx, user_id: int) -> tuple[bool, int] | None:
+    """(active, token epoch) of a user: what every authenticated request checks."""
+    row = tx.one("SELECT active, token_epoch FROM users WHERE id = :id", {"id": user_id})
+    return None if row is None else (bool(row[0]), int(row[1]))
+
+
+def password_hash(tx: Tx, user_id: int) -> str | None:
+    row = tx.one("SELECT password_hash FROM users WHERE id = :id", {"id": user_id})
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def username_taken(tx: Tx, username: str) -> bool:
+    """Whether a user already has this name in any letter case (`ADMIN` beside `admin`)."""
+    row = tx.one("SELECT 1 FROM users WHERE lower(username) = :name", {"name": username.lower()})
+    return row is not None
+
+
 def users(tx: Tx, *, before_id: int | None, limit: int) -> list[UserRow]:
     params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE))}
     clause = ""

@@ -8,11 +8,14 @@ schema still lives in engine/models.py, and values are encoded exactly as the OR
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
+import time
+import weakref
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +72,7 @@ def configure_engine(engine: sa.Engine) -> None:
     the raw path both begin transactions themselves (the SQLAlchemy documented recipe).
     """
     if engine.dialect.name != "sqlite":
+        _watch_disconnects(engine)
         return
 
     @event.listens_for(engine, "connect")
@@ -85,6 +89,56 @@ def configure_engine(engine: sa.Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+SUSPECT_SECONDS = 60.0  # after a lost connection, checkouts ping for this long
+
+
+class _DisconnectWatch:
+    """After the server was seen dropping a connection (restart, terminated backends), the
+    pooled connections that came back later may be dead too: for a while every checkout pings
+    its connection first and a dead one is replaced. In normal running nothing is pinged."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+
+    def suspect(self) -> None:
+        self.until = time.monotonic() + SUSPECT_SECONDS
+
+    @property
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+
+_WATCHES: weakref.WeakKeyDictionary[sa.Engine, _DisconnectWatch] = weakref.WeakKeyDictionary()
+
+
+def suspect_disconnects(engine: sa.Engine) -> None:
+    """Tell the engine's pool a connection was lost (checkouts ping for a while)."""
+    watch = _WATCHES.get(engine)
+    if watch is not None:
+        watch.suspect()
+
+
+def _watch_disconnects(engine: sa.Engine) -> None:
+    watch = _WATCHES.setdefault(engine, _DisconnectWatch())
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        if context.is_disconnect:
+            watch.suspect()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not watch.active:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise sa.exc.DisconnectionError() from exc  # the pool tries a new connection
 
 
 class Codec:
@@ -186,29 +240,25 @@ class Database:
         if lock is not None:
             lock.acquire()
         try:
-            raw = self.engine.raw_connection()
             # one read statement needs no transaction around it; on PostgreSQL that saves the
             # COMMIT round trip (psycopg's autocommit), on SQLite the BEGIN
             single = not snapshot and not write
-            driver: Any = raw.driver_connection  # psycopg's or sqlite3's, untyped here
             autocommit = single and self.dialect != "sqlite"
-            if autocommit:
-                driver.autocommit = True
-            cursor: _Cursor = raw.cursor()
+            begin = None
+            if self.dialect == "sqlite" and not single:
+                begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+            link = _Link(self.engine, begin=begin)
+            link.open(autocommit=autocommit)
+            replace = None if self.dialect == "sqlite" else link.replace
             try:
-                if self.dialect == "sqlite" and not single:
-                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield Tx(self, cursor)
+                yield Tx(self, link.cursor, replace=replace)
                 if not autocommit:
-                    raw.commit()
+                    link.raw.commit()
             except BaseException:
-                raw.rollback()  # on a connection the server dropped this fails, and the pool
-                raise  # discards it: no ping before every checkout (a round trip each) needed
+                link.raw.rollback()  # on a connection the server dropped this fails, and the
+                raise  # pool discards it: no ping before every checkout (a round trip each)
             finally:
-                cursor.close()
-                if autocommit and not driver.closed:
-                    driver.autocommit = False  # back to transactions before it is pooled
-                raw.close()
+                link.close(autocommit=autocommit)
         finally:
             if lock is not None:
                 lock.release()
@@ -272,16 +322,85 @@ _MUTABLE_CASE_FIELDS = frozenset(
 _DATETIME_FIELDS = frozenset({"agreement_effective_at", "closed_at"})
 
 
-class Tx:
-    """One open transaction; every method runs inside it and nothing here commits."""
+class _Link:
+    """The pooled driver connection and cursor a transaction runs on; replaceable while the
+    transaction has done nothing yet (its first statement found the connection dead)."""
 
-    def __init__(self, db: Database, cursor: _Cursor) -> None:
+    raw: sa.PoolProxiedConnection
+    driver: Any  # psycopg's or sqlite3's connection, untyped here
+    cursor: _Cursor
+
+    def __init__(self, engine: sa.Engine, *, begin: str | None) -> None:
+        self.engine = engine
+        self.begin = begin
+        self.autocommit = False
+
+    def open(self, *, autocommit: bool) -> None:
+        self.autocommit = autocommit
+        self.raw = self.engine.raw_connection()
+        self.driver = self.raw.driver_connection
+        if autocommit:
+            self.driver.autocommit = True
+        self.cursor = self.raw.cursor()
+        if self.begin is not None:
+            self.cursor.execute(self.begin)
+
+    def dead(self) -> bool:
+        return bool(getattr(self.driver, "closed", False) or getattr(self.driver, "broken", False))
+
+    def replace(self) -> _Cursor | None:
+        """A new connection in place of a dead one (and every idle one pooled with it, dead
+        too when the server restarted or its backends were terminated); None when this one
+        is alive, so the error was not the connection's."""
+        if not self.dead():
+            return None
+        with contextlib.suppress(Exception):
+            self.cursor.close()
+        suspect_disconnects(self.engine)
+        self.raw.invalidate()
+        self.engine.pool.dispose()  # the idle ones: checked on next use would cost a ping each
+        self.open(autocommit=self.autocommit)
+        return self.cursor
+
+    def close(self, *, autocommit: bool) -> None:
+        self.cursor.close()
+        if autocommit and not self.driver.closed:
+            self.driver.autocommit = False  # back to transactions before it is pooled
+        self.raw.close()
+
+
+class Tx:
+    """One open transaction; every method runs inside it and nothing here commits.
+
+    When the first statement finds the connection dead (the server restarted, or dropped
+    it), the transaction has done nothing yet: it moves to a new connection and runs the
+    statement again, once. A failure later in a transaction is the caller's to see.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        cursor: _Cursor,
+        *,
+        replace: Callable[[], _Cursor | None] | None = None,
+    ) -> None:
         self.db = db
         self.codec = db.codec
         self._cursor = cursor
+        self._replace = replace
 
     def execute(self, text: str, params: Mapping[str, Any] | None = None) -> _Cursor:
-        self._cursor.execute(self.db.sql(text), params or {})
+        sql = self.db.sql(text)
+        try:
+            self._cursor.execute(sql, params or {})
+        except Exception:
+            replace, self._replace = self._replace, None
+            cursor = replace() if replace is not None else None
+            if cursor is None:
+                raise
+            self._cursor = cursor
+            self._cursor.execute(sql, params or {})
+        self._replace = None  # something was done: no second chance from here on
         return self._cursor
 
     def one(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Any] | None:

@@ -13,7 +13,15 @@ from functools import partial
 from typing import Any
 
 from engine import access, validation
-from engine.audit import GENESIS_HASH, ChainBreak, event_hash, verify_chain
+from engine.audit import (
+    GENESIS_HASH,
+    CaseBinding,
+    ChainBreak,
+    ChainHead,
+    event_hash,
+    missing_cases,
+    verify_chain,
+)
 from engine.checks import did_you_mean
 from engine.errors import (
     CaseNotFound,
@@ -23,6 +31,7 @@ from engine.errors import (
     InvalidInput,
     InvalidPhoneNumber,
     NotFound,
+    OutOfScope,
     PayloadInvalid,
     ReasonRequired,
     ServiceStepRefused,
@@ -30,7 +39,7 @@ from engine.errors import (
 )
 from engine.fields import check_payload, json_schema
 from engine.hooks import TransitionContext
-from engine.intake import CaseIntake, PartyIntake
+from engine.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from engine.machine import BoundTransition, CompiledSpec
 from engine.numbering import DEFAULT_PATTERN, format_number, next_sequence
 from engine.policy import Policy
@@ -115,8 +124,16 @@ class Engine:
                 raise error
             office = self._numbering_office(tx, intake.committee_id)
             referring = intake.referring_court_id
-            if referring is not None and tx.org_unit(referring) is None:
-                raise NotFound("委派法院", referring)
+            if referring is not None:
+                court = tx.org_unit(referring)
+                if court is None:
+                    raise NotFound("委派法院", referring)
+                if court[1] != "court":
+                    raise InvalidInput(f"“{court[2]}”不是法院", field="referring_court_id")
+                if intake.origin not in COURT_ORIGINS:
+                    raise InvalidInput(
+                        "案件来源不是法院委派或委托，不能填写委派法院", field="referring_court_id"
+                    )
             if spec.referring_court_required and referring is None:
                 raise InvalidInput("委派调解案件必须填写委派法院", field="referring_court_id")
             if spec.origins and intake.origin.value not in spec.origins:
@@ -130,7 +147,7 @@ class Engine:
             org_unit_id = intake.org_unit_id or room or grid_id or intake.committee_id
             if tx.org_unit(org_unit_id) is None:
                 raise NotFound("组织", org_unit_id)
-            access.require_unit(actor, {intake.committee_id, org_unit_id, grid_id})
+            self._require_registration_scope(tx, actor, intake, office[0], org_unit_id, grid_id)
             parties = [
                 self._prepare_party(p, index, now.date()) for index, p in enumerate(intake.parties)
             ]
@@ -265,6 +282,44 @@ class Engine:
             )
             return None if row is None else int(row[0])
 
+    def _require_registration_scope(
+        self,
+        tx: Tx,
+        actor: Actor,
+        intake: CaseIntake,
+        committee_id: int,
+        org_unit_id: int,
+        grid_id: int | None,
+    ) -> None:
+        """Every unit a new case names is the writer's to name: the office (in their scope,
+        or a committee — or a room of one — serving the area they work in); the grid its
+        parties' addresses route to lies in the committee's area; an org unit chosen
+        explicitly is in their scope.
+
+        Raises:
+            OutOfScope: the first unit that is not.
+        """
+        if actor.all_units:
+            return
+        committee = tx.org_unit(committee_id)
+        assert committee is not None  # _numbering_office found it
+        area = self._area(tx, committee[4])
+        access.require_serving(actor, intake.committee_id, area)
+        if grid_id is not None and grid_id not in area:
+            raise OutOfScope(unit_id=grid_id)
+        if intake.org_unit_id is not None and org_unit_id not in (intake.committee_id, grid_id):
+            access.require_unit(actor, [org_unit_id])
+
+    def _area(self, tx: Tx, unit_id: int | None) -> frozenset[int]:
+        """The subtree of a unit (nothing for None): the area an office under it serves."""
+        if unit_id is None:
+            return frozenset()
+        unit = tx.org_unit(unit_id)
+        if unit is None:
+            return frozenset()
+        rows = tx.all("SELECT id FROM org_units WHERE path LIKE :p", {"p": unit[5] + "%"})
+        return frozenset(int(r[0]) for r in rows)
+
     def _route(self, tx: Tx, intake: CaseIntake) -> tuple[int | None, int | None]:
         """Find the grid and the 中心户 covering the first party with a known address."""
         for party in intake.parties:
@@ -283,6 +338,12 @@ class Engine:
     ) -> tuple[dict[str, Any], str, str | None]:
         field = f"parties.{index}"
         sex, birth = party.sex, party.birth_date
+        if birth is not None and not validation.plausible_birth_date(birth, today=today):
+            raise InvalidInput(
+                f"{party.name}：出生日期不合理（不能晚于今天，不能早于"
+                f" {validation.EARLIEST_BIRTH_YEAR} 年）",
+                field=f"{field}.birth_date",
+            )
         id_cipher = id_index = id_masked = None
         if party.id_number:
             try:
@@ -735,19 +796,53 @@ class Engine:
 
     # --- audit ---------------------------------------------------------------------------
 
-    def verify_audit(self, case_ids: Iterable[int] | None = None) -> list[ChainBreak]:
-        """Recompute every (or the given) case's hash chain; returns the breaks found."""
+    def verify_audit(
+        self,
+        case_ids: Iterable[int] | None = None,
+        *,
+        covered: Mapping[int, ChainHead] | None = None,
+    ) -> list[ChainBreak]:
+        """Recompute every (or the given) case's hash chain, check the case row is what its
+        last event produced, and that every head a signed checkpoint recorded (`covered`,
+        by case id) is still there; returns the breaks found."""
+        covered = covered or {}
         breaks: list[ChainBreak] = []
         with self.db.transaction(write=False) as tx:
+            present = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
             if case_ids is None:
-                ids = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
+                ids = present
+                breaks.extend(missing_cases(present, covered))
             else:
                 ids = list(case_ids)
             for case_id in ids:
-                row = tx.one("SELECT audit_head FROM cases WHERE id = :id", {"id": case_id})
+                row = tx.one(
+                    "SELECT audit_head, state, version, audit_seq FROM cases WHERE id = :id",
+                    {"id": case_id},
+                )
                 if row is None:
+                    if case_id in covered:
+                        breaks.extend(missing_cases([], {case_id: covered[case_id]}))
+                        continue
                     raise CaseNotFound(case_id)
-                found = verify_chain(case_id, tx.events(case_id), str(row[0]))
+                bound = CaseBinding(str(row[1]), int(row[2]), int(row[3]), str(row[0]))
+                found = verify_chain(
+                    case_id,
+                    tx.events(case_id),
+                    str(row[0]),
+                    bound=bound,
+                    covered=covered.get(case_id),
+                )
                 if found is not None:
                     breaks.append(found)
-        return breaks
+        return sorted(breaks, key=lambda b: (b.case_id, b.seq))
+
+    def chain_heads(self) -> list[ChainHead]:
+        """Every case's chain head (from its last event), in case order: what a checkpoint
+        signs."""
+        with self.db.transaction(write=False) as tx:
+            rows = tx.all(
+                "SELECT e.case_id, e.seq, e.hash FROM audit_events e "
+                "JOIN (SELECT case_id, MAX(seq) AS seq FROM audit_events GROUP BY case_id) m "
+                "ON m.case_id = e.case_id AND m.seq = e.seq ORDER BY e.case_id"
+            )
+        return [ChainHead(int(r[0]), int(r[1]), str(r[2])) for r in rows]

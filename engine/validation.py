@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 _ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
+# The earliest plausible birth year. The issue asked for 1900; DOMAIN.md's own R-ID test
+# vector 440524188001010014 is born in 1880 and must pass, and DOMAIN.md wins.
+EARLIEST_BIRTH_YEAR = 1850
 
 
 class ValidationFailure(Exception):
@@ -58,12 +62,33 @@ def parse_resident_id(value: str, *, today: date) -> ResidentId:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
         raise InvalidIdNumber("身份证号码中的出生日期不存在", "birth_date") from exc
-    if birth > today or birth.year < 1850:
+    if not plausible_birth_date(birth, today=today):
         raise InvalidIdNumber("身份证号码中的出生日期不合理", "birth_date")
+    if not known_province(number[:2]):
+        raise InvalidIdNumber("身份证号码的前两位不是 GB/T 2260 中的省级行政区划代码", "region")
     if check_digit(number[:17]) != number[17]:
         raise InvalidIdNumber("身份证号码校验位不正确", "checksum")
     sex = "male" if int(number[16]) % 2 else "female"
     return ResidentId(number=number, birth_date=birth, sex=sex, region=number[:6])
+
+
+def plausible_birth_date(birth: date, *, today: date) -> bool:
+    """Not in the future and not before EARLIEST_BIRTH_YEAR."""
+    return birth.year >= EARLIEST_BIRTH_YEAR and birth <= today
+
+
+@lru_cache(maxsize=64)
+def known_province(code: str) -> bool:
+    """Whether a two-digit code is a province-level division in python-stdnum's GB/T 2260
+    table, which keeps historical codes (an ID keeps the code it was issued under).
+
+    Only the province is checked: the table lacks county codes that IDs in use carry
+    (DOMAIN.md's R-ID vector 34052419800101001X has a county code it does not list).
+    """
+    from stdnum import numdb  # python-stdnum's division table (cn/loc), loaded once
+
+    found = numdb.get("cn/loc").info(code + "0000")
+    return bool(found) and "province" in found[0][1]
 
 
 def normalise_phone(value: str) -> str:

@@ -83,6 +83,31 @@ def test_audit_verify_passes_then_names_the_altered_case_and_event(demo_dir: Pat
     assert "审计链校验失败" in broken.output
 
 
+def test_audit_checkpoint_then_verify_names_an_event_deleted_after_it(demo_dir: Path) -> None:
+    made = runner.invoke(app, ["audit", "checkpoint"])
+    assert made.exit_code == 0, made.output
+    assert len(list((demo_dir / "checkpoints").glob("checkpoint-*.json"))) == 1
+    assert "检查点一致" in runner.invoke(app, ["audit", "verify"]).output
+    with sqlite3.connect(demo_dir / "fengqiao.db") as db:
+        case_id, seq = db.execute(
+            "SELECT case_id, MAX(seq) FROM audit_events GROUP BY case_id HAVING MAX(seq) > 2 "
+            "ORDER BY case_id LIMIT 1"
+        ).fetchone()
+        prev = db.execute(
+            "SELECT hash, dest_state, version FROM audit_events WHERE case_id = ? AND seq = ?",
+            (case_id, seq - 1),
+        ).fetchone()
+        db.execute("DELETE FROM audit_events WHERE case_id = ? AND seq = ?", (case_id, seq))
+        db.execute(
+            "UPDATE cases SET audit_head = ?, audit_seq = ?, state = ?, version = ? WHERE id = ?",
+            (prev[0], seq - 1, prev[1], prev[2], case_id),
+        )
+    broken = runner.invoke(app, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert f"案件 {case_id} 第 {seq} 条事件" in broken.output
+    assert "检查点记录的事件不存在" in broken.output
+
+
 @pytest.mark.usefixtures("data_dir")
 def test_workflows_list_and_validate_the_shipped_specs() -> None:
     listed = runner.invoke(app, ["workflows", "list"])

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import STORED_KINDS, app
 from api.settings import get_settings
-from documents import signing_plan
+from documents import DocumentStore, signing_plan
 
 runner = CliRunner()
 SIGNED_STATES = (
@@ -79,15 +79,20 @@ def _latest(data_dir: Path, case_id: int, kind: str = "agreement") -> tuple[int,
     return int(row[0]), str(row[1])
 
 
+def _stored(data_dir: Path, digest: str) -> bytes:
+    """A stored PDF, opened with the data dir's store key (the files are sealed at rest)."""
+    key = bytes.fromhex((data_dir / "keys" / "store.key").read_text())
+    return DocumentStore(data_dir / "documents", key=key).get(digest)
+
+
 def test_demo_cases_past_signing_hold_fully_signed_agreements(demo_dir: Path) -> None:
     electronic = _signed_cases(demo_dir, paper=False)
     paper = _signed_cases(demo_dir, paper=True)
     assert len(electronic) >= 15
     assert paper  # R-ESIGN-EXCLUDE: the demo shows the paper path too
-    store = demo_dir / "documents"
     for case_id, _ in electronic:
         version, digest = _latest(demo_dir, case_id)
-        pdf = (store / digest[:2] / f"{digest[2:]}.pdf").read_bytes()
+        pdf = _stored(demo_dir, digest)
         assert hashlib.sha256(pdf).hexdigest() == digest
         plan = signing_plan(pdf)
         assert [(s.role.value, s.signed) for s in plan] == [
@@ -130,7 +135,7 @@ def test_documents_render_exports_the_latest_version_and_verify_passes(
 def test_documents_verify_fails_on_a_tampered_copy(demo_dir: Path, tmp_path: Path) -> None:
     case_id, _ = _signed_cases(demo_dir, paper=False)[0]
     _, digest = _latest(demo_dir, case_id)
-    pdf = bytearray((demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf").read_bytes())
+    pdf = bytearray(_stored(demo_dir, digest))
     at = pdf.index(b"/Contents", len(pdf) // 4)
     pdf[at - 200 : at - 199] = b"X" if pdf[at - 200 : at - 199] != b"X" else b"Y"
     tampered = tmp_path / "tampered.pdf"
@@ -193,7 +198,8 @@ def test_documents_verify_trusts_only_this_deployment_or_given_roots(
 ) -> None:
     case_id, _ = _signed_cases(demo_dir, paper=False)[0]
     _, digest = _latest(demo_dir, case_id)
-    signed = demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf"
+    signed = tmp_path / "signed.pdf"  # a copy as exported: the store's files are sealed
+    signed.write_bytes(_stored(demo_dir, digest))
     _use(monkeypatch, tmp_path / "elsewhere")  # a deployment with another (no) CA
     untrusted = runner.invoke(app, ["documents", "verify", str(signed)])
     assert untrusted.exit_code == 1

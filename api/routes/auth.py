@@ -7,12 +7,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import verify_password
-from api.authz import Principal
+from api.auth import client_address, hash_password, verify_password
+from api.authz import Principal, revoke_tokens
 from api.deps import TOKEN_URL, CurrentPrincipal, Services, ServicesDep
-from api.errors import InvalidCredentials, problem_responses
+from api.errors import problem_responses
 from api.routes.common import AUTH_PROBLEMS
-from api.schemas import Me, MembershipPublic, Token
+from api.schemas import Me, MembershipPublic, PasswordChange, Token
 from engine import queries
 from engine.errors import InvalidInput
 from engine.spec import ROLE_LABELS
@@ -50,16 +50,19 @@ def _form_field(form: dict[str, list[str]], name: str, limit: int) -> str:
 
 
 def _login(services: Services, username: str, password: str, address: str) -> Token:
-    services.limiter.attempt(username, address)  # counted before argon2 runs
-    with services.engine.db.transaction(write=False) as tx:
-        user = queries.user_by_username(tx, username)
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        raise InvalidCredentials()  # the attempt stays counted
-    services.limiter.succeeded(username, address)
-    services.principals.forget(user.id)  # a fresh login sees current roles at once
+    def verify() -> tuple[int, int] | None:
+        with services.engine.db.transaction(write=False) as tx:
+            user = queries.user_by_username(tx, username)
+            state = queries.token_state(tx, user.id) if user is not None else None
+        ok = verify_password(user.password_hash if user else None, password)
+        if user is None or state is None or not ok or not user.active:
+            return None
+        return user.id, state[1]
+
+    user_id, epoch = services.limiter.check(username, address, verify)
+    services.principals.forget(user_id)  # a fresh login sees current roles at once
     return Token(
-        access_token=services.signer.issue(user.id),
+        access_token=services.signer.issue(user_id, epoch),
         expires_in=services.signer.lifetime_seconds,
     )
 
@@ -87,7 +90,11 @@ async def login(request: Request, services: ServicesDep) -> Token:
         raise InvalidInput("grant_type 须为 password", field="grant_type")
     username = _form_field(form, "username", 64)
     password = _form_field(form, "password", 128)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        services.trusted_proxies,
+    )
     # argon2 takes tens of milliseconds of CPU: off the event loop
     return await run_in_threadpool(_login, services, username, password, address)
 
@@ -112,3 +119,48 @@ def me_view(principal: Principal) -> Me:
 async def me(principal: CurrentPrincipal) -> Me:
     """The logged-in user, their roles and the org units in their scope."""
     return me_view(principal)
+
+
+@router.post(
+    "/me/password",
+    response_model=Token,
+    responses=problem_responses(401, 422, 429),
+)
+async def change_password(
+    body: PasswordChange, request: Request, services: ServicesDep, principal: CurrentPrincipal
+) -> Token:
+    """Change one's own password: every other token and session ends; a new token is returned."""
+    address = client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        services.trusted_proxies,
+    )
+    return await run_in_threadpool(_change_password, services, principal, body, address)
+
+
+def _change_password(
+    services: Services, principal: Principal, body: PasswordChange, address: str
+) -> Token:
+    engine = services.engine
+
+    def verify() -> bool | None:
+        with engine.db.transaction(write=False) as tx:
+            user = queries.user(tx, principal.user_id)
+            stored = queries.password_hash(tx, principal.user_id) if user else None
+        return True if verify_password(stored, body.current_password) else None
+
+    services.limiter.check(principal.username, address, verify)  # guesses count as logins
+    new_hash = hash_password(body.new_password)
+    with engine.db.transaction(write=True) as tx:
+        tx.execute(
+            "UPDATE users SET password_hash = :h WHERE id = :id",
+            {"h": new_hash, "id": principal.user_id},
+        )
+        revoke_tokens(tx, principal.user_id)
+        state = queries.token_state(tx, principal.user_id)
+    assert state is not None
+    services.principals.forget(principal.user_id)
+    return Token(
+        access_token=services.signer.issue(principal.user_id, state[1]),
+        expires_in=services.signer.lifetime_seconds,
+    )

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
-from api.authz import Principal, require_visible
+from api.authz import Principal, check_registration, require_visible
 from api.deps import (
     CurrentPrincipal,
     EngineDep,
@@ -114,6 +114,7 @@ def create_case(
 ) -> JSONResponse:
     """Register a dispute (受理登记) with its parties and open it in its workflow."""
     engine = services.engine
+    check_registration(principal, body.referring_court_id)
     intake = _intake(body, engine)
 
     def created(tx: Tx, result: FireResult) -> Outcome:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from api.authz import Principal, visible_case
+from api.authz import Principal, pii_purpose, visible_case
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
 from api.documents import (
     AGREEMENT,
@@ -37,6 +37,7 @@ from api.errors import (
     problem_responses,
 )
 from api.idempotency import Claim, Outcome, fingerprint, run_once
+from api.pii import log_reads, party_reads
 from api.routes.common import CASE_READ_PROBLEMS, CaseId, etag, fired_fields, parse_etag
 from api.schemas import (
     MAX_ID,
@@ -253,7 +254,7 @@ def list_documents(
             "description": "PDF 文书",
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **problem_responses(401, 404, 422, 500),
+        **problem_responses(401, 403, 404, 422, 500),
     },
 )
 def download_document(
@@ -263,14 +264,20 @@ def download_document(
     documents: DocumentsDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    """Download one version of a case document as PDF, exactly as stored."""
+    """Download one version of a case document as PDF, exactly as stored (full ID and phone
+    numbers: the same roles as reveal=true, and logged)."""
     with documents.engine.db.transaction(write=False) as tx:
-        visible_case(tx, case_id, principal)
+        case = visible_case(tx, case_id, principal)
         record = next((r for r in tx.documents(case_id, kind) if r.version == version), None)
-    if record is None:
-        raise DocumentNotFound(f"{case_id}/{kind}/{version}")
+        if record is None:
+            raise DocumentNotFound(f"{case_id}/{kind}/{version}")
+        purpose = pii_purpose(tx, principal, case)  # R-PII: the document is unmasked
+        reads = party_reads(tx, case_id)
+    data = documents.read(record.sha256)
+    where = f"GET /cases/{case_id}/documents/{kind}/{version}"
+    log_reads(documents.engine, principal.user_id, case_id, reads, f"{purpose}（{where}）")
     return Response(
-        documents.read(record.sha256),
+        data,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="case-{case_id}-{kind}-v{version}.pdf"',

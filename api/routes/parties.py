@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query
 
 from api.authz import Principal, pii_purpose, visible_case
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
+from api.pii import PiiRead, log_reads
 from api.routes.common import CaseId
 from api.schemas import MAX_ID, PartyPublic
 from engine import queries
 from engine.errors import NotFound
-from engine.models import PiiAccess
 from engine.runtime import Engine
 
 router = APIRouter(prefix="/cases/{case_id}/parties", tags=["当事人"])
 
-_LOG: sa.Table = PiiAccess.__table__  # type: ignore[attr-defined]
 Reveal = Annotated[
     bool, Query(description="返回完整身份证号码和手机号码（仅本案调解员、受理申请的法院；留痕）")
 ]
@@ -39,7 +37,7 @@ def _parties(
     if party_id is not None and not rows:
         raise NotFound("当事人", party_id)
     shown = []
-    log = []
+    log: list[PiiRead] = []
     for r in rows:
         id_number, phone = r.id_number_masked, r.phone_masked
         if purpose is not None:
@@ -51,7 +49,7 @@ def _parties(
                 phone = engine.pii.decrypt(r.phone_cipher)
                 fields.append("phone")
             if fields:
-                log.append({"party_id": r.party_id, "fields": ",".join(fields)})
+                log.append(PiiRead(r.party_id, tuple(fields)))
         shown.append(
             PartyPublic(
                 party_id=r.party_id,
@@ -74,22 +72,10 @@ def _parties(
                 masked=purpose is None,
             )
         )
-    if log:  # written before anything unmasked leaves the server
-        now = engine.clock.now()
-        with engine.db.engine.begin() as connection:
-            connection.execute(
-                _LOG.insert(),
-                [
-                    {
-                        **entry,
-                        "at": now,
-                        "user_id": principal.user_id,
-                        "case_id": case_id,
-                        "purpose": f"{purpose}（GET /cases/{case_id}/parties）",
-                    }
-                    for entry in log
-                ],
-            )
+    if purpose is not None:  # written before anything unmasked leaves the server
+        log_reads(
+            engine, principal.user_id, case_id, log, f"{purpose}（GET /cases/{case_id}/parties）"
+        )
     return shown
 
 

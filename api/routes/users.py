@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.auth import hash_password
-from api.authz import require_roles
+from api.authz import Principal, check_membership, require_roles, revoke_tokens
 from api.deps import CurrentPrincipal, IdempotencyKey, ServicesDep
 from api.errors import problem_responses
 from api.idempotency import Outcome, fingerprint, run_once
 from api.routes.common import decode_cursor, encode_cursor
-from api.schemas import MembershipPublic, UserCreate, UserPage, UserPublic
+from api.schemas import (
+    MAX_ID,
+    MembershipPublic,
+    MembershipsUpdate,
+    PasswordReset,
+    UserCreate,
+    UserPage,
+    UserPublic,
+)
 from engine import queries
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from engine.models import Membership, User
+from engine.repository import Tx
 from engine.spec import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/users", tags=["用户"])
@@ -75,14 +85,18 @@ def create_user(
 
     def work() -> Outcome:
         with engine.db.transaction(write=False) as tx:
-            if queries.user_by_username(tx, body.username) is not None:
-                raise InvalidInput(f"用户名“{body.username}”已存在", field="username")
+            if queries.username_taken(tx, body.username):
+                raise InvalidInput(
+                    f"用户名“{body.username}”已存在（不区分大小写）", field="username"
+                )
             for index, member in enumerate(body.memberships):
-                if queries.org_unit(tx, member.org_unit_id) is None:
+                unit = queries.org_unit(tx, member.org_unit_id)
+                if unit is None:
                     raise InvalidInput(
                         f"组织 {member.org_unit_id} 不存在",
                         field=f"memberships.{index}.org_unit_id",
                     )
+                check_membership(member.role, unit.kind, unit.name, f"memberships.{index}")
         password_hash = hash_password(body.password)
         try:
             with engine.db.engine.begin() as connection:
@@ -121,3 +135,93 @@ def create_user(
         keep=timedelta(hours=services.settings.idempotency_hours),
         work=lambda _: work(),
     )
+
+
+UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
+_ADMIN_PROBLEMS = problem_responses(401, 403, 404, 422)
+
+
+def _change(
+    services: ServicesDep,
+    principal: Principal,
+    user_id: int,
+    what: str,
+    change: Callable[[Tx], None],
+) -> UserPublic:
+    """One administrator change to a user, which revokes the user's tokens in the same
+    transaction (their next request, on any worker, is refused)."""
+    require_roles(principal, {Role.admin}, what)
+    with services.engine.db.transaction(write=True) as tx:
+        if queries.user(tx, user_id) is None:
+            raise NotFound("用户", user_id)
+        change(tx)
+        revoke_tokens(tx, user_id)
+    services.principals.forget(user_id)
+    with services.engine.db.transaction(write=False) as tx:
+        row = queries.user(tx, user_id)
+    assert row is not None
+    return user_public(row)
+
+
+@router.post("/{user_id}/disable", response_model=UserPublic, responses=_ADMIN_PROBLEMS)
+def disable_user(user_id: UserId, services: ServicesDep, principal: CurrentPrincipal) -> UserPublic:
+    """Disable an account: its tokens and web sessions stop working at once (administrators)."""
+    if user_id == principal.user_id:
+        raise InvalidInput("不能停用自己的账号", field="user_id")
+
+    def change(tx: Tx) -> None:
+        tx.execute("UPDATE users SET active = :no WHERE id = :id", {"no": False, "id": user_id})
+
+    return _change(services, principal, user_id, "停用用户", change)
+
+
+@router.post("/{user_id}/enable", response_model=UserPublic, responses=_ADMIN_PROBLEMS)
+def enable_user(user_id: UserId, services: ServicesDep, principal: CurrentPrincipal) -> UserPublic:
+    """Enable a disabled account again; it logs in afresh (administrators)."""
+
+    def change(tx: Tx) -> None:
+        tx.execute("UPDATE users SET active = :yes WHERE id = :id", {"yes": True, "id": user_id})
+
+    return _change(services, principal, user_id, "启用用户", change)
+
+
+@router.post("/{user_id}/password", status_code=204, responses=_ADMIN_PROBLEMS)
+def reset_password(
+    user_id: UserId, body: PasswordReset, services: ServicesDep, principal: CurrentPrincipal
+) -> Response:
+    """Set a new password for a user; their tokens stop working at once (administrators)."""
+    require_roles(principal, {Role.admin}, "重置密码")
+    password_hash = hash_password(body.new_password)  # argon2 outside the transaction
+
+    def change(tx: Tx) -> None:
+        tx.execute(
+            "UPDATE users SET password_hash = :h WHERE id = :id",
+            {"h": password_hash, "id": user_id},
+        )
+
+    _change(services, principal, user_id, "重置密码", change)
+    return Response(status_code=204)
+
+
+@router.put("/{user_id}/memberships", response_model=UserPublic, responses=_ADMIN_PROBLEMS)
+def set_memberships(
+    user_id: UserId, body: MembershipsUpdate, services: ServicesDep, principal: CurrentPrincipal
+) -> UserPublic:
+    """Replace a user's roles and units; their tokens stop working at once (administrators)."""
+
+    def change(tx: Tx) -> None:
+        for index, member in enumerate(body.memberships):
+            unit = queries.org_unit(tx, member.org_unit_id)
+            if unit is None:
+                raise InvalidInput(
+                    f"组织 {member.org_unit_id} 不存在", field=f"memberships.{index}.org_unit_id"
+                )
+            check_membership(member.role, unit.kind, unit.name, f"memberships.{index}")
+        tx.execute("DELETE FROM memberships WHERE user_id = :id", {"id": user_id})
+        for unit_id, role in sorted({(m.org_unit_id, m.role) for m in body.memberships}):
+            tx.execute(
+                "INSERT INTO memberships (user_id, org_unit_id, role) VALUES (:u, :o, :r)",
+                {"u": user_id, "o": unit_id, "r": str(role)},
+            )
+
+    return _change(services, principal, user_id, "变更用户角色", change)

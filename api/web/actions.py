@@ -158,13 +158,18 @@ def agreement_form(
 
 def _agreement_values(agreement: dict[str, Any]) -> dict[str, Any]:
     """The current draft as form values, to revise it rather than retype it."""
-    values: dict[str, Any] = {
-        k: str(agreement[k]) for k in ("facts", "issues", "responsibilities") if k in agreement
-    }
-    for index, term in enumerate(agreement.get("terms", [])):
-        for key, value in term.items():
-            if value is not None:
-                values[f"terms.{index}.{key}"] = str(value)
+    values: dict[str, Any] = {"facts": str(agreement["facts"])} if "facts" in agreement else {}
+    issues = agreement.get("issues")
+    if issues:
+        values["issues"] = issues if isinstance(issues, str) else "\n".join(issues)
+    for name in ("responsibilities", "terms"):
+        rows = agreement.get(name)
+        if not isinstance(rows, list):
+            continue
+        for index, row in enumerate(rows):
+            for key, value in row.items():
+                if value is not None:
+                    values[f"{name}.{index}.{key}"] = str(value)
     return values
 
 

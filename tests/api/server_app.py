@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 
 def pid_app() -> FastAPI:
@@ -13,5 +13,9 @@ def pid_app() -> FastAPI:
     @app.get("/pid")
     async def pid() -> int:
         return os.getpid()
+
+    @app.get("/client")
+    async def client(request: Request) -> str:
+        return request.client.host if request.client else ""
 
     return app

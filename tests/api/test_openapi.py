@@ -47,7 +47,7 @@ def test_no_server_errors_and_no_schema_violations(
     config = Settings(data_dir=tmp_path, login_max_failures=10_000)
     app = create_app(config, engine)
     signer = TokenSigner(load_token_key(config.resolved_token_key_file), lifetime_seconds=600)
-    auth = {"Authorization": f"Bearer {signer.issue(world.users['supervisor'])}"}
+    auth = {"Authorization": f"Bearer {signer.issue(world.users['supervisor'], 0)}"}
     operation = schemathesis.openapi.from_asgi("/openapi.json", app)[path][method]
 
     @given(case=operation.as_strategy())

@@ -108,3 +108,27 @@ def test_a_taken_port_fails_at_once_with_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "listen_failed" in result.stderr + result.stdout
     assert f"无法监听 127.0.0.1:{port}" in result.stderr + result.stdout
+
+
+def test_a_local_peer_cannot_set_its_address_with_x_forwarded_for() -> None:
+    port = free_port()
+    code = (
+        "import sys; from api.server import serve; sys.exit(serve("
+        f"'tests.api.server_app:pid_app', host='127.0.0.1', port={port}, workers=1, "
+        "factory=True, log_level='warning'))"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    try:
+        _wait_for(lambda: listeners(port) >= 1)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(
+                b"GET /client HTTP/1.1\r\nHost: test\r\nX-Forwarded-For: 203.0.113.9\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            answer = b""
+            while chunk := connection.recv(4096):
+                answer += chunk
+        assert answer.split(b"\r\n\r\n", 1)[1] == b'"127.0.0.1"'
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -113,3 +113,21 @@ def test_error_codes_are_stable_and_unique() -> None:
     codes = [e.code for e in errors]
     assert len(codes) == len(set(codes))
     assert all(code.startswith("document_") for code in codes)
+
+
+def test_r_pii_a_sealed_store_opens_only_with_its_key_and_name(tmp_path: Path) -> None:
+    sealed = DocumentStore(tmp_path, key=b"s" * 32)
+    digest = sealed.put(b"%PDF-1.7 11010519491231002X")
+    raw = sealed.path_for(digest).read_bytes()
+    assert b"11010519491231002X" not in raw
+    assert sealed.get(digest) == b"%PDF-1.7 11010519491231002X"
+    assert sealed.digests() == [digest]
+    with pytest.raises(StoreError, match="无法解密"):
+        DocumentStore(tmp_path, key=b"t" * 32).get(digest)
+    with pytest.raises(StoreError, match="未配置"):
+        DocumentStore(tmp_path).get(digest)
+    other = sealed.put(b"another")  # a sealed file renamed to another digest does not open
+    sealed.path_for(other).chmod(0o600)
+    sealed.path_for(other).write_bytes(raw)
+    with pytest.raises(StoreError, match="无法解密"):
+        sealed.get(other)

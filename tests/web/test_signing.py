@@ -30,8 +30,8 @@ def case_at_signing(api: Api, category: str = "neighbour") -> int:
     documents: DocumentService = api.client.app.state.documents  # type: ignore[attr-defined]
     payload = {
         "facts": "被申请人房屋滴水损坏申请人院墙",
-        "issues": "修缮费用的承担",
-        "responsibilities": "被申请人承担主要责任",
+        "issues": ["修缮费用的承担"],
+        "responsibilities": driver.responsibilities(),
         "terms": driver.terms(),
     }
     documents.draft_agreement(
