@@ -218,3 +218,13 @@ def logo(engine: Engine, principal: Principal, unit_id: int) -> bytes:
     if png is None:
         raise NotFound("标识", unit_id)
     return png
+
+
+def account(engine: Engine, principal: Principal, user_id: int) -> queries.UserRow:
+    """One user account with its roles, for the administrator's page about it."""
+    _admin(principal, "查看用户")
+    with engine.db.transaction(write=False) as tx:
+        row = queries.user(tx, user_id)
+    if row is None:
+        raise NotFound("用户", user_id)
+    return row

@@ -16,11 +16,11 @@ from starlette.datastructures import FormData, UploadFile
 from api.authz import Principal, require_roles
 from api.deps import ServicesDep
 from api.routes import users as user_routes
-from api.schemas import UserCreate, UserPublic
+from api.schemas import PasswordReset, UserCreate, UserPublic
 from api.services import admin
 from api.web.forms import Problems, form_int, problems_of
 from api.web.session import PageRoute, checked_form, page, signed_in
-from engine.errors import EngineError
+from engine.errors import EngineError, NotFound
 from engine.spec import ROLE_LABELS, Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -255,3 +255,63 @@ async def save_room(
 def room_logo(unit_id: int, user: User, services: ServicesDep) -> Response:
     png = admin.logo(services.engine, user, unit_id)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+def _account_page(
+    request: Request,
+    user: Principal,
+    services: ServicesDep,
+    user_id: int,
+    problems: Problems | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    problems = problems or Problems()
+    account = user_routes.user_public(admin.account(services.engine, user, user_id))
+    names = {node.unit.id: node.unit.name for node in admin.unit_tree(services.engine, user)}
+    return page(
+        request,
+        user,
+        "admin_user.html",
+        f"账号 · {account.display_name}",
+        400 if problems else 200,
+        account=account,
+        unit_names=names,
+        myself=account.id == user.user_id,
+        errors=problems.by_field,
+        general=problems.general,
+        values={},
+        done=done or request.query_params.get("done", ""),
+    )
+
+
+@router.get("/admin/users/{user_id:int}", response_class=HTMLResponse)
+def account(request: Request, user_id: int, user: User, services: ServicesDep) -> HTMLResponse:
+    require_roles(user, ADMIN, "查看用户")
+    return _account_page(request, user, services, user_id)
+
+
+@router.post("/admin/users/{user_id:int}/{change}", response_class=HTMLResponse)
+def change_account(
+    request: Request, user_id: int, change: str, user: User, services: ServicesDep, form: Form
+) -> Response:
+    """停用 / 启用 / 重置密码: the API's own functions, which end the person's sessions."""
+    require_roles(user, ADMIN, "管理用户")
+    try:
+        if change == "disable":
+            user_routes.disable_user(user_id, services, user)
+        elif change == "enable":
+            user_routes.enable_user(user_id, services, user)
+        elif change == "password":
+            password = form.get("new_password")
+            try:
+                body = PasswordReset(new_password=password if isinstance(password, str) else "")
+            except ValidationError:
+                problems = Problems(by_field={"new_password": "新密码至少8位"})
+                return _account_page(request, user, services, user_id, problems)
+            user_routes.reset_password(user_id, body, services, user)
+        else:
+            raise NotFound("页面", change)
+    except EngineError as exc:
+        problems = problems_of(exc, ("new_password",))
+        return _account_page(request, user, services, user_id, problems)
+    return RedirectResponse(f"/admin/users/{user_id}?done={change}", 303)

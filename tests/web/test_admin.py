@@ -184,3 +184,33 @@ def test_the_admin_pages_in_chromium(browser: Browser, served: Served, api: Api)
         assert width <= viewport["width"], width
         context.close()
         assert refused == []
+
+
+def test_an_admin_disables_enables_and_resets_a_password_and_sessions_end(api: Api) -> None:
+    mediator = Pages(api).sign_in("mediator")
+    assert mediator.get("/").status_code == 200
+    admin = Pages(api)
+    admin.client = type(api.client)(api.client.app)  # a second browser
+    admin.sign_in("admin")
+    user_id = api.world.users["mediator"]
+    page = f"/admin/users/{user_id}"
+    assert "停用杨光明的账号" in admin.get(page).text
+    disabled = admin.post(f"{page}/disable", {}, from_page=page)
+    assert disabled.status_code == 303, disabled.text
+    assert "已停用" in admin.get(page).text
+    assert mediator.get("/").status_code == 303  # back to the sign-in page
+    assert admin.post(f"{page}/enable", {}, from_page=page).status_code == 303
+    short = admin.post(f"{page}/password", {"new_password": "123"}, from_page=page)
+    assert short.status_code == 400
+    assert 'href="#f-new_password"' in short.text
+    reset = admin.post(f"{page}/password", {"new_password": "new-secret-2026"}, from_page=page)
+    assert reset.status_code == 303
+    again = Pages(api)
+    again.client.cookies.clear()
+    signed = again.post("/login", {"username": "mediator", "password": "new-secret-2026"})
+    assert signed.status_code == 303
+    myself = f"/admin/users/{api.world.users['admin']}"
+    assert "停用管理员的账号" not in admin.get(myself).text
+    refused = admin.post(f"{myself}/disable", {}, from_page=myself)
+    assert refused.status_code == 400
+    assert "不能停用自己的账号" in refused.text
