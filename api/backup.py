@@ -306,7 +306,7 @@ def verify_restored(settings: Settings, report: RestoreReport) -> None:
             bytes its digest names.
     """
     from api.checkpoints import CheckpointError
-    from api.documents import load_document_key
+    from api.keys import load_document_key
     from api.scheduler import checkpointer_from_settings
     from api.wiring import build_engine
     from documents import DocumentStore, StoreError

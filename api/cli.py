@@ -65,7 +65,7 @@ def init() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.documents_dir.mkdir(mode=0o700, exist_ok=True)
     settings.documents_dir.chmod(0o700)  # the documents carry full ID numbers (R-PII)
-    from api.documents import load_document_key
+    from api.keys import load_document_key
 
     load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
     from api.checkpoints import load_signing_key
@@ -795,11 +795,13 @@ def documents_render(
         found = _latest_stored(settings, case_id, stored)
         if found is not None:  # SQLite: read without building the engine (fast start)
             version, digest = found
+            from api.keys import load_document_key
             from documents.errors import DocumentError as StoreFailed
             from documents.store import DocumentStore
 
             try:
-                data = DocumentStore(settings.documents_dir).get(digest)
+                key = load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
+                data = DocumentStore(settings.documents_dir, key=key).get(digest)
             except StoreFailed as exc:
                 raise fail(exc.message_zh, exc.code) from exc
             output.write_bytes(data)

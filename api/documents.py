@@ -8,13 +8,9 @@ its digest, so it is harmless and a retry reuses it).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import re
-import secrets
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +24,7 @@ from cryptography import x509
 from pydantic import ValidationError
 
 from api.errors import DocumentNotFound
+from api.keys import load_document_key
 from api.settings import Settings
 from documents import (
     AgreementContent,
@@ -117,35 +114,6 @@ _PUBLIC_ID = re.compile(
 
 def document_key_file(settings: Settings) -> Path:
     return settings.data_dir / "keys" / "documents.key"
-
-
-def load_document_key(path: Path, label: str = "文书核验密钥") -> bytes:
-    """A 32-byte key (of verification ids, or of the sealed store); created with mode 0600
-    on first use.
-
-    Written to a temporary file and linked into place, so two workers starting together
-    agree on one key (the second finds the first's).
-    """
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_bytes(32).hex())
-            with contextlib.suppress(FileExistsError):  # a racing worker's key wins: use it
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
-        text = path.read_text().strip()
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        key = b""
-    if len(key) != 32:
-        raise SystemExit(f"{label}文件 {path} 格式有误（应为 64 位十六进制）")
-    return key
 
 
 class PublicIds:

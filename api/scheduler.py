@@ -12,11 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from api.checkpoints import Checkpointer, load_signing_key
+
+if TYPE_CHECKING:
+    from api.services.case_file import CaseFileService
 from api.outbox import DeliveryReport, OutboxDispatcher, build_senders
 from api.settings import Settings
 from api.wiring import load_calendar
@@ -47,6 +51,7 @@ class Ticker:
         calendar_dir: Path,
         checkpointer: Checkpointer | None = None,
         checkpoint_every: timedelta = timedelta(minutes=10),
+        archiver: Callable[[frozenset[int]], tuple[list[int], list[int]]] | None = None,
     ) -> None:
         self.engine = engine
         self.timers = timers
@@ -54,6 +59,8 @@ class Ticker:
         self.calendar_dir = calendar_dir
         self.checkpointer = checkpointer
         self.checkpoint_every = checkpoint_every
+        self.archiver = archiver  # R-CLOSE: closed cases' volumes, one a tick
+        self._unarchivable: set[int] = set()  # failed once: logged, retried after a restart
         self._next_checkpoint: datetime | None = None  # the folder is read only when due
         self._calendar_files = self._fingerprint()
         self.on_tick: Callable[[TickSummary], None] | None = None
@@ -68,6 +75,9 @@ class Ticker:
             calendar_dir=settings.resolved_calendar_dir,
             checkpointer=checkpointer_from_settings(settings, engine, create_key=True),
             checkpoint_every=timedelta(minutes=settings.checkpoint_minutes),
+            archiver=archiver_from_settings(settings, engine)
+            if settings.document_service
+            else None,
         )
 
     def _fingerprint(self) -> tuple[tuple[str, int], ...]:
@@ -112,6 +122,7 @@ class Ticker:
         self.checkpoint_due(now)  # before delivery, so its message goes out in this tick
         timers = self.timers.fire_due(now)
         outbox = self.dispatcher.deliver_due(now) if self.dispatcher else None
+        self.archive_closed()
         summary = TickSummary(timers, outbox, reloaded, moved)
         if timers.claimed or (outbox and (outbox.delivered or outbox.retrying or outbox.dead)):
             log.info(
@@ -123,6 +134,20 @@ class Ticker:
         if self.on_tick is not None:
             self.on_tick(summary)
         return summary
+
+    def archive_closed(self) -> list[int]:
+        """Archive the 卷宗 of a case closed since (R-CLOSE); a case that fails is logged and
+        set aside until the next start, and the tick goes on."""
+        if self.archiver is None:
+            return []
+        try:
+            done, failed = self.archiver(frozenset(self._unarchivable))
+        except Exception:  # not one case's fault (the renderer cannot start): stop trying
+            log.exception("case file archiving is unavailable until the next start")
+            self.archiver = None
+            return []
+        self._unarchivable.update(failed)
+        return done
 
     def safe_tick(self) -> None:
         """The scheduler's job: a failing tick is logged and the next one tries again."""
@@ -143,6 +168,25 @@ def dispatcher_from_settings(settings: Settings, engine: Engine) -> OutboxDispat
         email_routes=settings.email_routes,
     )
     return OutboxDispatcher(engine.db, senders, max_attempts=settings.outbox_max_attempts)
+
+
+def archiver_from_settings(
+    settings: Settings, engine: Engine
+) -> Callable[[frozenset[int]], tuple[list[int], list[int]]]:
+    """The tick's archiving of closed cases' volumes, with the document service built on
+    first use (most ticks find nothing to archive)."""
+    built: list[CaseFileService] = []
+
+    def archive(skip: frozenset[int]) -> tuple[list[int], list[int]]:
+        if not built:
+            from api.documents import DocumentService
+            from api.services.case_file import CaseFileService
+
+            built.append(CaseFileService(DocumentService(settings, engine)))
+        service: CaseFileService = built[0]
+        return service.archive_closed(limit=1, skip=skip)
+
+    return archive
 
 
 def checkpointer_from_settings(

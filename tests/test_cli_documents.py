@@ -152,7 +152,7 @@ def test_r_agreement_effect_verify_exit_codes_for_incomplete_and_out_of_order(
 
     case_id, _ = _signed_cases(demo_dir, paper=False)[0]
     _, digest = _latest(demo_dir, case_id)
-    signed = (demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf").read_bytes()
+    signed = _stored(demo_dir, digest)
     cut = tmp_path / "cut.pdf"
     cut.write_bytes(revisions(signed)[-2])  # the seal's revision removed
     result = runner.invoke(app, ["documents", "verify", str(cut)])
@@ -283,13 +283,12 @@ def test_r_agreement_fields_demo_agreements_read_like_real_ones(demo_dir: Path) 
     texts = []
     for case_id, _ in _signed_cases(demo_dir, paper=False)[:6]:
         _, digest = _latest(demo_dir, case_id)
-        path = demo_dir / "documents" / digest[:2] / f"{digest[2:]}.pdf"
-        text = subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+        text = subprocess.run(  # the store seals its files: read the plaintext through it
+            ["pdftotext", "-enc", "UTF-8", "-", "-"],
+            input=_stored(demo_dir, digest),
             capture_output=True,
             check=True,
-            text=True,
-        ).stdout
+        ).stdout.decode()
         texts.append("".join(text.split()))
     assert not any("双方因琐事发生争执" in t for t in texts)
     assert len({t.partition("纠纷主要事实")[2][:40] for t in texts}) == len(texts)

@@ -9,6 +9,7 @@ write-once, version 1 of kind "case_file", nothing in it changes afterwards.
 from __future__ import annotations
 
 import html
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +30,9 @@ def _cn(day: date) -> str:
 
 def _local(at: datetime) -> datetime:
     return at.astimezone(BEIJING)
+
+
+log = logging.getLogger(__name__)
 
 
 class CaseFileService:
@@ -74,6 +78,34 @@ class CaseFileService:
         # the first archived volume is the volume: a concurrent first request serves it too
         first = self.documents.versions(case_id, VOLUME_KIND)[0]
         return self.documents.read(first.sha256)
+
+    def archive_closed(
+        self, *, limit: int = 1, skip: frozenset[int] = frozenset()
+    ) -> tuple[list[int], list[int]]:
+        """R-CLOSE: bind and archive the volumes of closed cases that have none yet, oldest
+        closing first (the tick calls it, so a case is archived soon after it closes,
+        whichever door closed it). Returns the cases archived and those that failed (logged;
+        the caller skips them)."""
+        with self.engine.db.transaction(write=False) as tx:
+            rows = tx.all(
+                "SELECT c.id FROM cases c WHERE c.closed_at IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM documents d WHERE d.case_id = c.id AND d.kind = :kind) "
+                "ORDER BY c.closed_at, c.id LIMIT :n",
+                {"kind": VOLUME_KIND, "n": limit + len(skip)},
+            )
+        done: list[int] = []
+        failed: list[int] = []
+        for (case_id,) in rows:
+            if int(case_id) in skip or len(done) + len(failed) >= limit:
+                continue
+            try:
+                self.volume(int(case_id), Actor.system())
+            except Exception:  # per-item isolation: one broken case never stops the others
+                log.exception("case %s: its case file could not be archived", case_id)
+                failed.append(int(case_id))
+            else:
+                done.append(int(case_id))
+        return done, failed
 
     # --- binding ---------------------------------------------------------------------
 

@@ -455,3 +455,34 @@ def test_r_jc_window_the_application_cites_the_agreement_by_its_beijing_date(
     text = pdf_text(pdf, tmp_path)
     assert "于2026年3月3日经" in text
     assert "2026年3月2日经" not in text
+
+
+def test_r_close_the_tick_archives_a_closed_cases_volume_once(
+    driver: Driver, service: DocumentService, tmp_path: Path
+) -> None:
+    """Whichever door closed the case (here a termination), its 卷宗 is archived soon after,
+    not only when someone first asks for it; then it never changes."""
+    from api.scheduler import Ticker
+    from api.services.case_file import CaseFileService
+    from engine.timers import TimerService
+
+    volumes = CaseFileService(service)
+    ticker = Ticker(
+        driver.engine,
+        timers=TimerService(driver.engine),
+        dispatcher=None,
+        calendar_dir=tmp_path / "calendar",
+        archiver=lambda skip: volumes.archive_closed(skip=skip),
+    )
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
+    assert ticker.archive_closed() == []  # open: nothing to archive
+    driver.fire("mediator", "terminate", "双方分歧过大", termination_reason="positions_apart")
+    ticker.tick()
+    assert [v.version for v in service.versions(driver.case_id, "case_file")] == [1]
+    assert ticker.archive_closed() == []  # once
+    archived = service.latest(driver.case_id, "case_file")
+    assert archived is not None
+    assert volumes.volume(driver.case_id, driver.world.actors["supervisor"]) == service.read(
+        archived.sha256
+    )
