@@ -18,9 +18,8 @@ def alembic_config(connection: sa.Connection) -> Config:
     return config
 
 
-def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
-    """Apply every migration up to `revision` in one transaction. "heads": branches of work
-    each add a migration after the same one until they are chained; apply every one."""
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Apply every migration up to `revision` in one transaction."""
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 

@@ -1,7 +1,7 @@
 """Web admin: branding per org unit (a committee's seal text, a committee's or room's logo)
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0007
 Create Date: 2026-11-30 22:05:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0003'
+down_revision: str | None = '0007'  # main chains 0003 → 0005 → 0007; the lead rechains
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
