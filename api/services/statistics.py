@@ -51,6 +51,7 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
+    key: str  # the CaseStatistics figure it shows, for a page to pick its headline ones
     label: str
     value: str
 
@@ -149,26 +150,26 @@ def figure_rows(report: CaseStatistics) -> list[Figure]:
     )
     days = report.average_working_days
     confirmation = report.confirmation
+    applied = " / ".join(str(confirmation.get(k, 0)) for k in ("applied", "confirmed", "rejected"))
     return [
-        Figure(label, value)
-        for label, value in (
-            ("受理", str(report.received)),
-            ("调解成功", str(report.successful)),
-            ("调解不成", str(report.failed)),
-            ("未进入调解", str(report.not_mediated)),
-            ("办理中", str(report.in_progress)),
-            ("调解成功率（成功 ÷ 调解）", rate(report.success_rate)),
-            ("化解率（成功 ÷ 受理）", rate(report.resolution_rate)),
-            ("各层级化解", shares or "—"),
-            ("平均办理工作日", "—" if days is None else str(days)),
-            ("超期", str(report.overdue)),
-            (f"履行率（已回访 {report.visited} 件）", rate(report.performance_rate)),
+        Figure(key, label, value)
+        for key, label, value in (
+            ("received", "受理", str(report.received)),
+            ("successful", "调解成功", str(report.successful)),
+            ("failed", "调解不成", str(report.failed)),
+            ("not_mediated", "未进入调解", str(report.not_mediated)),
+            ("in_progress", "办理中", str(report.in_progress)),
+            ("success_rate", "调解成功率（成功 ÷ 调解）", rate(report.success_rate)),
+            ("resolution_rate", "化解率（成功 ÷ 受理）", rate(report.resolution_rate)),
+            ("resolved_share", "各层级化解", shares or "—"),
+            ("average_working_days", "平均办理工作日", "—" if days is None else str(days)),
+            ("overdue", "超期", str(report.overdue)),
             (
-                "司法确认申请 / 确认 / 驳回",
-                " / ".join(
-                    str(confirmation.get(k, 0)) for k in ("applied", "confirmed", "rejected")
-                ),
+                "performance_rate",
+                f"履行率（已回访 {report.visited} 件）",
+                rate(report.performance_rate),
             ),
+            ("confirmation", "司法确认申请 / 确认 / 驳回", applied),
         )
     ]
 

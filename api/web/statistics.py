@@ -6,7 +6,7 @@ an Excel download. Every figure comes from api.services.statistics."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -19,6 +19,7 @@ from api.services import statistics as service
 from api.web.cases import risk_labels
 from api.web.session import PageRoute, page, signed_in
 from engine import queries
+from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
 from engine.runtime import Engine
 from engine.statistics import RESULT_LABELS
@@ -71,6 +72,19 @@ def _query(engine: Engine, request: Request) -> Query:
     return Query(unit_id, first, last, errors)
 
 
+def presets(today: date) -> list[tuple[str, date, date]]:
+    """The periods a supervisor reports most: this month, last month, this quarter, this year."""
+    month = today.replace(day=1)
+    last_end = month - timedelta(days=1)
+    quarter = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return [
+        ("本月", month, today),
+        ("上月", last_end.replace(day=1), last_end),
+        ("本季度", quarter, today),
+        ("今年", today.replace(month=1, day=1), today),
+    ]
+
+
 def _chart(report: service.Report, satisfaction: dict[str, str]) -> dict[str, Any]:
     """What the charts draw, read by static/js/statistics.js (no inline script)."""
     figures = report.figures
@@ -117,6 +131,7 @@ def dashboard(request: Request, user: User, services: ServicesDep) -> HTMLRespon
     report = service.report(engine, user, q.unit_id, q.start, q.end)
     rows = service.case_ledger(engine, user, q.unit_id, q.start, q.end)
     satisfaction = engine.registry.vocabularies["satisfaction"].labels()
+    figures = service.figure_rows(report.figures)
     trail: list[queries.OrgUnitRow] = []
     if report.unit is not None:
         trail = service.ancestors(engine, user, report.unit)
@@ -129,7 +144,8 @@ def dashboard(request: Request, user: User, services: ServicesDep) -> HTMLRespon
         q=q,
         report=report,
         caption=_title(report, q),
-        figures=service.figure_rows(report.figures),
+        figures=figures,
+        headline={f.key: f.value for f in figures},
         child_columns=service.CHILD_COLUMNS,
         children=[(unit, service.child_row(unit, part)) for unit, part in report.children],
         overdue=[r for r in rows if r.overdue],
@@ -140,6 +156,10 @@ def dashboard(request: Request, user: User, services: ServicesDep) -> HTMLRespon
         },
         errors=q.errors,
         export=f"/statistics/export.xlsx?{q.params()}",
+        presets=[
+            (label, Query(q.unit_id, first, last, {}).params())
+            for label, first, last in presets(engine.clock.now().astimezone(SHANGHAI).date())
+        ],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from html import unescape
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.settings import get_settings
+from api.web.statistics import presets
 from tests.api.conftest import Api
 from tests.api.test_statistics import MARCH, _district_in_march
 from tests.web.browser import DESK, PHONE, Served, new_context, shot, under_strict_csp
@@ -145,3 +147,11 @@ def test_the_dashboard_in_chromium_at_phone_and_desk_width(
         shot(page, "page-statistics-street")
         context.close()
         assert refused == []
+
+
+def test_period_presets_are_this_month_last_month_quarter_and_year() -> None:
+    found = {label: (first, last) for label, first, last in presets(date(2026, 3, 15))}
+    assert found["本月"] == (date(2026, 3, 1), date(2026, 3, 15))
+    assert found["上月"] == (date(2026, 2, 1), date(2026, 2, 28))
+    assert found["本季度"] == (date(2026, 1, 1), date(2026, 3, 15))
+    assert found["今年"] == (date(2026, 1, 1), date(2026, 3, 15))
