@@ -15,14 +15,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.authz import Principal, require_roles
 from api.deps import ServicesDep
+from api.errors import Forbidden
 from api.services import statistics as service
 from api.web.cases import risk_labels
 from api.web.session import PageRoute, page, signed_in
 from engine import queries
 from engine.calendar import SHANGHAI
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from engine.runtime import Engine
-from engine.statistics import RESULT_LABELS
+from engine.statistics import RESULT_LABELS, LedgerRow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]
@@ -118,6 +119,16 @@ def _chart(report: service.Report, satisfaction: dict[str, str]) -> dict[str, An
     }
 
 
+def _figures(engine: Engine, user: Principal, q: Query) -> tuple[service.Report, list[LedgerRow]]:
+    """The report and its 台账; a unit outside the supervisor's subtree is the same 404 page
+    as a missing one (the role itself was checked before)."""
+    try:
+        report = service.report(engine, user, q.unit_id, q.start, q.end)
+    except Forbidden as exc:
+        raise NotFound("组织", q.unit_id or 0) from exc
+    return report, service.case_ledger(engine, user, q.unit_id, q.start, q.end)
+
+
 def _title(report: service.Report, q: Query) -> str:
     name = report.unit.name if report.unit else "全部"
     return f"{name}：{q.start} 至 {q.end} 受理的案件"
@@ -128,8 +139,7 @@ def dashboard(request: Request, user: User, services: ServicesDep) -> HTMLRespon
     engine = services.engine
     require_roles(user, service.STATISTICS_ROLES, "查看统计")
     q = _query(engine, request)
-    report = service.report(engine, user, q.unit_id, q.start, q.end)
-    rows = service.case_ledger(engine, user, q.unit_id, q.start, q.end)
+    report, rows = _figures(engine, user, q)
     satisfaction = engine.registry.vocabularies["satisfaction"].labels()
     figures = service.figure_rows(report.figures)
     trail: list[queries.OrgUnitRow] = []
@@ -168,8 +178,7 @@ def export(request: Request, user: User, services: ServicesDep) -> Response:
     engine = services.engine
     require_roles(user, service.STATISTICS_ROLES, "导出台账")
     q = _query(engine, request)
-    report = service.report(engine, user, q.unit_id, q.start, q.end)
-    rows = service.case_ledger(engine, user, q.unit_id, q.start, q.end)
+    report, rows = _figures(engine, user, q)
     body = service.workbook(_title(report, q), report, rows, risk_labels(engine))
     name = f"调解台账_{q.start}_{q.end}.xlsx"
     return Response(

@@ -94,6 +94,12 @@ def test_r_stats_out_of_scope_and_bad_periods(api: Api) -> None:
     assert bad.status_code == 400
     assert "统计起始日期不能晚于截止日期" in bad.text
     assert 'href="#f-from"' in bad.text
+    outside = supervisor.get("/statistics", unit_id=api.world.units["far_district"])
+    missing = supervisor.get("/statistics", unit_id=99999)
+    assert outside.status_code == missing.status_code == 404
+    assert outside.text == missing.text
+    export = supervisor.get("/statistics/export.xlsx", unit_id=api.world.units["far_district"])
+    assert export.status_code == 404
     mediator = Pages(api).sign_in("mediator")
     assert mediator.get("/statistics").status_code == 403
     assert mediator.get("/statistics/export.xlsx").status_code == 403
