@@ -272,12 +272,12 @@ def workbook(title: str, report: Report, rows: list[LedgerRow], risks: Mapping[s
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(["指标", "数值"])
     for figure in figure_rows(report.figures):
-        sheet.append([figure.label, figure.value])
+        sheet.append([figure.label, _cell(figure.value)])
     if report.children:
         sheet.append([])
         sheet.append(list(CHILD_COLUMNS))
         for unit, part in report.children:
-            sheet.append(list(child_row(unit, part)))
+            sheet.append([_cell(v) for v in child_row(unit, part)])
     sheet.column_dimensions["A"].width = 34
     sheet.column_dimensions["B"].width = 40
     ledger_sheet = book.create_sheet("台账")
@@ -310,3 +310,8 @@ def ancestors(
         scope = _supervised(tx, principal)
         found = [queries.org_unit(tx, i) for i in ids if scope is None or i in scope]
     return [row for row in found if row is not None]
+
+
+def _cell(value: str) -> str | int:
+    """A count as a number Excel can sum; anything else as the text people read."""
+    return int(value) if value.isascii() and value.isdigit() else _text(value)
