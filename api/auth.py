@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import Request
 
 from api.errors import InvalidCredentials, NotAuthenticated, TooManyLoginAttempts
 from engine.repository import Tx
@@ -247,6 +248,12 @@ class LoginLimiter:
         tx.execute(
             "DELETE FROM login_failures WHERE username = :username AND address = :address", who
         )
+
+
+def request_address(request: Request, trusted: Sequence[IPNetwork]) -> str:
+    """`client_address` of a request: the one way routes and pages name the client."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
 def client_address(

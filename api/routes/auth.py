@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import client_address, hash_password, verify_password
+from api.auth import hash_password, request_address, verify_password
 from api.authz import Principal, revoke_tokens
 from api.deps import TOKEN_URL, CurrentPrincipal, Services, ServicesDep
 from api.errors import problem_responses
@@ -90,11 +90,7 @@ async def login(request: Request, services: ServicesDep) -> Token:
         raise InvalidInput("grant_type 须为 password", field="grant_type")
     username = _form_field(form, "username", 64)
     password = _form_field(form, "password", 128)
-    address = client_address(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        services.trusted_proxies,
-    )
+    address = request_address(request, services.trusted_proxies)
     # argon2 takes tens of milliseconds of CPU: off the event loop
     return await run_in_threadpool(_login, services, username, password, address)
 
@@ -130,11 +126,7 @@ async def change_password(
     body: PasswordChange, request: Request, services: ServicesDep, principal: CurrentPrincipal
 ) -> Token:
     """Change one's own password: every other token and session ends; a new token is returned."""
-    address = client_address(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        services.trusted_proxies,
-    )
+    address = request_address(request, services.trusted_proxies)
     return await run_in_threadpool(_change_password, services, principal, body, address)
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from api.auth import request_address
 from api.deps import Services, ServicesDep
 from api.errors import InvalidCredentials, TooManyLoginAttempts
 from api.routes.auth import _login as login_service
@@ -31,7 +32,7 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 
 async def _sign_in(services: Services, request: Request, username: str, password: str) -> str:
-    address = request.client.host if request.client else "unknown"
+    address = request_address(request, services.trusted_proxies)
     token = await run_in_threadpool(login_service, services, username, password, address)
     return token.access_token
 
