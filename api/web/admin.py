@@ -16,7 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 from api.authz import Principal, require_roles
 from api.deps import ServicesDep
 from api.routes import users as user_routes
-from api.schemas import PasswordReset, UserCreate, UserPublic
+from api.schemas import MembershipsUpdate, PasswordReset, UserCreate, UserPublic
 from api.services import admin
 from api.web.forms import Problems, form_int, problems_of
 from api.web.session import PageRoute, checked_form, page, signed_in
@@ -31,6 +31,7 @@ UNIT_FIELDS = ("parent_id", "kind", "name", "short_name")
 USER_FIELDS = ("username", "display_name", "password", "org_unit_id", "role")
 BRAND_FIELDS = ("name", "seal_text", "logo")
 ASSIGNABLE = [r for r in Role if r is not Role.system]
+ROLES = [(str(r), ROLE_LABELS[r]) for r in ASSIGNABLE]
 _USER_MESSAGES = {
     "username": "用户名为3至64位字母、数字、下划线、点或连字符",
     "display_name": "请填写姓名（64字以内）",
@@ -267,7 +268,8 @@ def _account_page(
 ) -> HTMLResponse:
     problems = problems or Problems()
     account = user_routes.user_public(admin.account(services.engine, user, user_id))
-    names = {node.unit.id: node.unit.name for node in admin.unit_tree(services.engine, user)}
+    tree = admin.unit_tree(services.engine, user)
+    names = {node.unit.id: node.unit.name for node in tree}
     return page(
         request,
         user,
@@ -277,6 +279,8 @@ def _account_page(
         account=account,
         unit_names=names,
         myself=account.id == user.user_id,
+        tree=tree,
+        roles=[(str(r), ROLE_LABELS[r]) for r in ASSIGNABLE],
         errors=problems.by_field,
         general=problems.general,
         values={},
@@ -301,6 +305,10 @@ def change_account(
             user_routes.disable_user(user_id, services, user)
         elif change == "enable":
             user_routes.enable_user(user_id, services, user)
+        elif change in ("add_role", "remove_role"):
+            problems = _set_roles(services, user, user_id, change, form)
+            if problems:
+                return _account_page(request, user, services, user_id, problems)
         elif change == "password":
             password = form.get("new_password")
             try:
@@ -315,3 +323,35 @@ def change_account(
         problems = problems_of(exc, ("new_password",))
         return _account_page(request, user, services, user_id, problems)
     return RedirectResponse(f"/admin/users/{user_id}?done={change}", 303)
+
+
+def _set_roles(
+    services: ServicesDep, user: Principal, user_id: int, change: str, form: FormData
+) -> Problems:
+    """A role added in a unit, or one removed, through the API's PUT /users/{id}/memberships
+    (which checks the unit's kind and ends the person's sessions)."""
+    current = [
+        {"org_unit_id": m.org_unit_id, "role": m.role}
+        for m in user_routes.user_public(admin.account(services.engine, user, user_id)).memberships
+    ]
+    picked = {"org_unit_id": form_int(form, "org_unit_id"), "role": _text(form, "role")}
+    if change == "add_role":
+        wanted = [*current, picked]
+    else:
+        wanted = [m for m in current if m != picked]
+        if not wanted:
+            return Problems(general=["每个账号至少保留一个角色；不再使用的账号请停用"])
+    try:
+        body = MembershipsUpdate.model_validate({"memberships": wanted})
+    except ValidationError:
+        problems = Problems()
+        if not picked["org_unit_id"]:
+            problems.by_field["org_unit_id"] = _USER_MESSAGES["org_unit_id"]
+        if picked["role"] not in {value for value, _ in ROLES}:
+            problems.by_field["role"] = _USER_MESSAGES["role"]
+        return problems or Problems(general=["角色不正确"])
+    try:
+        user_routes.set_memberships(user_id, body, services, user)
+    except EngineError as exc:
+        return Problems(general=[exc.message_zh])
+    return Problems()

@@ -175,6 +175,11 @@ def test_the_admin_pages_in_chromium(browser: Browser, served: Served, api: Api)
         page.get_by_role("link", name="用户与角色").click()
         expect(page.get_by_role("heading", name="用户与角色")).to_be_visible()
         shot(page, "page-admin-users")
+        page.get_by_role("link", name=re.compile("管理杨光明的账号")).click()
+        expect(page.get_by_role("heading", name="杨光明")).to_be_visible()
+        expect(page.get_by_label("新密码")).to_be_visible()
+        shot(page, "page-admin-user")
+        page.get_by_role("link", name="用户与角色", exact=True).click()
         page.get_by_role("link", name="调解组织与标识").click()
         shot(page, "page-admin-rooms")
         page.get_by_role("link", name=re.compile("修改.*工作室")).first.click()
@@ -214,3 +219,32 @@ def test_an_admin_disables_enables_and_resets_a_password_and_sessions_end(api: A
     refused = admin.post(f"{myself}/disable", {}, from_page=myself)
     assert refused.status_code == 400
     assert "不能停用自己的账号" in refused.text
+
+
+def test_an_admin_adds_and_removes_a_role_through_the_api_function(api: Api) -> None:
+    admin = Pages(api).sign_in("admin")
+    user_id = api.world.users["mediator"]
+    page = f"/admin/users/{user_id}"
+    room = str(api.world.units["room"])
+    added = admin.post(
+        f"{page}/add_role", {"org_unit_id": room, "role": "mediator"}, from_page=page
+    )
+    assert added.status_code == 303, added.text
+    shown = admin.get(page).text
+    assert "调解员 · 枫源村人民调解委员会老杨调解工作室" in shown
+    assert "取消此角色" in shown
+    empty = admin.post(f"{page}/add_role", {"org_unit_id": "", "role": ""}, from_page=page)
+    assert empty.status_code == 400
+    for anchor in ("#f-org_unit_id", "#f-role"):
+        assert f'href="{anchor}"' in empty.text
+    removed = admin.post(
+        f"{page}/remove_role", {"org_unit_id": room, "role": "mediator"}, from_page=page
+    )
+    assert removed.status_code == 303
+    assert "老杨调解工作室" not in admin.get(page).text.split('id="h-roles"')[1].split("</ul>")[0]
+    committee = str(api.world.units["committee"])
+    last = admin.post(
+        f"{page}/remove_role", {"org_unit_id": committee, "role": "mediator"}, from_page=page
+    )
+    assert last.status_code == 400
+    assert "至少保留一个角色" in last.text
