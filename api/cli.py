@@ -393,10 +393,6 @@ def _date_option(value: str | None, name: str) -> date | None:
         raise fail(f"{name} 须为 YYYY-MM-DD 格式的日期：{value}", "invalid_date") from exc
 
 
-def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
-
-
 @app.command()
 def stats(
     unit: Annotated[int | None, typer.Option("--unit", help="组织 id；缺省为全部")] = None,
@@ -406,11 +402,17 @@ def stats(
     end: Annotated[str | None, typer.Option("--to", help="受理日期至（含），缺省为今天")] = None,
 ) -> None:
     """调解统计（R-STATS）：受理、调解成功率、化解率、各层级化解占比、办理工作日、履行率。"""
-    from api.routes.statistics import EARLIEST, LATEST, breakdown
+    from api.services.statistics import (
+        CHILD_COLUMNS,
+        EARLIEST,
+        LATEST,
+        breakdown,
+        child_row,
+        figure_rows,
+    )
     from api.wiring import build_engine
     from engine import queries
     from engine.calendar import SHANGHAI
-    from engine.spec import LEVEL_LABELS, Level
 
     engine = build_engine(get_settings())
     last = _date_option(end, "--to") or engine.clock.now().astimezone(SHANGHAI).date()
@@ -427,43 +429,13 @@ def stats(
     engine.db.engine.dispose()
     title = f"{row.name if row else '全部'}：{first} 至 {last} 受理的案件"
     table = Table("指标", "数值", title=title)
-    shares = "、".join(
-        f"{LEVEL_LABELS[Level(level)]} {count} 件（{_rate(report.resolved_share[level])}）"
-        for level, count in sorted(report.resolved_at.items(), key=lambda kv: -kv[1])
-    )
-    for name, value in (
-        ("受理", str(report.received)),
-        ("调解成功", str(report.successful)),
-        ("调解不成", str(report.failed)),
-        ("未进入调解", str(report.not_mediated)),
-        ("办理中", str(report.in_progress)),
-        ("调解成功率（成功 ÷ 调解）", _rate(report.success_rate)),
-        ("化解率（成功 ÷ 受理）", _rate(report.resolution_rate)),
-        ("各层级化解", shares or "—"),
-        (
-            "平均办理工作日",
-            "—" if report.average_working_days is None else str(report.average_working_days),
-        ),
-        ("超期", str(report.overdue)),
-        ("履行率（已回访 " + str(report.visited) + " 件）", _rate(report.performance_rate)),
-        (
-            "司法确认申请 / 确认 / 驳回",
-            " / ".join(str(report.confirmation[k]) for k in ("applied", "confirmed", "rejected")),
-        ),
-    ):
-        table.add_row(name, value)
+    for figure in figure_rows(report):
+        table.add_row(figure.label, figure.value)
     console.print(table)
     if parts:
-        lower = Table("下级组织", "受理", "调解", "成功", "调解成功率", "化解率")
+        lower = Table(*CHILD_COLUMNS)
         for unit_row, part in parts:
-            lower.add_row(
-                unit_row.name,
-                str(part.received),
-                str(part.mediated),
-                str(part.successful),
-                _rate(part.success_rate),
-                _rate(part.resolution_rate),
-            )
+            lower.add_row(*child_row(unit_row, part))
         console.print(lower)
 
 

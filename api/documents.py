@@ -1142,7 +1142,15 @@ def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
     if committee is None or committee[1] != "committee":
         committee = tx.org_unit(case.committee_id)
     assert committee is not None, "cases reference their committee by foreign key"
-    return Branding(committee_name=committee[2], room_name=room_name), committee[0]
+    seal_text, committee_logo = queries.unit_branding(tx, committee[0])
+    room_logo = queries.unit_branding(tx, unit[0])[1] if room_name and unit else None
+    branding = Branding(
+        committee_name=committee[2],
+        room_name=room_name,
+        seal_text=seal_text,
+        logo_png=room_logo or committee_logo,
+    )
+    return branding, committee[0]
 
 
 def _presiding(

@@ -91,6 +91,9 @@ class OrgUnit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
     path: str = Field(default="/", max_length=400, index=True)  # "/1/4/9/": subtree by prefix
     address: str = Field(default="", max_length=200)
+    # branding printed on documents: a committee's seal text, a committee's or room's logo
+    seal_text: str | None = Field(default=None, max_length=40)
+    logo_png: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
 
 
 class User(SQLModel, table=True):

@@ -468,3 +468,52 @@ def users(tx: Tx, *, before_id: int | None, limit: int) -> list[UserRow]:
     return [
         UserRow(int(r[0]), r[1], r[2], bool(r[3]), r[4], tuple(members[int(r[0])])) for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedCase:
+    """A case someone took part in under a role, with its data (opinions, hours)."""
+
+    id: int
+    number: str
+    state: str
+    user_id: int
+    data: dict[str, Any]
+
+
+def assigned_cases(
+    tx: Tx, role: str, *, user_id: int | None = None, actor: Actor | None = None
+) -> list[AssignedCase]:
+    """Cases anyone (or `user_id`) was ever assigned to under `role`, ended assignments
+    included, within `actor`'s scope when given; newest first, each (case, person) once."""
+    params: dict[str, Any] = {"role": role}
+    people = "role = :role"
+    if user_id is not None:
+        people += " AND user_id = :user_id"
+        params["user_id"] = user_id
+    scope = scope_clause(actor, params) if actor is not None else "1 = 1"
+    rows = tx.all(  # DISTINCT on the assignments only: PostgreSQL cannot compare json values
+        "SELECT c.id, c.number, c.state, a.user_id, c.data FROM cases c JOIN "
+        f"(SELECT DISTINCT case_id, user_id FROM assignments WHERE {people}) a "
+        f"ON a.case_id = c.id WHERE {scope} ORDER BY c.id DESC",
+        params,
+    )
+    return [
+        AssignedCase(
+            id=int(r[0]),
+            number=str(r[1]),
+            state=str(r[2]),
+            user_id=int(r[3]),
+            data=json.loads(r[4]) if isinstance(r[4], str) else dict(r[4] or {}),
+        )
+        for r in rows
+    ]
+
+
+def unit_branding(tx: Tx, unit_id: int) -> tuple[str | None, bytes | None]:
+    """An org unit's seal text and logo (PNG), as its documents print them."""
+    row = tx.one("SELECT seal_text, logo_png FROM org_units WHERE id = :id", {"id": unit_id})
+    if row is None:
+        return None, None
+    logo = row[1]
+    return row[0], bytes(logo) if logo is not None else None

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
@@ -125,6 +125,43 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return first, after
 
 
+CaseResult = Literal["successful", "failed", "not_mediated", "in_progress"]
+RESULT_LABELS: dict[str, str] = {
+    "successful": "调解成功",
+    "failed": "调解不成",
+    "not_mediated": "未进入调解",
+    "in_progress": "办理中",
+}
+
+
+def classify(state: StateSpec | None, effective: datetime | None) -> CaseResult:
+    """Where a case of the cohort stands for the report (see the module's docstring)."""
+    outcome = state.outcome if state is not None else None
+    if outcome is Outcome.failed:  # even after an agreement: refused to sign, or the
+        return "failed"  # court declined to confirm it and mediation ended
+    if outcome is Outcome.not_mediated:
+        return "not_mediated"
+    if effective is not None and not _mediating(state):
+        return "successful"
+    return "in_progress"  # a drafted agreement not yet sealed, or mediation reopened after one
+
+
+def _cohort(
+    tx: Tx, start: date, end: date, unit_ids: Collection[int] | None, params: dict[str, Any]
+) -> str:
+    """SQL true for the cases (alias c) registered in the period within the units."""
+    first, after = _bounds(start, end)
+    params["first"], params["after"] = tx.codec.dt_out(first), tx.codec.dt_out(after)
+    where = "c.created_at >= :first AND c.created_at < :after"
+    if unit_ids is not None:
+        units = sorted(unit_ids)
+        where += (
+            f" AND (c.committee_id IN ({in_params('u', units, params)}) OR c.org_unit_id IN "
+            f"({in_params('o', units, params)}) OR c.grid_id IN ({in_params('g', units, params)}))"
+        )
+    return where
+
+
 def case_statistics(
     tx: Tx,
     registry: Registry,
@@ -136,15 +173,8 @@ def case_statistics(
 ) -> CaseStatistics:
     """The report for cases registered from `start` to `end` (local days, inclusive) whose
     committee, org unit or grid is among `unit_ids` (None: every case)."""
-    first, after = _bounds(start, end)
-    params: dict[str, Any] = {"first": tx.codec.dt_out(first), "after": tx.codec.dt_out(after)}
-    where = "c.created_at >= :first AND c.created_at < :after"
-    if unit_ids is not None:
-        units = sorted(unit_ids)
-        where += (
-            f" AND (c.committee_id IN ({in_params('u', units, params)}) OR c.org_unit_id IN "
-            f"({in_params('o', units, params)}) OR c.grid_id IN ({in_params('g', units, params)}))"
-        )
+    params: dict[str, Any] = {}
+    where = _cohort(tx, start, end, unit_ids, params)
     rows = tx.all(
         "SELECT c.id, c.spec_id, c.spec_version, c.state, c.resolved_level, c.category_code, "
         "c.risk_level, c.overdue, c.created_at, c.agreement_effective_at, c.closed_at, c.data "
@@ -164,21 +194,15 @@ def case_statistics(
         by_category[category] += 1
         by_risk[risk] += 1
         counts["overdue"] += bool(overdue) and _overdue_reason(row[11]) != LATE_VISIT_ONLY
-        spec_state = registry.get(spec_id, version).states.get(state)
-        outcome = spec_state.outcome if spec_state is not None else None
+        result = classify(registry.get(spec_id, version).states.get(state), effective)
+        counts[result] += 1
         ended: datetime | None = None
-        if outcome is Outcome.failed:  # even after an agreement: refused to sign, or the
-            counts["failed"] += 1  # court declined to confirm it and mediation ended
+        if result == "failed":
             ended = closed
-        elif outcome is Outcome.not_mediated:
-            counts["not_mediated"] += 1
-        elif effective is not None and not _mediating(spec_state):
-            counts["successful"] += 1
+        elif result == "successful":
             resolved_at[resolved or "unknown"] += 1
             successful_ids.append(int(case_id))
             ended = effective
-        else:  # a drafted agreement not yet sealed, or mediation reopened after one
-            counts["in_progress"] += 1
         if ended is not None:
             days_total += calendar.working_days_between(_local_date(created), _local_date(ended))
             days_cases += 1
@@ -251,3 +275,89 @@ def _confirmations(tx: Tx, case_ids: list[int]) -> dict[str, int]:
         for case_id, trigger in rows:
             seen[CONFIRMATION_TRIGGERS[trigger]].add(int(case_id))
     return {name: len(ids) for name, ids in seen.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerParty:
+    name: str
+    role: str
+    id_number_masked: str | None
+    phone_masked: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One case of the period's 台账 (ledger), with its parties' numbers masked (R-PII)."""
+
+    id: int
+    number: str
+    created_at: datetime
+    category_code: str
+    category_name: str
+    risk_level: str
+    level: str
+    state: str
+    state_label: str
+    result: CaseResult
+    resolved_level: str | None
+    overdue: bool
+    agreement_effective_at: datetime | None
+    closed_at: datetime | None
+    parties: tuple[LedgerParty, ...]
+
+
+def ledger(
+    tx: Tx,
+    registry: Registry,
+    *,
+    start: date,
+    end: date,
+    unit_ids: Collection[int] | None,
+) -> list[LedgerRow]:
+    """The cases `case_statistics` counts, one row each in registration order."""
+    params: dict[str, Any] = {}
+    where = _cohort(tx, start, end, unit_ids, params)
+    rows = tx.all(
+        "SELECT c.id, c.number, c.spec_id, c.spec_version, c.state, c.level, c.resolved_level, "
+        "c.category_code, c.risk_level, c.overdue, c.created_at, c.agreement_effective_at, "
+        "c.closed_at, k.name FROM cases c LEFT JOIN categories k ON k.code = c.category_code "
+        f"WHERE {where} ORDER BY c.created_at, c.id",
+        params,
+    )
+    parties: dict[int, list[LedgerParty]] = {int(r[0]): [] for r in rows}
+    for batch in _batches(list(parties)):
+        batch_params: dict[str, Any] = {}
+        for case_id, name, role, id_masked, phone_masked in tx.all(
+            "SELECT cp.case_id, p.name, cp.role, p.id_number_masked, p.phone_masked "
+            "FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
+            f"WHERE cp.case_id IN ({in_params('c', batch, batch_params)}) ORDER BY cp.id",
+            batch_params,
+        ):
+            parties[int(case_id)].append(LedgerParty(name, role, id_masked, phone_masked))
+    dt = tx.codec.dt_in
+    found = []
+    for r in rows:
+        created = dt(r[10])
+        assert created is not None
+        state = registry.get(r[2], r[3]).states.get(r[4])
+        effective = dt(r[11])
+        found.append(
+            LedgerRow(
+                id=int(r[0]),
+                number=r[1],
+                created_at=created,
+                category_code=r[7],
+                category_name=r[13] or r[7],
+                risk_level=r[8],
+                level=r[5],
+                state=r[4],
+                state_label=state.label if state is not None else r[4],
+                result=classify(state, effective),
+                resolved_level=r[6],
+                overdue=bool(r[9]),
+                agreement_effective_at=effective,
+                closed_at=dt(r[12]),
+                parties=tuple(parties[int(r[0])]),
+            )
+        )
+    return found

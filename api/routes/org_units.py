@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
 from api.routes.common import AUTH_PROBLEMS, UnitId
 from api.schemas import MAX_ID, OrgUnitPublic
+from api.services import admin
 from engine import queries
 from engine.errors import NotFound
 from engine.models import OrgKind
@@ -91,4 +92,34 @@ def read_org_unit(unit_id: UnitId, engine: EngineDep, principal: CurrentPrincipa
         row = queries.org_unit(tx, unit_id)
     if row is None:
         raise NotFound("组织", unit_id)
+    return public_unit(row)
+
+
+class OrgUnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="上级组织；空为区县")
+    kind: OrgKind
+    name: str = Field(min_length=1, max_length=100)
+    short_name: str = Field(default="", max_length=20, description="简称（调委会用于案件编号）")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrgUnitPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def create_org_unit(
+    body: OrgUnitCreate, engine: EngineDep, principal: CurrentPrincipal
+) -> OrgUnitPublic:
+    """Create an org unit under a parent, of a kind that belongs there (administrators only)."""
+    row = admin.create_unit(
+        engine,
+        principal,
+        parent_id=body.parent_id,
+        kind=body.kind,
+        name=body.name,
+        short_name=body.short_name,
+    )
     return public_unit(row)

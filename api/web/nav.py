@@ -21,6 +21,9 @@ NAV: list[NavItem] = [
     NavItem("/cases", "案件", None),
     NavItem("/cases/new", "新建案件", CASE_OPENING_ROLES),
     NavItem("/court", "司法确认", COURT_ROLES),
+    NavItem("/statistics", "统计督办", frozenset({Role.supervisor, Role.admin})),
+    NavItem("/lawyers", "法律服务", frozenset({Role.lawyer, Role.supervisor, Role.admin})),
+    NavItem("/admin/units", "系统管理", frozenset({Role.admin})),
 ]
 
 

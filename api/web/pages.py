@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web import actions, cases, court, intake, progress, signin, signing, verify
+from api.web import (
+    actions,
+    admin,
+    cases,
+    court,
+    intake,
+    lawyers,
+    progress,
+    signin,
+    signing,
+    statistics,
+    verify,
+)
 
 
 def include(app: FastAPI) -> None:
-    for module in (signin, intake, cases, actions, signing, court, progress, verify):
+    for module in (
+        signin,
+        intake,
+        cases,
+        actions,
+        signing,
+        court,
+        progress,
+        verify,
+        statistics,
+        lawyers,
+        admin,
+    ):
         app.include_router(module.router)
