@@ -36,57 +36,44 @@ def _private(response: Response) -> Response:
     return response
 
 
+def _progress(
+    request: Request,
+    token: str,
+    status: int = 200,
+    *,
+    view: object = None,
+    ask: bool = False,
+    error: str | None = None,
+) -> Response:
+    """The progress page in one of its four shapes: the case, the digits asked for, a wrong
+    answer, or the same 404 for a link that is missing, revoked or expired."""
+    return _private(
+        page(
+            request,
+            None,
+            "progress.html",
+            "案件进度",
+            status,
+            view=view,
+            ask=ask,
+            error=error,
+            token=token,
+        )
+    )
+
+
 @router.get("/p/{token}", response_class=HTMLResponse)
 def progress_page(request: Request, token: str, services: ServicesDep) -> Response:
     engine = services.engine
     if len(token) > 64:
-        return _private(
-            page(
-                request,
-                None,
-                "progress.html",
-                "案件进度",
-                404,
-                view=None,
-                ask=False,
-                error=None,
-                token=token,
-            )
-        )
+        return _progress(request, token, 404)
     link_id = service.pass_link(engine, request.cookies.get(PASS_COOKIE))
     view = service.progress(engine, token, link_id) if link_id is not None else None
     if view is not None:
-        return _private(
-            page(
-                request,
-                None,
-                "progress.html",
-                "案件进度",
-                view=view,
-                ask=False,
-                error=None,
-                token=token,
-            )
-        )
+        return _progress(request, token, view=view)
     if not service.usable(engine, token):
-        return _private(
-            page(
-                request,
-                None,
-                "progress.html",
-                "案件进度",
-                404,
-                view=None,
-                ask=False,
-                error=None,
-                token=token,
-            )
-        )
-    return _private(
-        page(
-            request, None, "progress.html", "案件进度", view=None, ask=True, error=None, token=token
-        )
-    )
+        return _progress(request, token, 404)
+    return _progress(request, token, ask=True)
 
 
 @router.post("/p/{token}", response_class=HTMLResponse)
@@ -96,19 +83,7 @@ async def check(request: Request, token: str, services: ServicesDep, form: Form)
         service.check_digits, services.engine, token[:64], digits
     )
     if link_id is None:
-        return _private(
-            page(
-                request,
-                None,
-                "progress.html",
-                "案件进度",
-                400,
-                view=None,
-                ask=True,
-                error=error,
-                token=token,
-            )
-        )
+        return _progress(request, token, 400, ask=True, error=error)
     response = RedirectResponse(f"/p/{token}", 303)
     response.set_cookie(
         PASS_COOKIE,

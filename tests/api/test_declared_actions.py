@@ -247,7 +247,7 @@ def test_at_intake_the_person_picks_the_grid_the_address_only_suggests(api: Api)
     assert actions["route_to_grid"]["allowed"] is True
 
 
-def test_an_unknown_category_lists_the_valid_ones(api: Api) -> None:
+def test_r_categories_an_unknown_category_lists_the_valid_ones(api: Api) -> None:
     intake = api.world.intake().model_dump(mode="json")
     intake["category_code"] = "dog_fight"
     response = api.client.post("/api/v1/cases", json=intake, headers=api.headers("mediator"))
@@ -257,7 +257,7 @@ def test_an_unknown_category_lists_the_valid_ones(api: Api) -> None:
     assert "neighbour" in body["choices"]
 
 
-def test_vocabularies_are_listed_with_their_labels(api: Api) -> None:
+def test_r_categories_vocabularies_are_listed_with_their_labels(api: Api) -> None:
     vocabularies = {v["name"]: v for v in api.get("mediator", "/api/v1/vocabularies").json()}
     assert {"consent_sources", "termination_reasons", "rejection_grounds", "performance"} <= set(
         vocabularies
