@@ -5,7 +5,7 @@ committees and rooms (name, logo, a committee's seal text) that documents print.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
@@ -58,19 +58,40 @@ def _units_page(
 ) -> HTMLResponse:
     problems = problems or Problems()
     tree = admin.unit_tree(services.engine, user)
-    return page(
+    return _form_page(
         request,
         user,
         "admin_units.html",
         "组织机构",
-        400 if problems else 200,
+        problems,
+        values or {},
         tree=tree,
         kinds=admin.KIND_LABELS,
         top_kinds=admin.CHILD_KINDS[None],
+        created=request.query_params.get("created", ""),
+    )
+
+
+def _form_page(
+    request: Request,
+    user: Principal,
+    template: str,
+    title: str,
+    problems: Problems,
+    values: dict[str, str],
+    **context: Any,
+) -> HTMLResponse:
+    """An admin page with a form: 400 and its errors when the last post was refused."""
+    return page(
+        request,
+        user,
+        template,
+        title,
+        400 if problems else 200,
         errors=problems.by_field,
         general=problems.general,
-        values=values or {},
-        created=request.query_params.get("created", ""),
+        values=values,
+        **context,
     )
 
 
@@ -113,20 +134,18 @@ def _users_page(
     listed = user_routes.list_users(services, user, cursor=None, limit=100)
     tree = admin.unit_tree(services.engine, user)
     names = {node.unit.id: node.unit.name for node in tree}
-    return page(
+    return _form_page(
         request,
         user,
         "admin_users.html",
         "用户与角色",
-        400 if problems else 200,
+        problems,
+        values or {},
         users=listed.items,
         more=listed.next_cursor is not None,
         unit_names=names,
         tree=tree,
         roles=[(str(r), ROLE_LABELS[r]) for r in ASSIGNABLE],
-        errors=problems.by_field,
-        general=problems.general,
-        values=values or {},
         created=request.query_params.get("created", ""),
     )
 
@@ -203,16 +222,14 @@ def _room_page(
 ) -> HTMLResponse:
     problems = problems or Problems()
     item = admin.branded_unit(services.engine, user, unit_id)
-    return page(
+    return _form_page(
         request,
         user,
         "admin_room.html",
         f"标识 · {item.unit.name}",
-        400 if problems else 200,
+        problems,
+        values or {"name": item.unit.name, "seal_text": item.seal_text or ""},
         item=item,
-        errors=problems.by_field,
-        general=problems.general,
-        values=values or {"name": item.unit.name, "seal_text": item.seal_text or ""},
     )
 
 
@@ -270,20 +287,18 @@ def _account_page(
     account = user_routes.user_public(admin.account(services.engine, user, user_id))
     tree = admin.unit_tree(services.engine, user)
     names = {node.unit.id: node.unit.name for node in tree}
-    return page(
+    return _form_page(
         request,
         user,
         "admin_user.html",
         f"账号 · {account.display_name}",
-        400 if problems else 200,
+        problems,
+        {},
         account=account,
         unit_names=names,
         myself=account.id == user.user_id,
         tree=tree,
         roles=[(str(r), ROLE_LABELS[r]) for r in ASSIGNABLE],
-        errors=problems.by_field,
-        general=problems.general,
-        values={},
         done=done or request.query_params.get("done", ""),
     )
 
