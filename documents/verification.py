@@ -240,8 +240,8 @@ class VerificationReport:
             lines.append(f"  实际顺序：{self.order_found_zh}")
             lines.append(f"  应有顺序：{self.order_planned_zh}")
         else:
-            done = "尚无任何签名" if not self.signatures else "已有签名均有效"
-            lines.append(f"核验结论：签署未完成。{paper}{done}，但签名不全。")
+            done = "已有签名均有效，但签名不全" if self.signatures else "尚无任何签名"
+            lines.append(f"核验结论：签署未完成。{paper}{done}。")
         if verdict in (Verdict.INCOMPLETE, Verdict.OUT_OF_ORDER) and self.unsigned:
             waiting = "、".join(s.display for s in self.unsigned)
             effect = _EFFECT_ZH.get(self.kind or "")
