@@ -10,6 +10,7 @@ from engine.runtime import Engine
 from tests.flow import Driver, open_case
 from tests.rows import outbox as _outbox
 from tests.rows import timers as _timers
+from tests.rules import rule
 from tests.world import World
 
 
@@ -18,6 +19,7 @@ def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock)
 
 
+@rule("R-COPIES")
 def test_full_path_from_intake_to_closing(driver: Driver) -> None:
     assert driver.case.state == "intake"
     driver.consent_all()

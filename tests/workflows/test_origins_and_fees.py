@@ -1,0 +1,100 @@
+"""Where a case comes from (R-SOURCE) and that mediation costs the parties nothing (R-FREE)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from api.wiring import load_registry
+from engine.fields import FieldSpec
+from engine.intake import ORIGIN_LABELS, Origin
+from engine.models import METADATA
+from engine.records import Actor
+from engine.runtime import Engine
+from tests.rules import DOMAIN_FILE, rule
+from tests.world import World
+
+# A field or column for a charge to the parties: fee, charge, price, cost, 收费, 调解费, 费用.
+FEE = re.compile(r"(^|_)(fees?|charges?|price|costs?)(_|$)|收费|调解费|费用")
+
+
+def _domain_origins() -> list[str]:
+    """The origins R-SOURCE lists in DOMAIN.md, as written there."""
+    line = re.search(r"R-SOURCE: origin ∈ \{(.+?)\}", DOMAIN_FILE.read_text(encoding="utf-8"), re.S)
+    assert line, "DOMAIN.md no longer states R-SOURCE's list"
+    return [item.strip() for item in re.sub(r"\s+", "", line.group(1)).split(",")]
+
+
+def _normalise(label: str) -> str:
+    return label.replace("（", "(").replace("）", ")")
+
+
+@rule("R-SOURCE")
+def test_the_origins_offered_are_exactly_those_of_the_law() -> None:
+    assert [_normalise(label) for label in ORIGIN_LABELS.values()] == _domain_origins()
+    assert set(ORIGIN_LABELS) == set(Origin)
+
+
+@rule("R-SOURCE")
+def test_every_flow_accepts_only_origins_of_the_law() -> None:
+    known = {str(origin) for origin in Origin}
+    for compiled in load_registry().all():
+        assert set(compiled.spec.origins) <= known, compiled.spec.id
+
+
+@rule("R-SOURCE")
+@pytest.mark.parametrize("origin", [o for o in Origin if not o.name.startswith("court")])
+def test_a_case_records_the_origin_it_was_registered_with(
+    engine: Engine, world: World, origin: Origin
+) -> None:
+    opened = engine.open_case(world.intake(origin=origin), world.actors["mediator"])
+    assert engine.get_case(opened.case_id, Actor.system()).origin == origin
+
+
+@rule("R-SOURCE")
+def test_an_origin_outside_the_law_is_refused_and_nothing_is_stored(
+    world: World, sa_engine: sa.Engine
+) -> None:
+    with pytest.raises(ValueError, match="origin"):
+        world.intake(origin="walk_in")
+    with sa_engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM cases").scalar_one() == 0
+
+
+def _fields(fields: tuple[FieldSpec, ...], path: str) -> Iterator[tuple[str, str]]:
+    for field in fields:
+        yield f"{path}.{field.name}", f"{field.name} {field.label}"
+        yield from _fields(field.fields, f"{path}.{field.name}")
+
+
+@rule("R-FREE")
+def test_no_flow_asks_the_parties_for_a_fee() -> None:
+    charged = [
+        where
+        for compiled in load_registry().all()
+        for transition in compiled.spec.transitions
+        for where, text in _fields(transition.fields, f"{compiled.spec.id}.{transition.trigger}")
+        if FEE.search(text)
+    ]
+    assert charged == []
+
+
+@rule("R-FREE")
+def test_no_table_has_a_column_for_a_charge() -> None:
+    charged = [
+        f"{table.name}.{column.name}"
+        for table in METADATA.sorted_tables
+        for column in table.columns
+        if FEE.search(column.name)
+    ]
+    assert charged == []
+
+
+def test_the_fee_pattern_finds_charges_and_spares_payloads() -> None:
+    for charge in ("mediation_fee", "收取调解费", "cost", "service_charges"):
+        assert FEE.search(charge), charge
+    for innocent in ("payload", "coster_id", "priced_in"):
+        assert not FEE.search(innocent), innocent
