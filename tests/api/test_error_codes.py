@@ -16,7 +16,7 @@ import api
 import documents
 import engine
 import workflows
-from api.errors import status_for
+from api.errors import STATUS, Failure
 from documents.errors import DocumentError
 from engine.errors import EngineError
 
@@ -35,8 +35,9 @@ def _import_everything() -> None:
                 importlib.import_module(module.name)
 
 
-def _subclasses(root: type) -> list[type]:
-    found, todo = [], [root]
+def _subclasses(root: type[Failure]) -> list[type[Failure]]:
+    found: list[type[Failure]] = []
+    todo: list[type[Failure]] = [root]
     while todo:
         cls = todo.pop()
         found.append(cls)
@@ -47,11 +48,11 @@ def _subclasses(root: type) -> list[type]:
 def error_table() -> str:
     """One line per error class: code, HTTP status, Chinese title, class."""
     _import_everything()
-    rows = set()
+    rows: set[str] = set()
     for cls in _subclasses(EngineError) + _subclasses(DocumentError):
         if cls.__module__.startswith("tests"):
             continue
-        status = status_for(cls.__new__(cls))
+        status = next(STATUS[c] for c in cls.__mro__ if c in STATUS)
         rows.add(f"{cls.code}\t{status}\t{cls.title_zh}\t{cls.__module__}.{cls.__qualname__}")
     return "\n".join(sorted(rows)) + "\n"
 
