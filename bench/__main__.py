@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-MODULES = ("engine", "documents", "api", "timers", "web")
+MODULES = ("engine", "documents", "api", "timers", "web", "cli")
 
 
 def machine() -> str:

@@ -1,0 +1,36 @@
+"""The `fengqiao` command: set-up, demo data, the server, workflow tools and audit checks.
+
+One module per command group; each imports its heavy libraries inside the command that needs
+them, so `fengqiao --help` and a fast command start at once. Every command exits 0 only on
+success and prints errors in Chinese with a stable code.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import audit, calendar, documents, operations, setup, stats, workflows
+from api.cli.documents import STORED_KINDS
+
+__all__ = ["STORED_KINDS", "app", "main"]
+
+app = typer.Typer(
+    help="枫桥 Fengqiao — 人民调解工作流引擎", no_args_is_help=True, add_completion=False
+)
+app.command()(setup.init)
+app.command()(setup.demo)
+app.command()(setup.serve)
+app.command("backup")(setup.backup_command)
+app.command("restore")(setup.restore_command)
+app.command()(stats.stats)
+app.command()(operations.worker)
+app.add_typer(workflows.app, name="workflows")
+app.add_typer(audit.app, name="audit")
+app.add_typer(operations.outbox_app, name="outbox")
+app.add_typer(operations.timers_app, name="timers")
+app.add_typer(calendar.app, name="calendar")
+app.add_typer(documents.app, name="documents")
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()

@@ -1,0 +1,48 @@
+"""What every command shares: the consoles, the one way to fail, small parsers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from engine.runtime import Engine
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: str, exit_code: int = 1) -> typer.Exit:
+    errors.print(f"[bold red]错误[/]（{code}）：{message}")
+    return typer.Exit(exit_code)
+
+
+def count_cases(engine: Engine) -> int:
+    with engine.db.transaction(write=False) as tx:
+        row = tx.one("SELECT count(*) FROM cases")
+    return int(row[0]) if row else 0
+
+
+def date_option(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"{name} 须为 YYYY-MM-DD 格式的日期：{value}", "invalid_date") from exc
+
+
+def dispose(engine: Engine) -> None:
+    engine.db.engine.dispose()
+
+
+def settings_now() -> Settings:
+    """The deployment's settings, imported on first use: pydantic-settings costs a tenth of a
+    second that `fengqiao --help` should not pay."""
+    from api.settings import get_settings
+
+    return get_settings()
