@@ -12,13 +12,14 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from api import errors, web
-from api.auth import LoginLimiter, TokenSigner, load_token_key, parse_networks
+from api.auth import LoginLimiter, TokenSigner, parse_networks
 from api.authz import PrincipalCache
 from api.coalesce import ReadCoalescer
 from api.deps import Services
 from api.documents import DocumentService
 from api.headers import SecurityHeadersMiddleware
 from api.hygiene import HygieneMiddleware
+from api.keys import load_token_key
 from api.logs import configure_logging
 from api.routes import include_all, verify
 from api.scheduler import Ticker, start_background

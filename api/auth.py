@@ -9,7 +9,6 @@ import hmac
 import ipaddress
 import json
 import math
-import os
 import secrets
 import threading
 import time
@@ -17,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from pathlib import Path
 from typing import TypeVar
 
 from argon2 import PasswordHasher
@@ -51,23 +49,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _HASHER.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def load_token_key(path: Path) -> bytes:
-    """The 32-byte token signing key, created with mode 0600 on first start."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker created it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_bytes(32).hex())
-    key = bytes.fromhex(path.read_text().strip())
-    if len(key) != 32:
-        raise SystemExit(f"令牌密钥文件 {path} 格式有误（应为 64 位十六进制）")
-    return key
 
 
 def _b64(raw: bytes) -> str:

@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from api.keys import create_once
 from engine.audit import ChainHead, merkle_root
 from engine.runtime import Engine
 
@@ -52,20 +53,12 @@ def load_signing_key(path: Path, *, create: bool) -> Ed25519PrivateKey:
     if not path.exists():
         if not create:
             raise CheckpointError(f"缺少审计检查点签名密钥 {path}：请先运行 fengqiao init")
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-            with contextlib.suppress(FileExistsError):  # a racing process's key wins
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
+        create_once(path, pem)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise CheckpointError(f"审计检查点签名密钥 {path} 不是 Ed25519 密钥")

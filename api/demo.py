@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -22,12 +21,14 @@ from api.demo_papers import DEMO_DISPUTES
 from api.documents import DocumentService
 from api.settings import Settings
 from api.wiring import build_engine
+from engine.calendar import SHANGHAI
 from engine.intake import CaseIntake, Origin, PartyIntake, PartyRole
 from engine.models import Case, Household, Membership, OrgKind, OrgUnit, User
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.runtime import Engine
 from engine.spec import Role
+from engine.validation import check_digit
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡"
@@ -79,7 +80,6 @@ STAFF = {
     "household_lw_hill_grid2": "蔡凤仙",
 }
 DEMO_PASSWORD = "fengqiao2026"  # printed by the command; for the demo district only
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 STEP = timedelta(minutes=15)  # between two actions on one demo case
 OFFICE_OPENS = time(8, 30)  # Beijing time: every demo case's day starts in office hours
 
@@ -94,16 +94,11 @@ class District:
     )  # grid, committee, 中心户, addresses
 
 
-def _check_digit(body: str) -> str:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-
-
 def _person_id(rng: random.Random) -> tuple[str, str]:
     birth = datetime(1950, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 365 * 50))
     order = rng.randrange(100, 999)
     body = f"330681{birth:%Y%m%d}{order:03d}"
-    return body + _check_digit(body), "male" if order % 2 else "female"
+    return body + check_digit(body), "male" if order % 2 else "female"
 
 
 def _name(rng: random.Random) -> str:

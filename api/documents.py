@@ -18,7 +18,6 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
-from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from pydantic import ValidationError
@@ -55,6 +54,7 @@ from documents import (
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
 from documents.signing import Mark
 from engine import access, queries
+from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
 from engine.intake import ORIGIN_LABELS, Origin
@@ -88,7 +88,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-BEIJING = ZoneInfo("Asia/Shanghai")
 PARTY_LABELS = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
 SEX_ZH: dict[str, Literal["男", "女"]] = {"male": "男", "female": "女"}
 PII_PURPOSE = "制作人民调解协议书（人民调解法第29条、司法部规定第35条）"
@@ -459,7 +458,7 @@ class DocumentService:
             assert court is not None, "cases reference their court by foreign key"
             clerk = _court_clerk(tx, case.court_id, confirmation.get("accepted_by"))
             rulings = tx.documents(case_id, RULING)
-        court_name = str(court[2])
+        court_name = str(court.name)
         names = {p.party_id: p.name for p in facts.parties}
         ruling = CourtRuling(
             number=ruling_number,
@@ -777,7 +776,7 @@ class DocumentService:
         return ConfirmationApplication(
             number=case.number,
             issued_on=datetime.fromisoformat(confirmation["applied_at"]).astimezone(BEIJING).date(),
-            court=str(court[2]),
+            court=str(court.name),
             applicants=applicants,
             agreement_number=case.number,
             agreement_date=agreed_on,
@@ -1119,11 +1118,11 @@ def _require_draft(facts: _CaseFacts) -> None:
 def _committee_of(tx: Tx, unit_id: int) -> tuple[int, str] | None:
     """The committee a unit numbers and seals for: itself, or a room's parent (R-SEAL)."""
     unit = tx.org_unit(unit_id)
-    if unit is not None and unit[1] == "room" and unit[4] is not None:
-        unit = tx.org_unit(unit[4])
-    if unit is None or unit[1] != "committee":
+    if unit is not None and unit.kind == "room" and unit.parent_id is not None:
+        unit = tx.org_unit(unit.parent_id)
+    if unit is None or unit.kind != "committee":
         return None
-    return int(unit[0]), str(unit[2])
+    return int(unit.id), str(unit.name)
 
 
 def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
@@ -1134,23 +1133,23 @@ def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
     unit = tx.org_unit(case.org_unit_id)
     room_name: str | None = None
     committee = None
-    if unit is not None and unit[1] == "room" and unit[4] is not None:
-        room_name = unit[2]
-        committee = tx.org_unit(unit[4])
-    elif unit is not None and unit[1] == "committee":
+    if unit is not None and unit.kind == "room" and unit.parent_id is not None:
+        room_name = unit.name
+        committee = tx.org_unit(unit.parent_id)
+    elif unit is not None and unit.kind == "committee":
         committee = unit
-    if committee is None or committee[1] != "committee":
+    if committee is None or committee.kind != "committee":
         committee = tx.org_unit(case.committee_id)
     assert committee is not None, "cases reference their committee by foreign key"
-    seal_text, committee_logo = queries.unit_branding(tx, committee[0])
-    room_logo = queries.unit_branding(tx, unit[0])[1] if room_name and unit else None
+    seal_text, committee_logo = queries.unit_branding(tx, committee.id)
+    room_logo = queries.unit_branding(tx, unit.id)[1] if room_name and unit else None
     branding = Branding(
-        committee_name=committee[2],
+        committee_name=committee.name,
         room_name=room_name,
         seal_text=seal_text,
         logo_png=room_logo or committee_logo,
     )
-    return branding, committee[0]
+    return branding, committee.id
 
 
 def _presiding(

@@ -43,7 +43,7 @@ class Claim:
     claimed_at: datetime
     completed: bool = False
 
-    def complete(self, tx: Tx, outcome: Outcome) -> None:
+    def complete(self, tx: Tx, outcome: StoredReply) -> None:
         """Store the response in the work's own transaction.
 
         Raises:
@@ -68,7 +68,9 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class StoredReply:
+    """The HTTP reply a keyed request got, kept so that its retry gets the same one."""
+
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
@@ -81,17 +83,17 @@ class Responder:
     """The engine's `within` hook for `run_once_atomic`: builds the response inside the
     transaction that did the work, and keeps it with the claim there."""
 
-    def __init__(self, claim: Claim | None, build: Callable[[Tx, FireResult], Outcome]) -> None:
+    def __init__(self, claim: Claim | None, build: Callable[[Tx, FireResult], StoredReply]) -> None:
         self.claim = claim
         self.build = build
-        self.outcome: Outcome | None = None
+        self.outcome: StoredReply | None = None
 
     def __call__(self, tx: Tx, result: FireResult) -> None:
         self.outcome = self.build(tx, result)
         if self.claim is not None:
             self.claim.complete(tx, self.outcome)
 
-    def response(self) -> Outcome:
+    def response(self) -> StoredReply:
         assert self.outcome is not None, "the engine did not call the hook"
         return self.outcome
 
@@ -109,7 +111,7 @@ def _claim(
     keep: timedelta,
     *,
     atomic: bool,
-) -> Claim | Outcome:
+) -> Claim | StoredReply:
     """Claim the key, or return the stored outcome of the request that claimed it first."""
     for _ in range(3):
         try:
@@ -148,7 +150,7 @@ def _claim(
                 raise IdempotencyKeyReused(key) from None
             if row.status == "done":
                 headers = {**row.response_headers, REPLAY_HEADER: "true"}
-                return Outcome(row.response_status, json.loads(row.response_body), headers)
+                return StoredReply(row.response_status, json.loads(row.response_body), headers)
             if atomic and row.created_at <= now - STALE_CLAIM:
                 with db.begin() as connection:  # its request died before doing its work
                     taken = connection.execute(
@@ -185,7 +187,7 @@ def run_once(
     key: str | None,
     request_fingerprint: str,
     keep: timedelta,
-    work: Callable[[Claim | None], Outcome],
+    work: Callable[[Claim | None], StoredReply],
     atomic: bool = False,
 ) -> JSONResponse:
     """Run `work` once per (user, key); without a key, simply run it.
@@ -198,7 +200,7 @@ def run_once(
         return work(None).response()
     db = engine.db.engine
     claimed = _claim(db, user_id, key, request_fingerprint, engine.clock.now(), keep, atomic=atomic)
-    if isinstance(claimed, Outcome):
+    if isinstance(claimed, StoredReply):
         return claimed.response()
     try:
         outcome = work(claimed)

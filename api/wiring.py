@@ -3,13 +3,12 @@ objects. Everything below api/ receives these through constructors."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from api.authz import COURT_QUEUE_STATES
+from api.keys import load_pii_key
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
@@ -72,23 +71,6 @@ def load_calendar(calendar_dir: Path) -> WorkingCalendar:
     if calendar_dir.is_dir():
         calendar = calendar.load_directory(calendar_dir)
     return calendar
-
-
-def load_pii_key(path: Path, *, create: bool) -> bytes:
-    """The 32-byte PII master key; created with mode 0600 on first init."""
-    if path.exists():
-        key = bytes.fromhex(path.read_text().strip())
-        if len(key) != 32:
-            raise SystemExit(f"PII 密钥文件 {path} 格式有误（应为 64 位十六进制）")
-        return key
-    if not create:
-        raise SystemExit(f"缺少 PII 密钥文件 {path}：请先运行 fengqiao init")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.hex())
-    return key
 
 
 def build_engine(

@@ -27,9 +27,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from api.auth import TokenSigner, load_token_key
+from api.auth import TokenSigner
+from api.keys import load_pii_key, load_token_key
 from api.settings import Settings
-from api.wiring import build_engine, load_pii_key, make_sa_engine
+from api.wiring import build_engine, make_sa_engine
 from engine.models import METADATA
 from engine.ports import FixedClock
 from tests.net import free_port, listeners

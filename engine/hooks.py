@@ -225,7 +225,7 @@ class TransitionContext:
 
     def org_unit_kind(self, unit_id: int) -> str | None:
         unit = self._tx.org_unit(unit_id)
-        return None if unit is None else unit[1]
+        return None if unit is None else unit.kind
 
     def due(self, start: datetime, days: int, *, working_days: bool = False) -> datetime:
         """When a period of `days` starting at `start` ends, by the deployment's calendar."""
@@ -253,7 +253,7 @@ class TransitionContext:
 
     def org_unit_path(self, unit_id: int) -> str | None:
         unit = self._tx.org_unit(unit_id)
-        return None if unit is None else str(unit[5])
+        return None if unit is None else str(unit.path)
 
     # --- payload -------------------------------------------------------------------------
 

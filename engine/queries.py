@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.records import Actor, CaseRecord
+from engine.records import OrgUnitRow as OrgUnitRow  # re-exported: the row org_unit() returns
 from engine.repository import CASE_COLUMN_COUNT, CASE_COLUMNS, Tx
 
 MAX_PAGE = 200
@@ -105,16 +106,6 @@ class AssignmentRow:
     assigned_at: datetime
     ended_at: datetime | None
     parties_consented_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrgUnitRow:
-    id: int
-    kind: str
-    name: str
-    short_name: str
-    parent_id: int | None
-    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,8 +384,7 @@ def org_units(tx: Tx, *, kind: str | None = None, parent_id: int | None = None) 
 
 
 def org_unit(tx: Tx, unit_id: int) -> OrgUnitRow | None:
-    row = tx.one(f"{_UNIT} WHERE id = :id", {"id": unit_id})
-    return None if row is None else OrgUnitRow(*row)
+    return tx.org_unit(unit_id)
 
 
 def subtree_ids(tx: Tx, paths: Iterable[str]) -> frozenset[int]:

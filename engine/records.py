@@ -164,3 +164,15 @@ class EventRecord:
     reason: str | None
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrgUnitRow:
+    """An org unit as the engine reads it: its kind, names and materialised path."""
+
+    id: int
+    kind: str
+    name: str
+    short_name: str
+    parent_id: int | None
+    path: str

@@ -31,6 +31,7 @@ from engine.records import (
     CaseRecord,
     CategoryRecord,
     EventRecord,
+    OrgUnitRow,
     SignatureRecord,
     VisitRecord,
 )
@@ -715,13 +716,12 @@ class Tx:
         )
         return [VisitRecord(r[0], self.codec.dt_in_required(r[1]), r[2], r[3]) for r in rows]
 
-    def org_unit(self, unit_id: int) -> tuple[int, str, str, str, int | None, str] | None:
-        """(id, kind, name, short_name, parent_id, path) of an org unit."""
+    def org_unit(self, unit_id: int) -> OrgUnitRow | None:
         row = self.one(
             "SELECT id, kind, name, short_name, parent_id, path FROM org_units WHERE id = :id",
             {"id": unit_id},
         )
-        return None if row is None else (row[0], row[1], row[2], row[3], row[4], row[5])
+        return None if row is None else OrgUnitRow(*row)
 
     def user_exists(self, user_id: int) -> bool:
         return self.one("SELECT 1 FROM users WHERE id = :id", {"id": user_id}) is not None

@@ -133,8 +133,8 @@ class Engine:
                 court = tx.org_unit(referring)
                 if court is None:
                     raise NotFound("委派法院", referring)
-                if court[1] != "court":
-                    raise InvalidInput(f"“{court[2]}”不是法院", field="referring_court_id")
+                if court.kind != "court":
+                    raise InvalidInput(f"“{court.name}”不是法院", field="referring_court_id")
                 if intake.origin not in COURT_ORIGINS:
                     raise InvalidInput(
                         "案件来源不是法院委派或委托，不能填写委派法院", field="referring_court_id"
@@ -258,13 +258,13 @@ class Engine:
         unit = tx.org_unit(committee_id)
         if unit is None:
             raise NotFound("调解委员会", committee_id)
-        if unit[1] == "room" and unit[4] is not None:  # a room numbers under its committee
-            parent = tx.org_unit(unit[4])
+        if unit.kind == "room" and unit.parent_id is not None:  # a room numbers under its committee
+            parent = tx.org_unit(unit.parent_id)
             assert parent is not None
             unit = parent
-        if unit[1] != "committee":
-            raise InvalidInput(f"“{unit[2]}”不是人民调解委员会", field="committee_id")
-        return unit[0], unit[3] or unit[2][:2]
+        if unit.kind != "committee":
+            raise InvalidInput(f"“{unit.name}”不是人民调解委员会", field="committee_id")
+        return unit.id, unit.short_name or unit.name[:2]
 
     def _picked_grid(
         self, tx: Tx, grid_id: int, committee_id: int, actor: Actor
@@ -272,13 +272,13 @@ class Engine:
         """A grid picked at intake, in the registrar's scope or in the area the committee
         serves (its parent unit), and the grid's 中心户."""
         unit = tx.org_unit(grid_id)
-        if unit is None or unit[1] != "grid":
+        if unit is None or unit.kind != "grid":
             raise InvalidInput("所选网格不存在", field="grid_id")
         committee = tx.org_unit(committee_id)
-        served = committee[5].rstrip("/").rsplit("/", 1)[0] + "/" if committee else "\x00"
+        served = committee.path.rstrip("/").rsplit("/", 1)[0] + "/" if committee else "\x00"
         mine = actor.all_units or grid_id in actor.unit_ids
-        if not mine and not str(unit[5]).startswith(served):
-            raise InvalidInput(f"“{unit[2]}”不在您的辖区内", field="grid_id")
+        if not mine and not str(unit.path).startswith(served):
+            raise InvalidInput(f"“{unit.name}”不在您的辖区内", field="grid_id")
         heads = [u for u in tx.users_holding(("central_household",)) if u[2] == grid_id]
         return grid_id, (heads[0][0] if heads else None)
 
@@ -311,7 +311,7 @@ class Engine:
             return
         committee = tx.org_unit(committee_id)
         assert committee is not None  # _numbering_office found it
-        area = self._area(tx, committee[4])
+        area = self._area(tx, committee.parent_id)
         access.require_serving(actor, intake.committee_id, area)
         if grid_id is not None and grid_id not in area:
             raise OutOfScope(unit_id=grid_id)
@@ -325,7 +325,7 @@ class Engine:
         unit = tx.org_unit(unit_id)
         if unit is None:
             return frozenset()
-        rows = tx.all("SELECT id FROM org_units WHERE path LIKE :p", {"p": unit[5] + "%"})
+        rows = tx.all("SELECT id FROM org_units WHERE path LIKE :p", {"p": unit.path + "%"})
         return frozenset(int(r[0]) for r in rows)
 
     def _route(self, tx: Tx, intake: CaseIntake) -> tuple[int | None, int | None]:

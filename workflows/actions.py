@@ -19,12 +19,11 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from engine.calendar import SHANGHAI
 from engine.hooks import InvalidInput, TransitionContext
 from workflows.hookset import HOOKS
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Vocabularies (codes and labels) are data: workflows/vocabularies/<name>.yaml.
 INVITED_ROLES = frozenset({"lawyer", "judge", "prosecutor", "police"})  # R-INVITE
 OTHER_ROUTES = "当事人可依法通过仲裁、行政或者司法等途径维护自己的权利"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from api.cli import audit, calendar, documents, operations, setup, stats, workflows
+from api.cli._common import friendly
 from api.cli.documents import STORED_KINDS
 
 __all__ = ["STORED_KINDS", "app", "main"]
@@ -30,6 +31,20 @@ app.add_typer(operations.outbox_app, name="outbox")
 app.add_typer(operations.timers_app, name="timers")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(documents.app, name="documents")
+
+
+def _names_engine_errors(group: typer.Typer) -> None:
+    """Every command answers an EngineError it did not expect (a broken key file, a database
+    that is not initialised) as the ones it did: its Chinese message and stable code."""
+    for command in group.registered_commands:
+        if command.callback is not None:
+            command.callback = friendly(command.callback)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _names_engine_errors(sub.typer_instance)
+
+
+_names_engine_errors(app)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -46,3 +48,21 @@ def settings_now() -> Settings:
     from api.settings import get_settings
 
     return get_settings()
+
+
+def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`command`, answering a failure of ours that escaped it (an EngineError, a
+    DocumentError, a broken key file: anything with a stable `code` and a Chinese
+    `message_zh`) with `fail`. Read by duck type, so wrapping imports nothing heavy."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except Exception as exc:
+            code, message = getattr(exc, "code", None), getattr(exc, "message_zh", None)
+            if isinstance(code, str) and isinstance(message, str):
+                raise fail(message, code) from exc
+            raise
+
+    return run

@@ -27,7 +27,7 @@ from api.deps import (
     current_principal,
 )
 from api.errors import VersionRequired, problem_responses
-from api.idempotency import Claim, Outcome, Responder, fingerprint, run_once
+from api.idempotency import Claim, Responder, StoredReply, fingerprint, run_once
 from api.routes.common import (
     AUTH_PROBLEMS,
     CASE_READ_PROBLEMS,
@@ -124,13 +124,13 @@ def create_case(
     check_registration(principal, body.referring_court_id)
     intake = _intake(body, engine)
 
-    def created(tx: Tx, result: FireResult) -> Outcome:
+    def created(tx: Tx, result: FireResult) -> StoredReply:
         found = queries.case_with_extra(tx, result.case_id)
         case = _visible_public(engine, result.case_id, principal, found, tx)
         headers = {"ETag": etag(case.version), "Location": f"/api/v1/cases/{case.id}"}
-        return Outcome(201, case.model_dump(mode="json"), headers)
+        return StoredReply(201, case.model_dump(mode="json"), headers)
 
-    def work(claim: Claim | None) -> Outcome:
+    def work(claim: Claim | None) -> StoredReply:
         respond = Responder(claim, created)
         engine.open_case(intake, principal.actor, within=respond)
         return respond.response()
@@ -355,12 +355,12 @@ def _fire_action(
     engine = services.engine
     expected = _expected_version(body, if_match)
 
-    def fired(tx: Tx, result: FireResult) -> Outcome:
+    def fired(tx: Tx, result: FireResult) -> StoredReply:
         del tx  # the result says it all
         response = FireResponse(**fired_fields(engine.registry, result))
-        return Outcome(200, response.model_dump(mode="json"), {"ETag": etag(result.version)})
+        return StoredReply(200, response.model_dump(mode="json"), {"ETag": etag(result.version)})
 
-    def work(claim: Claim | None) -> Outcome:
+    def work(claim: Claim | None) -> StoredReply:
         respond = Responder(claim, fired)
         try:
             engine.fire(

@@ -36,7 +36,7 @@ from api.errors import (
     VersionRequired,
     problem_responses,
 )
-from api.idempotency import Claim, Outcome, fingerprint, run_once
+from api.idempotency import Claim, StoredReply, fingerprint, run_once
 from api.pii import log_reads, party_reads
 from api.routes.common import CASE_READ_PROBLEMS, CaseId, etag, fired_fields, parse_etag
 from api.schemas import (
@@ -294,14 +294,14 @@ def _outcome(
     principal: Principal,
     result: FireResult,
     kind: str,
-) -> Outcome:
+) -> StoredReply:
     versions = case_versions(documents, result.case_id, principal, kind)
     latest = versions[-1]
     response = DocumentActionResponse(
         **fired_fields(services.engine.registry, result), document=latest
     )
     headers = {"ETag": etag(result.version), "Location": latest.download_url}
-    return Outcome(201, response.model_dump(mode="json"), headers)
+    return StoredReply(201, response.model_dump(mode="json"), headers)
 
 
 async def _write(
@@ -322,7 +322,7 @@ async def _write(
     def run() -> JSONResponse:
         expected = seen_version(*seen)
 
-        def work(_: Claim | None) -> Outcome:
+        def work(_: Claim | None) -> StoredReply:
             return _outcome(services, documents, principal, act(expected), kind)
 
         return run_once(

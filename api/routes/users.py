@@ -14,7 +14,7 @@ from api.auth import hash_password
 from api.authz import Principal, check_membership, require_roles, revoke_tokens
 from api.deps import CurrentPrincipal, IdempotencyKey, ServicesDep
 from api.errors import problem_responses
-from api.idempotency import Outcome, fingerprint, run_once
+from api.idempotency import StoredReply, fingerprint, run_once
 from api.routes.common import decode_cursor, encode_cursor
 from api.schemas import (
     MAX_ID,
@@ -83,7 +83,7 @@ def create_user(
     require_roles(principal, {Role.admin}, "创建用户")
     engine = services.engine
 
-    def work() -> Outcome:
+    def work() -> StoredReply:
         with engine.db.transaction(write=False) as tx:
             if queries.username_taken(tx, body.username):
                 raise InvalidInput(
@@ -124,7 +124,7 @@ def create_user(
         assert row is not None
         public = user_public(row)
         headers = {"Location": f"/api/v1/users/{user_id}"}
-        return Outcome(201, public.model_dump(mode="json"), headers)
+        return StoredReply(201, public.model_dump(mode="json"), headers)
 
     body_json = body.model_dump_json(exclude={"password"})
     return run_once(

@@ -8,7 +8,6 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import anyio
 import anyio.to_thread
@@ -36,6 +35,7 @@ from documents import (
     VerificationReport,
     verify,
 )
+from engine.calendar import SHANGHAI as BEIJING
 
 # Stored kinds the verifier words its verdict for (a scan has no electronic signatures).
 DOCUMENT_KINDS = ("agreement", "ruling", "case_file")
@@ -43,7 +43,6 @@ DOCUMENT_KINDS = ("agreement", "ruling", "case_file")
 router = APIRouter(prefix="/documents/verify", tags=["文书核验"])
 page_router = APIRouter(tags=["文书核验"])
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 PublicId = Annotated[str, PathParam(max_length=120, description="文书二维码中的核验码")]
 

@@ -13,9 +13,10 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from api.documents import AGREEMENT, AGREEMENT_SCAN, BEIJING, RULING, DocumentService
+from api.documents import AGREEMENT, AGREEMENT_SCAN, RULING, DocumentService
 from documents import SignerRole, sign
 from documents.volume import VOLUME_KIND, VolumeCover, VolumePart, assemble
+from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import InvalidInput
 from engine.records import Actor, CaseRecord
 

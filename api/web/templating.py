@@ -7,13 +7,13 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2_fragments import render_block
 
+from engine.calendar import SHANGHAI as BEIJING
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def beijing(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from api.auth import load_token_key
 from api.hygiene import check_text, text_problem
+from api.keys import load_token_key
 from engine.errors import InvalidInput
 from tests.api.conftest import PASSWORD, Api
 

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
-from api.auth import TokenSigner, load_token_key
+from api.auth import TokenSigner
+from api.keys import load_token_key
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock

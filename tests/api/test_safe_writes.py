@@ -116,14 +116,14 @@ def test_a_request_whose_key_was_taken_over_undoes_its_work(any_api: Api) -> Non
     case_id = api.new_case()
     table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 
-    def work(claim: idempotency.Claim | None) -> idempotency.Outcome:
+    def work(claim: idempotency.Claim | None) -> idempotency.StoredReply:
         assert claim is not None
         with api.engine.db.engine.begin() as connection:  # a retry takes the key over now
             connection.execute(
                 table.update().values(created_at=claim.claimed_at + timedelta(seconds=1))
             )
         respond = idempotency.Responder(
-            claim, lambda _, result: idempotency.Outcome(200, {"version": result.version})
+            claim, lambda _, result: idempotency.StoredReply(200, {"version": result.version})
         )
         api.engine.fire(
             case_id, "reassess_risk", api.world.actors["mediator"], 1,
