@@ -98,6 +98,12 @@ class OrgUnit(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    # One account per name in any letter case (`Admin` beside `admin` would be a second
+    # identity a person reads as the same): enforced by the database, so two simultaneous
+    # creations cannot both succeed.
+    __table_args__ = (
+        sa.Index("ux_users_username_lower", sa.func.lower(sa.column("username")), unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)

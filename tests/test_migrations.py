@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,11 @@ def test_migrations_at_head_match_the_models(backend: str, tmp_path: Path) -> No
     engine = empty_database(backend, tmp_path)
     try:
         migrate.upgrade(engine)
-        with engine.connect() as connection:
+        with engine.connect() as connection, warnings.catch_warnings():
+            # SQLAlchemy cannot reflect expression indexes (users' lower(username)); the
+            # tests below prove that one exists and works on both databases.
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression")
+            warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
             differences = compare_metadata(MigrationContext.configure(connection), METADATA)
             tables = set(sa.inspect(connection).get_table_names())
         assert differences == []

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from api.hygiene import check_text, text_problem
 from api.keys import load_token_key
 from engine.errors import InvalidInput
+from engine.models import User
 from tests.api.conftest import PASSWORD, Api
 
 BAD_TEXT = ["王\x00秀英", "王\x07秀英", "\u202e英秀王", "王\u2066秀英", "王\x9b秀英"]
@@ -170,3 +171,18 @@ def test_malformed_tokens_of_any_kind_are_401(api: Api, tmp_path: Path) -> None:
         header = f"Bearer {token}".encode()  # latin-1 or UTF-8 bytes, as a client may send
         response = api.client.get("/api/v1/me", headers={b"Authorization": header})
         assert response.status_code == 401, (token[:60], response.text)
+
+
+def test_the_database_itself_refuses_a_second_account_differing_only_in_case(
+    any_sa_engine: sa.Engine,
+) -> None:
+    """Two creations racing past the API's check: the unique index on lower(username)
+    lets exactly one through, on SQLite and PostgreSQL alike."""
+    users = User.__table__
+    with any_sa_engine.begin() as connection:
+        connection.execute(users.insert().values(username="Wang_Li", display_name="王丽"))
+    with pytest.raises(sa.exc.IntegrityError, match="username"), any_sa_engine.begin() as db:
+        db.execute(users.insert().values(username="wang_li", display_name="王丽"))
+    with any_sa_engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM users")).scalar_one()
+    assert count == 1
