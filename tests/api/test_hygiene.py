@@ -178,7 +178,7 @@ def test_the_database_itself_refuses_a_second_account_differing_only_in_case(
 ) -> None:
     """Two creations racing past the API's check: the unique index on lower(username)
     lets exactly one through, on SQLite and PostgreSQL alike."""
-    users = User.__table__
+    users = sa.inspect(User).local_table
     with any_sa_engine.begin() as connection:
         connection.execute(users.insert().values(username="Wang_Li", display_name="王丽"))
     with pytest.raises(sa.exc.IntegrityError, match="username"), any_sa_engine.begin() as db:
