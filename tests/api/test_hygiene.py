@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from api.hygiene import check_text, text_problem
 from api.keys import load_token_key
 from engine.errors import InvalidInput
-from engine.models import User
+from engine.models import METADATA
 from tests.api.conftest import PASSWORD, Api
 
 BAD_TEXT = ["王\x00秀英", "王\x07秀英", "\u202e英秀王", "王\u2066秀英", "王\x9b秀英"]
@@ -178,7 +178,7 @@ def test_the_database_itself_refuses_a_second_account_differing_only_in_case(
 ) -> None:
     """Two creations racing past the API's check: the unique index on lower(username)
     lets exactly one through, on SQLite and PostgreSQL alike."""
-    users = sa.inspect(User).local_table
+    users = METADATA.tables["users"]
     with any_sa_engine.begin() as connection:
         connection.execute(users.insert().values(username="Wang_Li", display_name="王丽"))
     with pytest.raises(sa.exc.IntegrityError, match="username"), any_sa_engine.begin() as db:
