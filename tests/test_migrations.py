@@ -22,7 +22,10 @@ def test_migrations_at_head_match_the_models(backend: str, tmp_path: Path) -> No
     try:
         migrate.upgrade(engine)
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+            context = MigrationContext.configure(
+                connection, opts={"include_name": migrate.include_name}
+            )
+            differences = compare_metadata(context, METADATA)
             tables = set(sa.inspect(connection).get_table_names())
         assert differences == []
         assert set(METADATA.tables) <= tables
