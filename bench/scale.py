@@ -396,7 +396,13 @@ def _clone(
         )
     out["case_facts"] = [fact]
     out["case_fact_units"] = [
-        {"unit_id": u, "case_id": case_id, "registered_at": at} for u in sorted(unit.ancestry[grid])
+        {
+            "unit_id": u,
+            "case_id": case_id,
+            "registered_at": at,
+            **{name: fact[name] for name in facts.UNIT_FACTS},
+        }
+        for u in sorted(unit.ancestry[grid])
     ]
     return out
 
@@ -468,9 +474,8 @@ def grow(sa_engine: sa.Engine, n: int, *, seed: int = 12) -> Scale:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT MAX(id) FROM {table}))"
                 )
-    with sa_engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    with sa_engine.connect() as conn:  # as autovacuum would after a bulk load
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     return Scale(
         engine=engine,
         cases=n,

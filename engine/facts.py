@@ -153,22 +153,48 @@ def refresh(tx: Tx, registry: Registry, calendar: DeadlineCalendar, case_id: int
     tx.execute(_UPSERT, params)
     units = (facts.committee_id, facts.org_unit_id, facts.grid_id)
     if before is None or tuple(before) != units:
-        _write_units(tx, case_id, params["registered_at"], units)
+        _write_units(tx, params, units)
+    else:
+        tx.execute(_UPDATE_UNITS, {name: params[name] for name in ("case_id", *UNIT_FACTS)})
 
 
-def _write_units(tx: Tx, case_id: int, registered_at: Any, units: Sequence[int | None]) -> None:
-    tx.execute("DELETE FROM case_fact_units WHERE case_id = :id", {"id": case_id})
+# what a unit's report groups and sums, copied to each of the case's unit rows
+UNIT_FACTS = (
+    "result",
+    "resolved_level",
+    "category_code",
+    "risk_level",
+    "overdue",
+    "working_days",
+    "latest_performance",
+    "latest_satisfaction",
+    "applied",
+    "confirmed",
+    "rejected",
+    "not_accepted",
+    "withdrawn",
+)
+UNIT_COLUMNS = ("unit_id", "case_id", "registered_at", *UNIT_FACTS)
+_UPDATE_UNITS = (
+    f"UPDATE case_fact_units SET {', '.join(f'{c} = :{c}' for c in UNIT_FACTS)} "
+    "WHERE case_id = :case_id"
+)
+_INSERT_UNIT = (
+    f"INSERT INTO case_fact_units ({', '.join(UNIT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in UNIT_COLUMNS)})"
+)
+
+
+def _write_units(tx: Tx, facts: dict[str, Any], units: Sequence[int | None]) -> None:
+    tx.execute("DELETE FROM case_fact_units WHERE case_id = :id", {"id": facts["case_id"]})
     params: dict[str, Any] = {}
     paths = tx.all(
         f"SELECT path FROM org_units WHERE id IN ({in_params('u', set(units) - {None}, params)})",
         params,
     )
+    row = {name: facts[name] for name in UNIT_COLUMNS[1:]}
     for unit_id in sorted(ancestry(path for (path,) in paths)):
-        tx.execute(
-            "INSERT INTO case_fact_units (unit_id, case_id, registered_at) "
-            "VALUES (:unit, :case, :at)",
-            {"unit": unit_id, "case": case_id, "at": registered_at},
-        )
+        tx.execute(_INSERT_UNIT, {**row, "unit_id": unit_id})
 
 
 def ancestry(paths: Iterable[str]) -> set[int]:
@@ -193,10 +219,21 @@ def stored(tx: Tx, case_ids: Sequence[int] | None = None) -> dict[int, CaseFacts
 
 
 def stored_units(tx: Tx, case_id: int) -> set[int]:
-    return {int(u) for (u,) in tx.all(_UNITS_OF, {"id": case_id})}
-
-
-_UNITS_OF = "SELECT unit_id FROM case_fact_units WHERE case_id = :id"
+    """The units whose reports count the case, each row checked to carry the case's facts."""
+    rows = tx.all(
+        f"SELECT unit_id, {', '.join(UNIT_FACTS)} FROM case_fact_units WHERE case_id = :id",
+        {"id": case_id},
+    )
+    facts = stored(tx, [case_id]).get(case_id)
+    expected = None if facts is None else [getattr(facts, name) for name in UNIT_FACTS]
+    found = set()
+    for unit_id, *values in rows:
+        flags = {UNIT_FACTS.index(n) for n in ("overdue", *UNIT_FACTS[-5:])}
+        held = [bool(v) if index in flags else v for index, v in enumerate(values)]
+        if held != expected:
+            raise AssertionError(f"case {case_id}: unit {unit_id} holds {held}, not {expected}")
+        found.add(int(unit_id))
+    return found
 
 
 def rebuild(tx: Tx, registry: Registry, calendar: DeadlineCalendar) -> int:

@@ -497,8 +497,9 @@ class CaseFact(SQLModel, table=True):
 
 
 class CaseFactUnit(SQLModel, table=True):
-    """Each unit whose subtree holds the case (its committee's, org unit's and grid's
-    ancestors and themselves): a unit's report is one range scan of (unit, registered_at)."""
+    """The facts a report groups and sums, once for each unit whose subtree holds the case
+    (its committee's, org unit's and grid's ancestors and themselves): a unit's report is one
+    range scan of (unit, registered_at) with no join."""
 
     __tablename__ = "case_fact_units"
     __table_args__ = (sa.Index("ix_case_fact_units_period", "unit_id", "registered_at"),)
@@ -506,6 +507,19 @@ class CaseFactUnit(SQLModel, table=True):
     unit_id: int = Field(primary_key=True)
     case_id: int = Field(primary_key=True, foreign_key="cases.id", index=True)
     registered_at: datetime = _ts()
+    result: str = Field(max_length=20)
+    resolved_level: str | None = Field(default=None, max_length=20)
+    category_code: str = Field(max_length=40)
+    risk_level: str = Field(max_length=20)
+    overdue: bool = False
+    working_days: int | None = None
+    latest_performance: str | None = Field(default=None, max_length=20)
+    latest_satisfaction: str | None = Field(default=None, max_length=20)
+    applied: bool = False
+    confirmed: bool = False
+    rejected: bool = False
+    not_accepted: bool = False
+    withdrawn: bool = False
 
 
 METADATA = SQLModel.metadata

@@ -219,10 +219,9 @@ def subtree_statistics(
     }
     units = in_params("u", sorted(unit_ids), params)
     rows = tx.all(
-        f"SELECT u.unit_id, {_DIMENSIONS}, {_SUMS} FROM case_fact_units u "
-        "JOIN case_facts f ON f.case_id = u.case_id "
-        f"WHERE u.unit_id IN ({units}) AND u.registered_at >= :first "
-        f"AND u.registered_at < :after GROUP BY u.unit_id, {_DIMENSIONS}",
+        f"SELECT f.unit_id, {_DIMENSIONS}, {_SUMS} FROM case_fact_units f "
+        f"WHERE f.unit_id IN ({units}) AND f.registered_at >= :first "
+        f"AND f.registered_at < :after GROUP BY f.unit_id, {_DIMENSIONS}",
         params,
     )
     found = _fold(start, end, rows)
