@@ -475,7 +475,10 @@ def grow(sa_engine: sa.Engine, n: int, *, seed: int = 12) -> Scale:
                     f"(SELECT MAX(id) FROM {table}))"
                 )
     with sa_engine.connect() as conn:  # as autovacuum would after a bulk load
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+        postgres = conn.dialect.name == "postgresql"
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM ANALYZE" if postgres else "ANALYZE"
+        )
     return Scale(
         engine=engine,
         cases=n,

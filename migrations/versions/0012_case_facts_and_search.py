@@ -68,7 +68,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('case_fact_units', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_fact_units_case_id'), ['case_id'], unique=False)
-        batch_op.create_index('ix_case_fact_units_period', ['unit_id', 'registered_at'], unique=False)
+        batch_op.create_index('ix_case_fact_units_period', ['unit_id', 'registered_at'], unique=False, postgresql_include=['result', 'resolved_level', 'category_code', 'risk_level', 'overdue', 'working_days', 'latest_performance', 'latest_satisfaction', 'applied', 'confirmed', 'rejected', 'not_accepted', 'withdrawn'])
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.create_index('ix_assignments_open_user', ['user_id', 'case_id'], unique=False, postgresql_where=sa.text('ended_at IS NULL'), sqlite_where=sa.text('ended_at IS NULL'))
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
