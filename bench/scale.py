@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from api.authz import Principal, build_principal
 from api.services import statistics as stats_service
+from api.wiring import make_sa_engine
 from bench.common import fresh_database
 from engine import facts
 from engine.audit import GENESIS_HASH, event_hash
@@ -548,6 +549,48 @@ def measure(scale: Scale, repeat: int = REPEAT) -> dict[str, tuple[float, float]
     }
 
 
+def existing(sa_engine: sa.Engine) -> Scale:
+    """A database `grow` made earlier, to measure again (`--measure-only`)."""
+    engine = make_engine(sa_engine, FixedClock(LAST), CALENDAR)
+
+    def user(name: str) -> int:
+        with sa_engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT id FROM users WHERE username = :u"), {"u": name})
+            return int(found.scalar_one())
+
+    household = user("hh1-1-0")
+    with sa_engine.connect() as conn:
+        cases = int(conn.exec_driver_sql("SELECT COUNT(*) FROM cases").scalar_one())
+        numbers = [
+            str(n)
+            for (n,) in conn.execute(
+                sa.text("SELECT number FROM cases WHERE id % 997 = 0 ORDER BY id LIMIT 100")
+            )
+        ]
+        names = [
+            str(n)
+            for (n,) in conn.execute(
+                sa.text(
+                    "SELECT p.name FROM assignments a JOIN case_parties cp ON cp.case_id = "
+                    "a.case_id JOIN parties p ON p.id = cp.party_id WHERE a.user_id = :u "
+                    "AND a.ended_at IS NULL AND cp.role = 'applicant' LIMIT 100"
+                ),
+                {"u": household},
+            )
+        ]
+    return Scale(
+        engine=engine,
+        cases=cases,
+        seconds=0.0,
+        supervisor=user("supervisor"),
+        admin=user("scale_admin"),
+        household=household,
+        mediator=user("med1-1"),
+        numbers=numbers,
+        names=names,
+    )
+
+
 # --- make bench / CLI ----------------------------------------------------------------------
 
 
@@ -629,10 +672,26 @@ def describe(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, required=True)
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument(
+        "--measure-only", action="store_true", help="measure the database as it is, grow nothing"
+    )
     parser.add_argument("--url", help="a PostgreSQL database, emptied first")
     parser.add_argument("--sqlite", type=Path, help="a SQLite file, replaced")
     args = parser.parse_args(argv)
+    if args.measure_only:
+        url = args.url or f"sqlite:///{args.sqlite}"
+        scale = existing(make_sa_engine(url))
+        measured: dict[str, Any] = {
+            "backend": "PostgreSQL" if args.url else "SQLite",
+            "cases": scale.cases,
+            "grow_s": 0.0,
+            "size": _size(scale.engine.db.engine),
+            "figures": measure(scale),
+        }
+        print(describe([measured]))
+        print(json.dumps(measured, ensure_ascii=False))
+        return 0
     if args.sqlite is not None and args.sqlite.exists():
         args.sqlite.unlink()
     folder = args.sqlite.parent if args.sqlite else Path(tempfile.mkdtemp())
