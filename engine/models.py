@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from engine import search
+
 SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -199,9 +201,10 @@ class Case(SQLModel, table=True):
     risk_level: str = Field(max_length=20)
     origin: str = Field(max_length=40)
     org_unit_id: int = Field(foreign_key="org_units.id", index=True)
-    grid_id: int | None = Field(default=None, foreign_key="org_units.id")
-    court_id: int | None = Field(default=None, foreign_key="org_units.id")
-    referring_court_id: int | None = Field(default=None, foreign_key="org_units.id")
+    # indexed: the scope clause asks for each of them (engine/queries.py scope_clause)
+    grid_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
+    court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
+    referring_court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
     registrar_id: int | None = Field(default=None, foreign_key="users.id")
     state_sessions: int = 0
     overdue: bool = False
@@ -209,7 +212,7 @@ class Case(SQLModel, table=True):
     version: int = 0
     audit_seq: int = 0
     audit_head: str = Field(max_length=64)
-    created_at: datetime = _ts()
+    created_at: datetime = _ts(index=True)  # a period's cases (台账, statistics)
     updated_at: datetime = _ts()
     state_entered_at: datetime = _ts()
     agreement_effective_at: datetime | None = _ts(nullable=True)
@@ -224,7 +227,7 @@ class CaseParty(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
-    party_id: int = Field(foreign_key="parties.id")
+    party_id: int = Field(foreign_key="parties.id", index=True)  # search: party → its cases
     role: str = Field(max_length=20)  # applicant | respondent | third_party
     agent_name: str | None = Field(default=None, max_length=64)
     consent: str = Field(default="pending", max_length=20)  # pending | consented | refused
@@ -237,6 +240,16 @@ class Assignment(SQLModel, table=True):
     """Who works a case: mediator, 中心户, and invited 三官一律 members (R-MEDIATOR, R-INVITE)."""
 
     __tablename__ = "assignments"
+    __table_args__ = (
+        # the scope check on every page: a user's open assignments, never their history
+        sa.Index(
+            "ix_assignments_open_user",
+            "user_id",
+            "case_id",
+            postgresql_where=sa.text("ended_at IS NULL"),
+            sqlite_where=sa.text("ended_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
@@ -314,10 +327,11 @@ class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained record of every change to a case (engine/audit.py)."""
 
     __tablename__ = "audit_events"
+    # (case_id, seq) is unique and leads with case_id: no second index on case_id alone
     __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="cases.id", index=True)
+    case_id: int = Field(foreign_key="cases.id")
     seq: int
     at: datetime = _ts()
     actor_id: int | None = None
@@ -460,4 +474,81 @@ class ProgressLink(SQLModel, table=True):
     locked_until: datetime | None = _ts(nullable=True)
 
 
+class CaseFact(SQLModel, table=True):
+    """What R-STATS counts of one case, kept current by the fire that changes it
+    (engine/facts.py), so a report aggregates these rows instead of reading history."""
+
+    __tablename__ = "case_facts"
+
+    case_id: int = Field(primary_key=True, foreign_key="cases.id")
+    registered_at: datetime = _ts(index=True)
+    committee_id: int
+    org_unit_id: int
+    grid_id: int | None = None
+    result: str = Field(max_length=20)  # successful | failed | not_mediated | in_progress
+    resolved_level: str | None = Field(default=None, max_length=20)
+    category_code: str = Field(max_length=40)
+    risk_level: str = Field(max_length=20)
+    overdue: bool = False  # 超期督办, a late visit alone not counted
+    working_days: int | None = None  # registration to agreement in effect (or to the end)
+    agreement_effective_at: datetime | None = _ts(nullable=True)
+    closed_at: datetime | None = _ts(nullable=True)
+    latest_performance: str | None = Field(default=None, max_length=20)
+    latest_satisfaction: str | None = Field(default=None, max_length=20)
+    applied: bool = False  # 司法确认: applied, and each outcome once
+    confirmed: bool = False
+    rejected: bool = False
+    not_accepted: bool = False
+    withdrawn: bool = False
+
+
+class CaseFactUnit(SQLModel, table=True):
+    """The facts a report groups and sums, once for each unit whose subtree holds the case
+    (its committee's, org unit's and grid's ancestors and themselves): a unit's report is one
+    range scan of (unit, registered_at) with no join."""
+
+    __tablename__ = "case_fact_units"
+    __table_args__ = (
+        # on PostgreSQL the figures ride in the index: a report is an index-only range scan
+        sa.Index(
+            "ix_case_fact_units_period",
+            "unit_id",
+            "registered_at",
+            postgresql_include=[
+                "result",
+                "resolved_level",
+                "category_code",
+                "risk_level",
+                "overdue",
+                "working_days",
+                "latest_performance",
+                "latest_satisfaction",
+                "applied",
+                "confirmed",
+                "rejected",
+                "not_accepted",
+                "withdrawn",
+            ],
+        ),
+    )
+
+    unit_id: int = Field(primary_key=True)
+    case_id: int = Field(primary_key=True, foreign_key="cases.id", index=True)
+    registered_at: datetime = _ts()
+    result: str = Field(max_length=20)
+    resolved_level: str | None = Field(default=None, max_length=20)
+    category_code: str = Field(max_length=40)
+    risk_level: str = Field(max_length=20)
+    overdue: bool = False
+    working_days: int | None = None
+    latest_performance: str | None = Field(default=None, max_length=20)
+    latest_satisfaction: str | None = Field(default=None, max_length=20)
+    applied: bool = False
+    confirmed: bool = False
+    rejected: bool = False
+    not_accepted: bool = False
+    withdrawn: bool = False
+
+
 METADATA = SQLModel.metadata
+search.install(METADATA)  # the trigram / FTS5 search index, created with the tables

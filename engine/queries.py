@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from engine import search
 from engine.records import Actor, CaseRecord
 from engine.records import OrgUnitRow as OrgUnitRow  # re-exported: the row org_unit() returns
 from engine.repository import CASE_COLUMN_COUNT, CASE_COLUMNS, Tx
@@ -135,11 +136,6 @@ def in_params(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str
     return ", ".join(names) or "NULL"
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 _CASE_ROW = (
     "c.id, c.number, c.spec_id, c.spec_version, c.state, c.level, c.category_code, "
     "c.risk_level, c.origin, c.summary, c.org_unit_id, c.committee_id, c.court_id, c.overdue, "
@@ -209,12 +205,7 @@ def list_cases(
     if filters.court_ids is not None:
         where.append(f"c.court_id IN ({in_params('court', sorted(filters.court_ids), params)})")
     if filters.text:
-        params["text"] = _like(filters.text)
-        where.append(
-            "(c.number LIKE :text ESCAPE '\\' OR EXISTS (SELECT 1 FROM case_parties cp "
-            "JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = c.id "
-            "AND p.name LIKE :text ESCAPE '\\'))"
-        )
+        where.append(search.matching(tx.db.dialect, filters.text, params))
     sql = (
         f"SELECT {_CASE_ROW} FROM cases c WHERE {' AND '.join(where)} "
         "ORDER BY c.id DESC LIMIT :limit"

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from engine import access, validation
+from engine import access, facts, validation
 from engine.audit import (
     GENESIS_HASH,
     CaseBinding,
@@ -240,6 +240,7 @@ class Engine:
             case = tx.load_case(case_id)
             assert case is not None
             self._enter_state(tx, compiled, case, None, initial.name, now)
+            facts.refresh(tx, self.registry, self.calendar, case_id)
             result = FireResult(
                 case_id,
                 OPEN_TRIGGER,
@@ -669,6 +670,7 @@ class Engine:
             raise ConcurrentUpdate(case_id, case.version, current.version if current else None)
         if state_changed:
             self._enter_state(tx, compiled, case, case.state, dest, now)
+        facts.refresh(tx, self.registry, self.calendar, case_id)  # R-STATS, same transaction
         return FireResult(
             case_id, trigger, case.state, dest, version, event.hash, case.spec_id, case.spec_version
         )

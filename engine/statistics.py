@@ -24,9 +24,8 @@ report for last month moves as its cases progress:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -162,10 +161,25 @@ def _cohort(
     return where
 
 
+# One statement per report: the period's facts grouped by the report they belong to and by
+# every dimension a figure breaks down by (a few hundred groups at most), folded in Python.
+_DIMENSIONS = (
+    "f.category_code, f.risk_level, f.result, f.resolved_level, f.latest_satisfaction, "
+    "f.latest_performance"
+)
+_SUMS = (
+    "COUNT(*), SUM(CASE WHEN f.overdue THEN 1 ELSE 0 END), SUM(f.working_days), "
+    "COUNT(f.working_days), SUM(CASE WHEN f.applied THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN f.confirmed THEN 1 ELSE 0 END), SUM(CASE WHEN f.rejected THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN f.not_accepted THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN f.withdrawn THEN 1 ELSE 0 END)"
+)
+
+
 def case_statistics(
     tx: Tx,
-    registry: Registry,
-    calendar: DeadlineCalendar,
+    registry: Registry,  # noqa: ARG001 (kept for callers: the facts hold what it classified)
+    calendar: DeadlineCalendar,  # noqa: ARG001 (likewise: the facts hold the working days)
     *,
     start: date,
     end: date,
@@ -173,108 +187,107 @@ def case_statistics(
 ) -> CaseStatistics:
     """The report for cases registered from `start` to `end` (local days, inclusive) whose
     committee, org unit or grid is among `unit_ids` (None: every case)."""
-    params: dict[str, Any] = {}
-    where = _cohort(tx, start, end, unit_ids, params)
+    first, after = _bounds(start, end)
+    params: dict[str, Any] = {
+        "first": tx.codec.dt_out(first),
+        "after": tx.codec.dt_out(after),
+    }
+    where = "f.registered_at >= :first AND f.registered_at < :after"
+    if unit_ids is not None:
+        units = sorted(unit_ids)
+        where += (
+            f" AND (f.committee_id IN ({in_params('u', units, params)}) OR f.org_unit_id IN "
+            f"({in_params('o', units, params)}) OR f.grid_id IN ({in_params('g', units, params)}))"
+        )
     rows = tx.all(
-        "SELECT c.id, c.spec_id, c.spec_version, c.state, c.resolved_level, c.category_code, "
-        "c.risk_level, c.overdue, c.created_at, c.agreement_effective_at, c.closed_at, c.data "
-        f"FROM cases c WHERE {where}",
+        f"SELECT 0, {_DIMENSIONS}, {_SUMS} FROM case_facts f WHERE {where} GROUP BY {_DIMENSIONS}",
         params,
     )
-    counts: Counter[str] = Counter()
-    resolved_at: Counter[str] = Counter()
-    by_category: Counter[str] = Counter()
-    by_risk: Counter[str] = Counter()
-    days_total = days_cases = 0
-    successful_ids: list[int] = []
-    for row in rows:
-        case_id, spec_id, version, state, resolved, category, risk, overdue = row[:8]
-        created, effective, closed = (tx.codec.dt_in(v) for v in row[8:11])
-        assert created is not None
-        by_category[category] += 1
-        by_risk[risk] += 1
-        counts["overdue"] += bool(overdue) and _overdue_reason(row[11]) != LATE_VISIT_ONLY
-        result = classify(registry.get(spec_id, version).states.get(state), effective)
-        counts[result] += 1
-        ended: datetime | None = None
-        if result == "failed":
-            ended = closed
-        elif result == "successful":
-            resolved_at[resolved or "unknown"] += 1
-            successful_ids.append(int(case_id))
-            ended = effective
-        if ended is not None:
-            days_total += calendar.working_days_between(_local_date(created), _local_date(ended))
-            days_cases += 1
-    visited, performed, satisfaction = _visits(tx, successful_ids)
-    return CaseStatistics(
-        start=start,
-        end=end,
-        received=len(rows),
-        successful=counts["successful"],
-        failed=counts["failed"],
-        not_mediated=counts["not_mediated"],
-        in_progress=counts["in_progress"],
-        overdue=counts["overdue"],
-        resolved_at=dict(resolved_at),
-        by_category=dict(by_category),
-        by_risk=dict(by_risk),
-        working_days_total=days_total,
-        working_days_cases=days_cases,
-        visited=visited,
-        performed=performed,
-        satisfaction=satisfaction,
-        confirmation=_confirmations(tx, [int(r[0]) for r in rows]),
+    empty = CaseStatistics(start=start, end=end, confirmation=_no_confirmation())
+    return _fold(start, end, rows).get(0, empty)
+
+
+def subtree_statistics(
+    tx: Tx, *, start: date, end: date, unit_ids: Collection[int]
+) -> dict[int, CaseStatistics]:
+    """For each unit given, the report for the cases of its subtree (committee, org unit or
+    grid within it) registered in the period: one statement for them all."""
+    first, after = _bounds(start, end)
+    params: dict[str, Any] = {
+        "first": tx.codec.dt_out(first),
+        "after": tx.codec.dt_out(after),
+    }
+    units = in_params("u", sorted(unit_ids), params)
+    rows = tx.all(
+        f"SELECT f.unit_id, {_DIMENSIONS}, {_SUMS} FROM case_fact_units f "
+        f"WHERE f.unit_id IN ({units}) AND f.registered_at >= :first "
+        f"AND f.registered_at < :after GROUP BY f.unit_id, {_DIMENSIONS}",
+        params,
     )
+    found = _fold(start, end, rows)
+    empty = CaseStatistics(start=start, end=end, confirmation=_no_confirmation())
+    return {unit: found.get(unit, empty) for unit in unit_ids}
+
+
+def _no_confirmation() -> dict[str, int]:
+    return dict.fromkeys(CONFIRMATION_TRIGGERS.values(), 0)
+
+
+def _fold(start: date, end: date, rows: Sequence[Sequence[Any]]) -> dict[int, CaseStatistics]:
+    """The grouped rows of one or more reports, as each report's figures."""
+    sums: dict[int, Counter[str]] = {}
+    dims: dict[int, dict[str, Counter[str]]] = {}
+    for row in rows:
+        key = int(row[0])
+        category, risk, result, resolved, satisfaction, performance = row[1:7]
+        count, overdue, days, days_cases = (int(v or 0) for v in row[7:11])
+        confirmations = [int(v or 0) for v in row[11:16]]
+        total = sums.setdefault(key, Counter())
+        by = dims.setdefault(key, {n: Counter() for n in ("cat", "risk", "at", "sat")})
+        total["received"] += count
+        total[result] += count
+        total["overdue"] += overdue
+        total["days"] += days
+        total["days_cases"] += days_cases
+        for name, value in zip(CONFIRMATION_TRIGGERS.values(), confirmations, strict=True):
+            total["c_" + name] += value
+        by["cat"][category] += count
+        by["risk"][risk] += count
+        if result == "successful":
+            by["at"][resolved or "unknown"] += count
+            if performance is not None:
+                total["visited"] += count
+                total["performed"] += count if performance == "performed" else 0
+            if satisfaction is not None:
+                by["sat"][satisfaction] += count
+    return {
+        key: CaseStatistics(
+            start=start,
+            end=end,
+            received=total["received"],
+            successful=total["successful"],
+            failed=total["failed"],
+            not_mediated=total["not_mediated"],
+            in_progress=total["in_progress"],
+            overdue=total["overdue"],
+            resolved_at=dict(dims[key]["at"]),
+            by_category=dict(dims[key]["cat"]),
+            by_risk=dict(dims[key]["risk"]),
+            working_days_total=total["days"],
+            working_days_cases=total["days_cases"],
+            visited=total["visited"],
+            performed=total["performed"],
+            satisfaction=dict(dims[key]["sat"]),
+            confirmation={n: total["c_" + n] for n in CONFIRMATION_TRIGGERS.values()},
+        )
+        for key, total in sums.items()
+    }
 
 
 def _batches(case_ids: list[int], size: int = 500) -> Iterator[list[int]]:
     """Ids in slices an IN list can hold on every database."""
     for start in range(0, len(case_ids), size):
         yield case_ids[start : start + size]
-
-
-def _visits(tx: Tx, case_ids: list[int]) -> tuple[int, int, dict[str, int]]:
-    """Cases visited, those whose latest visit found the agreement performed, and each
-    case's latest recorded satisfaction."""
-    latest: dict[int, str] = {}
-    satisfied: dict[int, str] = {}
-    for batch in _batches(case_ids):
-        params: dict[str, Any] = {}
-        rows = tx.all(
-            "SELECT case_id, performance, satisfaction FROM visits "
-            f"WHERE case_id IN ({in_params('c', batch, params)}) "
-            "ORDER BY visited_at, id",
-            params,
-        )
-        for case_id, performance, satisfaction in rows:
-            latest[int(case_id)] = performance
-            if satisfaction is not None:
-                satisfied[int(case_id)] = satisfaction
-    performed = sum(1 for value in latest.values() if value == "performed")
-    return len(latest), performed, dict(Counter(satisfied.values()))
-
-
-def _overdue_reason(data: Any) -> str | None:
-    loaded = json.loads(data) if isinstance(data, str) and data else data
-    return loaded.get("overdue_reason") if isinstance(loaded, dict) else None
-
-
-def _confirmations(tx: Tx, case_ids: list[int]) -> dict[str, int]:
-    """Cases that applied for judicial confirmation, and the rulings (each case once)."""
-    seen: dict[str, set[int]] = {name: set() for name in CONFIRMATION_TRIGGERS.values()}
-    for batch in _batches(case_ids):
-        params: dict[str, Any] = {}
-        cases = in_params("c", batch, params)
-        triggers = in_params("t", list(CONFIRMATION_TRIGGERS), params)
-        rows = tx.all(
-            "SELECT case_id, trigger FROM audit_events "
-            f"WHERE case_id IN ({cases}) AND trigger IN ({triggers})",
-            params,
-        )
-        for case_id, trigger in rows:
-            seen[CONFIRMATION_TRIGGERS[trigger]].add(int(case_id))
-    return {name: len(ids) for name, ids in seen.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from engine import search
 from engine.models import METADATA
 
 connection = context.config.attributes.get("connection")
@@ -14,6 +15,7 @@ context.configure(
     target_metadata=METADATA,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=lambda name, _type, _parents: not search.is_search_object(name),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -7,12 +7,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from api import migrate
+from engine import facts
+from engine.calendar import WorkingCalendar
 from engine.models import METADATA
-from tests.conftest import empty_database
+from engine.ports import FixedClock
+from tests.conftest import START, empty_database, make_engine
+from tests.flow import open_case
+from tests.world import build_world
 
 
 @pytest.mark.parametrize(
@@ -27,10 +33,38 @@ def test_migrations_at_head_match_the_models(backend: str, tmp_path: Path) -> No
             # tests below prove that one exists and works on both databases.
             warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression")
             warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
-            differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+            context = MigrationContext.configure(
+                connection, opts={"include_name": migrate.include_name}
+            )
+            differences = compare_metadata(context, METADATA)
             tables = set(sa.inspect(connection).get_table_names())
         assert differences == []
         assert set(METADATA.tables) <= tables
         migrate.upgrade(engine)  # a second run is a no-op, as `fengqiao init` promises
+    finally:
+        engine.dispose()
+
+
+def test_r_stats_migration_0012_back_fills_the_facts_of_existing_cases(tmp_path: Path) -> None:
+    engine = empty_database("sqlite", tmp_path)
+    try:
+        migrate.upgrade(engine)
+        world, clock = build_world(engine), FixedClock(START)
+        fengqiao = make_engine(engine, clock, WorkingCalendar.from_chinesecalendar())
+        resolved = open_case(fengqiao, world, clock)
+        resolved.consent_all()
+        resolved.fire("household", "route_to_grid")
+        resolved.fire("household", "record_oral_agreement", content="互相道歉")
+        open_case(fengqiao, world, clock)
+        with fengqiao.db.transaction(write=False) as tx:
+            before = facts.stored(tx)
+            units = {case_id: facts.stored_units(tx, case_id) for case_id in before}
+        assert {f.result for f in before.values()} == {"successful", "in_progress"}
+        with engine.begin() as connection:  # back to before the facts existed
+            command.downgrade(migrate.alembic_config(connection), "0009")
+        migrate.upgrade(engine)
+        with fengqiao.db.transaction(write=False) as tx:
+            assert facts.stored(tx) == before
+            assert {case_id: facts.stored_units(tx, case_id) for case_id in before} == units
     finally:
         engine.dispose()

@@ -29,6 +29,7 @@ from engine.statistics import (
     LedgerRow,
     case_statistics,
     ledger,
+    subtree_statistics,
 )
 
 STATISTICS_ROLES = (Role.supervisor, Role.admin)
@@ -120,18 +121,22 @@ def breakdown(
     """The report for a unit's subtree (without a unit: `scope`, None for everything), and
     one for each unit a level down the mediation tree (without a unit: each district)."""
     if unit is not None:
-        scope = _subtree(tx, unit)
         children = [
             child
             for child in queries.org_units(tx, parent_id=unit.id)
             if child.kind in MEDIATION_KINDS
         ]
-    else:
-        children = queries.org_units(tx, kind=OrgKind.district) if scope is None else []
+        # the unit and its children in one statement over the facts (engine/facts.py)
+        found = subtree_statistics(
+            tx, start=start, end=end, unit_ids=[unit.id, *(c.id for c in children)]
+        )
+        return found[unit.id], [(child, found[child.id]) for child in children]
     figures = _report(tx, engine, start, end, scope)
-    return figures, [
-        (child, _report(tx, engine, start, end, _subtree(tx, child))) for child in children
-    ]
+    if scope is not None:
+        return figures, []
+    districts = queries.org_units(tx, kind=OrgKind.district)
+    found = subtree_statistics(tx, start=start, end=end, unit_ids=[d.id for d in districts])
+    return figures, [(district, found[district.id]) for district in districts]
 
 
 def rate(value: float | None) -> str:

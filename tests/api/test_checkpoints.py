@@ -153,7 +153,15 @@ def test_audit_a_deleted_case_is_caught_by_the_signed_checkpoint(
     engine, _, second = chains
     checkpointer = _checkpointer(engine, tmp_path)
     checkpointer.make()
-    for table in ("timers", "assignments", "case_parties", "audit_events", "outbox"):
+    for table in (
+        "timers",
+        "assignments",
+        "case_parties",
+        "audit_events",
+        "outbox",
+        "case_facts",
+        "case_fact_units",
+    ):
         _sql(engine, f"DELETE FROM {table} WHERE case_id = :c", c=second.case_id)
     _sql(engine, "DELETE FROM cases WHERE id = :c", c=second.case_id)
     latest = checkpointer.latest()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from engine import facts
 from tests.api.conftest import Api, drive_to_application
 from tests.flow import Driver, open_case
 
@@ -57,6 +58,8 @@ def _district_in_march(api: Api) -> dict[str, int]:
             sa.text("UPDATE cases SET overdue = :yes WHERE id = :id"),
             {"yes": True, "id": pending.case_id},
         )
+    with engine.db.transaction(write=True) as tx:  # and, as the tick's fire does, its facts
+        facts.refresh(tx, engine.registry, engine.calendar, pending.case_id)
     drivers: dict[str, Driver] = {"january": january, "pending": pending}
     return {name: driver.case_id for name, driver in drivers.items()}
 
