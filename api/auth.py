@@ -65,6 +65,7 @@ class TokenClaims:
     issued_at: int
     expires_at: int
     epoch: int  # the user's token epoch when issued: a later epoch revokes the token
+    session_id: str  # this sign-in's own id: logging out revokes it alone (revoked_sessions)
 
 
 class TokenSigner:
@@ -88,6 +89,7 @@ class TokenSigner:
             "iat": issued,
             "exp": issued + self.lifetime_seconds,
             "ep": epoch,
+            "sid": secrets.token_urlsafe(12),
         }
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{_TOKEN_VERSION}.{body}.{self._sign(body)}"
@@ -110,6 +112,7 @@ class TokenSigner:
                 _claim_int(claims["iat"]),
                 _claim_int(claims["exp"]),
                 _claim_int(claims["ep"]),
+                _claim_sid(claims["sid"]),
             )
         except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise NotAuthenticated("登录凭据无效，请重新登录") from exc
@@ -126,6 +129,18 @@ def _claim_int(value: object) -> int:
     """
     if type(value) is not int or not -(2**62) < value < 2**62:
         raise TypeError("claim is not an integer")
+    return value
+
+
+def _claim_sid(value: object) -> str:
+    """The session id claim: a short URL-safe string (tokens issued before sessions had ids
+    have none, and are refused: their holders sign in once more).
+
+    Raises:
+        TypeError: anything else.
+    """
+    if type(value) is not str or not 8 <= len(value) <= 32:
+        raise TypeError("claim is not a session id")
     return value
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
 from engine import access, queries
@@ -98,17 +99,20 @@ class PrincipalCache:
         self._entries: dict[int, tuple[float, int, Principal]] = {}
         self._lock = threading.Lock()
 
-    def get(self, engine: Engine, user_id: int, epoch: int) -> Principal:
+    def get(self, engine: Engine, user_id: int, epoch: int, session_id: str) -> Principal:
         """Raises:
-        NotAuthenticated: no such user, disabled, or the token's epoch is not the user's.
+        NotAuthenticated: no such user, disabled, the token's epoch is not the user's, or
+            its session was logged out.
         """
         now = time.monotonic()
         with engine.db.transaction(write=False, snapshot=False) as tx:
-            state = queries.token_state(tx, user_id)
+            state = queries.session_state(tx, user_id, session_id)
         if state is None or not state[0]:
             raise NotAuthenticated("账号不存在或已停用，请联系管理员")
         if state[1] != epoch:
             raise NotAuthenticated("登录已失效（密码、角色或账号状态已变更），请重新登录")
+        if state[2]:
+            raise NotAuthenticated("您已退出登录，请重新登录")
         entry = self._entries.get(user_id)
         if entry is not None and entry[0] > now and entry[1] == epoch:
             return entry[2]
@@ -127,6 +131,23 @@ class PrincipalCache:
 def revoke_tokens(tx: Tx, user_id: int) -> None:
     """Bump the user's token epoch: every token issued before is refused from now on."""
     tx.execute("UPDATE users SET token_epoch = token_epoch + 1 WHERE id = :id", {"id": user_id})
+
+
+def revoke_session(tx: Tx, user_id: int, session_id: str, expires_at: datetime) -> None:
+    """End one signed-in session (logout): its token is refused from now on, on every worker;
+    the row lives until the token would have expired anyway (then the tick deletes it)."""
+    tx.execute(
+        "INSERT INTO revoked_sessions (session_id, user_id, expires_at) "
+        "VALUES (:sid, :user_id, :expires_at) ON CONFLICT (session_id) DO NOTHING",
+        {"sid": session_id, "user_id": user_id, "expires_at": tx.codec.dt_out(expires_at)},
+    )
+
+
+def forget_revoked_sessions(tx: Tx, now: datetime) -> int:
+    """Delete the revocations of tokens that have expired by now (they are refused anyway)."""
+    return tx.execute(
+        "DELETE FROM revoked_sessions WHERE expires_at <= :now", {"now": tx.codec.dt_out(now)}
+    ).rowcount
 
 
 def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> None:

@@ -62,7 +62,7 @@ async def current_principal(
         raise NotAuthenticated()
     services: Services = request.app.state.services  # not a sub-dependency: each costs µs
     claims = services.signer.verify(token)
-    return services.principals.get(services.engine, claims.user_id, claims.epoch)
+    return services.principals.get(services.engine, claims.user_id, claims.epoch, claims.session_id)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from api.authz import forget_revoked_sessions
 from api.checkpoints import Checkpointer, load_signing_key
 
 if TYPE_CHECKING:
@@ -123,6 +124,8 @@ class Ticker:
         timers = self.timers.fire_due(now)
         outbox = self.dispatcher.deliver_due(now) if self.dispatcher else None
         self.archive_closed()
+        with self.engine.db.transaction(write=True) as tx:
+            forget_revoked_sessions(tx, now)  # logged-out tokens that have expired by now
         summary = TickSummary(timers, outbox, reloaded, moved)
         if timers.claimed or (outbox and (outbox.delivered or outbox.retrying or outbox.dead)):
             log.info(

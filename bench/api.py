@@ -178,8 +178,9 @@ def _serve(target: str, workers: int, env: dict[str, str]) -> tuple[subprocess.P
     raise RuntimeError(f"the server did not start: {target}")
 
 
-def _prepare(url: str | None, folder: Path) -> tuple[dict[str, str], str, list[int]]:
-    """A seeded database, keys on disk, a mediator's token and a case for each client."""
+def _prepare(url: str | None, folder: Path) -> tuple[dict[str, str], dict[str, str], list[int]]:
+    """A seeded database, keys on disk, a mediator's and a supervisor's token and a case for
+    each client."""
     database_url = url or f"sqlite:///{folder / 'bench.db'}"
     sa_engine = make_sa_engine(database_url)
     if url is not None:
@@ -201,13 +202,15 @@ def _prepare(url: str | None, folder: Path) -> tuple[dict[str, str], str, list[i
     engine.db.engine.dispose()
     signer = TokenSigner(load_token_key(settings.resolved_token_key_file), lifetime_seconds=3600)
     env = {"FENGQIAO_DATA_DIR": str(folder), "FENGQIAO_DATABASE_URL": database_url}
-    return env, signer.issue(world.users["mediator"], 0), cases
+    tokens = {name: signer.issue(world.users[name], 0) for name in ("mediator", "supervisor")}
+    return env, tokens, cases
 
 
 def _measure(backend: str, url: str | None, workers: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env, token, cases = _prepare(url, Path(tmp))
+        env, tokens, cases = _prepare(url, Path(tmp))
+        token = tokens["mediator"]
         bare, port = _serve("bench.api:bare_app", workers, env)
         try:
             request = _get("/constant")

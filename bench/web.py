@@ -22,7 +22,9 @@ PAGES = {
     "案件页 /cases/{id}": "/cases/{case}",
     "办理表单 /cases/{id}/act/record_consent": "/cases/{case}/act/record_consent",
     "新建案件 /cases/new": "/cases/new",
+    "统计督办 /statistics (supervisor)": "/statistics",
 }
+SUPERVISOR_PAGES = frozenset({"/statistics"})
 
 
 def _page_client(path: str, token: str) -> tuple[Any, Any]:
@@ -54,12 +56,13 @@ async def _page(port: int, path: str, token: str, cases: list[int]) -> dict[str,
 def _measure(backend: str, url: str | None, workers: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env, token, cases = _prepare(url, Path(tmp))
+        env, tokens, cases = _prepare(url, Path(tmp))
         app, port = _serve("api.app:create_app", workers, env)
         try:
             for name, path in PAGES.items():
+                user = "supervisor" if path in SUPERVISOR_PAGES else "mediator"
                 results[f"{name} ({backend}, {workers}w)"] = asyncio.run(
-                    _page(port, path, token, cases)
+                    _page(port, path, tokens[user], cases)
                 )
         finally:
             app.terminate()

@@ -442,6 +442,18 @@ class LoginFailure(SQLModel, table=True):
     at: datetime = _ts(index=True)
 
 
+class RevokedSession(SQLModel, table=True):
+    """A signed-in session ended by its user (logout): its token is refused from then on, on
+    every worker, while the user's other sessions go on. Kept until the token would have
+    expired anyway; the tick deletes it then."""
+
+    __tablename__ = "revoked_sessions"
+
+    session_id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="users.id")
+    expires_at: datetime = _ts(index=True)
+
+
 class PiiAccess(SQLModel, table=True):
     """Every unmasked read of an ID or phone number (R-PII: "every unmasked view logged")."""
 

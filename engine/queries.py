@@ -422,9 +422,20 @@ def user_by_username(tx: Tx, username: str) -> UserRow | None:
 
 
 def token_state(tx: Tx, user_id: int) -> tuple[bool, int] | None:
-    """(active, token epoch) of a user: what every authenticated request checks."""
+    """(active, token epoch) of a user."""
     row = tx.one("SELECT active, token_epoch FROM users WHERE id = :id", {"id": user_id})
     return None if row is None else (bool(row[0]), int(row[1]))
+
+
+def session_state(tx: Tx, user_id: int, session_id: str) -> tuple[bool, int, bool] | None:
+    """(active, token epoch, session revoked) in one read: what every authenticated request
+    checks."""
+    row = tx.one(
+        "SELECT active, token_epoch, (SELECT COUNT(*) FROM revoked_sessions "
+        "WHERE session_id = :sid) FROM users WHERE id = :id",
+        {"id": user_id, "sid": session_id},
+    )
+    return None if row is None else (bool(row[0]), int(row[1]), bool(row[2]))
 
 
 def password_hash(tx: Tx, user_id: int) -> str | None:

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from workflows import actions, guards, objections, options
+from workflows import actions, guards, objections, options, scheduling
 from workflows.hookset import HOOKS
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
 
-__all__ = ["HOOKS", "WORKFLOWS_DIR", "actions", "guards", "objections", "options"]
+__all__ = ["HOOKS", "WORKFLOWS_DIR", "actions", "guards", "objections", "options", "scheduling"]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import hash_password, request_address, verify_password
-from api.authz import Principal, revoke_tokens
-from api.deps import TOKEN_URL, CurrentPrincipal, Services, ServicesDep
-from api.errors import problem_responses
+from api.authz import Principal, revoke_session, revoke_tokens
+from api.deps import TOKEN_URL, CurrentPrincipal, Services, ServicesDep, bearer_token
+from api.errors import NotAuthenticated, problem_responses
 from api.routes.common import AUTH_PROBLEMS
 from api.schemas import Me, MembershipPublic, PasswordChange, Token
 from engine import queries
@@ -93,6 +94,34 @@ async def login(request: Request, services: ServicesDep) -> Token:
     address = request_address(request, services.trusted_proxies)
     # argon2 takes tens of milliseconds of CPU: off the event loop
     return await run_in_threadpool(_login, services, username, password, address)
+
+
+def end_session(services: Services, token: str | None) -> bool:
+    """Log one session out on the server: its token is refused from now on (the user's other
+    sessions go on). A token that is already invalid needs nothing; returns whether one was
+    revoked."""
+    if not token:
+        return False
+    try:
+        claims = services.signer.verify(token)
+    except NotAuthenticated:
+        return False
+    with services.engine.db.transaction(write=True) as tx:
+        revoke_session(
+            tx,
+            claims.user_id,
+            claims.session_id,
+            datetime.fromtimestamp(claims.expires_at, UTC),
+        )
+    return True
+
+
+@router.post("/auth/logout", status_code=204, responses=AUTH_PROBLEMS)
+async def logout(request: Request, services: ServicesDep, principal: CurrentPrincipal) -> Response:
+    """Log out: this token is refused from now on; the user's other sessions go on."""
+    del principal  # a valid, unrevoked token: checked by the dependency
+    await run_in_threadpool(end_session, services, bearer_token(request))
+    return Response(status_code=204)
 
 
 def me_view(principal: Principal) -> Me:

@@ -17,6 +17,7 @@ from engine import queries
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Engine
 from engine.spec import Role
+from workflows.scheduling import upcoming_session
 
 MAX_FAILED_CHECKS = 5
 LOCK = timedelta(minutes=30)
@@ -61,6 +62,7 @@ class ProgressView:
     plain: str
     confirmed: bool
     last_session: tuple[datetime, str] | None
+    next_session: dict[str, Any] | None  # time, place and note of a session still to come
     agreement_version: int | None  # the latest agreement, when it names this party
 
 
@@ -223,6 +225,7 @@ def progress(engine: Engine, token: str, link_id: int) -> ProgressView | None:
         plain=PLAIN_STATES.get(case.state, f"案件目前处于“{label}”阶段。"),
         confirmed=case.data.get("confirmation", {}).get("outcome") == "confirmed",
         last_session=(sessions[-1].held_at, sessions[-1].place) if sessions else None,
+        next_session=upcoming_session(case.data, engine.clock.now()),
         agreement_version=agreements[-1].version if agreements else None,
     )
 

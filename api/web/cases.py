@@ -25,6 +25,7 @@ from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
 from engine.records import TriggerOption
 from engine.runtime import Engine
 from engine.spec import LEVEL_LABELS, ROLE_LABELS, WorkflowSpec
+from workflows.scheduling import upcoming_session
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]
@@ -194,6 +195,7 @@ def case_detail(
         party_names={p.party_id: p.name for p in facts.parties},
         done=done,
         links=links,
+        next_session=upcoming_session(facts.case.data, services.engine.clock.now()),
         steps=flow_steps(spec, facts),
         allowed=ordered_actions(spec, facts.case.state, [a for a in facts.actions if a.allowed]),
         base_url=services.settings.base_url.rstrip("/"),

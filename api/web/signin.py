@@ -13,7 +13,15 @@ from api.auth import request_address
 from api.deps import Services, ServicesDep
 from api.errors import InvalidCredentials, TooManyLoginAttempts
 from api.routes.auth import _login as login_service
-from api.web.session import PageRoute, checked_form, clear_session, page, set_session
+from api.routes.auth import end_session
+from api.web.session import (
+    SESSION_COOKIE,
+    PageRoute,
+    checked_form,
+    clear_session,
+    page,
+    set_session,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Form = Annotated[FormData, Depends(checked_form)]
@@ -64,9 +72,11 @@ async def login(request: Request, form: Form, services: ServicesDep) -> Response
 
 
 @router.post("/logout")
-async def logout(request: Request, form: Form) -> Response:
+async def logout(request: Request, form: Form, services: ServicesDep) -> Response:
+    """Sign out: the session is revoked on the server (a copy of the cookie is refused from
+    now on), not only forgotten by this browser; the user's other sessions go on."""
     del form  # checked: a third-party page cannot sign anyone out
+    await run_in_threadpool(end_session, services, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", 303)
     clear_session(response)
-    del request
     return response

@@ -119,3 +119,44 @@ def test_a_role_change_revokes_the_token_and_the_next_login_sees_the_new_roles(
     fresh = _token(api, "mediator3")
     me = other_worker.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).json()
     assert me["roles"] == ["court_clerk"]
+
+
+def test_logging_out_revokes_that_token_on_every_worker_and_no_other(
+    any_api: Api, other_worker: TestClient
+) -> None:
+    api = any_api
+    phone, desk = _token(api, "mediator"), _token(api, "mediator")
+    assert _me(other_worker, phone) == _me(other_worker, desk) == 200  # cached there now
+    out = api.client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {phone}"})
+    assert out.status_code == 204
+    assert _me(api.client, phone) == 401
+    assert _me(other_worker, phone) == 401  # the revocation is in the database, not a cache
+    assert _me(api.client, desk) == _me(other_worker, desk) == 200  # the other session goes on
+    again = api.client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {phone}"})
+    assert again.status_code == 401
+
+
+def test_the_tick_forgets_a_revocation_once_its_token_has_expired(any_api: Api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from api.scheduler import Ticker
+    from engine.timers import TimerService
+
+    api = any_api
+    token = _token(api, "mediator")
+    api.client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    ticker = Ticker(
+        api.engine, timers=TimerService(api.engine), dispatcher=None, calendar_dir=Path("/none")
+    )
+
+    def revoked() -> int:
+        with api.engine.db.transaction(write=False) as tx:
+            row = tx.one("SELECT COUNT(*) FROM revoked_sessions")
+        return int(row[0]) if row else 0
+
+    now = datetime.now(UTC)  # tokens expire on the signer's clock: the real one
+    ticker.tick(now)  # the token would still be good: the row stays
+    assert revoked() == 1
+    assert _me(api.client, token) == 401
+    ticker.tick(now + timedelta(days=2))
+    assert revoked() == 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
@@ -23,6 +25,8 @@ from tests.web.browser import (
 )
 from tests.web.test_signing import case_at_signing
 from tests.web.test_verify import signed_agreement
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def sign_in(page: Page, username: str) -> None:
@@ -112,7 +116,15 @@ def household_takes_it_to_the_room(page: Page, case_id: int) -> None:
     submit(page, "上报调解室")
 
 
-def mediator_holds_a_session_and_drafts(page: Page, case_id: int) -> None:
+def mediator_schedules_the_next_session(page: Page, case_id: int, when: str) -> None:
+    open_action(page, case_id, "安排下次调解")
+    page.get_by_label("调解时间").fill(when)  # <input type=datetime-local>, Beijing time
+    page.get_by_label("调解地点").fill("老杨调解工作室二楼")
+    submit(page, "安排下次调解")
+    expect(page.locator(".next-session")).to_contain_text("老杨调解工作室二楼")
+
+
+def mediator_holds_a_session_and_drafts(page: Page, case_id: int, when: str) -> None:
     open_action(page, case_id, "指派或邀请人员")
     shot(page, "action-assign")
     choose(page, "user_id", "杨光明")
@@ -126,6 +138,7 @@ def mediator_holds_a_session_and_drafts(page: Page, case_id: int) -> None:
     page.locator("#f-signed_by-2").check()
     shot(page, "action-session")
     submit(page, "记录调解")
+    mediator_schedules_the_next_session(page, case_id, when)
     open_action(page, case_id, "拟定调解协议")
     page.get_by_label("纠纷事实").fill("被申请人房屋滴水损坏申请人院墙")
     field(page, "issues").fill("修缮费用的承担\n修缮期限")
@@ -205,7 +218,8 @@ def test_a_whole_case_clicked_through(browser: Browser, served: Served, api: Api
     household_takes_it_to_the_room(phone, case_id)
     desk = new_context(browser, served.url, DESK).new_page()
     sign_in(desk, "mediator")
-    mediator_holds_a_session_and_drafts(desk, case_id)
+    when = (api.clock.now() + timedelta(days=40)).astimezone(BEIJING)
+    mediator_holds_a_session_and_drafts(desk, case_id, when.strftime("%Y-%m-%dT09:30"))
     parties_sign_on_one_tablet(desk, case_id)
     court = new_context(browser, served.url, DESK).new_page()
     sign_in(court, "clerk")
@@ -229,6 +243,8 @@ def test_a_whole_case_clicked_through(browser: Browser, served: Served, api: Api
     party.get_by_label("手机号码后四位").fill("1234")
     party.get_by_role("button", name="查看进度").click()
     expect(party.locator("dl.facts")).to_contain_text("法院已裁定确认调解协议有效")
+    expect(party.locator(".next-session")).to_contain_text("09:30")
+    expect(party.locator(".next-session")).to_contain_text("老杨调解工作室二楼")
     shot(party, "progress")
     assert api.engine.get_case(case_id, api.world.actors["supervisor"]).state == "followup"
 

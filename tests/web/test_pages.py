@@ -49,6 +49,24 @@ def test_signing_out_needs_the_token_and_ends_the_session(pages: Pages) -> None:
     assert pages.get("/").status_code == 303
 
 
+def test_signing_out_revokes_the_session_on_the_server_not_only_the_cookie(
+    api: Api, pages: Pages
+) -> None:
+    other = Pages(api)  # the same user at another desk: a second client, its own cookie
+    other.client = type(api.client)(api.client.app)
+    other.sign_in("mediator")
+    pages.sign_in("mediator")
+    copied = pages.client.cookies.get("fq_session")
+    assert copied
+    assert pages.post("/logout", {}, from_page="/").status_code == 303
+    pages.client.cookies.set("fq_session", copied)  # someone replays the old cookie
+    replayed = pages.get("/")
+    assert (replayed.status_code, replayed.headers["location"]) == (303, "/login?next=%2F")
+    api_call = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {copied}"})
+    assert api_call.status_code == 401
+    assert other.get("/").status_code == 200  # the other desk is still signed in
+
+
 def test_r_scope_a_case_outside_ones_scope_is_the_same_404_page_as_a_missing_one(
     seeded: Api,
 ) -> None:
