@@ -67,6 +67,7 @@ IDENTITY_METHODS: dict[str, str] = {
     "id_document": "出示身份证件，调解员当面核对号码",
     "sms_otp": "手机短信验证码",
     "password": "签署时再次输入登录密码",
+    "demo": "示范数据，未核验身份",
 }
 
 # A UUID-derived OID (ITU-T X.667, no registration needed) for the SigningEvent extension.

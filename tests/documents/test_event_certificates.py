@@ -38,7 +38,7 @@ def _event(
         document_sha256=hashlib.sha256(pdf).hexdigest(),
         document_length=len(pdf),
         identity_method=method,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
     return ca.issue_event(name, role, event)
 
