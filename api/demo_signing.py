@@ -47,8 +47,6 @@ def sign_as_own_acts(documents: DocumentService, case_id: int, mediator: Actor) 
     signer = documents.authority.issue_event(
         documents.user_name(mediator), SignerRole.MEDIATOR, event
     )
-    documents.sign_as_act(
-        case_id, mediator, "sign_mediator", signer, {"identity_method": "demo"}
-    )
+    documents.sign_as_act(case_id, mediator, "sign_mediator", signer, {"identity_method": "demo"})
     case = engine.get_case(case_id, mediator)
     documents.apply_seal(case_id, mediator, case.version)

@@ -711,6 +711,31 @@ class DocumentService:
             doc, branding, document_id=self.public_id(case_id, kind, RENDERING_VERSION)
         )
 
+    def confirmation_application_content(
+        self, case_id: int, actor: Actor
+    ) -> ConfirmationApplication:
+        """The 司法确认申请书's content with masked numbers (api/services/jc_package.py fills
+        in what the court needs)."""
+        case = self.engine.get_case(case_id, actor)
+        with self.engine.db.transaction(write=False) as tx:
+            category = tx.category(case.category_code)
+            extra = queries.case_extra(tx, case_id)
+            assert category is not None, "cases reference categories by foreign key"
+            assert extra is not None, "the case was just loaded"
+            branding, _ = _branding(tx, case)
+            parties, rows = _masked_parties(queries.parties(tx, case_id))
+            file = _CaseFile(
+                case=case,
+                category=category,
+                summary=extra.summary,
+                registrar_id=extra.registrar_id,
+                parties=parties,
+                rows=rows,
+                branding=branding,
+                presiding=_presiding(tx, case_id),
+            )
+            return self._confirmation_application(tx, file, None)
+
     def _application(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationApplication:
         del tx, index
         applicants = file.with_role("applicant")
