@@ -165,6 +165,10 @@ class DemoCase:
             self._sign_without_documents(case.number, paper=paper)
         elif paper:
             self._sign_on_paper(self.documents, case.number)
+        elif self.engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing:
+            from api.demo_signing import sign_as_own_acts  # R-ESIGN: v2 flows
+
+            sign_as_own_acts(self.documents, self.case_id, self.district.actors[self.mediator])
         else:
             actor = self.district.actors[self.mediator]
             for party_id in self.party_ids:

@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar, get_args
 from cryptography import x509
 from pydantic import ValidationError
 
-from api.errors import DocumentNotFound
+from api.errors import DocumentNotFound, OwnActRequired
 from api.keys import load_document_key
 from api.settings import Settings
 from documents import (
@@ -347,6 +347,10 @@ class DocumentService:
             EngineError: the engine refuses the step (guards, roles, concurrency).
         """
         facts = self._facts(case_id, actor, expected_version, "sign_party")
+        if self._own_act(facts.case):
+            raise OwnActRequired(
+                "当事人的电子签名须由当事人（或其法定代理人）本人签署：请发起本人签署（个人签署链接或调解室签署屏），经身份核验后由其本人完成，调解员不能代为签署"
+            )
         party = next((p for p in facts.parties if p.party_id == party_id), None)
         if party is None:
             raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
@@ -364,9 +368,40 @@ class DocumentService:
             mark=mark,
         )
 
+    def sign_as_act(
+        self,
+        case_id: int,
+        actor: Actor,
+        trigger: str,
+        signer: IssuedSigner,
+        payload: dict[str, Any],
+        *,
+        signature_png: bytes | None = None,
+        mark: Mark = "signature",
+    ) -> FireResult:
+        """R-ESIGN: sign the latest agreement with an event certificate the signer's own act
+        obtained (api/services/own_signing.py), then fire `trigger`; `actor` is who opened
+        the act. The certificate's key is destroyed whatever happens."""
+        try:
+            case = self.engine.get_case(case_id, actor)
+            facts = self._facts(case_id, actor, case.version, trigger)
+            assert signer.event is not None, "only event certificates sign as an act"
+            if facts.agreement_versions[-1].sha256 != signer.event.document_sha256:
+                raise InvalidInput("协议书已更新，请重新发起签署并阅读新版本", field="document")
+            return self._sign(
+                facts, actor, trigger, signer, payload, signature_png=signature_png, mark=mark
+            )
+        finally:
+            signer.destroy_key()
+
+    def _own_act(self, case: CaseRecord) -> bool:
+        return self.engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing
+
     def sign_mediator(self, case_id: int, actor: Actor, expected_version: int) -> FireResult:
         """The acting mediator signs with their own certificate, after every party."""
         facts = self._facts(case_id, actor, expected_version, "sign_mediator")
+        if self._own_act(facts.case):
+            raise OwnActRequired("调解员须本人签署：请在签署时再次输入登录密码")
         _require_draft(facts)
         name = self._user_name(actor)
         signer = self.authority.issue(name, SignerRole.MEDIATOR, key_id=f"user:{actor.user_id}")
@@ -382,7 +417,18 @@ class DocumentService:
             organisation=facts.branding.committee_name,
             key_id=f"org:{facts.committee_id}",
         )
-        return self._sign(facts, actor, "apply_seal", signer, {})
+        if not self._own_act(facts.case):
+            return self._sign(facts, actor, "apply_seal", signer, {})
+        # R-ESIGN: the seal is the committee's key, applied by a named person (recorded)
+        name = self._user_name(actor)
+        return self._sign(
+            facts,
+            actor,
+            "apply_seal",
+            signer,
+            {"applied_by": name},
+            reason=f"加盖调解委员会印章（经办人：{name}）",
+        )
 
     def _sign(
         self,
@@ -394,6 +440,7 @@ class DocumentService:
         *,
         signature_png: bytes | None = None,
         mark: Mark = "signature",
+        reason: str | None = None,
     ) -> FireResult:
         _require_draft(facts)
         late = overdue_terms(facts.case.data.get("agreement", {}), self._today())
@@ -411,6 +458,7 @@ class DocumentService:
             location=facts.branding.committee_name,
             mark=mark,
             signed_at=self.engine.clock.now(),
+            reason=reason,
         )
         digest = self.store.put(signed)
         return self.engine.fire(
@@ -661,6 +709,31 @@ class DocumentService:
         return self.renderer.render(
             doc, branding, document_id=self.public_id(case_id, kind, RENDERING_VERSION)
         )
+
+    def confirmation_application_content(
+        self, case_id: int, actor: Actor
+    ) -> ConfirmationApplication:
+        """The 司法确认申请书's content with masked numbers (api/services/jc_package.py fills
+        in what the court needs)."""
+        case = self.engine.get_case(case_id, actor)
+        with self.engine.db.transaction(write=False) as tx:
+            category = tx.category(case.category_code)
+            extra = queries.case_extra(tx, case_id)
+            assert category is not None, "cases reference categories by foreign key"
+            assert extra is not None, "the case was just loaded"
+            branding, _ = _branding(tx, case)
+            parties, rows = _masked_parties(queries.parties(tx, case_id))
+            file = _CaseFile(
+                case=case,
+                category=category,
+                summary=extra.summary,
+                registrar_id=extra.registrar_id,
+                parties=parties,
+                rows=rows,
+                branding=branding,
+                presiding=_presiding(tx, case_id),
+            )
+            return self._confirmation_application(tx, file, None)
 
     def _application(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationApplication:
         del tx, index

@@ -160,6 +160,16 @@ class DocumentNotFound(ApiError):
         super().__init__("未找到该文书：核验码有误，或文书不存在", key=key)
 
 
+class OwnActRequired(ApiError):
+    """R-ESIGN: a signature the flow requires as the signer's own act, asked for by another."""
+
+    code = "own_act_required"
+    title_zh = "须由签署人本人签署"
+
+    def __init__(self, message_zh: str) -> None:
+        super().__init__(message_zh)
+
+
 class UploadTooLarge(ApiError):
     code = "payload_too_large"
     title_zh = "上传文件过大"
@@ -212,6 +222,7 @@ STATUS: dict[type[Failure], int] = {
     IdempotencyInProgress: 409,
     GraphUnavailable: 503,
     DocumentNotFound: 404,
+    OwnActRequired: 403,
     UploadTooLarge: 413,
     RequestTooLarge: 413,
     UnsupportedUpload: 415,

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     checkpoint_dir: Path | None = None  # default: data_dir/checkpoints
     checkpoint_minutes: float = Field(default=10.0, gt=0)  # how often the tick signs heads
     document_store_key_file: Path | None = None  # default: data_dir/keys/store.key (AES-GCM)
+    # R-ESIGN: one-time codes to a signer's phone; "console" logs them (development only)
+    otp_sender: Literal["console"] = "console"
+    otp_minutes: int = Field(default=5, gt=0, le=30)  # a code's lifetime
+    otp_max_attempts: int = Field(default=5, gt=0, le=10)  # wrong codes before a new one
+    signing_link_minutes: int = Field(default=30, gt=0, le=24 * 60)  # a personal signing link
 
     @field_validator("trusted_proxies")
     @classmethod

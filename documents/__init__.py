@@ -11,7 +11,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from documents.ca import DEV_MARK, CertificateAuthority, IssuedSigner, SignerIdentity
+    from documents.ca import (
+        DEV_MARK,
+        CertificateAuthority,
+        IssuedSigner,
+        SignerIdentity,
+        SigningEvent,
+        event_of,
+    )
     from documents.errors import (
         AlreadySigned,
         CertificateError,
@@ -98,6 +105,8 @@ _WHERE = {
     "VerificationReport": "documents.verification",
     "sign": "documents.signing",
     "signing_plan": "documents.signing",
+    "SigningEvent": "documents.ca",
+    "event_of": "documents.ca",
     "verify": "documents.verification",
 }
 
@@ -144,6 +153,7 @@ __all__ = [
     "SignerIdentity",
     "SignerRole",
     "SigningError",
+    "SigningEvent",
     "SigningOutOfOrder",
     "Slot",
     "StoreError",
@@ -154,6 +164,7 @@ __all__ = [
     "Verdict",
     "VerificationError",
     "VerificationReport",
+    "event_of",
     "sign",
     "signing_plan",
     "verify",

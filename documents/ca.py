@@ -3,12 +3,15 @@
 A deployment configures its CA as a PKCS#12 file; without one a development CA is generated
 on first use and says so in every subject it signs (O/OU "开发用 / FOR DEVELOPMENT ONLY").
 Issued signer keys are cached on disk (and in memory, already parsed: re-parsing an RSA key
-costs ~0.1 s a signature) so re-runs reuse them.
+costs ~0.1 s a signature) so re-runs reuse them — except event certificates (R-ESIGN): one
+key per act of signing, bound to the document it signs, never written anywhere and dropped
+after use.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +41,83 @@ class SignerIdentity:
     organisation: str | None = None
 
 
+@dataclass(frozen=True)
+class SigningEvent:
+    """What an event certificate binds (R-ESIGN): the act, the exact bytes it signs and how
+    the signer's identity was checked. Written into the certificate, read back by `event_of`.
+
+    Args:
+        act: the signing act's id in the host.
+        document_sha256: SHA-256 of the document as shown to the signer, before this signature.
+        document_length: its length: the signed file starts with exactly these bytes.
+        identity_method: how the signer's identity was checked (id_document, sms_otp, password).
+        signed_by: who performed the act when it is not the named signatory (a 法定代理人).
+        capacity: in what capacity `signed_by` acts (e.g. 法定代理人).
+    """
+
+    act: int
+    document_sha256: str
+    document_length: int
+    identity_method: str
+    signed_by: str | None = None
+    capacity: str | None = None
+
+
+IDENTITY_METHODS: dict[str, str] = {
+    "id_document": "出示身份证件，调解员当面核对号码",
+    "sms_otp": "手机短信验证码",
+    "password": "签署时再次输入登录密码",
+    "demo": "示范数据，未核验身份",
+}
+
+# A UUID-derived OID (ITU-T X.667, no registration needed) for the SigningEvent extension.
+SIGNING_EVENT_OID = x509.ObjectIdentifier("2.25.217645203871207113716359540284406371421")
+
+
+def _utf8_der(text: str) -> bytes:
+    body = text.encode()
+    size = len(body)
+    if size < 0x80:
+        head = bytes([size])
+    else:
+        raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+        head = bytes([0x80 | len(raw)]) + raw
+    return b"\x0c" + head + body
+
+
+def _utf8_from_der(data: bytes) -> str:
+    if len(data) < 2 or data[0] != 0x0C:
+        raise ValueError("not a UTF8String")
+    size, offset = data[1], 2
+    if size & 0x80:
+        count = size & 0x7F
+        size, offset = int.from_bytes(data[2 : 2 + count], "big"), 2 + count
+    return data[offset : offset + size].decode()
+
+
+def event_of(certificate: x509.Certificate) -> SigningEvent | None:
+    """The signing event an event certificate was issued for; None for a standing certificate."""
+    try:
+        ext = certificate.extensions.get_extension_for_oid(SIGNING_EVENT_OID)
+    except x509.ExtensionNotFound:
+        return None
+    value = ext.value
+    if not isinstance(value, x509.UnrecognizedExtension):
+        return None
+    try:
+        data = json.loads(_utf8_from_der(value.value))
+        return SigningEvent(
+            act=int(data["act"]),
+            document_sha256=str(data["sha256"]),
+            document_length=int(data["length"]),
+            identity_method=str(data["identity"]),
+            signed_by=data.get("by"),
+            capacity=data.get("as"),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 @dataclass(eq=False)
 class IssuedSigner:
     """A signer's certificate, chain and loaded private key, ready to sign many times."""
@@ -47,6 +127,17 @@ class IssuedSigner:
     private_key: PrivateKey
     chain: tuple[x509.Certificate, ...]
     _pyhanko: Any = field(default=None, repr=False)
+    event: SigningEvent | None = None
+
+    def destroy_key(self) -> None:
+        """Drop every reference this object holds to the private key (R-ESIGN: an event
+        certificate's key serves one act and is never kept). Nothing was written to disk."""
+        self._pyhanko = None
+        self.__dict__.pop("private_key", None)
+
+    @property
+    def key_destroyed(self) -> bool:
+        return "private_key" not in self.__dict__
 
     @property
     def is_development(self) -> bool:
@@ -256,8 +347,58 @@ class CertificateAuthority:
         self._issued[digest] = issued
         return issued
 
+    def issue_event(
+        self,
+        name: str,
+        role: SignerRole,
+        event: SigningEvent,
+        *,
+        organisation: str | None = None,
+        now: datetime | None = None,
+    ) -> IssuedSigner:
+        """An event certificate (R-ESIGN): a fresh key for one act of signing, its certificate
+        naming the signatory and binding `event` (the document's hash, the identity check).
+
+        The key lives only in the returned object: it is neither written to `signer_dir` nor
+        cached here. Sign once, then call `destroy_key()`. The certificate is valid for an
+        hour around `now`; its validity does not matter after signing (the signature's time
+        is inside it).
+        """
+        identity = SignerIdentity(name=name, role=role, organisation=organisation)
+        key = _new_key("ec")
+        at = now or datetime.now(UTC)
+        payload = {
+            "act": event.act,
+            "sha256": event.document_sha256,
+            "length": event.document_length,
+            "identity": event.identity_method,
+        }
+        if event.signed_by:
+            payload["by"] = event.signed_by
+        if event.capacity:
+            payload["as"] = event.capacity
+        extension = x509.UnrecognizedExtension(
+            SIGNING_EVENT_OID, _utf8_der(json.dumps(payload, ensure_ascii=False))
+        )
+        cert = self._certificate_for(
+            identity, key, at, lifetime=timedelta(hours=1), extra=extension
+        )
+        return IssuedSigner(
+            identity=identity,
+            certificate=cert,
+            private_key=key,
+            chain=(self.certificate, *self.chain),
+            event=event,
+        )
+
     def _certificate_for(
-        self, identity: SignerIdentity, key: PrivateKey, now: datetime
+        self,
+        identity: SignerIdentity,
+        key: PrivateKey,
+        now: datetime,
+        *,
+        lifetime: timedelta = timedelta(days=3 * 365),
+        extra: x509.UnrecognizedExtension | None = None,
     ) -> x509.Certificate:
         attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
         org = identity.organisation or (DEV_MARK if self.is_development else None)
@@ -269,14 +410,16 @@ class CertificateAuthority:
             x509.NameAttribute(NameOID.TITLE, identity.role.value),
             x509.NameAttribute(NameOID.COMMON_NAME, identity.name),
         ]
+        builder = x509.CertificateBuilder()
+        if extra is not None:
+            builder = builder.add_extension(extra, critical=False)
         return (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name(attributes))
+            builder.subject_name(x509.Name(attributes))
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=3 * 365))
+            .not_valid_before(now - (timedelta(minutes=5) if extra else timedelta(days=1)))
+            .not_valid_after(now + lifetime)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(

@@ -241,6 +241,7 @@ def sign(
     location: str | None = None,
     mark: Mark = "signature",
     signed_at: datetime | None = None,
+    reason: str | None = None,
 ) -> bytes:
     """Add `signer`'s PAdES signature in its own field as an incremental update.
 
@@ -256,6 +257,7 @@ def sign(
             host passes the time its record of the signature carries, so the two agree. A
             seal prints its Beijing date in its appearance: the day the last seal is applied
             is the agreement's date.
+        reason: the signature's reason text; default "<label>签名" (e.g. who applied a seal).
 
     Returns:
         The PDF with one more signature.
@@ -298,7 +300,7 @@ def sign(
         certify=certify,
         docmdp_permissions=MDPPerm.FILL_FORMS,
         name=signer.identity.name,
-        reason=f"{slot.label}{MARKS[mark] if slot.role is SignerRole.PARTY else '签署'}",
+        reason=reason or f"{slot.label}{MARKS[mark] if slot.role is SignerRole.PARTY else '签署'}",
         location=location,
     )
     style = StaticStampStyle(

@@ -6,6 +6,7 @@ not only the digest: a white rectangle over a term is caught here; poppler's pdf
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -112,6 +113,11 @@ class SignatureReport:
     bottom_line: bool
     development_certificate: bool
     in_plan: bool = True
+    # R-ESIGN: an event certificate's identity check and whether it names these very bytes
+    identity_method: str | None = None
+    signed_by: str | None = None
+    capacity: str | None = None
+    bound_to_document: bool | None = None  # None: a standing certificate (seal, court, v1)
 
     @property
     def matches_slot(self) -> bool:
@@ -125,7 +131,20 @@ class SignatureReport:
 
     @property
     def ok(self) -> bool:
-        return self.bottom_line and self.matches_slot
+        return self.bottom_line and self.matches_slot and self.bound_to_document is not False
+
+    @property
+    def identity_zh(self) -> str | None:
+        """How the signer's identity was checked, in words; None for a standing certificate."""
+        if self.identity_method is None:
+            return None
+        from documents.ca import IDENTITY_METHODS
+
+        method = IDENTITY_METHODS.get(self.identity_method, self.identity_method)
+        who = (
+            f"由{self.capacity or ''}{self.signed_by}本人签署，" if self.signed_by else "本人签署，"
+        )
+        return f"{who}身份核验：{method}"
 
     @property
     def state_zh(self) -> str:
@@ -142,13 +161,16 @@ class SignatureReport:
         if not self.matches_slot:
             role = self.role.label_zh if self.role else "未知角色"
             return f"签名人与签名栏不符（应为{self.expected_name}，实为{role}{self.signer_name}）"
+        if self.bound_to_document is False:
+            return "签署事件证书所绑定的文书与签署的文书不符"
         return "签名有效"
 
     @property
     def summary_zh(self) -> str:
         when = f"，{beijing_time(self.signing_time)}（北京时间）签署" if self.signing_time else ""
         dev = "（开发用证书）" if self.development_certificate else ""
-        return f"{self.label}{self.signer_name}{dev}{when}：{self.state_zh}"
+        identity = f"（{self.identity_zh}）" if self.identity_zh else ""
+        return f"{self.label}{self.signer_name}{dev}{when}{identity}：{self.state_zh}"
 
 
 @dataclass(frozen=True)
@@ -319,7 +341,7 @@ def _verify(
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    from documents.ca import common_name, role_of
+    from documents.ca import common_name, event_of, role_of
 
     reader = _read(pdf)
     plan = _slots(reader)
@@ -342,6 +364,14 @@ def _verify(
         slot = slots.get(sig.field_name)
         cert = x509.load_der_x509_certificate(status.signing_cert.dump())
         level = status.modification_level
+        event = event_of(cert)
+        bound = None
+        if event is not None:
+            prefix = pdf[: event.document_length]
+            bound = (
+                len(prefix) == event.document_length
+                and hashlib.sha256(prefix).hexdigest() == event.document_sha256
+            )
         reports.append(
             SignatureReport(
                 field=str(sig.field_name),
@@ -359,6 +389,10 @@ def _verify(
                 bottom_line=bool(status.bottom_line),
                 development_certificate=DEV_MARK in cert.subject.rfc4514_string(),
                 in_plan=slot is not None,
+                identity_method=event.identity_method if event else None,
+                signed_by=event.signed_by if event else None,
+                capacity=event.capacity if event else None,
+                bound_to_document=bound,
             )
         )
     last = reports[-1] if reports else None

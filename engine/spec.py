@@ -207,6 +207,9 @@ class WorkflowSpec(_Frozen):
     # persons under this age act through a legal representative recorded as a person at intake
     representation_age: int | None = Field(default=None, ge=1, le=30)
     signatories: tuple[str, ...] = ("parties", "mediator", "seal")
+    # R-ESIGN: signatures are the signer's own act (identity check, event certificate);
+    # False keeps the platform-held keys of the versions published before it (v1)
+    own_act_signing: bool = False
 
     def state(self, name: str) -> StateSpec:
         for state in self.states:

@@ -92,10 +92,12 @@ def objection_in_time(ctx: TransitionContext) -> str | None:
     """R-JC-OBJECT: 15 days from receipt for a party, 6 months from knowing for a third party."""
     ruled = _ruled_on(ctx)
     today = ctx.now.astimezone(SHANGHAI).date()
-    received: date = ctx.value("received_on")
-    lodged: date = ctx.value("lodged_on")
+    received: date | None = ctx.value("received_on")
+    lodged: date | None = ctx.value("lodged_on")
     if ruled is None:
         return "本案尚无司法确认裁定，无从提出异议"
+    if received is None or lodged is None:
+        return None  # listing the actions: the dates are asked for (and required) on firing
     if lodged > today:
         return "提出异议的日期不能晚于今天"
     if received > lodged:

@@ -535,6 +535,31 @@ async def case_file_volume(
 
 
 @router.get(
+    "/confirmation-package",
+    response_class=Response,
+    responses={**_PDF_RESPONSE, **problem_responses(401, 403, 404, 422, 500)},
+)
+async def confirmation_package(
+    case_id: CaseId, documents: DocumentsDep, principal: CurrentPrincipal
+) -> Response:
+    """The 司法确认申请书 as filed with the court: full ID numbers and phones, read logged."""
+    from api.services.jc_package import confirmation_package as build
+
+    pdf = await anyio.to_thread.run_sync(
+        partial(build, documents, principal, case_id), limiter=document_workers("write")
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="case-{case_id}-jc-package.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get(
     "/case-file/{kind}",
     response_class=Response,
     responses={**_PDF_RESPONSE, **problem_responses(401, 404, 422, 500)},

@@ -40,6 +40,8 @@ class SigningStatus:
     esign_excluded: bool  # R-ESIGN-EXCLUDE: wet signatures and a scan instead
     category_name: str
     agreement: dict[str, Any]
+    # R-ESIGN: each signature its signer's own act (an identity check, an event certificate)
+    own_act: bool = False
 
     @property
     def next_party(self) -> Signatory | None:
@@ -80,6 +82,7 @@ def signing_status(engine: Engine, principal: Principal, case_id: int) -> Signin
         esign_excluded=bool(category and category.excluded_from_esign),
         category_name=category.name if category else case.category_code,
         agreement=dict(case.data.get("agreement", {})),
+        own_act=engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing,
     )
 
 

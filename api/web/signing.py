@@ -18,12 +18,15 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.authz import Principal
 from api.documents import DocumentService
+from api.otp import sender_for
 from api.routes.documents import MAX_UPLOAD, DocumentsDep, _signature_png, document_workers
 from api.schemas import SignRequest
+from api.services.own_signing import OwnActSigning
 from api.services.signing import SigningStatus, photo_as_png, signing_status
 from api.web.forms import form_int
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
+from documents.signing import Mark
 from engine.errors import EngineError, InvalidInput
 from engine.records import FireResult
 
@@ -134,11 +137,20 @@ async def sign_party(
             png = photo_as_png(photo, "photo") if photo else _drawn(form)
             if png is None:
                 raise InvalidInput("请在方框内签名，或拍照上传指印", field="signature")
-            await _run(
-                lambda: documents.sign_party(
-                    case_id, user.actor, version, party_id, signature_png=png
-                ),
-            )
+            if status.own_act:
+                id_number = str(form.get("id_number", "")).strip()
+                mark: Mark = "signature"
+                if photo:
+                    mark = "seal" if signer.kind == "organisation" else "thumbprint"
+                await _run(
+                    lambda: _kiosk_act(documents, user, case_id, party_id, id_number, png, mark)
+                )
+            else:
+                await _run(
+                    lambda: documents.sign_party(
+                        case_id, user.actor, version, party_id, signature_png=png
+                    ),
+                )
     except (EngineError, DocumentError) as exc:
         fresh = signing_status(documents.engine, user, case_id)
         return _render(
@@ -153,6 +165,26 @@ async def sign_party(
     assert signer is not None  # refused above otherwise
     target = f"/cases/{case_id}/sign?signed={quote(signer.name)}"
     return RedirectResponse(target + ("&kiosk=true" if kiosk else ""), 303)
+
+
+def _kiosk_act(
+    documents: DocumentService,
+    user: Principal,
+    case_id: int,
+    party_id: int,
+    id_number: str,
+    png: bytes,
+    mark: Mark,
+) -> FireResult:
+    """R-ESIGN on the room's kiosk: the party showed their ID to the mediator, who typed its
+    number (checked against the stored one and recorded); the party then signs the version
+    they read, under an event certificate made for this act alone."""
+    if not id_number:
+        raise InvalidInput("请核对当事人出示的身份证件，并录入证件号码", field="id_number")
+    own = OwnActSigning(documents, sender_for(documents.settings))
+    _, token = own.open_party_act(user, case_id, party_id, "kiosk")
+    own.check_id_document(user, token, id_number)
+    return own.sign(token, read_and_agreed=True, signature_png=png, mark=mark)
 
 
 async def _official(
@@ -173,6 +205,10 @@ async def _official(
             await _run(
                 lambda: documents.sign_on_paper(case_id, user.actor, version, trigger, scan),
             )
+        elif trigger == "sign_mediator" and status.own_act:
+            password = str(form.get("password", ""))
+            own = OwnActSigning(documents, sender_for(documents.settings))
+            await _run(lambda: own.sign_as_mediator(user, case_id, password))
         elif trigger == "sign_mediator":
             await _run(lambda: documents.sign_mediator(case_id, user.actor, version))
         else:

@@ -25,6 +25,7 @@ from tests.web.browser import (
 )
 from tests.web.test_signing import case_at_signing
 from tests.web.test_verify import signed_agreement
+from tests.world import APPLICANT_ID, RESPONDENT_ID
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -69,11 +70,12 @@ def register_on_phone(browser: Browser, served: Served) -> int:
     parties.get_by_label("姓名或单位名称").nth(0).fill("王秀英")
     parties.get_by_label("身份证号码").nth(0).fill("110105194912310021")
     expect(page.locator("#c-parties-0-id_number")).to_contain_text("校验位不正确")
-    parties.get_by_label("身份证号码").nth(0).fill("11010519491231002X")
+    parties.get_by_label("身份证号码").nth(0).fill(APPLICANT_ID)
     expect(page.locator("#c-parties-0-id_number")).to_contain_text("号码有效")
     parties.get_by_label("手机号码").nth(0).fill("13812341234")
     parties.get_by_label("住址").nth(0).fill("枫桥镇枫源村3组12号")
     parties.get_by_label("姓名或单位名称").nth(1).fill("李建国")
+    parties.get_by_label("身份证号码").nth(1).fill(RESPONDENT_ID)
     parties.get_by_label("手机号码").nth(1).fill("13900001111")
     parties.get_by_label("住址").nth(1).fill("枫桥镇枫源村3组14号")
     page.get_by_label("纠纷类型").select_option(label="邻里")
@@ -172,9 +174,11 @@ def draw(page: Page) -> None:
 
 
 def parties_sign_on_one_tablet(page: Page, case_id: int) -> None:
+    """R-ESIGN on the room's kiosk: each party shows their ID to the mediator, who types its
+    number; a wrong number signs nothing. The mediator signs again with their password."""
     page.goto(f"/cases/{case_id}/sign")
     page.get_by_role("link", name="多人在本机轮流签署").click()
-    for name in ("王秀英", "李建国"):
+    for name, id_number in (("王秀英", APPLICANT_ID), ("李建国", RESPONDENT_ID)):
         expect(page.locator(".handover")).to_contain_text(name)
         shot(page, "sign-handover")
         page.get_by_role("link", name=f"我是{name}，开始阅读协议").click()
@@ -182,10 +186,18 @@ def parties_sign_on_one_tablet(page: Page, case_id: int) -> None:
         page.get_by_role("button", name="确认签名").click()  # nothing drawn, not agreed
         expect(page.locator("[data-pad-error]")).to_be_visible()
         page.get_by_label(f"我（{name}）已阅读并同意以上协议内容").check()
+        if name == "李建国":  # a number that is not the party's own: refused, nothing signed
+            page.get_by_label(f"{name}出示的身份证件号码").fill(APPLICANT_ID)
+            draw(page)
+            page.get_by_role("button", name="确认签名").click()
+            expect(page.locator(".error-summary")).to_contain_text("不符")
+            page.get_by_label(f"我（{name}）已阅读并同意以上协议内容").check()
+        page.get_by_label(f"{name}出示的身份证件号码").fill(id_number)
         draw(page)
         shot(page, "sign-party")
         page.get_by_role("button", name="确认签名").click()
         expect(page.locator(".notice.ok")).to_contain_text(f"{name} 已签署完成")
+    page.get_by_label("请再次输入您的登录密码").fill(PASSWORD)
     page.get_by_role("button", name="调解员签署协议").click()
     page.get_by_role("button", name="加盖调解委员会印章，协议生效").click()
     expect(page.locator(".notice.ok")).to_contain_text("协议已生效")

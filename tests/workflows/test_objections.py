@@ -182,3 +182,15 @@ def test_the_parties_15_days_from_the_ruling_are_kept_by_a_timer(
     TimerService(engine).fire_due()
     confirmation = driver.case.data["confirmation"]
     assert confirmation["objection_window_closed_at"] >= closes
+
+
+def test_the_objection_is_offered_to_the_court_after_a_ruling(
+    driver: Driver, engine: Engine
+) -> None:
+    """Listing a case's actions runs the guards without a payload: the step is offered."""
+    _ruled(driver)
+    offered = {
+        option.trigger: option
+        for option in engine.available_triggers(driver.case_id, driver.world.actors["clerk"])
+    }
+    assert offered["record_objection"].allowed
