@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from cryptography import x509
 from pydantic import ValidationError
 
+from api.document_store import open_document_store
 from api.errors import DocumentNotFound
 from api.keys import load_document_key
 from api.settings import Settings
@@ -33,7 +34,6 @@ from documents import (
     ConfirmationApplication,
     CourtRuling,
     DocumentContent,
-    DocumentStore,
     FollowUpRecord,
     IssuedSigner,
     LegalOpinion,
@@ -54,6 +54,7 @@ from documents import (
 )
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
 from documents.signing import Mark
+from documents.store import BlobStore
 from engine import access, queries
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
@@ -243,10 +244,7 @@ class DocumentService:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.store = DocumentStore(
-            settings.documents_dir,
-            key=load_document_key(settings.resolved_document_store_key_file, "文书加密密钥"),
-        )
+        self.store: BlobStore = open_document_store(settings, engine.db.engine)
         self._renderer = renderer
         self.timestamp_url = settings.timestamp_url
 

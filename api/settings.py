@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     checkpoint_dir: Path | None = None  # default: data_dir/checkpoints
     checkpoint_minutes: float = Field(default=10.0, gt=0)  # how often the tick signs heads
     document_store_key_file: Path | None = None  # default: data_dir/keys/store.key (AES-GCM)
+    # where sealed documents live: "auto" = the database on PostgreSQL (every API machine finds
+    # them), the local folder data_dir/documents on SQLite; or force "folder" / "database"
+    document_store: Literal["auto", "folder", "database"] = "auto"
 
     @field_validator("trusted_proxies")
     @classmethod

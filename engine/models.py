@@ -454,4 +454,16 @@ class ProgressLink(SQLModel, table=True):
     locked_until: datetime | None = _ts(nullable=True)
 
 
+class DocumentBlob(SQLModel, table=True):
+    """A sealed document (documents.sql_store): write-once, keyed by the plaintext's sha256;
+    where the documents live when several API machines share one database."""
+
+    __tablename__ = "document_blobs"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    sealed: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+    size: int
+    created_at: datetime = _ts()
+
+
 METADATA = SQLModel.metadata
