@@ -306,10 +306,10 @@ def verify_restored(settings: Settings, report: RestoreReport) -> None:
             bytes its digest names.
     """
     from api.checkpoints import CheckpointError
-    from api.keys import load_document_key
+    from api.document_store import open_document_store
     from api.scheduler import checkpointer_from_settings
     from api.wiring import build_engine
-    from documents import DocumentStore, StoreError
+    from documents import StoreError
 
     for name in ("pii.key", "store.key"):
         if not _key_files(settings)[name].exists():
@@ -326,8 +326,7 @@ def verify_restored(settings: Settings, report: RestoreReport) -> None:
         with engine.db.transaction(write=False) as tx:
             digests = {str(r[0]) for r in tx.all("SELECT DISTINCT sha256 FROM documents")}
             report.chains = int((tx.one("SELECT COUNT(*) FROM cases") or (0,))[0])
-        key = load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
-        store = DocumentStore(settings.documents_dir, key=key)
+        store = open_document_store(settings, engine.db.engine)
         stored = set(store.digests())
         for digest in sorted(stored):
             try:

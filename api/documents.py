@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar, get_args
 from cryptography import x509
 from pydantic import ValidationError
 
+from api.document_store import open_document_store
 from api.errors import DocumentNotFound, OwnActRequired
 from api.keys import load_document_key
 from api.settings import Settings
@@ -32,7 +33,6 @@ from documents import (
     ConfirmationApplication,
     CourtRuling,
     DocumentContent,
-    DocumentStore,
     FollowUpRecord,
     IssuedSigner,
     LegalOpinion,
@@ -53,6 +53,7 @@ from documents import (
 )
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
 from documents.signing import Mark
+from documents.store import BlobStore
 from engine import access, queries
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
@@ -242,10 +243,7 @@ class DocumentService:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.store = DocumentStore(
-            settings.documents_dir,
-            key=load_document_key(settings.resolved_document_store_key_file, "文书加密密钥"),
-        )
+        self.store: BlobStore = open_document_store(settings, engine.db.engine)
         self._renderer = renderer
         self.timestamp_url = settings.timestamp_url
 

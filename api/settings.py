@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     otp_minutes: int = Field(default=5, gt=0, le=30)  # a code's lifetime
     otp_max_attempts: int = Field(default=5, gt=0, le=10)  # wrong codes before a new one
     signing_link_minutes: int = Field(default=30, gt=0, le=24 * 60)  # a personal signing link
+    # where sealed documents live: "auto" = the database on PostgreSQL (every API machine finds
+    # them), the local folder data_dir/documents on SQLite; or force "folder" / "database"
+    document_store: Literal["auto", "folder", "database"] = "auto"
 
     @field_validator("trusted_proxies")
     @classmethod

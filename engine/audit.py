@@ -127,6 +127,7 @@ def verify_chain(
     *,
     bound: CaseBinding | None = None,
     covered: ChainHead | None = None,
+    start: ChainHead | None = None,
 ) -> ChainBreak | None:
     """Recompute a case's chain from the genesis hash.
 
@@ -138,6 +139,10 @@ def verify_chain(
             last event produced.
         covered: the case's head in the latest signed checkpoint: that event must still be
             there with that hash.
+        start: incremental verification: a head an earlier verification already proved (from a
+            verified signed checkpoint). `events` then begin at `start.seq`; that event must
+            still have `start.hash` (its own content recomputed from its stored predecessor
+            hash), and the chain is recomputed from there. Events before it are not read.
 
     Returns:
         None when every event verifies, else the first break.
@@ -145,7 +150,17 @@ def verify_chain(
     prev = GENESIS_HASH
     expected_seq = 1
     last: EventRecord | None = None
+    if start is not None and start.seq > 0:
+        expected_seq = start.seq
     for event in events:
+        if start is not None and event.seq == start.seq and last is None:
+            if event.hash != start.hash:
+                return ChainBreak(
+                    case_id,
+                    event.seq,
+                    "与已核验的签名检查点记录的哈希不符：此事件或之前的事件被改写",
+                )
+            prev = event.prev_hash  # proved by the verified checkpoint
         if event.seq != expected_seq:
             return ChainBreak(
                 case_id, event.seq, f"序号不连续（应为 {expected_seq}），事件被删除或插入"
@@ -178,6 +193,8 @@ def verify_chain(
         prev = event.hash
         last = event
         expected_seq += 1
+    if start is not None and start.seq > 0 and last is None:
+        return ChainBreak(case_id, start.seq, "已核验的签名检查点记录的事件不存在，事件被删除")
     if covered is not None and covered.seq >= expected_seq:
         return ChainBreak(case_id, covered.seq, "已签名检查点记录的事件不存在，事件被删除")
     if head is not None and head != prev:

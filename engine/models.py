@@ -594,5 +594,17 @@ class SigningAct(SQLModel, table=True):
     certificate_serial: str | None = Field(default=None, max_length=64)
 
 
+class DocumentBlob(SQLModel, table=True):
+    """A sealed document (documents.sql_store): write-once, keyed by the plaintext's sha256;
+    where the documents live when several API machines share one database."""
+
+    __tablename__ = "document_blobs"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    sealed: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+    size: int
+    created_at: datetime = _ts()
+
+
 METADATA = SQLModel.metadata
 search.install(METADATA)  # the trigram / FTS5 search index, created with the tables

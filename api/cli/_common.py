@@ -23,12 +23,6 @@ def fail(message: str, code: str, exit_code: int = 1) -> typer.Exit:
     return typer.Exit(exit_code)
 
 
-def count_cases(engine: Engine) -> int:
-    with engine.db.transaction(write=False) as tx:
-        row = tx.one("SELECT count(*) FROM cases")
-    return int(row[0]) if row else 0
-
-
 def date_option(value: str | None, name: str) -> date | None:
     if value is None:
         return None

@@ -160,13 +160,11 @@ def documents_render(
         found = _latest_stored(settings, case_id, stored)
         if found is not None:  # SQLite: read without building the engine (fast start)
             version, digest = found
-            from api.keys import load_document_key
+            from api.document_store import open_document_store
             from documents.errors import DocumentError as StoreFailed
-            from documents.store import DocumentStore
 
             try:
-                key = load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
-                data = DocumentStore(settings.documents_dir, key=key).get(digest)
+                data = open_document_store(settings).get(digest)
             except StoreFailed as exc:
                 raise fail(exc.message_zh, exc.code) from exc
             output.write_bytes(data)

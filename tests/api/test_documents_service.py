@@ -280,7 +280,7 @@ def test_a_bad_draft_is_refused_before_anything_is_rendered(
     with pytest.raises(InvalidInput, match="第1条：义务人须为本案当事人"):
         service.draft_agreement(driver.case_id, driver.world.actors["mediator"], version, bad)
     assert driver.case.version == version
-    assert not service.store.root.exists() or not any(service.store.root.rglob("*.pdf"))
+    assert service.store.digests() == []
 
 
 def test_check_environment_refuses_without_the_cjk_font() -> None:

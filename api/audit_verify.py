@@ -1,0 +1,367 @@
+"""`fengqiao audit verify` at province scale: every case's chain recomputed in parallel batches
+(processes, one database connection each), and incrementally from the last signed checkpoint
+a verification has already proved.
+
+Full: every event of every case, from the genesis hash.
+
+Incremental (the default once a verification has passed): the latest checkpoint whose signature
+and Merkle root verify and that carries a *verified* marker is the baseline. For each case it
+covered, the event at its head must still be there with the signed hash (its content
+recomputed from its stored predecessor hash), and the chain is recomputed from there to today's
+head; cases it did not cover are verified from genesis. The latest checkpoint's heads are
+checked as in a full run, and cases a checkpoint covered must still exist, so a shortened or
+rewritten chain after the baseline, or a chain shortened below it, is caught. An event before
+the baseline changed *without* recomputing the later hashes is only caught by `--full`.
+
+The verified marker is an Ed25519 signature (the checkpoint key) over the checkpoint's file name
+and root, written next to it after a verification passed; without the key it cannot be forged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidSignature
+
+from api.checkpoints import Checkpoint, Checkpointer
+from engine.audit import CaseBinding, ChainBreak, ChainHead, missing_cases, verify_chain
+from engine.records import EventRecord
+from engine.repository import Database, Tx
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+
+__all__ = ["VerifyResult", "mark_verified", "run", "verified_baseline", "verify_cases"]
+
+_MARK_FORMAT = "fengqiao-audit-verified/1"
+BATCH_CASES = 2000  # cases per batch: one statement for their events, one for their rows
+_EVENT_COLUMNS = (
+    "e.case_id, e.seq, e.at, e.actor_id, e.actor_name, e.actor_roles, e.trigger, "
+    "e.source_state, e.dest_state, e.version, e.payload, e.reason, e.prev_hash, e.hash"
+)
+
+Progress = Callable[[int], None]  # called with the number of cases a finished batch held
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    breaks: list[ChainBreak]
+    cases: int  # cases verified
+    events: int  # events recomputed
+    baseline: Checkpoint | None  # incremental from here; None: a full verification
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    ids: tuple[int, ...]
+    start: dict[int, ChainHead]  # incremental: a verified head per case
+    covered: dict[int, ChainHead]  # the latest checkpoint's heads
+
+
+# --- the verified marker ---------------------------------------------------------------------
+
+
+def _marker_path(checkpoint_path: Path) -> Path:
+    return checkpoint_path.with_name(checkpoint_path.stem.replace("checkpoint-", "verified-", 1))
+
+
+def _marker_text(checkpoint: Checkpoint) -> bytes:
+    assert checkpoint.path is not None
+    return f"{_MARK_FORMAT}|{checkpoint.path.name}|{checkpoint.root}".encode()
+
+
+def mark_verified(checkpointer: Checkpointer, checkpoint: Checkpoint) -> Path:
+    """Record that every chain was proved up to this checkpoint's heads."""
+    assert checkpoint.path is not None
+    path = _marker_path(checkpoint.path).with_suffix(".sig")
+    data = json.dumps(
+        {
+            "format": _MARK_FORMAT,
+            "checkpoint": checkpoint.path.name,
+            "root": checkpoint.root,
+            "signature": checkpointer.key.sign(_marker_text(checkpoint)).hex(),
+        }
+    ).encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return path
+
+
+def _marked(checkpointer: Checkpointer, checkpoint: Checkpoint) -> bool:
+    assert checkpoint.path is not None
+    path = _marker_path(checkpoint.path).with_suffix(".sig")
+    try:
+        raw = json.loads(path.read_bytes())
+        checkpointer.public_key.verify(bytes.fromhex(raw["signature"]), _marker_text(checkpoint))
+    except (OSError, ValueError, KeyError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def verified_baseline(checkpointer: Checkpointer) -> Checkpoint | None:
+    """The latest checkpoint (signature and Merkle root checked) a verification proved."""
+    for path in reversed(checkpointer.files()):
+        if _marker_path(path).with_suffix(".sig").exists():
+            checkpoint = checkpointer.load(path)  # CheckpointError if the file was changed
+            if _marked(checkpointer, checkpoint):
+                return checkpoint
+    return None
+
+
+# --- the work --------------------------------------------------------------------------------
+
+_worker_db: Database | None = None
+
+
+def _init_worker(url: str) -> None:
+    global _worker_db
+    from api.wiring import make_sa_engine
+
+    _worker_db = Database(make_sa_engine(url))
+
+
+def _run_batch(batch: _Batch) -> tuple[list[ChainBreak], int, int]:
+    assert _worker_db is not None
+    return verify_batch(_worker_db, batch)
+
+
+def _events_by_case(tx: Tx, batch: _Batch) -> Iterator[tuple[int, list[EventRecord]]]:
+    lo, hi = batch.ids[0], batch.ids[-1]
+    if batch.start:
+        # one row per case: the seq to start from (1 for cases without a verified head)
+        values = ",".join(
+            f"({int(c)},{batch.start[c].seq if c in batch.start else 1})" for c in batch.ids
+        )
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM audit_events e JOIN (VALUES {values}) b "
+            "ON b.column1 = e.case_id AND e.seq >= b.column2 "
+            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
+        )
+    else:
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM audit_events e "
+            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
+        )
+    codec = tx.codec
+    current: int | None = None
+    events: list[EventRecord] = []
+    for r in tx.all(sql, {"lo": lo, "hi": hi}):
+        case_id = int(r[0])
+        if case_id != current:
+            if current is not None:
+                yield current, events
+            current, events = case_id, []
+        payload = r[10]
+        events.append(
+            EventRecord(
+                seq=r[1],
+                at=codec.dt_in_required(r[2]),
+                actor_id=r[3],
+                actor_name=r[4],
+                actor_roles=tuple(x for x in str(r[5]).split(",") if x),
+                trigger=r[6],
+                source_state=r[7],
+                dest_state=r[8],
+                version=r[9],
+                payload=json.loads(payload) if isinstance(payload, str) else payload,
+                reason=r[11],
+                prev_hash=r[12],
+                hash=r[13],
+            )
+        )
+    if current is not None:
+        yield current, events
+
+
+def verify_batch(db: Database, batch: _Batch) -> tuple[list[ChainBreak], int, int]:
+    """Verify the cases of one batch in one read transaction.
+
+    Returns:
+        (breaks, cases verified, events recomputed)
+    """
+    breaks: list[ChainBreak] = []
+    wanted = set(batch.ids)
+    seen: set[int] = set()
+    count = 0
+    with db.transaction(write=False) as tx:
+        lo, hi = batch.ids[0], batch.ids[-1]
+        rows = {
+            int(r[0]): CaseBinding(str(r[2]), int(r[3]), int(r[4]), str(r[1]))
+            for r in tx.all(
+                "SELECT id, audit_head, state, version, audit_seq FROM cases "
+                "WHERE id BETWEEN :lo AND :hi",
+                {"lo": lo, "hi": hi},
+            )
+        }
+        for case_id, events in _events_by_case(tx, batch):
+            if case_id not in wanted or case_id not in rows:
+                continue
+            seen.add(case_id)
+            count += len(events)
+            found = _verify_one(case_id, events, rows[case_id], batch)
+            if found is not None:
+                breaks.append(found)
+    for case_id in sorted(wanted - seen):
+        bound = rows.get(case_id)
+        if bound is None:
+            continue  # gone: the caller reports cases a checkpoint covered
+        found = _verify_one(case_id, [], bound, batch)
+        if found is not None:
+            breaks.append(found)
+    return breaks, len(wanted), count
+
+
+def _verify_one(
+    case_id: int, events: list[EventRecord], bound: CaseBinding, batch: _Batch
+) -> ChainBreak | None:
+    return verify_chain(
+        case_id,
+        events,
+        bound.head,
+        bound=bound,
+        covered=batch.covered.get(case_id),
+        start=batch.start.get(case_id),
+    )
+
+
+def _batches(
+    ids: Sequence[int], start: Mapping[int, ChainHead], covered: Mapping[int, ChainHead]
+) -> Iterator[_Batch]:
+    for i in range(0, len(ids), BATCH_CASES):
+        chunk = tuple(ids[i : i + BATCH_CASES])
+        yield _Batch(
+            chunk,
+            {c: start[c] for c in chunk if c in start},
+            {c: covered[c] for c in chunk if c in covered},
+        )
+
+
+def verify_cases(
+    db: Database,
+    url: str,
+    *,
+    case_ids: Sequence[int] | None,
+    covered: Mapping[int, ChainHead],
+    baseline: Checkpoint | None,
+    workers: int,
+    on_total: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+) -> VerifyResult:
+    """Verify the given (or every) case's chain in batches, in `workers` processes.
+
+    Args:
+        db: the database (the case list is read here).
+        url: the same database for the worker processes.
+        case_ids: these cases only, or None for every case (then cases the checkpoint covered
+            must still exist).
+        covered: the latest signed checkpoint's heads.
+        baseline: a verified checkpoint to continue from, or None for full verification.
+        workers: processes; 1 verifies in this process.
+    """
+    with db.transaction(write=False) as tx:
+        present = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
+    breaks: list[ChainBreak] = []
+    if case_ids is None:
+        ids = present
+        breaks.extend(missing_cases(present, covered))
+        if baseline is not None:
+            old = {c: h for c, h in baseline.covered().items() if c not in covered}
+            breaks.extend(missing_cases(present, old))
+    else:
+        have = set(present)
+        ids = sorted(set(case_ids))
+        for case_id in ids:
+            if case_id not in have:
+                if case_id in covered:
+                    breaks.extend(missing_cases([], {case_id: covered[case_id]}))
+                    continue
+                from engine.errors import CaseNotFound
+
+                raise CaseNotFound(case_id)
+        ids = [c for c in ids if c in have]
+    start = baseline.covered() if baseline is not None else {}
+    if on_total is not None:
+        on_total(len(ids))
+    batches = list(_batches(ids, start, covered))
+    events = 0
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            found, done, counted = verify_batch(db, batch)
+            breaks.extend(found)
+            events += counted
+            if progress is not None:
+                progress(done)
+    else:
+        context = multiprocessing.get_context("spawn")  # no inherited connections
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(url,)
+        ) as pool:
+            for found, done, counted in pool.map(_run_batch, batches):
+                breaks.extend(found)
+                events += counted
+                if progress is not None:
+                    progress(done)
+    return VerifyResult(
+        sorted(breaks, key=lambda b: (b.case_id, b.seq)), len(ids), events, baseline
+    )
+
+
+def run(
+    settings: Settings,
+    *,
+    case_ids: Sequence[int] | None,
+    full: bool,
+    workers: int | None,
+    on_total: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+) -> tuple[VerifyResult, Checkpoint | None]:
+    """What `fengqiao audit verify` does: load the latest checkpoint (signature and root
+    checked), pick the verified baseline unless `full`, verify, and on success over every case
+    mark the latest checkpoint verified.
+
+    Returns:
+        (the result, the latest checkpoint or None)
+
+    Raises:
+        CheckpointError: a checkpoint file was changed or is not signed by this key.
+        EngineError: an unknown case id.
+    """
+    from api.scheduler import checkpointer_from_settings
+    from api.wiring import build_engine
+
+    engine = build_engine(settings)
+    try:
+        checkpointer = checkpointer_from_settings(settings, engine)
+        checkpoint = checkpointer.latest()
+        baseline = None if full else verified_baseline(checkpointer)
+        result = verify_cases(
+            engine.db,
+            settings.resolved_database_url,
+            case_ids=case_ids,
+            covered=checkpoint.covered() if checkpoint else {},
+            baseline=baseline,
+            workers=workers if workers is not None else (os.cpu_count() or 1),
+            on_total=on_total,
+            progress=progress,
+        )
+        if not result.breaks and case_ids is None and checkpoint is not None:
+            with contextlib.suppress(OSError):  # a read-only folder: stay full next time
+                mark_verified(checkpointer, checkpoint)
+    finally:
+        engine.db.engine.dispose()
+    return result, checkpoint
