@@ -30,7 +30,7 @@ from api.documents import DocumentService
 from api.settings import Settings
 from api.wiring import build_engine
 from engine.calendar import SHANGHAI
-from engine.intake import CaseIntake, Origin, PartyIntake, PartyRole
+from engine.intake import ApplicationForm, CaseIntake, Origin, PartyIntake, PartyRole
 from engine.models import Case, OrgUnit
 from engine.ports import FixedClock
 from engine.runtime import Engine
@@ -427,11 +427,20 @@ def _intake(
             )
         )
     del district
+    origin = Origin.grid_report if rng.random() < 0.6 else Origin.party_application
+    # R-APPLY: a party's application, written or oral (from the summary: the demo's random
+    # sequence, and so its spread over states, stays as it was)
+    spoken = len(summary) % 2 == 1
     return CaseIntake(
         committee_id=grid[1],
         category_code=category,
         summary=summary,
-        origin=Origin.grid_report if rng.random() < 0.6 else Origin.party_application,
+        origin=origin,
+        application_form=(
+            (ApplicationForm.oral if spoken else ApplicationForm.written)
+            if origin is Origin.party_application
+            else None
+        ),
         risk_level=risk,
         parties=tuple(parties),
     )

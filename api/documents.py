@@ -58,7 +58,7 @@ from engine import access, queries
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
-from engine.intake import ORIGIN_LABELS, Origin
+from engine.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, ApplicationForm, Origin
 from engine.records import Actor, CaseRecord, CategoryRecord, FireResult
 from engine.repository import Tx
 from engine.runtime import Engine
@@ -766,6 +766,7 @@ class DocumentService:
             parties=file.parties,
             category=file.category.name,
             origin=origin,
+            application_form=_application_form(case),
             summary=file.summary,
             risk_level=risk.label if risk is not None else case.risk_level,
             registrar=Person(name=_display_name(tx, file.registrar_id), title="登记人"),
@@ -1184,6 +1185,13 @@ def _require_draft(facts: _CaseFacts) -> None:
         raise InvalidInput(
             "本案尚未生成调解协议书文书，请先通过文书服务拟定协议", field="document_sha256"
         )
+
+
+def _application_form(case: CaseRecord) -> str | None:
+    """R-APPLY: 书面申请 or 口头申请, as recorded at registration (None: not a party's
+    application, or registered before it was recorded)."""
+    form = case.data.get("application_form")
+    return APPLICATION_FORM_LABELS.get(ApplicationForm(form)) if form else None
 
 
 def _committee_of(tx: Tx, unit_id: int) -> tuple[int, str] | None:

@@ -186,6 +186,7 @@ class RegistrationForm(_Document):
     parties: tuple[Party, ...] = Field(min_length=1)
     category: str = Field(min_length=1)
     origin: str = Field(min_length=1, description="R-SOURCE, e.g. 当事人申请")
+    application_form: str | None = Field(default=None, description="R-APPLY: 书面申请 / 口头申请")
     summary: str = Field(min_length=1)
     risk_level: str | None = None
     registrar: Person

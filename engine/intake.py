@@ -33,6 +33,20 @@ ORIGIN_LABELS: dict[Origin, str] = {
 }
 
 
+class ApplicationForm(StrEnum):
+    """How a party applied (R-APPLY; MoJ-2002 Art. 20): in writing, or orally to the committee,
+    which then records the oral application itself."""
+
+    written = "written"
+    oral = "oral"
+
+
+APPLICATION_FORM_LABELS: dict[ApplicationForm, str] = {
+    ApplicationForm.written: "书面申请",
+    ApplicationForm.oral: "口头申请",
+}
+
+
 COURT_ORIGINS = frozenset({Origin.court_delegated, Origin.court_entrusted})  # a referring court
 
 
@@ -89,6 +103,8 @@ class CaseIntake(_Input):
     category_code: str
     summary: str = Field(min_length=1, max_length=4000)
     origin: Origin
+    # R-APPLY: required when a party applied (origin party_application)
+    application_form: ApplicationForm | None = None
     risk_level: str
     parties: tuple[PartyIntake, ...] = Field(min_length=2)
     org_unit_id: int | None = None  # where it is handled first; routed by address when absent

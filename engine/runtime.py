@@ -42,6 +42,7 @@ from engine.fields import check_payload, json_schema
 from engine.hooks import TransitionContext
 from engine.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from engine.machine import BoundTransition, CompiledSpec
+from engine.models import dumps
 from engine.numbering import DEFAULT_PATTERN, format_number, next_sequence
 from engine.policy import Policy
 from engine.ports import Clock, DeadlineCalendar, PiiProtector
@@ -115,6 +116,10 @@ class Engine:
             and intake.origin == "party_application"
         ):
             raise InvalidInput("当事人申请的案件至少需要一名申请人", field="parties")
+        if intake.origin == "party_application" and intake.application_form is None:
+            raise InvalidInput(
+                "当事人申请的案件须注明是书面申请还是口头申请", field="application_form"
+            )
         now = self.clock.now()
         initial = compiled.states[spec.initial]
         with self.db.transaction(write=True) as tx:
@@ -170,7 +175,7 @@ class Engine:
                 "version, audit_seq, audit_head, created_at, updated_at, state_entered_at) VALUES "
                 "(:number, :committee_id, :year, :seq, :spec_id, :spec_version, :state, :level, "
                 ":category, :summary, :risk, :origin, :org_unit_id, :grid_id, :referring, "
-                ":referring, :registrar, 0, :overdue, '{}', 1, 1, '', :now, :now, :now)",
+                ":referring, :registrar, 0, :overdue, :data, 1, 1, '', :now, :now, :now)",
                 {
                     "number": number,
                     "committee_id": office[0],
@@ -189,6 +194,11 @@ class Engine:
                     "referring": referring,
                     "registrar": actor.user_id,
                     "overdue": False,
+                    "data": dumps(
+                        {"application_form": intake.application_form.value}
+                        if intake.application_form is not None
+                        else {}
+                    ),
                     "now": stamp,
                 },
             )
@@ -214,6 +224,11 @@ class Engine:
             payload = {
                 "number": number,
                 "origin": intake.origin.value,
+                **(
+                    {"application_form": intake.application_form.value}
+                    if intake.application_form is not None
+                    else {}
+                ),
                 "category": intake.category_code,
                 "risk_level": intake.risk_level,
                 "parties": len(parties),

@@ -102,6 +102,7 @@ def test_a_worker_killed_during_writes_loses_nothing_acknowledged(
             "category_code": "neighbour",
             "summary": "相邻通道堆放杂物纠纷",
             "origin": "party_application",
+            "application_form": "oral",
             "risk_level": "blue",
             "parties": [
                 {"role": "applicant", "name": "甲某", "address": "青石街道东桥社区1组1号"},

@@ -37,6 +37,7 @@ class World:
             "category_code": "neighbour",
             "summary": "相邻房屋滴水纠纷",
             "origin": Origin.party_application,
+            "application_form": "written",
             "risk_level": "blue",
             "parties": (
                 PartyIntake(

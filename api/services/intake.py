@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from api.authz import Principal
 from api.routes.org_units import GridMatchRequest, grid_match
 from engine import queries
-from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
+from engine.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
 from engine.records import FireResult
 from engine.runtime import Engine
 from engine.validation import ValidationFailure, normalise_phone, parse_resident_id
@@ -29,6 +29,7 @@ class IntakeOptions:
     categories: list[Choice]
     risk_levels: list[Choice]
     origins: list[Choice]
+    application_forms: list[Choice]  # R-APPLY: when a party applied, written or oral
     party_roles: list[Choice]
 
 
@@ -70,6 +71,7 @@ def intake_options(
         categories=categories,
         risk_levels=[Choice(r.code, r.label) for r in spec.risk_levels],
         origins=[Choice(str(o), label) for o, label in ORIGIN_LABELS.items() if str(o) in allowed],
+        application_forms=[Choice(str(f), label) for f, label in APPLICATION_FORM_LABELS.items()],
         party_roles=[Choice(str(r), label) for r, label in PARTY_ROLE_LABELS.items()],
     )
 

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from api.wiring import load_registry
+from engine.errors import InvalidInput
 from engine.fields import FieldSpec
 from engine.intake import ORIGIN_LABELS, Origin
 from engine.models import METADATA
@@ -62,6 +63,33 @@ def test_an_origin_outside_the_law_is_refused_and_nothing_is_stored(
         world.intake(origin="walk_in")
     with sa_engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM cases").scalar_one() == 0
+
+
+@rule("R-APPLY")
+def test_a_partys_application_is_recorded_as_written_or_oral(engine: Engine, world: World) -> None:
+    opened = engine.open_case(world.intake(application_form="oral"), world.actors["mediator"])
+    case = engine.get_case(opened.case_id, Actor.system())
+    assert case.data["application_form"] == "oral"
+    (event,) = engine.history(opened.case_id, Actor.system())
+    assert event.payload["application_form"] == "oral"  # in the audit chain too
+
+
+@rule("R-APPLY")
+def test_a_partys_application_without_its_form_is_refused_and_nothing_is_stored(
+    engine: Engine, world: World, sa_engine: sa.Engine
+) -> None:
+    with pytest.raises(InvalidInput, match="书面申请还是口头申请") as caught:
+        engine.open_case(world.intake(application_form=None), world.actors["mediator"])
+    assert caught.value.fields["field"] == "application_form"
+    with sa_engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM cases").scalar_one() == 0
+
+
+@rule("R-APPLY")
+def test_a_case_the_grid_reported_needs_no_application_form(engine: Engine, world: World) -> None:
+    intake = world.intake(origin=Origin.grid_report, application_form=None)
+    opened = engine.open_case(intake, world.actors["mediator"])
+    assert "application_form" not in engine.get_case(opened.case_id, Actor.system()).data
 
 
 def _fields(fields: tuple[FieldSpec, ...], path: str) -> Iterator[tuple[str, str]]:
