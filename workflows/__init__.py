@@ -2,9 +2,18 @@
 
 from pathlib import Path
 
-from workflows import actions, guards, objections, options, scheduling
+from workflows import actions, guards, invitations, objections, options, scheduling
 from workflows.hookset import HOOKS
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
 
-__all__ = ["HOOKS", "WORKFLOWS_DIR", "actions", "guards", "objections", "options", "scheduling"]
+__all__ = [
+    "HOOKS",
+    "WORKFLOWS_DIR",
+    "actions",
+    "guards",
+    "invitations",
+    "objections",
+    "options",
+    "scheduling",
+]
