@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from documents.model import (
         REJECTION_GROUNDS,
+        AcceptanceNotice,
         AgreementContent,
         Branding,
         ConfirmationApplication,
@@ -72,6 +73,7 @@ _WHERE = {
     "DocumentContent": "documents.model",
     "DocumentError": "documents.errors",
     "DocumentStore": "documents.store",
+    "AcceptanceNotice": "documents.model",
     "ElectronicSignatureExcluded": "documents.errors",
     "FollowUpRecord": "documents.model",
     "FontUnavailable": "documents.errors",
@@ -123,6 +125,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEV_MARK",
     "REJECTION_GROUNDS",
+    "AcceptanceNotice",
     "AgreementContent",
     "AlreadySigned",
     "Branding",

@@ -383,8 +383,23 @@ class LegalOpinion(_Document):
         return (Signatory(role=SignerRole.LAWYER, name=self.lawyer.name, label="承办律师"),)
 
 
+class AcceptanceNotice(_Document):
+    """人民调解受理通知书: one party's own slip, taken home, with the QR code of their own
+    progress link (R-REGISTER; the link shows only their case, after their phone's last four
+    digits). Nothing in it names anyone's ID or phone number."""
+
+    template = "acceptance_notice.html"
+    title = "人民调解受理通知书"
+    party_name: str = Field(min_length=1)
+    others: tuple[str, ...] = Field(min_length=1)  # the other parties, by name
+    accepted_on: date
+    category: str = Field(min_length=1)
+    progress_url: str = Field(min_length=1)
+
+
 DocumentContent = (
-    MediationApplication
+    AcceptanceNotice
+    | MediationApplication
     | RegistrationForm
     | MediationTranscript
     | MediationAgreement

@@ -168,6 +168,7 @@ def _environment(templates: Path) -> jinja2.Environment:
         rmb_upper=rmb_upper,
         cn_count=cn_count,
         css_string=css_string,
+        qr=qr_data_uri,
     )
     return env
 

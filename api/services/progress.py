@@ -66,6 +66,11 @@ class ProgressView:
     agreement_version: int | None  # the latest agreement, when it names this party
 
 
+def link_url(base_url: str, token: str) -> str:
+    """The party's page: the secret is the link, and nothing else is in it."""
+    return f"{base_url.rstrip('/')}/p/{token}"
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

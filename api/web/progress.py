@@ -17,6 +17,7 @@ from api.authz import Principal
 from api.deps import ServicesDep
 from api.routes.documents import DocumentsDep
 from api.services import progress as service
+from api.services.notices import acceptance_notice
 from api.web.forms import form_int
 from api.web.session import PageRoute, checked_form, page, signed_in
 
@@ -25,10 +26,6 @@ User = Annotated[Principal, Depends(signed_in)]
 Form = Annotated[FormData, Depends(checked_form)]
 PASS_COOKIE = "fq_progress"
 _PRIVATE = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
-
-
-def link_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/p/{token}"
 
 
 def _private(response: Response) -> Response:
@@ -131,6 +128,20 @@ def revoke(case_id: int, link_id: int, user: User, services: ServicesDep, form: 
     return RedirectResponse(f"/cases/{case_id}#progress-links", 303)
 
 
+@router.get("/cases/{case_id:int}/progress-links/{link_id:int}/notice.pdf")
+def notice(case_id: int, link_id: int, user: User, documents: DocumentsDep) -> Response:
+    """The party's 受理通知书 with their link's QR code, to print and hand over."""
+    pdf = acceptance_notice(documents, user, case_id, link_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="notice-{case_id}-{link_id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 @router.get("/cases/{case_id:int}/progress-links/{link_id:int}/qr.svg")
 def qr(case_id: int, link_id: int, user: User, services: ServicesDep) -> Response:
     links = service.case_links(services.engine, user, case_id)
@@ -138,7 +149,7 @@ def qr(case_id: int, link_id: int, user: User, services: ServicesDep) -> Respons
     if link is None:
         return Response(status_code=404)
     out = io.BytesIO()
-    segno.make(link_url(services.settings.base_url, link.token), error="m").save(
+    segno.make(service.link_url(services.settings.base_url, link.token), error="m").save(
         out, kind="svg", scale=6, border=2, xmldecl=False
     )
     return Response(

@@ -4,6 +4,11 @@ phone, nothing about anyone else, revocable, dead once the case is closed."""
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
+
+import zxingcpp
+from PIL import Image
 
 from tests.api.conftest import Api
 from tests.web.conftest import Pages
@@ -66,3 +71,41 @@ def test_five_wrong_answers_lock_the_link_and_revoking_kills_it(seeded: Api) -> 
     gone = Pages(seeded).get(link)
     assert gone.status_code == 404
     assert "链接已失效" in gone.text
+
+
+def test_the_acceptance_notice_carries_the_partys_own_link_as_a_qr_code(
+    seeded: Api, tmp_path: Path
+) -> None:
+    """Each party takes home their own 受理通知书; its QR code opens their own progress page,
+    and it prints neither ID nor phone numbers."""
+    case_id = seeded.cases["A"]
+    staff = Pages(seeded).sign_in("mediator")
+    parties = seeded.get("mediator", f"/api/v1/cases/{case_id}/parties").json()
+    link = _link(staff, case_id, parties[1]["party_id"])
+    link_id = re.findall(r"/progress-links/(\d+)/notice\.pdf", staff.get(f"/cases/{case_id}").text)
+    notice = staff.get(f"/cases/{case_id}/progress-links/{link_id[-1]}/notice.pdf")
+    assert notice.status_code == 200
+    assert notice.headers["content-type"] == "application/pdf"
+    (tmp_path / "notice.pdf").write_bytes(notice.content)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", "notice.pdf", "notice"],
+        cwd=tmp_path,
+        check=True,
+    )
+    codes = {c.text for c in zxingcpp.read_barcodes(Image.open(tmp_path / "notice.png"))}
+    assert any(code.endswith(link) for code in codes), codes  # the party's own page
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "notice.pdf", "-"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    assert "人民调解受理通知书" in "".join(text.split())
+    assert "李建国：" in "".join(text.split())
+    assert "13900001111" not in text  # no phone, no ID number on the slip
+    assert "440524" not in text
+    outsider = Pages(seeded).sign_in("far_mediator")
+    assert (
+        outsider.get(f"/cases/{case_id}/progress-links/{link_id[-1]}/notice.pdf").status_code == 404
+    )
