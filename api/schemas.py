@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from engine.intake import Origin, PartyRole
+from engine.intake import ApplicationForm, Origin, PartyRole
 from engine.spec import Role
 
 MAX_ID = 2**31 - 1
@@ -156,6 +156,10 @@ class CaseCreate(_In):
     category_code: str = Field(min_length=1, max_length=40)
     summary: str = Field(min_length=1, max_length=4000)
     origin: Origin
+    application_form: ApplicationForm | None = Field(
+        default=None,
+        description="申请方式（R-APPLY）：written 书面申请、oral 口头申请；当事人申请的案件必填",
+    )
     risk_level: str = Field(min_length=1, max_length=20)
     parties: list[PartyCreate] = Field(min_length=2, max_length=50)
     org_unit_id: RowId | None = None

@@ -60,8 +60,16 @@ class Stats:
 
 
 async def _client(
-    port: int, make_request: Any, on_response: Any, stats: Stats, start: float, stop: float
+    port: int,
+    make_request: Any,
+    on_response: Any,
+    stats: Stats,
+    start: float,
+    stop: float,
+    think: Any = None,
 ) -> None:
+    """One keep-alive connection sending requests until `stop`; with `think` (seconds to
+    wait, drawn per request) it is a person who reads each page before the next."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while True:
@@ -86,6 +94,8 @@ async def _client(
                 stats.latencies.append(done - sent)
                 if status >= 300:
                     stats.errors += 1
+            if think is not None:
+                await asyncio.sleep(think())
     finally:
         writer.close()
 
