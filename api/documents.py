@@ -1111,6 +1111,11 @@ def _party(
         phone=phone,
         representative=row.representative,
         agent=row.agent_name,
+        guardian=(
+            f"{row.guardian_name}（{row.guardian_relation}）"
+            if row.guardian_name and row.guardian_relation
+            else row.guardian_name
+        ),
     )
 
 

@@ -84,6 +84,9 @@ class Party(_Frozen):
         default=None, description="organisations: legal representative or principal"
     )
     agent: str | None = Field(default=None, description="委托代理人, if any")
+    guardian: str | None = Field(
+        default=None, description="R-MINOR: the 法定代理人 of a party under 18, e.g. 王建华（父亲）"
+    )
 
     @field_validator("representative")
     @classmethod

@@ -83,6 +83,7 @@ class PartyRow:
     id_number_cipher: str | None
     phone_masked: str | None
     phone_cipher: str | None
+    guardian_relation: str | None = None  # R-MINOR: the 法定代理人's relation to the party
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +291,8 @@ def parties(tx: Tx, case_id: int) -> list[PartyRow]:
         "SELECT p.id, cp.id, cp.role, p.kind, p.name, p.sex, p.ethnicity, p.birth_date, "
         "p.occupation, p.address, p.representative, p.guardian_name, cp.agent_name, cp.consent, "
         "cp.consent_at, cp.notice_acknowledged_at, p.id_number_masked, p.id_number_cipher, "
-        "p.phone_masked, p.phone_cipher FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
+        "p.phone_masked, p.phone_cipher, p.guardian_relation "
+        "FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
         "WHERE cp.case_id = :case_id ORDER BY cp.id",
         {"case_id": case_id},
     )
@@ -317,6 +319,7 @@ def parties(tx: Tx, case_id: int) -> list[PartyRow]:
             id_number_cipher=r[17],
             phone_masked=r[18],
             phone_cipher=r[19],
+            guardian_relation=r[20],
         )
         for r in rows
     ]

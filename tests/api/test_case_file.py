@@ -17,11 +17,14 @@ from api.documents import CASE_FILE_KINDS, DocumentService
 from api.settings import Settings, get_settings
 from documents import SignerRole
 from engine.errors import CaseNotFound, InvalidInput, OutOfScope
+from engine.intake import RepresentativeIntake
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.runtime import Engine
 from tests.api.conftest import Api
 from tests.flow import Driver, open_case
+from tests.rules import rule
+from tests.workflows.test_standard_v2 import PARENT_ID, _with_minor
 from tests.world import APPLICANT_ID, RESPONDENT_ID, World
 
 COMMITTEE = "枫源村人民调解委员会"
@@ -486,3 +489,15 @@ def test_r_close_the_tick_archives_a_closed_cases_volume_once(
     assert volumes.volume(driver.case_id, driver.world.actors["supervisor"]) == service.read(
         archived.sha256
     )
+
+
+@rule("R-MINOR")
+def test_r_minor_the_legal_representative_is_printed_beside_the_minor(
+    engine: Engine, world: World, service: DocumentService, tmp_path: Path
+) -> None:
+    parent = RepresentativeIntake(name="王建华", id_number=PARENT_ID, relation="父亲")
+    opened = engine.open_case(_with_minor(world, parent), world.actors["mediator"])
+    pdf = service.render_case_document(opened.case_id, Actor.system(), "registration")
+    text = pdf_text(pdf, tmp_path)
+    assert "王小明" in text
+    assert "法定代理人：王建华（父亲）" in text
