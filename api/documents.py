@@ -676,22 +676,8 @@ class DocumentService:
             raise InvalidInput("序号从 1 开始", field="index")
         case = self.engine.get_case(case_id, actor)  # scope first: CaseNotFound / OutOfScope
         with self.engine.db.transaction(write=False) as tx:
-            category = tx.category(case.category_code)
-            assert category is not None, "cases reference categories by foreign key"
-            extra = queries.case_extra(tx, case_id)
-            assert extra is not None, "the case was just loaded"
-            branding, _ = _branding(tx, case)
-            parties, rows = _masked_parties(queries.parties(tx, case_id))
-            file = _CaseFile(
-                case=case,
-                category=category,
-                summary=extra.summary,
-                registrar_id=extra.registrar_id,
-                parties=parties,
-                rows=rows,
-                branding=branding,
-                presiding=_presiding(tx, case_id),
-            )
+            file = _case_file(tx, case)
+            branding = file.branding
             builders: dict[str, Callable[[Tx, _CaseFile, int | None], DocumentContent]] = {
                 "application": self._application,
                 "registration": self._registration,
@@ -715,23 +701,7 @@ class DocumentService:
         in what the court needs)."""
         case = self.engine.get_case(case_id, actor)
         with self.engine.db.transaction(write=False) as tx:
-            category = tx.category(case.category_code)
-            extra = queries.case_extra(tx, case_id)
-            assert category is not None, "cases reference categories by foreign key"
-            assert extra is not None, "the case was just loaded"
-            branding, _ = _branding(tx, case)
-            parties, rows = _masked_parties(queries.parties(tx, case_id))
-            file = _CaseFile(
-                case=case,
-                category=category,
-                summary=extra.summary,
-                registrar_id=extra.registrar_id,
-                parties=parties,
-                rows=rows,
-                branding=branding,
-                presiding=_presiding(tx, case_id),
-            )
-            return self._confirmation_application(tx, file, None)
+            return self._confirmation_application(tx, _case_file(tx, case), None)
 
     def _application(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationApplication:
         del tx, index
@@ -1074,6 +1044,26 @@ class _CaseFile:
 
     def with_role(self, role: str) -> tuple[Party, ...]:
         return tuple(p for p, r in zip(self.parties, self.rows, strict=True) if r.role == role)
+
+
+def _case_file(tx: Tx, case: CaseRecord) -> _CaseFile:
+    """What every paper of the case file is drawn from, with the parties' numbers masked."""
+    category = tx.category(case.category_code)
+    assert category is not None, "cases reference categories by foreign key"
+    extra = queries.case_extra(tx, case.id)
+    assert extra is not None, "the case was just loaded"
+    branding, _ = _branding(tx, case)
+    parties, rows = _masked_parties(queries.parties(tx, case.id))
+    return _CaseFile(
+        case=case,
+        category=category,
+        summary=extra.summary,
+        registrar_id=extra.registrar_id,
+        parties=parties,
+        rows=rows,
+        branding=branding,
+        presiding=_presiding(tx, case.id),
+    )
 
 
 def _masked_parties(
