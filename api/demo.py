@@ -22,15 +22,14 @@ from api.demo_district import (
     DISPUTES,
     District,
     build_district,
-    person_id,
-    person_name,
+    demo_intake,
 )
 from api.demo_papers import DEMO_DISPUTES
 from api.documents import DocumentService
 from api.settings import Settings
 from api.wiring import build_engine
 from engine.calendar import SHANGHAI
-from engine.intake import ApplicationForm, CaseIntake, Origin, PartyIntake, PartyRole
+from engine.intake import Origin
 from engine.models import Case, OrgUnit
 from engine.ports import FixedClock
 from engine.runtime import Engine
@@ -403,49 +402,6 @@ PLANS: list[tuple[str, Step | None, int, tuple[int, int]]] = [
 ]
 
 
-def _intake(
-    rng: random.Random,
-    district: District,
-    grid: tuple[int, int, int, list[str]],
-    category: str,
-    summary: str,
-    risk: str,
-) -> CaseIntake:
-    parties = []
-    for role in (PartyRole.applicant, PartyRole.respondent):
-        id_number, sex = person_id(rng)
-        parties.append(
-            PartyIntake(
-                role=role,
-                name=person_name(rng),
-                id_number=id_number,
-                sex=sex,
-                phone=f"13{rng.randrange(5, 10)}{rng.randrange(10**7, 10**8)}",
-                address=rng.choice(grid[3]),
-                ethnicity="汉族",
-                occupation=rng.choice(["农民", "个体工商户", "职员", "退休人员", "务工人员"]),
-            )
-        )
-    del district
-    origin = Origin.grid_report if rng.random() < 0.6 else Origin.party_application
-    # R-APPLY: a party's application, written or oral (from the summary: the demo's random
-    # sequence, and so its spread over states, stays as it was)
-    spoken = len(summary) % 2 == 1
-    return CaseIntake(
-        committee_id=grid[1],
-        category_code=category,
-        summary=summary,
-        origin=origin,
-        application_form=(
-            (ApplicationForm.oral if spoken else ApplicationForm.written)
-            if origin is Origin.party_application
-            else None
-        ),
-        risk_level=risk,
-        parties=tuple(parties),
-    )
-
-
 def load_demo(
     settings: Settings,
     *,
@@ -499,9 +455,7 @@ def load_demo(
             day = anchor.astimezone(SHANGHAI).date() - timedelta(days=days_ago)
             opens = datetime.combine(day, OFFICE_OPENS, tzinfo=SHANGHAI)
             clock.set(opens + timedelta(minutes=rng.randrange(0, 90)))
-            intake = _intake(
-                rng, district, grid, category, summary, "blue" if index % 5 else "yellow"
-            )
+            intake = demo_intake(rng, grid, category, summary, "blue" if index % 5 else "yellow")
             # a room mediator's case is registered under the room's parent committee via its room
             if mediator in ("mediator_xiu", "mediator_yang"):
                 room = district.units["room_xiu" if mediator == "mediator_xiu" else "room_lao"]
@@ -576,8 +530,8 @@ def _court_referrals(
     for n in range(2):
         clock.set(start + timedelta(days=3 * (n + 1)))
         grid = district.grids[n]
-        intake = _intake(
-            rng, district, grid, "contract", "买卖合同货款纠纷（法院诉前委派）", "blue"
+        intake = demo_intake(
+            rng, grid, "contract", "买卖合同货款纠纷（法院诉前委派）", "blue"
         ).model_copy(
             update={
                 "spec_id": "court_referral",
