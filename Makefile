@@ -63,7 +63,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile --durations=15
 
 # PostgreSQL figures use a database of their own (the test suite drops `test`'s schema).
 BENCH_PG := postgresql+psycopg://postgres@127.0.0.1:5432/fengqiao_bench
