@@ -2,7 +2,15 @@
 
 from pathlib import Path
 
-from workflows import actions, guards, invitations, objections, options, scheduling
+from workflows import (
+    actions,
+    confirmation,
+    guards,
+    invitations,
+    objections,
+    options,
+    scheduling,
+)
 from workflows.hookset import HOOKS
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
@@ -11,6 +19,7 @@ __all__ = [
     "HOOKS",
     "WORKFLOWS_DIR",
     "actions",
+    "confirmation",
     "guards",
     "invitations",
     "objections",
