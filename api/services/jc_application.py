@@ -11,8 +11,10 @@ from typing import Any
 
 from api.authz import Principal, pii_purpose
 from api.documents import DocumentService
+from api.services.attachments import listed
 from documents import Branding, IssuedSigner
 from documents.signing import Mark, sign
+from engine import queries
 from engine.errors import InvalidInput
 from engine.records import Actor, FireResult
 from workflows.confirmation import APPLICATION, KEY
@@ -48,6 +50,14 @@ def prepare_application(
     case = engine.get_case(case_id, principal.actor)
     with engine.db.transaction(write=False) as tx:
         pii_purpose(tx, principal, case)
+    with engine.db.transaction(write=False) as tx:
+        agents = {p.party_id: p for p in queries.parties(tx, case_id) if p.agent_name}
+    proven = {a.party_id for a in listed(documents, case_id) if a.kind == "power_of_attorney"}
+    unproven = [f"{p.name}（代理人{p.agent_name}）" for i, p in agents.items() if i not in proven]
+    if unproven:  # SPC-I Art. 354: an agent applies with the party's power of attorney
+        raise InvalidInput(
+            f"委托代理人申请的，须先上传授权委托书：{'、'.join(unproven)}", field="attachments"
+        )
     court = court_id if court_id is not None else case.referring_court_id
     if court is None:
         raise InvalidInput("请选择受理司法确认的人民法院", field="court_id")

@@ -9,6 +9,7 @@ from typing import Any
 
 from api.authz import Principal, pii_purpose
 from api.documents import AGREEMENT, DocumentService
+from api.services.attachments import KINDS, package_lines
 from documents import Branding, ConfirmationApplication
 from engine import queries
 from engine.errors import InvalidInput
@@ -37,9 +38,11 @@ def attachments(
     guardians = [f"{p.name}的法定代理人{p.guardian_name}" for p in parties if p.guardian_name]
     if guardians:
         found.append(f"法定代理人身份及监护关系证明：{'、'.join(guardians)}")
+    uploaded = package_lines(documents, case_id)
     agents = [f"{p.name}委托{p.agent_name}" for p in parties if p.agent_name]
-    if agents:
-        found.append(f"授权委托书：{'、'.join(agents)}")
+    if agents and not any(line.startswith(KINDS["power_of_attorney"]) for line in uploaded):
+        found.append(f"授权委托书（尚未上传）：{'、'.join(agents)}")
+    found.extend(uploaded)  # the papers really uploaded (api/services/attachments.py)
     return tuple(found)
 
 

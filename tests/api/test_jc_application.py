@@ -143,7 +143,7 @@ def test_r_jc_package_every_applicant_signs_the_application_themselves_before_it
     # the second on their own phone, after a one-time code
     _, link = own.open_party_act(mediator, driver.case_id, second, "link", APPLICATION)
     own.send_code(link)
-    phone, message = sender.sent[-1]
+    _phone, message = sender.sent[-1]
     assert "司法确认申请书" in message
     code = re.search(r"\d{6}", message)
     assert code is not None
