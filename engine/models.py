@@ -624,5 +624,6 @@ class CaseAttachment(SQLModel, table=True):
     uploaded_by: int = Field(foreign_key="users.id")
     uploaded_at: datetime = _ts()
 
+
 METADATA = SQLModel.metadata
 search.install(METADATA)  # the trigram / FTS5 search index, created with the tables
