@@ -67,7 +67,8 @@ def prepare_application(
         "applicants": sorted(applicants),
     }
     drafted = dataclasses.replace(case, data={**case.data, "confirmation": draft}, court_id=court)
-    pdf, _ = court_copy(documents, drafted)
+    version = len(documents.versions(case_id, APPLICATION)) + 1
+    pdf, _ = court_copy(documents, drafted, version)
     digest = documents.store.put(pdf)
     payload: dict[str, Any] = {"applicants": applicants, "document_sha256": digest}
     if court_id is not None:

@@ -46,9 +46,12 @@ def attachments(
     return tuple(found)
 
 
-def court_copy(documents: DocumentService, case: CaseRecord) -> tuple[bytes, list[dict[str, Any]]]:
+def court_copy(
+    documents: DocumentService, case: CaseRecord, version: int = 0
+) -> tuple[bytes, list[dict[str, Any]]]:
     """The application rendered for the court from `case` (scope already checked): full ID
-    numbers and phones, the attachments the case holds; and the PII reads it makes."""
+    numbers and phones, the attachments the case holds; and the PII reads it makes.
+    `version`: the stored version it will be (its QR code's), 0 for a rendering only."""
     engine = documents.engine
     confirmation: dict[str, Any] = case.data.get("confirmation", {})
     court_id = confirmation.get("court_id", case.court_id)
@@ -77,7 +80,7 @@ def court_copy(documents: DocumentService, case: CaseRecord) -> tuple[bytes, lis
     pdf = documents.renderer.render(
         doc,
         Branding(committee_name=committee),
-        document_id=documents.public_id(case.id, APPLICATION, 0),
+        document_id=documents.public_id(case.id, APPLICATION, version),
     )
     return pdf, logged
 
