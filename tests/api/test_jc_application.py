@@ -5,11 +5,13 @@ application every applicant signed is filed; the mediator cannot sign or file it
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from api.authz import Principal, build_principal
 from api.demo_signing import sign_as_own_acts
@@ -104,6 +106,17 @@ def test_r_jc_package_every_applicant_signs_the_application_themselves_before_it
     _to_signing(driver, service)
     sign_as_own_acts(service, driver.case_id, world.actors["mediator"])
     assert driver.case.state == "agreement_in_effect"
+    # R-ESIGN: the seal is the committee's key, applied by a named person, recorded
+    [seal] = [
+        e
+        for e in engine.history(driver.case_id, world.actors["supervisor"])
+        if e.trigger == "apply_seal"
+    ]
+    assert seal.payload["applied_by"] == "杨光明"
+    agreement = service.latest(driver.case_id)
+    assert agreement is not None
+    reader = PdfFileReader(io.BytesIO(service.read(agreement.sha256)), strict=False)
+    assert "经办人：杨光明" in str(reader.embedded_signatures[-1].sig_object["/Reason"])
     mediator = _principal(engine, world, "mediator")
     court = world.units["court"]
     first, second = driver.party_ids()
