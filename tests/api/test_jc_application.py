@@ -214,3 +214,31 @@ def test_r_minor_the_representative_signs_in_person_and_a_16_year_old_cannot_sig
     assert latest is not None
     report = service.verify(latest.sha256)
     assert report.signatures[0].identity_method == "id_document"
+
+
+@rule("R-MINOR")
+def test_r_minor_a_session_is_recorded_only_with_the_representative_present(
+    engine: Engine, world: World, clock: FixedClock
+) -> None:
+    parent = RepresentativeIntake(name="王建华", id_number=PARENT_ID, relation="父亲")
+    result = engine.open_case(_with_minor(world, parent), world.actors["mediator"])
+    driver = Driver(engine, world, clock, result.case_id)
+    driver.consent_all()
+    driver.fire("mediator", "accept_at_room", room_id=world.units["room"])
+    driver.assign("mediator", "mediator")
+    session = {
+        "place": "调解室",
+        "record": "双方陈述",
+        "read_back": True,
+        "signed_by": driver.party_ids(),
+    }
+    with pytest.raises(GuardRejected, match="王小明的法定代理人王建华") as caught:
+        driver.fire("mediator", "record_session", attendees=["王小明", "李建国"], **session)
+    assert caught.value.guard == "representatives_attended"
+    driver.fire("mediator", "record_session", attendees=["王建华", "王小明", "李建国"], **session)
+    with engine.db.transaction(write=False) as tx:
+        held = tx.one(
+            "SELECT COUNT(*) FROM mediation_sessions WHERE case_id = :c", {"c": driver.case_id}
+        )
+    assert held is not None
+    assert held[0] == 1
