@@ -115,6 +115,9 @@ class DemoCase:
             ground=extra.get("ground"),
         )
 
+    def step(self) -> int:
+        return self._step()
+
     def _step(self) -> int:
         """Advance the demo clock one step; the case's current version (for the service)."""
         self.clock.set(self.clock.now() + STEP)
@@ -253,6 +256,14 @@ def _in_effect(c: DemoCase) -> None:
 
 def _applied(c: DemoCase) -> None:
     _in_effect(c)
+    case = c.engine.get_case(c.case_id, c.district.actors["supervisor"])
+    if c.engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing:
+        from api.demo_signing import apply_as_parties  # R-JC-PACKAGE: v2 flows
+
+        court = c.district.units["tribunal"]
+        mediator = c.district.actors[c.mediator]
+        apply_as_parties(c.engine, c.documents, c.case_id, mediator, court, c.step)
+        return
     c.fire(
         c.mediator,
         "apply_confirmation",

@@ -5,13 +5,18 @@ users have no password to re-enter), then the seal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from api.authz import build_principal
 from api.documents import DocumentService
 from api.otp import ConsoleSender
+from api.services.jc_application import PREPARE, SIGN, prepare_application
 from api.services.own_signing import OwnActSigning
 from documents import SignerRole, SigningEvent
 from engine import queries
 from engine.records import Actor
+from engine.runtime import Engine
+from workflows.confirmation import APPLICATION
 
 
 def sign_as_own_acts(documents: DocumentService, case_id: int, mediator: Actor) -> None:
@@ -50,3 +55,54 @@ def sign_as_own_acts(documents: DocumentService, case_id: int, mediator: Actor) 
     documents.sign_as_act(case_id, mediator, "sign_mediator", signer, {"identity_method": "demo"})
     case = engine.get_case(case_id, mediator)
     documents.apply_seal(case_id, mediator, case.version)
+
+
+def apply_as_parties(
+    engine: Engine,
+    documents: DocumentService | None,
+    case_id: int,
+    mediator: Actor,
+    court_id: int,
+    step: Callable[[], int],
+) -> None:
+    """R-JC-PACKAGE on the v2 flows: the application prepared, each applicant signing it on
+    the kiosk after an ID check, then filed; without documents, the same steps as events."""
+    with engine.db.transaction(write=False) as tx:
+        parties = queries.parties(tx, case_id)
+    applicants = [p.party_id for p in parties]
+    if documents is None:
+        engine.fire(
+            case_id,
+            PREPARE,
+            mediator,
+            step(),
+            {"applicants": applicants, "court_id": court_id},
+        )
+        for party_id in applicants:
+            engine.fire(case_id, SIGN, mediator, step(), {"party_id": party_id})
+    else:
+        assert mediator.user_id is not None, "the demo's mediator is a user"
+        with engine.db.transaction(write=False) as tx:
+            principal = build_principal(tx, mediator.user_id)
+        prepare_application(documents, principal, case_id, step(), applicants, court_id)
+        own = OwnActSigning(documents, ConsoleSender())
+        for party in parties:
+            with engine.db.transaction(write=False) as tx:
+                row = tx.one(
+                    "SELECT COALESCE(guardian_id_cipher, id_number_cipher) FROM parties "
+                    "WHERE id = :id",
+                    {"id": party.party_id},
+                )
+            if row is None or row[0] is None:
+                continue
+            step()
+            _, token = own.open_party_act(principal, case_id, party.party_id, "kiosk", APPLICATION)
+            own.check_id_document(principal, token, engine.pii.decrypt(row[0]))
+            own.sign(token, read_and_agreed=True, signature_png=None, mark="thumbprint")
+    engine.fire(
+        case_id,
+        "apply_confirmation",
+        mediator,
+        step(),
+        {"applicants": applicants, "court_id": court_id},
+    )

@@ -695,11 +695,11 @@ class DocumentService:
         )
 
     def confirmation_application_content(
-        self, case_id: int, actor: Actor
+        self, case_id: int, actor: Actor, case: CaseRecord | None = None
     ) -> ConfirmationApplication:
         """The 司法确认申请书's content with masked numbers (api/services/jc_package.py fills
-        in what the court needs)."""
-        case = self.engine.get_case(case_id, actor)
+        in what the court needs); `case` as read by a caller that checked its scope."""
+        case = case or self.engine.get_case(case_id, actor)
         with self.engine.db.transaction(write=False) as tx:
             return self._confirmation_application(tx, _case_file(tx, case), None)
 

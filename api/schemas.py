@@ -372,7 +372,7 @@ def _plain_text(value: str) -> str:
 
 
 PlainText = Annotated[str, AfterValidator(_plain_text)]
-DocumentKind = Literal["agreement", "agreement_scan", "ruling"]
+DocumentKind = Literal["agreement", "agreement_scan", "ruling", "confirmation_application"]
 SignerKind = Literal["party", "mediator", "seal"]
 
 

@@ -47,7 +47,16 @@ def make_sa_engine(url: str, *, echo: bool = False) -> sa.Engine:
 # generic actions door refuses them unless the deployment runs without documents.
 SERVICE_STEPS: dict[str, frozenset[str]] = {
     "documents": frozenset(
-        {"draft_agreement", "revise_agreement", "sign_party", "sign_mediator", "apply_seal"}
+        {
+            "draft_agreement",
+            "revise_agreement",
+            "sign_party",
+            "sign_mediator",
+            "apply_seal",
+            # R-JC-PACKAGE: the application rendered for the court, signed by each applicant
+            "prepare_confirmation_application",
+            "sign_confirmation_application",
+        }
     ),
     "court": frozenset({"confirm", "reject"}),
 }

@@ -606,5 +606,24 @@ class DocumentBlob(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class CaseAttachment(SQLModel, table=True):
+    """R-JC-PACKAGE: a supporting paper the court needs (identity, property, guardianship
+    proofs, powers of attorney), uploaded as PDF/JPEG/PNG; the bytes are in the sealed,
+    content-addressed document store, never overwritten."""
+
+    __tablename__ = "case_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    kind: str = Field(max_length=30)  # identity_proof | property_proof | power_of_attorney ...
+    party_id: int | None = Field(default=None, foreign_key="parties.id")
+    title: str = Field(max_length=100)
+    media_type: str = Field(max_length=40)
+    size: int
+    sha256: str = Field(max_length=64)
+    uploaded_by: int = Field(foreign_key="users.id")
+    uploaded_at: datetime = _ts()
+
+
 METADATA = SQLModel.metadata
 search.install(METADATA)  # the trigram / FTS5 search index, created with the tables

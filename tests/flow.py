@@ -87,14 +87,26 @@ class Driver:
         self.fire(mediator, "sign_mediator")
         return self.fire(mediator, "apply_seal")
 
-    def apply_confirmation(self, actor: str = "mediator") -> CaseRecord:
-        """Both parties apply to the world's court for judicial confirmation."""
+    def apply_confirmation(self, actor: str = "mediator", **court: Any) -> CaseRecord:
+        """Both parties apply to the world's court for judicial confirmation (on flows where
+        the application is the parties' act, each signs it first: R-JC-PACKAGE)."""
+        court = court or {"court_id": self.world.units["court"]}
+        if self.has_trigger("prepare_confirmation_application"):
+            self.prepare_application(actor, **court)
+            for party_id in self.party_ids():
+                self.fire(actor, "sign_confirmation_application", party_id=party_id)
+        return self.fire(actor, "apply_confirmation", applicants=self.party_ids(), **court)
+
+    def prepare_application(self, actor: str = "mediator", **court: Any) -> CaseRecord:
+        court = court or {"court_id": self.world.units["court"]}
         return self.fire(
-            actor,
-            "apply_confirmation",
-            court_id=self.world.units["court"],
-            applicants=self.party_ids(),
+            actor, "prepare_confirmation_application", applicants=self.party_ids(), **court
         )
+
+    def has_trigger(self, trigger: str) -> bool:
+        case = self.case
+        spec = self.engine.registry.get(case.spec_id, case.spec_version).spec
+        return any(t.trigger == trigger for t in spec.transitions)
 
     def assign(self, user: str, role: str, *, consented: bool = True) -> CaseRecord:
         return self.fire(

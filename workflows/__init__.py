@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
-from workflows import actions, guards, invitations, objections, options, scheduling
+from workflows import (
+    actions,
+    confirmation,
+    guards,
+    invitations,
+    minors,
+    objections,
+    options,
+    scheduling,
+)
 from workflows.hookset import HOOKS
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
@@ -11,8 +20,10 @@ __all__ = [
     "HOOKS",
     "WORKFLOWS_DIR",
     "actions",
+    "confirmation",
     "guards",
     "invitations",
+    "minors",
     "objections",
     "options",
     "scheduling",

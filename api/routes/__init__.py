@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from api.routes import (
     assignments,
+    attachments,
     auth,
     cases,
     court,
@@ -35,6 +36,7 @@ MODULES = (
     assignments,
     court,
     documents,
+    attachments,
     statistics,
     verify,
     vocabularies,

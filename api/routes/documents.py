@@ -64,6 +64,7 @@ KIND_LABELS = {
     AGREEMENT_SCAN: "人民调解协议书（纸质签署扫描件）",
     "ruling": "民事裁定书",
     "case_file": "人民调解卷宗",
+    "confirmation_application": "司法确认申请书（申请人本人签署）",
 }
 SIGN_TRIGGERS: dict[str, str] = {
     "party": "sign_party",

@@ -9,9 +9,12 @@ from typing import Any
 
 from api.authz import Principal, pii_purpose
 from api.documents import AGREEMENT, DocumentService
+from api.services.attachments import KINDS, package_lines
 from documents import Branding, ConfirmationApplication
 from engine import queries
 from engine.errors import InvalidInput
+from engine.records import Actor, CaseRecord
+from workflows.confirmation import APPLICATION, KEY
 
 PURPOSE = "向人民法院提交司法确认申请材料（民诉法解释第354条、法释〔2011〕5号第3条）"
 
@@ -35,29 +38,28 @@ def attachments(
     guardians = [f"{p.name}的法定代理人{p.guardian_name}" for p in parties if p.guardian_name]
     if guardians:
         found.append(f"法定代理人身份及监护关系证明：{'、'.join(guardians)}")
+    uploaded = package_lines(documents, case_id)
     agents = [f"{p.name}委托{p.agent_name}" for p in parties if p.agent_name]
-    if agents:
-        found.append(f"授权委托书：{'、'.join(agents)}")
+    if agents and not any(line.startswith(KINDS["power_of_attorney"]) for line in uploaded):
+        found.append(f"授权委托书（尚未上传）：{'、'.join(agents)}")
+    found.extend(uploaded)  # the papers really uploaded (api/services/attachments.py)
     return tuple(found)
 
 
-def confirmation_package(documents: DocumentService, principal: Principal, case_id: int) -> bytes:
-    """The application as filed: unmasked, logged, with the attachments the case holds.
-
-    Raises:
-        CaseNotFound: out of scope.  PiiNotPermitted: neither the case's mediator nor the
-        court applied to.  InvalidInput: no application yet.
-    """
+def court_copy(
+    documents: DocumentService, case: CaseRecord, version: int = 0
+) -> tuple[bytes, list[dict[str, Any]]]:
+    """The application rendered for the court from `case` (scope already checked): full ID
+    numbers and phones, the attachments the case holds; and the PII reads it makes.
+    `version`: the stored version it will be (its QR code's), 0 for a rendering only."""
     engine = documents.engine
-    case = engine.get_case(case_id, principal.actor)
+    confirmation: dict[str, Any] = case.data.get("confirmation", {})
+    court_id = confirmation.get("court_id", case.court_id)
+    if "applied_at" not in confirmation or not isinstance(court_id, int):
+        raise InvalidInput("本案尚未申请司法确认，无司法确认申请书", field="confirmation")
     with engine.db.transaction(write=False) as tx:
-        purpose = pii_purpose(tx, principal, case)
-        rows = queries.parties(tx, case_id)
-        confirmation: dict[str, Any] = case.data.get("confirmation", {})
-        court_id = confirmation.get("court_id", case.court_id)
-        if "applied_at" not in confirmation or not isinstance(court_id, int):
-            raise InvalidInput("本案尚未申请司法确认，无司法确认申请书", field="confirmation")
-    base = documents.confirmation_application_content(case_id, principal.actor)
+        rows = queries.parties(tx, case.id)
+    base = documents.confirmation_application_content(case.id, Actor.system(), case)
     applied = set(confirmation.get("applicants", []))
     unmasked = []
     logged: list[dict[str, Any]] = []
@@ -72,9 +74,57 @@ def confirmation_package(documents: DocumentService, principal: Principal, case_
     doc: ConfirmationApplication = base.model_copy(
         update={
             "applicants": tuple(unmasked),
-            "attachments": attachments(documents, case_id, case.number, committee),
+            "attachments": attachments(documents, case.id, case.number, committee),
         }
     )
+    pdf = documents.renderer.render(
+        doc,
+        Branding(committee_name=committee),
+        document_id=documents.public_id(case.id, APPLICATION, version),
+    )
+    return pdf, logged
+
+
+def _signed_copy(documents: DocumentService, case: CaseRecord) -> bytes | None:
+    """The application the applicants signed (v2 flows): the version filed, else the one
+    being signed; None on flows where the mediator alone filed it (v1)."""
+    filed = case.data.get("confirmation", {}).get("application_version")
+    prepared = case.data.get(KEY)
+    versions = documents.versions(case.id, APPLICATION)
+    if filed:
+        chosen = next((v for v in versions if v.version == filed), None)
+    elif isinstance(prepared, dict) and versions:
+        chosen = versions[-1]
+    else:
+        return None
+    return None if chosen is None else documents.read(chosen.sha256)
+
+
+def confirmation_package(documents: DocumentService, principal: Principal, case_id: int) -> bytes:
+    """The application as filed (or being signed): unmasked, logged, with the attachments the
+    case holds; on v2 flows the very PDF the applicants signed.
+
+    Raises:
+        CaseNotFound: out of scope.  PiiNotPermitted: neither the case's mediator nor the
+        court applied to.  InvalidInput: no application yet.
+    """
+    engine = documents.engine
+    case = engine.get_case(case_id, principal.actor)
+    with engine.db.transaction(write=False) as tx:
+        purpose = pii_purpose(tx, principal, case)
+        rows = queries.parties(tx, case_id)
+    signed = _signed_copy(documents, case)
+    if signed is not None:
+        applicants = case.data.get(KEY) or case.data.get("confirmation", {})
+        named = set(applicants.get("applicants", [])) if isinstance(applicants, dict) else set()
+        pdf = signed
+        logged = [
+            {"party_id": r.party_id, "fields": "id_number,phone"}
+            for r in rows
+            if r.party_id in named
+        ]
+    else:
+        pdf, logged = court_copy(documents, case)
     if principal.user_id is not None and logged:
         with engine.db.transaction(write=True) as tx:
             at = tx.codec.dt_out(engine.clock.now())
@@ -90,8 +140,4 @@ def confirmation_package(documents: DocumentService, principal: Principal, case_
                         **entry,
                     },
                 )
-    return documents.renderer.render(
-        doc,
-        Branding(committee_name=committee),
-        document_id=documents.public_id(case_id, "confirmation_application", 0),
-    )
+    return pdf

@@ -21,6 +21,7 @@ from api.auth import verify_password
 from api.authz import Principal, build_principal, visible_case
 from api.documents import AGREEMENT, DocumentService
 from api.otp import CodeSender
+from api.services.jc_application import sign_application_as_act
 from documents import SignerRole, SigningEvent
 from documents.signing import Mark
 from engine import queries
@@ -28,7 +29,9 @@ from engine.errors import InvalidInput, NotFound
 from engine.records import FireResult
 from engine.spec import Role
 from engine.validation import mask_phone
+from workflows.confirmation import APPLICATION
 
+DOCUMENT_TITLES = {AGREEMENT: "调解协议", APPLICATION: "司法确认申请书"}
 OPENING_ROLES = frozenset({Role.mediator, Role.central_household})
 Channel = Literal["link", "kiosk"]
 MAX_ID_FAILURES = 5
@@ -42,6 +45,7 @@ class SigningAct:
     party_id: int | None
     party_name: str
     signer_name: str  # who performs the act: the party, or their 法定代理人
+    document_kind: str  # the agreement, or the 司法确认申请书 (R-JC-PACKAGE)
     capacity: str | None  # "法定代理人" when a representative signs for the party
     channel: str
     document_sha256: str
@@ -88,17 +92,24 @@ class OwnActSigning:
     # --- opening ------------------------------------------------------------------------
 
     def open_party_act(
-        self, principal: Principal, case_id: int, party_id: int, channel: Channel
+        self,
+        principal: Principal,
+        case_id: int,
+        party_id: int,
+        channel: Channel,
+        document: str = AGREEMENT,
     ) -> tuple[SigningAct, str]:
-        """A signing act for one party on the latest agreement; its secret, once (the link's
-        last segment, or the kiosk page's).
+        """A signing act for one party on the latest agreement (or, R-JC-PACKAGE, the latest
+        司法确认申请书); its secret, once (the link's last segment, or the kiosk page's).
 
         Raises:
-            InvalidInput: not a mediator, no agreement yet, or not a party of the case.
+            InvalidInput: not a mediator, no such document yet, or not a party of the case.
         """
         if not principal.has_any(OPENING_ROLES):
             raise InvalidInput("只有调解员或中心户可以发起当事人签署", field="party_id")
-        latest = self.documents.latest(case_id)
+        if document not in DOCUMENT_TITLES:
+            raise InvalidInput("只能签署调解协议书或司法确认申请书", field="document")
+        latest = self.documents.latest(case_id, document)
         now = self.engine.clock.now()
         token = secrets.token_urlsafe(24)
         lifetime = (
@@ -109,7 +120,9 @@ class OwnActSigning:
         with self.engine.db.transaction(write=True) as tx:
             visible_case(tx, case_id, principal)
             if latest is None:
-                raise InvalidInput("本案尚无协议书，不能发起签署", field="document")
+                raise InvalidInput(
+                    f"本案尚无{DOCUMENT_TITLES[document]}，不能发起签署", field="document"
+                )
             party = next((p for p in queries.parties(tx, case_id) if p.party_id == party_id), None)
             if party is None:
                 raise NotFound("当事人", party_id)
@@ -122,7 +135,7 @@ class OwnActSigning:
                 ":expires, 0, 0)",
                 {
                     "case_id": case_id,
-                    "kind": AGREEMENT,
+                    "kind": document,
                     "sha": latest.sha256,
                     "party_id": party_id,
                     "signer": signer,
@@ -146,7 +159,8 @@ class OwnActSigning:
             row = tx.one(
                 "SELECT a.id, a.case_id, a.party_id, p.name, a.signer_name, a.channel, "
                 "a.document_sha256, a.expires_at, a.identity_method, a.used_at, a.created_by, "
-                "p.guardian_name FROM signing_acts a LEFT JOIN parties p ON p.id = a.party_id "
+                "p.guardian_name, a.document_kind FROM signing_acts a "
+                "LEFT JOIN parties p ON p.id = a.party_id "
                 "WHERE a.token_hash = :hash",
                 {"hash": _hash(token)},
             )
@@ -158,6 +172,7 @@ class OwnActSigning:
                 party_id=row[2],
                 party_name=str(row[3] or row[4]),
                 signer_name=str(row[4]),
+                document_kind=str(row[12]),
                 capacity="法定代理人" if row[11] else None,
                 channel=str(row[5]),
                 document_sha256=str(row[6]),
@@ -248,7 +263,7 @@ class OwnActSigning:
             )
         self.sender.send(
             phone,
-            f"【枫桥调解】您正在签署调解协议，验证码 {code}，"
+            f"【枫桥调解】您正在签署{DOCUMENT_TITLES[act.document_kind]}，验证码 {code}，"
             f"{self.settings.otp_minutes} 分钟内有效。非本人操作请忽略。",
         )
         return mask_phone(phone)
@@ -336,20 +351,30 @@ class OwnActSigning:
         signer = self.documents.authority.issue_event(act.party_name, SignerRole.PARTY, event)
         payload: dict[str, Any] = {
             "party_id": act.party_id,
-            "method": "electronic",
             "signing_act": act.id,
             "identity_method": act.identity_method,
         }
         try:
-            result = self.documents.sign_as_act(
-                act.case_id,
-                creator.actor,
-                "sign_party",
-                signer,
-                payload,
-                signature_png=signature_png,
-                mark=mark,
-            )
+            if act.document_kind == AGREEMENT:
+                result = self.documents.sign_as_act(
+                    act.case_id,
+                    creator.actor,
+                    "sign_party",
+                    signer,
+                    {**payload, "method": "electronic"},
+                    signature_png=signature_png,
+                    mark=mark,
+                )
+            else:  # R-JC-PACKAGE: the applicant's own signature on the application
+                result = sign_application_as_act(
+                    self.documents,
+                    act.case_id,
+                    creator.actor,
+                    signer,
+                    payload,
+                    signature_png=signature_png,
+                    mark=mark,
+                )
         except Exception:
             with self.engine.db.transaction(write=True) as tx:  # not signed: usable again
                 tx.execute("UPDATE signing_acts SET used_at = NULL WHERE id = :id", {"id": act.id})

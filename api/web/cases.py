@@ -18,6 +18,7 @@ from api.routes.cases import case_page
 from api.routes.documents import DocumentsDep, case_versions, download_document
 from api.schemas import DocumentKind
 from api.services import desk, progress
+from api.services.attachments import listed as listed_attachments
 from api.services.graphs import case_graph_svg
 from api.web.session import PageRoute, checked_form, page, signed_in
 from engine import queries
@@ -42,6 +43,8 @@ SERVICE_PAGES = {
     "sign_party": "sign",
     "sign_mediator": "sign",
     "apply_seal": "sign",
+    "prepare_confirmation_application": "application",
+    "sign_confirmation_application": "application",
 }
 
 
@@ -199,6 +202,7 @@ def case_detail(
         steps=flow_steps(spec, facts),
         allowed=ordered_actions(spec, facts.case.state, [a for a in facts.actions if a.allowed]),
         base_url=services.settings.base_url.rstrip("/"),
+        attachments=listed_attachments(documents, case_id),
         **_labels(services.engine),
     )
 

@@ -39,7 +39,9 @@ def _page(
         request,
         None,
         "esign.html",
-        "本人签署调解协议",
+        "本人签署司法确认申请书"
+        if act and act.document_kind == "confirmation_application"
+        else "本人签署调解协议",
         status,
         act=act,
         token=token,
@@ -87,7 +89,7 @@ def esign_document(token: str, documents: DocumentsDep) -> Response:
         headers={
             **_PRIVATE,
             "Cache-Control": "private, no-store",
-            "Content-Disposition": 'inline; filename="agreement.pdf"',
+            "Content-Disposition": f'inline; filename="{act.document_kind}.pdf"',
         },
     )
 

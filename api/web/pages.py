@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api.web import (
     actions,
     admin,
+    application,
     cases,
     court,
     esign,
@@ -28,6 +29,7 @@ def include(app: FastAPI) -> None:
         actions,
         signing,
         esign,
+        application,
         court,
         progress,
         verify,
