@@ -2,7 +2,7 @@
 
 Why not the ORM here: a SQLModel session per fire measured ~1,200 transitions/s and SQLAlchemy
 Core ~11,000/s on this machine, against ~40,000/s for the driver behind SQLAlchemy's pool. The
-schema still lives in engine/models.py, and values are encoded exactly as the ORM encodes them
+schema still lives in engine/models/, and values are encoded exactly as the ORM encodes them
 (UTC timestamps, JSON as text), so rows written here read back through SQLModel unchanged.
 """
 
@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from engine.models import SQLITE_DATETIME_FORMAT, dumps
+from engine.models.columns import SQLITE_DATETIME_FORMAT, dumps
 from engine.records import (
     AssignmentRecord,
     CasePartyRecord,
@@ -143,7 +143,7 @@ def _watch_disconnects(engine: sa.Engine) -> None:
 
 
 class Codec:
-    """Encodes values as the ORM types in engine/models.py would, for one dialect."""
+    """Encodes values as the ORM types in engine/models/ would, for one dialect."""
 
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"

@@ -42,7 +42,7 @@ from engine.fields import check_payload, json_schema
 from engine.hooks import TransitionContext
 from engine.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from engine.machine import BoundTransition, CompiledSpec
-from engine.models import dumps
+from engine.models.columns import dumps
 from engine.numbering import DEFAULT_PATTERN, format_number, next_sequence
 from engine.policy import Policy
 from engine.ports import Clock, DeadlineCalendar, PiiProtector

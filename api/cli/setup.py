@@ -74,7 +74,7 @@ def demo(
     from api.wiring import make_sa_engine
     from documents import DocumentError
     from engine.errors import EngineError
-    from engine.models import Category
+    from engine.models.cases import Category
 
     settings = settings_now()
     engine = make_sa_engine(settings.resolved_database_url)
