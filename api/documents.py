@@ -62,13 +62,8 @@ from engine.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, ApplicationFor
 from engine.records import Actor, CaseRecord, CategoryRecord, FireResult
 from engine.repository import Tx
 from engine.runtime import Engine
-from workflows.actions import (
-    AGREEMENT,
-    AGREEMENT_SCAN,
-    RULING,
-    agreement_fields,
-    overdue_terms,
-)
+from workflows.agreement_content import agreement_fields, overdue_terms
+from workflows.kinds import AGREEMENT, AGREEMENT_SCAN, RULING
 
 __all__ = [
     "AGREEMENT",

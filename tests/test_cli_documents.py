@@ -318,7 +318,7 @@ def test_documents_render_of_a_stored_agreement_builds_no_engine(
     import subprocess
     import sys
 
-    from workflows.actions import AGREEMENT, RULING
+    from workflows.kinds import AGREEMENT, RULING
 
     assert set(STORED_KINDS) == {AGREEMENT, RULING}
     case_id, _ = _signed_cases(demo_dir, paper=False)[0]
