@@ -48,7 +48,7 @@ def init() -> None:
 
 def check_document_environment() -> None:
     """Agreements need the CJK font and HarfBuzz subsetting: stop now, not at signing time."""
-    from api.documents import check_environment
+    from api.documents.core import check_environment
     from documents import DocumentError
 
     try:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from api.authz import Principal, pii_purpose
-from api.documents import AGREEMENT, DocumentService
+from api.documents import DocumentService
 from documents import Branding, ConfirmationApplication
 from engine import queries
 from engine.errors import InvalidInput
+from workflows.kinds import AGREEMENT
 
 PURPOSE = "向人民法院提交司法确认申请材料（民诉法解释第354条、法释〔2011〕5号第3条）"
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from api.auth import verify_password
 from api.authz import Principal, build_principal, visible_case
-from api.documents import AGREEMENT, DocumentService
+from api.documents import DocumentService
 from api.otp import CodeSender
 from documents import SignerRole, SigningEvent
 from documents.signing import Mark
@@ -28,6 +28,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.records import FireResult
 from engine.spec import Role
 from engine.validation import mask_phone
+from workflows.kinds import AGREEMENT
 
 OPENING_ROLES = frozenset({Role.mediator, Role.central_household})
 Channel = Literal["link", "kiosk"]
