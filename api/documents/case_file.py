@@ -304,14 +304,9 @@ class CaseFileDocuments(DocumentCore):
         )
 
     def _followup(self, tx: Tx, file: _CaseFile, index: int | None) -> FollowUpRecord:
-        rows = tx.all(
-            "SELECT v.visited_at, v.performance, v.satisfaction, v.new_risks, v.notes, "
-            "u.display_name FROM visits v LEFT JOIN users u ON u.id = v.visitor_id "
-            "WHERE v.case_id = :case_id ORDER BY v.id",
-            {"case_id": file.case.id},
-        )
-        visit = _pick(rows, index, "回访记录", "尚无回访记录：请先记录一次回访", "index")
-        visited_at = tx.codec.dt_in_required(visit[0]).astimezone(BEIJING)
+        visits = tx.visit_reports(file.case.id)
+        visit = _pick(visits, index, "回访记录", "尚无回访记录：请先记录一次回访", "index")
+        visited_at = visit.visited_at.astimezone(BEIJING)
         return FollowUpRecord(
             number=file.case.number,
             issued_on=visited_at.date(),
@@ -320,11 +315,11 @@ class CaseFileDocuments(DocumentCore):
             # the visits table keeps no method (上门 / 电话 / 视频; R-FOLLOWUP does not ask
             # for it): the paper leaves the row out rather than print a placeholder
             visitee="、".join(p.name for p in file.parties),
-            performance=visit[1],
-            satisfaction=self.labels("satisfaction").get(visit[2] or "", UNRECORDED),
-            new_risks=visit[3] or "无",
-            notes=visit[4] or "无",
-            visitor=Person(name=str(visit[5]) if visit[5] else UNRECORDED, title="回访人"),
+            performance=visit.performance,
+            satisfaction=self.labels("satisfaction").get(visit.satisfaction or "", UNRECORDED),
+            new_risks=visit.new_risks or "无",
+            notes=visit.notes or "无",
+            visitor=Person(name=visit.visitor_name or UNRECORDED, title="回访人"),
         )
 
     def _legal_opinion(self, tx: Tx, file: _CaseFile, index: int | None) -> LegalOpinion:
@@ -366,5 +361,4 @@ def _pick(items: Sequence[_T], index: int | None, what: str, empty: str, field: 
 def _display_name(tx: Tx, user_id: int | None) -> str:
     if user_id is None:
         return UNRECORDED
-    row = tx.one("SELECT display_name FROM users WHERE id = :id", {"id": user_id})
-    return UNRECORDED if row is None else str(row[0])
+    return tx.display_name(user_id) or UNRECORDED

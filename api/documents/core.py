@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from cryptography import x509
 
@@ -16,6 +16,7 @@ from api.documents.authority import load_authority, trust_roots
 from api.documents.public_ids import PublicIds, document_key_file
 from api.errors import DocumentNotFound
 from api.keys import load_document_key
+from api.pii import PiiRead, log_reads
 from api.settings import Settings
 from documents import Branding, CertificateAuthority, Party, Renderer, VerificationReport, verify
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
@@ -178,16 +179,9 @@ def _presiding(
 ) -> dict[int, str]:
     """Active assignees of the case in `roles` (by default mediators and 中心户), in
     assignment order, by user id."""
-    params: dict[str, Any] = {"case_id": case_id}
-    rows = tx.all(
-        "SELECT a.user_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
-        "WHERE a.case_id = :case_id AND a.ended_at IS NULL "
-        f"AND a.role IN ({queries.in_params('role', roles, params)}) ORDER BY a.id",
-        params,
-    )
     presiding: dict[int, str] = {}
-    for user_id, name in rows:
-        presiding.setdefault(int(user_id), str(name))
+    for assignee in tx.active_assignees(case_id, roles):
+        presiding.setdefault(assignee.user_id, assignee.display_name)
     return presiding
 
 
@@ -353,16 +347,16 @@ class DocumentCore:
         if actor.user_id is None:
             raise InvalidInput("签署人须为具体的调解员", field="actor")
         with self.engine.db.transaction(write=False) as tx:
-            row = tx.one("SELECT display_name FROM users WHERE id = :id", {"id": actor.user_id})
-        if row is None:
+            name = tx.display_name(actor.user_id)
+        if name is None:
             raise NotFound("用户", actor.user_id)
-        return str(row[0])
+        return name
 
     def _document_parties(self, facts: _CaseFacts, actor: Actor) -> tuple[Party, ...]:
         """The parties as R-AGREEMENT-FIELDS lists them; ID and phone numbers are decrypted
         for the document and every such read is logged (R-PII)."""
         result: list[Party] = []
-        logged: list[dict[str, Any]] = []
+        logged: list[PiiRead] = []
         for row in facts.parties:
             if not row.address:
                 raise InvalidInput(
@@ -374,24 +368,11 @@ class DocumentCore:
             phone = self.engine.pii.decrypt(row.phone_cipher) if row.phone_cipher else None
             shown = [f for f, v in (("id_number", id_number), ("phone", phone)) if v]
             if shown:
-                logged.append({"party_id": row.party_id, "fields": ",".join(shown)})
+                logged.append(PiiRead(row.party_id, tuple(shown)))
             result.append(_party(row, id_number=id_number, phone=phone, address=row.address))
         if logged and actor.user_id is not None:
             self._log_pii(facts.case.id, actor.user_id, logged)
         return tuple(result)
 
-    def _log_pii(self, case_id: int, user_id: int, entries: list[dict[str, Any]]) -> None:
-        with self.engine.db.transaction(write=True) as tx:
-            at = tx.codec.dt_out(self.engine.clock.now())
-            for entry in entries:
-                tx.execute(
-                    "INSERT INTO pii_access_log (at, user_id, case_id, party_id, fields, purpose) "
-                    "VALUES (:at, :user_id, :case_id, :party_id, :fields, :purpose)",
-                    {
-                        "at": at,
-                        "user_id": user_id,
-                        "case_id": case_id,
-                        "purpose": PII_PURPOSE,
-                        **entry,
-                    },
-                )
+    def _log_pii(self, case_id: int, user_id: int, reads: list[PiiRead]) -> None:
+        log_reads(self.engine, user_id, case_id, reads, PII_PURPOSE)

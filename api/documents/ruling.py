@@ -33,13 +33,7 @@ def _court_clerk(tx: Tx, court_id: int, accepted_by: object) -> str:
     Raises:
         InvalidInput: the court has no clerk registered.
     """
-    params: dict[str, Any] = {"court": court_id}
-    rows = tx.all(
-        "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id "
-        "WHERE m.role = 'court_clerk' AND m.org_unit_id = :court ORDER BY m.id",
-        params,
-    )
-    clerks = {int(r[0]): str(r[1]) for r in rows}
+    clerks = {c.user_id: c.display_name for c in tx.members_in_role(court_id, "court_clerk")}
     if not clerks:
         raise InvalidInput("本院未登记书记员，无法制作裁定书：请先添加书记员用户", field="clerk")
     if isinstance(accepted_by, int) and accepted_by in clerks:

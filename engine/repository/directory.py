@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from engine.records import CategoryRecord, OrgUnitRow
 from engine.repository.connection import TxCore
+
+
+@dataclass(frozen=True, slots=True)
+class NamedUser:
+    """A user as a paper names them: who, and the name they sign by."""
+
+    user_id: int
+    display_name: str
 
 
 class DirectoryQueries(TxCore):
@@ -30,6 +40,20 @@ class DirectoryQueries(TxCore):
             {"id": unit_id},
         )
         return None if row is None else OrgUnitRow(*row)
+
+    def display_name(self, user_id: int) -> str | None:
+        """The user's name as they sign; None for no such user."""
+        row = self.one("SELECT display_name FROM users WHERE id = :id", {"id": user_id})
+        return None if row is None else str(row[0])
+
+    def members_in_role(self, unit_id: int, role: str) -> list[NamedUser]:
+        """The unit's members holding `role`, in the order they were made members."""
+        rows = self.all(
+            "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id "
+            "WHERE m.role = :role AND m.org_unit_id = :unit ORDER BY m.id",
+            {"role": role, "unit": unit_id},
+        )
+        return [NamedUser(int(r[0]), str(r[1])) for r in rows]
 
     def user_exists(self, user_id: int) -> bool:
         return self.one("SELECT 1 FROM users WHERE id = :id", {"id": user_id}) is not None

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from engine.records import AssignmentRecord, CasePartyRecord
 from engine.repository.connection import TxCore
+from engine.repository.directory import NamedUser
 
 
 class PartyQueries(TxCore):
@@ -40,6 +41,20 @@ class PartyQueries(TxCore):
             AssignmentRecord(r[0], r[1], r[2], self.codec.dt_in_required(r[3]), dt(r[4]), dt(r[5]))
             for r in rows
         ]
+
+    def active_assignees(self, case_id: int, roles: tuple[str, ...]) -> list[NamedUser]:
+        """The case's active assignees in any of `roles`, in assignment order (a user assigned
+        in two roles comes twice)."""
+        if not roles:
+            return []
+        marks = ", ".join(f":r{i}" for i in range(len(roles)))
+        rows = self.all(
+            "SELECT a.user_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
+            f"WHERE a.case_id = :case_id AND a.ended_at IS NULL AND a.role IN ({marks}) "
+            "ORDER BY a.id",
+            {"case_id": case_id, **{f"r{i}": r for i, r in enumerate(roles)}},
+        )
+        return [NamedUser(int(r[0]), str(r[1])) for r in rows]
 
     def is_assigned(self, case_id: int, user_id: int) -> bool:
         row = self.one(

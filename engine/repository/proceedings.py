@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from engine.models.columns import dumps
 from engine.records import SignatureRecord, VisitRecord
 from engine.repository.connection import TxCore
+
+
+@dataclass(frozen=True, slots=True)
+class VisitReport:
+    """A follow-up visit as its record (回访记录) prints it, with the visitor's name."""
+
+    visited_at: datetime
+    performance: str
+    satisfaction: str | None
+    new_risks: str | None
+    notes: str | None
+    visitor_name: str | None  # None: no visitor recorded
 
 
 class ProceedingQueries(TxCore):
@@ -30,6 +43,18 @@ class ProceedingQueries(TxCore):
             {"case_id": case_id},
         )
         return [VisitRecord(r[0], self.codec.dt_in_required(r[1]), r[2], r[3]) for r in rows]
+
+    def visit_reports(self, case_id: int) -> list[VisitReport]:
+        """The case's visits in the order they were recorded, with their visitors' names."""
+        rows = self.all(
+            "SELECT v.visited_at, v.performance, v.satisfaction, v.new_risks, v.notes, "
+            "u.display_name FROM visits v LEFT JOIN users u ON u.id = v.visitor_id "
+            "WHERE v.case_id = :case_id ORDER BY v.id",
+            {"case_id": case_id},
+        )
+        return [
+            VisitReport(self.codec.dt_in_required(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows
+        ]
 
     def add_session(
         self,
