@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 
 from engine import access
-from engine.audit import CaseBinding, ChainBreak, ChainHead, missing_cases, verify_chain
+from engine.audit import ChainBreak, ChainHead, missing_cases, verify_chain
 from engine.errors import CaseNotFound, InvalidInput
 from engine.fields import json_schema
 from engine.opening import CaseOpening
@@ -104,27 +104,23 @@ class Engine(CaseOpening):
         covered = covered or {}
         breaks: list[ChainBreak] = []
         with self.db.transaction(write=False) as tx:
-            present = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
+            present = tx.case_ids()
             if case_ids is None:
                 ids = present
                 breaks.extend(missing_cases(present, covered))
             else:
                 ids = list(case_ids)
             for case_id in ids:
-                row = tx.one(
-                    "SELECT audit_head, state, version, audit_seq FROM cases WHERE id = :id",
-                    {"id": case_id},
-                )
-                if row is None:
+                bound = tx.chain_binding(case_id)
+                if bound is None:
                     if case_id in covered:
                         breaks.extend(missing_cases([], {case_id: covered[case_id]}))
                         continue
                     raise CaseNotFound(case_id)
-                bound = CaseBinding(str(row[1]), int(row[2]), int(row[3]), str(row[0]))
                 found = verify_chain(
                     case_id,
                     tx.events(case_id),
-                    str(row[0]),
+                    bound.head,
                     bound=bound,
                     covered=covered.get(case_id),
                 )
@@ -136,9 +132,4 @@ class Engine(CaseOpening):
         """Every case's chain head (from its last event), in case order: what a checkpoint
         signs."""
         with self.db.transaction(write=False) as tx:
-            rows = tx.all(
-                "SELECT e.case_id, e.seq, e.hash FROM audit_events e "
-                "JOIN (SELECT case_id, MAX(seq) AS seq FROM audit_events GROUP BY case_id) m "
-                "ON m.case_id = e.case_id AND m.seq = e.seq ORDER BY e.case_id"
-            )
-        return [ChainHead(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+            return tx.chain_heads()

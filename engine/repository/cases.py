@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from engine.audit import CaseBinding, ChainHead
 from engine.models.columns import dumps
 from engine.records import CaseRecord, EventRecord
 from engine.repository.connection import TxCore
@@ -215,3 +216,26 @@ class CaseQueries(TxCore):
             )
             for r in rows
         ]
+
+    def case_ids(self) -> list[int]:
+        """Every case's id, in order."""
+        return [int(r[0]) for r in self.all("SELECT id FROM cases ORDER BY id")]
+
+    def chain_binding(self, case_id: int) -> CaseBinding | None:
+        """What the case row says its hash chain produced; None for no such case."""
+        row = self.one(
+            "SELECT audit_head, state, version, audit_seq FROM cases WHERE id = :id",
+            {"id": case_id},
+        )
+        if row is None:
+            return None
+        return CaseBinding(str(row[1]), int(row[2]), int(row[3]), str(row[0]))
+
+    def chain_heads(self) -> list[ChainHead]:
+        """Every case's chain head (from its last event), in case order."""
+        rows = self.all(
+            "SELECT e.case_id, e.seq, e.hash FROM audit_events e "
+            "JOIN (SELECT case_id, MAX(seq) AS seq FROM audit_events GROUP BY case_id) m "
+            "ON m.case_id = e.case_id AND m.seq = e.seq ORDER BY e.case_id"
+        )
+        return [ChainHead(int(r[0]), int(r[1]), str(r[2])) for r in rows]
