@@ -172,7 +172,7 @@ def documents_render(
             console.print(f"已写入 {output}（{note}）", soft_wrap=True)
             return
     from api.documents import DocumentService
-    from api.documents.case_file import CASE_FILE_KINDS
+    from api.documents.case_papers import CASE_FILE_KINDS
     from api.wiring import build_engine
     from documents import DocumentError
     from engine.errors import EngineError

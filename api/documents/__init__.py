@@ -9,7 +9,7 @@ its digest, so it is harmless and a retry reuses it).
 from __future__ import annotations
 
 from api.documents.agreement import AgreementDocuments
-from api.documents.case_file import CaseFileDocuments
+from api.documents.case_papers import CaseFileDocuments
 from api.documents.paper import PaperSigning
 from api.documents.ruling import CourtRulings
 from api.documents.signing import AgreementSigning

@@ -22,7 +22,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from api.authz import Principal, pii_purpose, visible_case
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
 from api.documents import DocumentService
-from api.documents.case_file import CaseFileKind
+from api.documents.case_papers import CaseFileKind
 from api.documents.core import printed_versions
 from api.errors import (
     DocumentNotFound,

@@ -1,5 +1,6 @@
-"""The rest of the case file (卷宗), read-only: application, registration, transcripts,
-confirmation application, follow-up records and legal opinions, rendered from the case."""
+"""The rest of the case file's papers (卷宗), read-only, one by one: application,
+registration, transcripts, confirmation application, follow-up records and legal opinions,
+rendered from the case (api/services/case_file.py binds them into the volume)."""
 
 from __future__ import annotations
 
