@@ -30,7 +30,8 @@ from api.settings import Settings
 from api.wiring import build_engine
 from engine.calendar import SHANGHAI
 from engine.intake import Origin
-from engine.models import Case, OrgUnit
+from engine.models.cases import Case
+from engine.models.org import OrgUnit
 from engine.ports import FixedClock
 from engine.runtime import Engine
 

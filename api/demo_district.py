@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 
 from engine.intake import ApplicationForm, CaseIntake, Origin, PartyIntake, PartyRole
-from engine.models import Household, Membership, OrgKind, OrgUnit, User
+from engine.models.org import Household, Membership, OrgKind, OrgUnit, User
 from engine.records import Actor
 from engine.spec import Role
 from engine.validation import check_digit

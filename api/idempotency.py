@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from fastapi.responses import JSONResponse
 
 from api.errors import IdempotencyInProgress, IdempotencyKeyReused
-from engine.models import IdempotencyRecord, dumps
+from engine.models.columns import dumps
+from engine.models.delivery import IdempotencyRecord
 from engine.records import FireResult
 from engine.repository import Tx
 from engine.runtime import Engine

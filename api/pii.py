@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from engine import queries
-from engine.models import PiiAccess
+from engine.models.org import PiiAccess
 from engine.repository import Tx
 from engine.runtime import Engine
 

@@ -15,7 +15,8 @@ from engine.pii import AesGcmProtector
 from engine.policy import Policy
 from engine.ports import Clock, SystemClock
 from engine.registry import Registry, Requirements
-from engine.repository import Database, configure_engine
+from engine.repository import Database
+from engine.repository.connection import configure_engine
 from engine.runtime import Engine
 from workflows import HOOKS, WORKFLOWS_DIR
 
@@ -38,7 +39,7 @@ def make_sa_engine(url: str, *, echo: bool = False) -> sa.Engine:
             hide_parameters=True,
             pool_size=10,
             max_overflow=20,  # no pre-ping: a dead connection is replaced by the statement
-        )  # that finds it (engine/repository.py), not by a round trip before every use
+        )  # that finds it (engine/repository/connection.py), not by a round trip before every use
     configure_engine(engine)
     return engine
 

@@ -23,7 +23,8 @@ from sqlmodel import Session, col, select
 from api.wiring import load_registry
 from bench.common import fresh_database
 from engine.calendar import WorkingCalendar
-from engine.models import AuditEvent, Case, dumps
+from engine.models.cases import AuditEvent, Case
+from engine.models.columns import dumps
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.records import Actor

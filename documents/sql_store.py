@@ -18,7 +18,7 @@ from documents.store import Sealer, check_digest
 
 __all__ = ["BLOBS", "DatabaseDocumentStore"]
 
-# the table as migration 0013 creates it (engine.models.DocumentBlob is the same table)
+# the table as migration 0013 creates it (engine.models.documents.DocumentBlob is the same table)
 BLOBS = sa.table(
     "document_blobs",
     sa.column("digest", sa.String),
@@ -55,7 +55,7 @@ class DatabaseDocumentStore:
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
             statement = pg_insert(BLOBS).values(values).on_conflict_do_nothing()
-        else:  # SQLite keeps naive UTC, like engine.models.UtcDateTime
+        else:  # SQLite keeps naive UTC, like engine.models.columns.UtcDateTime
             values["created_at"] = datetime.now(UTC).replace(tzinfo=None)
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.models import dumps
+from engine.models.columns import dumps
 from engine.records import EventRecord
 
 GENESIS_HASH = "0" * 64

@@ -119,7 +119,7 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
             fail(
                 where,
                 f"提醒动作“{reminder.action}”未注册",
-                f"改为“{hint}”" if hint else "在 workflows/actions.py 中注册它",
+                f"改为“{hint}”" if hint else "在 workflows/actions/ 中注册它",
             )
 
     for index, state in enumerate(spec.states):
@@ -150,7 +150,7 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
             fail(
                 ("clocks", index, "on_expiry"),
                 f"时钟到期动作“{clock.on_expiry}”未注册",
-                f"改为“{hint}”" if hint else "在 workflows/actions.py 中注册它",
+                f"改为“{hint}”" if hint else "在 workflows/actions/ 中注册它",
             )
         reminder_action(clock.reminder, ("clocks", index, "reminder", "action"))
 

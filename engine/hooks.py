@@ -25,7 +25,8 @@ from engine.records import (
     SignatureRecord,
     VisitRecord,
 )
-from engine.repository import DocumentRecord, Tx
+from engine.repository import Tx
+from engine.repository.documents import DocumentRecord
 from engine.spec import LEVEL_ORDER, Level, Role, StateSpec, TransitionSpec, WorkflowSpec
 
 __all__ = [

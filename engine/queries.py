@@ -12,7 +12,8 @@ from typing import Any
 from engine import search
 from engine.records import Actor, CaseRecord
 from engine.records import OrgUnitRow as OrgUnitRow  # re-exported: the row org_unit() returns
-from engine.repository import CASE_COLUMN_COUNT, CASE_COLUMNS, Tx
+from engine.repository import Tx
+from engine.repository.cases import CASE_COLUMN_COUNT, CASE_COLUMNS
 
 MAX_PAGE = 200
 

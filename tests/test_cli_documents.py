@@ -163,7 +163,7 @@ def test_r_agreement_effect_verify_exit_codes_for_incomplete_and_out_of_order(
     drafting = runner.invoke(app, ["documents", "verify", "--allow-incomplete", str(cut)])
     assert drafting.exit_code == 0, drafting.output
 
-    from api.documents import load_authority
+    from api.documents.authority import load_authority
 
     authority = load_authority(get_settings())
     plan = signing_plan(revisions(signed)[0])
@@ -318,7 +318,7 @@ def test_documents_render_of_a_stored_agreement_builds_no_engine(
     import subprocess
     import sys
 
-    from workflows.actions import AGREEMENT, RULING
+    from workflows.kinds import AGREEMENT, RULING
 
     assert set(STORED_KINDS) == {AGREEMENT, RULING}
     case_id, _ = _signed_cases(demo_dir, paper=False)[0]

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from engine.intake import CaseIntake, Origin, PartyIntake, PartyRole
-from engine.models import Category, Household, Membership, OrgKind, OrgUnit, User
+from engine.models.cases import Category
+from engine.models.org import Household, Membership, OrgKind, OrgUnit, User
 from engine.records import Actor
 from engine.spec import Role
 

@@ -38,7 +38,7 @@ def documents_verify(
     """
     from cryptography import x509
 
-    from api.documents import trust_roots
+    from api.documents.authority import trust_roots
     from documents import DocumentError, Verdict, verify
     from documents.verification import beijing_time
 
@@ -171,11 +171,13 @@ def documents_render(
             note = f"第 {version} 版，SHA-256 {digest}"
             console.print(f"已写入 {output}（{note}）", soft_wrap=True)
             return
-    from api.documents import AGREEMENT, AGREEMENT_SCAN, CASE_FILE_KINDS, RULING, DocumentService
+    from api.documents import DocumentService
+    from api.documents.case_papers import CASE_FILE_KINDS
     from api.wiring import build_engine
     from documents import DocumentError
     from engine.errors import EngineError
     from engine.records import Actor
+    from workflows.kinds import AGREEMENT, AGREEMENT_SCAN, RULING
 
     if kind not in (AGREEMENT, RULING) and kind not in CASE_FILE_KINDS:
         choices = "、".join((AGREEMENT, RULING, *CASE_FILE_KINDS))

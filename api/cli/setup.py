@@ -48,7 +48,7 @@ def init() -> None:
 
 def check_document_environment() -> None:
     """Agreements need the CJK font and HarfBuzz subsetting: stop now, not at signing time."""
-    from api.documents import check_environment
+    from api.documents.core import check_environment
     from documents import DocumentError
 
     try:
@@ -74,7 +74,7 @@ def demo(
     from api.wiring import make_sa_engine
     from documents import DocumentError
     from engine.errors import EngineError
-    from engine.models import Category
+    from engine.models.cases import Category
 
     settings = settings_now()
     engine = make_sa_engine(settings.resolved_database_url)

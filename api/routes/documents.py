@@ -21,14 +21,9 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.authz import Principal, pii_purpose, visible_case
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
-from api.documents import (
-    AGREEMENT,
-    AGREEMENT_SCAN,
-    RULING,
-    CaseFileKind,
-    DocumentService,
-    printed_versions,
-)
+from api.documents import DocumentService
+from api.documents.case_papers import CaseFileKind
+from api.documents.core import printed_versions
 from api.errors import (
     DocumentNotFound,
     UnsupportedUpload,
@@ -55,6 +50,7 @@ from documents.appearance import handwritten
 from engine.errors import InvalidInput
 from engine.hooks import DocumentRecord
 from engine.records import FireResult, SignatureRecord
+from workflows.kinds import AGREEMENT, AGREEMENT_SCAN, RULING
 
 # one router for the stored documents and the case file, so routes/__init__ stays as it was
 router = APIRouter(prefix="/cases/{case_id}", tags=["文书"])

@@ -18,7 +18,7 @@ from api.schemas import MAX_ID, OrgUnitPublic
 from api.services import admin
 from engine import queries
 from engine.errors import NotFound
-from engine.models import OrgKind
+from engine.models.org import OrgKind
 
 router = APIRouter(prefix="/org-units", tags=["组织"])
 

@@ -27,7 +27,7 @@ from api.schemas import (
 )
 from engine import queries
 from engine.errors import InvalidInput, NotFound
-from engine.models import Membership, User
+from engine.models.org import Membership, User
 from engine.repository import Tx
 from engine.spec import ROLE_LABELS, Role
 

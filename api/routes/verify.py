@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
-from api.documents import DocumentService, ResolvedDocument
+from api.documents import DocumentService
+from api.documents.core import ResolvedDocument
 from api.errors import DocumentNotFound, problem_responses
 from api.routes.documents import (
     KIND_LABELS,

@@ -10,7 +10,7 @@ from api.authz import Principal, require_roles
 from api.services.signing import photo_as_png
 from engine import queries
 from engine.errors import InvalidInput, NotFound, PayloadInvalid
-from engine.models import OrgKind
+from engine.models.org import OrgKind
 from engine.runtime import Engine
 from engine.spec import Role
 

@@ -13,12 +13,13 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from api.documents import AGREEMENT, AGREEMENT_SCAN, RULING, DocumentService
+from api.documents import DocumentService
 from documents import SignerRole, sign
 from documents.volume import VOLUME_KIND, VolumeCover, VolumePart, assemble
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import InvalidInput
 from engine.records import Actor, CaseRecord
+from workflows.kinds import AGREEMENT, AGREEMENT_SCAN, RULING
 
 ARCHIVED_VERSION = 1
 RETENTION = "长期"  # MoJ practice for mediation files; the volume prints it on its cover

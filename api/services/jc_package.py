@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from api.authz import Principal, pii_purpose
-from api.documents import AGREEMENT, DocumentService
+from api.documents import DocumentService
 from api.services.attachments import KINDS, package_lines
 from documents import Branding, ConfirmationApplication
 from engine import queries
 from engine.errors import InvalidInput
 from engine.records import Actor, CaseRecord
 from workflows.confirmation import APPLICATION, KEY
+from workflows.kinds import AGREEMENT
 
 PURPOSE = "向人民法院提交司法确认申请材料（民诉法解释第354条、法释〔2011〕5号第3条）"
 

@@ -6,7 +6,8 @@ verification id it carries resolves to "not found"."""
 from __future__ import annotations
 
 from api.authz import Principal
-from api.documents import RENDERING_VERSION, DocumentService
+from api.documents import DocumentService
+from api.documents.core import RENDERING_VERSION
 from api.services import progress
 from documents import AcceptanceNotice
 from engine import queries

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from api.auth import verify_password
 from api.authz import Principal, build_principal, visible_case
-from api.documents import AGREEMENT, DocumentService
+from api.documents import DocumentService
 from api.otp import CodeSender
 from api.services.jc_application import sign_application_as_act
 from documents import SignerRole, SigningEvent
@@ -30,6 +30,7 @@ from engine.records import FireResult
 from engine.spec import Role
 from engine.validation import mask_phone
 from workflows.confirmation import APPLICATION
+from workflows.kinds import AGREEMENT
 
 DOCUMENT_TITLES = {AGREEMENT: "调解协议", APPLICATION: "司法确认申请书"}
 OPENING_ROLES = frozenset({Role.mediator, Role.central_household})

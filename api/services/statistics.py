@@ -18,7 +18,7 @@ from api.errors import Forbidden
 from engine import queries
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
-from engine.models import OrgKind
+from engine.models.org import OrgKind
 from engine.repository import Tx
 from engine.runtime import Engine
 from engine.spec import LEVEL_LABELS, Level, Role

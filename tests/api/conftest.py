@@ -19,7 +19,7 @@ from api.app import create_app
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
 from engine.intake import PartyIntake, PartyRole
-from engine.models import Membership, OrgKind, OrgUnit, User
+from engine.models.org import Membership, OrgKind, OrgUnit, User
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.runtime import Engine

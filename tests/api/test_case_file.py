@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.documents import CASE_FILE_KINDS, DocumentService
+from api.documents import DocumentService
+from api.documents.case_papers import CASE_FILE_KINDS
 from api.settings import Settings, get_settings
 from documents import SignerRole
 from engine.errors import CaseNotFound, InvalidInput, OutOfScope

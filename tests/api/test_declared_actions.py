@@ -17,7 +17,7 @@ from sqlmodel import Session
 from api.app import create_app
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
-from engine.models import OrgKind, OrgUnit
+from engine.models.org import OrgKind, OrgUnit
 from engine.ports import FixedClock
 from engine.records import Actor
 from tests.api.conftest import Api, _add_users, drive_to_application

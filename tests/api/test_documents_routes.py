@@ -15,12 +15,15 @@ import httpx2 as httpx
 from fastapi import FastAPI
 from PIL import Image, ImageDraw
 
-from api.documents import AGREEMENT, DocumentService, PublicIds, load_document_key
+from api.documents import DocumentService
+from api.documents.public_ids import PublicIds
+from api.keys import load_document_key
 from api.routes.documents import MAX_UPLOAD
 from api.routes.verify import render_page
 from api.schemas import DocumentVerification
 from tests.api.conftest import Api
 from tests.flow import Driver, open_case
+from workflows.kinds import AGREEMENT
 
 ID_SHAPE = re.compile(r"^(\d+)-agreement-1-[0-9a-f]{20}$")
 SIGNERS = ["王秀英", "李建国", "杨光明", "枫源村人民调解委员会"]

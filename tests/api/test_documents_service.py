@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api.documents import AGREEMENT, AGREEMENT_SCAN, DocumentService, check_environment
+from api.documents import DocumentService
+from api.documents.core import check_environment
 from api.settings import Settings
 from documents import (
     AlreadySigned,
@@ -27,6 +28,7 @@ from engine.ports import FixedClock
 from engine.runtime import Engine
 from tests.flow import Driver, open_case
 from tests.world import APPLICANT_ID, World
+from workflows.kinds import AGREEMENT, AGREEMENT_SCAN
 
 
 @pytest.fixture

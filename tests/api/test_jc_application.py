@@ -9,6 +9,7 @@ import io
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -226,7 +227,7 @@ def test_r_minor_a_session_is_recorded_only_with_the_representative_present(
     driver.consent_all()
     driver.fire("mediator", "accept_at_room", room_id=world.units["room"])
     driver.assign("mediator", "mediator")
-    session = {
+    session: dict[str, Any] = {
         "place": "调解室",
         "record": "双方陈述",
         "read_back": True,

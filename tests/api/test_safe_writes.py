@@ -15,7 +15,7 @@ from api import idempotency
 from api.app import create_app
 from api.errors import IdempotencyInProgress
 from api.settings import Settings
-from engine.models import IdempotencyRecord
+from engine.models.delivery import IdempotencyRecord
 from tests.api.conftest import PASSWORD, Api
 
 

@@ -9,7 +9,7 @@ import re
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
-from api.documents import _branding
+from api.documents.core import _branding
 from tests.api.conftest import Api
 from tests.flow import open_case
 from tests.web.browser import DESK, PHONE, Served, new_context, shot, under_strict_csp

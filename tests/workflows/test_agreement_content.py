@@ -15,7 +15,7 @@ from engine.ports import FixedClock
 from engine.runtime import Engine
 from tests.flow import Driver, open_case
 from tests.world import World
-from workflows.actions import agreement_fields
+from workflows.agreement_content import agreement_fields
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from engine.calendar import SHANGHAI, months_later
 from engine.errors import GuardRejected, InvalidInput, PayloadInvalid
 from engine.intake import CaseIntake, PartyIntake, PartyRole, RepresentativeIntake
-from engine.models import OrgKind
+from engine.models.org import OrgKind
 from engine.ports import FixedClock
 from engine.runtime import Engine
 from engine.statistics import CaseStatistics, case_statistics

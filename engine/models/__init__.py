@@ -1,0 +1,16 @@
+"""SQLModel tables: the whole persistent state of Fengqiao, one module per group of tables.
+
+Importing this package registers every table; METADATA is what migrations, create_all and
+the drift check compare against. Tables are imported from their own modules.
+"""
+
+from sqlmodel import SQLModel
+
+from engine import search
+from engine.models import cases, delivery, documents, facts, org
+from engine.models.columns import SQLITE_DATETIME_FORMAT  # bench/scale.py imports it from here
+
+METADATA = SQLModel.metadata
+search.install(METADATA)  # the trigram / FTS5 search index, created with the tables
+
+__all__ = ["METADATA", "SQLITE_DATETIME_FORMAT", "cases", "delivery", "documents", "facts", "org"]

@@ -1,0 +1,113 @@
+"""A case's people: its parties (consent, address, notice) and its assigned members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.records import AssignmentRecord, CasePartyRecord
+from engine.repository.connection import TxCore
+from engine.repository.directory import NamedUser
+
+
+class PartyQueries(TxCore):
+    """Tx's queries on a case's parties and members; Tx combines them."""
+
+    # --- what guards read ----------------------------------------------------------------
+
+    def case_parties(self, case_id: int) -> list[CasePartyRecord]:
+        rows = self.all(
+            "SELECT cp.id, cp.party_id, p.name, p.kind, cp.role, cp.consent, cp.consent_at, "
+            "cp.notice_acknowledged_at, p.address, p.guardian_name, p.guardian_relation "
+            "FROM case_parties cp "
+            "JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = :case_id ORDER BY cp.id",
+            {"case_id": case_id},
+        )
+        dt = self.codec.dt_in
+        return [
+            CasePartyRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], dt(r[6]), dt(r[7]), r[8], r[9], r[10]
+            )
+            for r in rows
+        ]
+
+    def assignments(self, case_id: int) -> list[AssignmentRecord]:
+        rows = self.all(
+            "SELECT id, user_id, role, assigned_at, ended_at, parties_consented_at "
+            "FROM assignments WHERE case_id = :case_id ORDER BY id",
+            {"case_id": case_id},
+        )
+        dt = self.codec.dt_in
+        return [
+            AssignmentRecord(r[0], r[1], r[2], self.codec.dt_in_required(r[3]), dt(r[4]), dt(r[5]))
+            for r in rows
+        ]
+
+    def active_assignees(self, case_id: int, roles: tuple[str, ...]) -> list[NamedUser]:
+        """The case's active assignees in any of `roles`, in assignment order (a user assigned
+        in two roles comes twice)."""
+        if not roles:
+            return []
+        marks = ", ".join(f":r{i}" for i in range(len(roles)))
+        rows = self.all(
+            "SELECT a.user_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
+            f"WHERE a.case_id = :case_id AND a.ended_at IS NULL AND a.role IN ({marks}) "
+            "ORDER BY a.id",
+            {"case_id": case_id, **{f"r{i}": r for i, r in enumerate(roles)}},
+        )
+        return [NamedUser(int(r[0]), str(r[1])) for r in rows]
+
+    def is_assigned(self, case_id: int, user_id: int) -> bool:
+        row = self.one(
+            "SELECT 1 FROM assignments WHERE case_id = :case_id AND user_id = :user_id "
+            "AND ended_at IS NULL",
+            {"case_id": case_id, "user_id": user_id},
+        )
+        return row is not None
+
+    # --- what actions write --------------------------------------------------------------
+
+    def set_consent(self, case_party_id: int, consent: str, source: str, now: datetime) -> int:
+        return self.execute(
+            "UPDATE case_parties SET consent = :consent, consent_at = :now, "
+            "consent_source = :source WHERE id = :id",
+            {
+                "id": case_party_id,
+                "consent": consent,
+                "source": source,
+                "now": self.codec.dt_out(now),
+            },
+        ).rowcount
+
+    def set_party_address(self, party_id: int, address: str) -> int:
+        return self.execute(
+            "UPDATE parties SET address = :address WHERE id = :id",
+            {"id": party_id, "address": address},
+        ).rowcount
+
+    def acknowledge_notice(self, case_party_id: int, now: datetime) -> int:
+        return self.execute(
+            "UPDATE case_parties SET notice_acknowledged_at = :now WHERE id = :id",
+            {"id": case_party_id, "now": self.codec.dt_out(now)},
+        ).rowcount
+
+    def add_assignment(
+        self, case_id: int, user_id: int, role: str, now: datetime, parties_consented: bool
+    ) -> int:
+        return self.insert(
+            "INSERT INTO assignments (case_id, user_id, role, assigned_at, parties_consented_at) "
+            "VALUES (:case_id, :user_id, :role, :now, :consented)",
+            {
+                "case_id": case_id,
+                "user_id": user_id,
+                "role": role,
+                "now": self.codec.dt_out(now),
+                "consented": self.codec.dt_out(now) if parties_consented else None,
+            },
+        )
+
+    def end_assignment(self, case_id: int, user_id: int, role: str, now: datetime) -> int:
+        return self.execute(
+            "UPDATE assignments SET ended_at = :now WHERE case_id = :case_id "
+            "AND user_id = :user_id AND role = :role AND ended_at IS NULL",
+            {"case_id": case_id, "user_id": user_id, "role": role, "now": self.codec.dt_out(now)},
+        ).rowcount

@@ -1,0 +1,143 @@
+"""What happens in a case and is kept beside it: sessions, signatures and visits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.models.columns import dumps
+from engine.records import SignatureRecord, VisitRecord
+from engine.repository.connection import TxCore
+
+
+@dataclass(frozen=True, slots=True)
+class VisitReport:
+    """A follow-up visit as its record (回访记录) prints it, with the visitor's name."""
+
+    visited_at: datetime
+    performance: str
+    satisfaction: str | None
+    new_risks: str | None
+    notes: str | None
+    visitor_name: str | None  # None: no visitor recorded
+
+
+class ProceedingQueries(TxCore):
+    """Tx's queries on sessions, signatures and visits; Tx combines them."""
+
+    def signatures(self, case_id: int) -> list[SignatureRecord]:
+        rows = self.all(
+            "SELECT signer_kind, party_id, user_id, method, signed_at, signer_name "
+            "FROM signatures WHERE case_id = :case_id ORDER BY id",
+            {"case_id": case_id},
+        )
+        return [
+            SignatureRecord(r[0], r[1], r[2], r[3], self.codec.dt_in_required(r[4]), r[5])
+            for r in rows
+        ]
+
+    def visits(self, case_id: int) -> list[VisitRecord]:
+        rows = self.all(
+            "SELECT term_index, visited_at, performance, satisfaction FROM visits "
+            "WHERE case_id = :case_id ORDER BY id",
+            {"case_id": case_id},
+        )
+        return [VisitRecord(r[0], self.codec.dt_in_required(r[1]), r[2], r[3]) for r in rows]
+
+    def visit_reports(self, case_id: int) -> list[VisitReport]:
+        """The case's visits in the order they were recorded, with their visitors' names."""
+        rows = self.all(
+            "SELECT v.visited_at, v.performance, v.satisfaction, v.new_risks, v.notes, "
+            "u.display_name FROM visits v LEFT JOIN users u ON u.id = v.visitor_id "
+            "WHERE v.case_id = :case_id ORDER BY v.id",
+            {"case_id": case_id},
+        )
+        return [
+            VisitReport(self.codec.dt_in_required(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows
+        ]
+
+    def add_session(
+        self,
+        *,
+        case_id: int,
+        state: str,
+        level: str,
+        held_at: datetime,
+        place: str,
+        public: bool,
+        attendees: list[str],
+        record: str,
+        recorder_id: int | None,
+    ) -> int:
+        return self.insert(
+            "INSERT INTO mediation_sessions (case_id, state, level, held_at, place, public, "
+            "attendees, record, recorder_id) VALUES (:case_id, :state, :level, :held_at, :place, "
+            ":public, :attendees, :record, :recorder_id)",
+            {
+                "case_id": case_id,
+                "state": state,
+                "level": level,
+                "held_at": self.codec.dt_out(held_at),
+                "place": place,
+                "public": public,
+                "attendees": dumps(attendees),
+                "record": record,
+                "recorder_id": recorder_id,
+            },
+        )
+
+    def add_signature(
+        self,
+        *,
+        case_id: int,
+        signer_kind: str,
+        party_id: int | None,
+        user_id: int | None,
+        method: str,
+        signed_at: datetime,
+        document_id: int | None = None,
+        signer_name: str | None = None,
+    ) -> int:
+        return self.insert(
+            "INSERT INTO signatures (case_id, document_id, signer_kind, party_id, user_id, "
+            "method, signer_name, signed_at) VALUES (:case_id, :document_id, :signer_kind, "
+            ":party_id, :user_id, :method, :signer_name, :signed_at)",
+            {
+                "signer_name": signer_name,
+                "case_id": case_id,
+                "document_id": document_id,
+                "signer_kind": signer_kind,
+                "party_id": party_id,
+                "user_id": user_id,
+                "method": method,
+                "signed_at": self.codec.dt_out(signed_at),
+            },
+        )
+
+    def add_visit(
+        self,
+        *,
+        case_id: int,
+        term_index: int | None,
+        visited_at: datetime,
+        visitor_id: int | None,
+        performance: str,
+        satisfaction: str | None,
+        new_risks: str | None,
+        notes: str,
+    ) -> int:
+        return self.insert(
+            "INSERT INTO visits (case_id, term_index, visited_at, visitor_id, performance, "
+            "satisfaction, new_risks, notes) VALUES (:case_id, :term_index, :visited_at, "
+            ":visitor_id, :performance, :satisfaction, :new_risks, :notes)",
+            {
+                "case_id": case_id,
+                "term_index": term_index,
+                "visited_at": self.codec.dt_out(visited_at),
+                "visitor_id": visitor_id,
+                "performance": performance,
+                "satisfaction": satisfaction,
+                "new_risks": new_risks,
+                "notes": notes,
+            },
+        )

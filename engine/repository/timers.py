@@ -1,0 +1,101 @@
+"""A case's timers: deadlines, reminders and follow-ups scheduled, moved and cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.models.columns import dumps
+from engine.repository.connection import TxCore
+
+_INSERT_TIMER = (
+    "INSERT INTO timers (case_id, kind, name, due_at, on_expiry, status, provisional, "
+    "working_days, days, payload, created_at, attempts) VALUES (:case_id, :kind, :name, "
+    ":due_at, :on_expiry, 'pending', :provisional, :working_days, :days, :payload, :now, 0)"
+)
+_CANCEL_TIMERS = (
+    "UPDATE timers SET status = 'cancelled' WHERE case_id = :case_id AND kind = :kind "
+    "AND name = :name AND status = 'pending'"
+)
+
+
+class TimerQueries(TxCore):
+    """Tx's queries on a case's timers; Tx combines them."""
+
+    # --- timers --------------------------------------------------------------------------
+
+    def insert_timer(
+        self,
+        *,
+        case_id: int,
+        kind: str,
+        name: str,
+        due_at: datetime,
+        on_expiry: str,
+        provisional: bool,
+        working_days: bool,
+        days: int,
+        now: datetime,
+        payload: Mapping[str, Any] | None = None,
+    ) -> int:
+        return self.insert(
+            _INSERT_TIMER,
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "name": name,
+                "due_at": self.codec.dt_out(due_at),
+                "on_expiry": on_expiry,
+                "provisional": provisional,
+                "working_days": working_days,
+                "days": days,
+                "payload": dumps(dict(payload or {})),
+                "now": self.codec.dt_out(now),
+            },
+        )
+
+    def cancel_timers(self, case_id: int, kind: str, name: str) -> int:
+        return self.execute(
+            _CANCEL_TIMERS, {"case_id": case_id, "kind": kind, "name": name}
+        ).rowcount
+
+    def pending_timers(self, case_id: int, kind: str, name: str) -> list[tuple[int, datetime]]:
+        rows = self.all(
+            "SELECT id, due_at FROM timers WHERE case_id = :case_id AND kind = :kind "
+            "AND name = :name AND status = 'pending'",
+            {"case_id": case_id, "kind": kind, "name": name},
+        )
+        return [(int(r[0]), self.codec.dt_in_required(r[1])) for r in rows]
+
+    def pending_periods(
+        self, case_id: int, kind: str, name: str
+    ) -> list[tuple[int, datetime, int, bool]]:
+        """(id, started at, length in days, working days?) of pending timers of (kind, name)."""
+        rows = self.all(
+            "SELECT id, created_at, days, working_days FROM timers WHERE case_id = :case_id "
+            "AND kind = :kind AND name = :name AND status = 'pending'",
+            {"case_id": case_id, "kind": kind, "name": name},
+        )
+        return [(int(r[0]), self.codec.dt_in_required(r[1]), int(r[2]), bool(r[3])) for r in rows]
+
+    def move_timer(
+        self, timer_id: int, due_at: datetime, provisional: bool, days: int | None = None
+    ) -> None:
+        self.execute(
+            "UPDATE timers SET due_at = :due_at, provisional = :provisional, "
+            "days = COALESCE(:days, days) WHERE id = :id",
+            {
+                "id": timer_id,
+                "due_at": self.codec.dt_out(due_at),
+                "provisional": provisional,
+                "days": days,
+            },
+        )
+
+    def cancel_all_timers(self, case_id: int) -> int:
+        return self.execute(
+            "UPDATE timers SET status = 'cancelled' WHERE case_id = :case_id "
+            "AND status IN ('pending', 'failed')",
+            {"case_id": case_id},
+        ).rowcount
