@@ -9,6 +9,7 @@ from typing import Any
 
 from api.authz import Principal, pii_purpose
 from api.documents import DocumentService
+from api.pii import PiiRead, log_reads
 from api.services.attachments import KINDS, package_lines
 from documents import Branding, ConfirmationApplication
 from engine import queries
@@ -49,7 +50,7 @@ def attachments(
 
 def court_copy(
     documents: DocumentService, case: CaseRecord, version: int = 0
-) -> tuple[bytes, list[dict[str, Any]]]:
+) -> tuple[bytes, list[PiiRead]]:
     """The application rendered for the court from `case` (scope already checked): full ID
     numbers and phones, the attachments the case holds; and the PII reads it makes.
     `version`: the stored version it will be (its QR code's), 0 for a rendering only."""
@@ -63,13 +64,13 @@ def court_copy(
     base = documents.confirmation_application_content(case.id, Actor.system(), case)
     applied = set(confirmation.get("applicants", []))
     unmasked = []
-    logged: list[dict[str, Any]] = []
+    logged: list[PiiRead] = []
     for row, party in zip([r for r in rows if r.party_id in applied], base.applicants, strict=True):
         id_number = engine.pii.decrypt(row.id_number_cipher) if row.id_number_cipher else None
         phone = engine.pii.decrypt(row.phone_cipher) if row.phone_cipher else None
         shown = [f for f, v in (("id_number", id_number), ("phone", phone)) if v]
         if shown:
-            logged.append({"party_id": row.party_id, "fields": ",".join(shown)})
+            logged.append(PiiRead(row.party_id, tuple(shown)))
         unmasked.append(party.model_copy(update={"id_number": id_number, "phone": phone}))
     committee = documents.branding(case)[0].committee_name
     doc: ConfirmationApplication = base.model_copy(
@@ -119,26 +120,9 @@ def confirmation_package(documents: DocumentService, principal: Principal, case_
         applicants = case.data.get(KEY) or case.data.get("confirmation", {})
         named = set(applicants.get("applicants", [])) if isinstance(applicants, dict) else set()
         pdf = signed
-        logged = [
-            {"party_id": r.party_id, "fields": "id_number,phone"}
-            for r in rows
-            if r.party_id in named
-        ]
+        logged = [PiiRead(r.party_id, ("id_number", "phone")) for r in rows if r.party_id in named]
     else:
         pdf, logged = court_copy(documents, case)
-    if principal.user_id is not None and logged:
-        with engine.db.transaction(write=True) as tx:
-            at = tx.codec.dt_out(engine.clock.now())
-            for entry in logged:
-                tx.execute(
-                    "INSERT INTO pii_access_log (at, user_id, case_id, party_id, fields, "
-                    "purpose) VALUES (:at, :user_id, :case_id, :party_id, :fields, :purpose)",
-                    {
-                        "at": at,
-                        "user_id": principal.user_id,
-                        "case_id": case_id,
-                        "purpose": f"{PURPOSE}（{purpose}）",
-                        **entry,
-                    },
-                )
+    if principal.user_id is not None:
+        log_reads(engine, principal.user_id, case_id, logged, f"{PURPOSE}（{purpose}）")
     return pdf
