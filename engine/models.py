@@ -606,5 +606,7 @@ class DocumentBlob(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+from engine import report_tables  # noqa: E402, F401 (its table joins METADATA; kept apart)
+
 METADATA = SQLModel.metadata
 search.install(METADATA)  # the trigram / FTS5 search index, created with the tables
