@@ -161,14 +161,19 @@ def grouped(
     (unit, dim, value, sums), rows of no case left out."""
     params: dict[str, Any] = {}
     units = in_params("u", sorted(set(unit_ids)), params)
-    parts = []
+    columns = ", ".join(SUMS)
+    parts = []  # one index range each: an OR of them would make SQLite scan every unit row
     for index, (span, low, high) in enumerate(ranges(start, end)):
         params[f"s{index}"], params[f"lo{index}"], params[f"hi{index}"] = span, low, high
-        parts.append(f"(span = :s{index} AND period BETWEEN :lo{index} AND :hi{index})")
+        parts.append(
+            f"SELECT unit_id, dim, value, {columns} FROM unit_period_counts "
+            f"WHERE unit_id IN ({units}) AND span = :s{index} "
+            f"AND period BETWEEN :lo{index} AND :hi{index}"
+        )
     sums = ", ".join(f"SUM({c})" for c in SUMS)
     rows = tx.all(
-        f"SELECT unit_id, dim, value, {sums} FROM unit_period_counts "
-        f"WHERE unit_id IN ({units}) AND ({' OR '.join(parts)}) GROUP BY unit_id, dim, value",
+        f"SELECT unit_id, dim, value, {sums} FROM ({' UNION ALL '.join(parts)}) AS counted "
+        "GROUP BY unit_id, dim, value",
         params,
     )
     found = []
