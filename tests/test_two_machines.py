@@ -111,7 +111,7 @@ def test_two_machines_share_documents_and_tick_without_double_firing(
     ports = free_port(), free_port()
     servers = [_serve(first, ports[0]), _serve(second, ports[1])]
     try:
-        _wait(lambda: all(listeners(p) == 1 for p in ports))
+        _wait(lambda: all(listeners(p) == 1 for p in ports), 120)
         one, other = (f"http://127.0.0.1:{p}" for p in ports)
         judge = _token(one, "judge_lin")
         ruled = httpx.post(
@@ -179,5 +179,5 @@ def test_two_machines_share_documents_and_tick_without_double_firing(
     assert all(row.attempts == 1 for row in timers), timers
     done = {row.id for row in timers if row.status == "done"}
     assert done, "no due timer fired"
-    counts = dict(fired)
+    counts: dict[int, int] = {int(i): int(n) for i, n in fired}
     assert {i: counts.get(i, 0) for i in done} == dict.fromkeys(done, 1)
