@@ -1,6 +1,6 @@
 """Per-case facts for R-STATS (tables case_facts and case_fact_units), kept current by the
-fire that changes a case, in its transaction, so that a report aggregates one row per case
-instead of reading each case's history (engine/statistics.py).
+fire that changes a case, in its transaction, with the per-unit, per-day counts they add to
+(engine/aggregates.py), so that a report reads counts instead of each case's history.
 
 `refresh` recounts one case from what is stored (its row, its visits, its audit events): the
 same function serves the fire path, the migration's back-fill and `rebuild`, so the facts
@@ -15,12 +15,19 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
+from engine import aggregates
 from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
 from engine.queries import in_params
 from engine.registry import Registry
 from engine.repository import Tx
-from engine.statistics import CONFIRMATION_TRIGGERS, LATE_VISIT_ONLY, classify
+from engine.statistics import (
+    CONFIRMATION_TRIGGERS,
+    LATE_VISIT_ONLY,
+    REVOKING_TRIGGER,
+    classify,
+    standing_outcomes,
+)
 
 _CASE = (
     "SELECT spec_id, spec_version, state, resolved_level, category_code, risk_level, overdue, "
@@ -105,15 +112,15 @@ def recount(
         performance = visit_performance
         satisfaction = visit_satisfaction if visit_satisfaction is not None else satisfaction
     params: dict[str, Any] = {"id": case_id}
-    triggers = in_params("t", list(CONFIRMATION_TRIGGERS), params)
-    seen = {
-        CONFIRMATION_TRIGGERS[t]
+    triggers = in_params("t", [*CONFIRMATION_TRIGGERS, REVOKING_TRIGGER], params)
+    seen = standing_outcomes(
+        t
         for (t,) in tx.all(
-            f"SELECT DISTINCT trigger FROM audit_events WHERE case_id = :id AND trigger IN "
-            f"({triggers})",
+            f"SELECT trigger FROM audit_events WHERE case_id = :id AND trigger IN ({triggers}) "
+            "ORDER BY seq",
             params,
         )
-    }
+    )
     return CaseFacts(
         case_id=case_id,
         registered_at=created,
@@ -138,24 +145,34 @@ def recount(
     )
 
 
-def refresh(tx: Tx, registry: Registry, calendar: DeadlineCalendar, case_id: int) -> None:
-    """Bring the case's facts up to date inside the transaction that changed the case."""
+def refresh(
+    tx: Tx, registry: Registry, calendar: DeadlineCalendar, case_id: int, *, counts: bool = True
+) -> None:
+    """Bring the case's facts, and the counts they add to (engine/aggregates.py; not with
+    `counts` False, before their table exists), up to date inside the transaction that
+    changed the case; nothing is written when nothing changed."""
     facts = recount(tx, registry, calendar, case_id)
     if facts is None:
         return
-    before = tx.one(
-        "SELECT committee_id, org_unit_id, grid_id FROM case_facts WHERE case_id = :id",
-        {"id": case_id},
-    )
+    before = stored(tx, [case_id]).get(case_id)
+    if before == facts:
+        return  # most fires: a session recorded, a document signed
+    held = {int(u) for (u,) in tx.all(_UNITS_OF, {"id": case_id})}
     params = dict(zip(FACT_COLUMNS, astuple(facts), strict=True))
     for name in ("registered_at", "agreement_effective_at", "closed_at"):
         params[name] = tx.codec.dt_out(params[name])
     tx.execute(_UPSERT, params)
     units = (facts.committee_id, facts.org_unit_id, facts.grid_id)
-    if before is None or tuple(before) != units:
-        _write_units(tx, params, units)
+    now_held = held
+    if before is None or (before.committee_id, before.org_unit_id, before.grid_id) != units:
+        now_held = _write_units(tx, params, units)
     else:
         tx.execute(_UPDATE_UNITS, {name: params[name] for name in ("case_id", *UNIT_FACTS)})
+    if counts:
+        aggregates.apply(tx, aggregates.delta(before, held, facts, now_held))
+
+
+_UNITS_OF = "SELECT unit_id FROM case_fact_units WHERE case_id = :id"
 
 
 # what a unit's report groups and sums, copied to each of the case's unit rows
@@ -185,7 +202,7 @@ _INSERT_UNIT = (
 )
 
 
-def _write_units(tx: Tx, facts: dict[str, Any], units: Sequence[int | None]) -> None:
+def _write_units(tx: Tx, facts: dict[str, Any], units: Sequence[int | None]) -> set[int]:
     tx.execute("DELETE FROM case_fact_units WHERE case_id = :id", {"id": facts["case_id"]})
     params: dict[str, Any] = {}
     paths = tx.all(
@@ -193,8 +210,10 @@ def _write_units(tx: Tx, facts: dict[str, Any], units: Sequence[int | None]) -> 
         params,
     )
     row = {name: facts[name] for name in UNIT_COLUMNS[1:]}
-    for unit_id in sorted(ancestry(path for (path,) in paths)):
+    found = ancestry(path for (path,) in paths)
+    for unit_id in sorted(found):
         tx.execute(_INSERT_UNIT, {**row, "unit_id": unit_id})
+    return found
 
 
 def ancestry(paths: Iterable[str]) -> set[int]:
@@ -236,13 +255,16 @@ def stored_units(tx: Tx, case_id: int) -> set[int]:
     return found
 
 
-def rebuild(tx: Tx, registry: Registry, calendar: DeadlineCalendar) -> int:
-    """Recount every case's facts (the migration's back-fill); returns how many."""
+def rebuild(tx: Tx, registry: Registry, calendar: DeadlineCalendar, *, counts: bool = True) -> int:
+    """Recount every case's facts and then the counts (the migrations' back-fill: migration
+    0012 without the counts, whose table comes later); returns how many cases."""
     tx.execute("DELETE FROM case_fact_units")
     tx.execute("DELETE FROM case_facts")
     ids = [int(i) for (i,) in tx.all("SELECT id FROM cases ORDER BY id")]
     for case_id in ids:
-        refresh(tx, registry, calendar, case_id)
+        refresh(tx, registry, calendar, case_id, counts=False)
+    if counts:
+        aggregates.rebuild(tx)
     return len(ids)
 
 

@@ -19,17 +19,22 @@ report for last month moves as its cases progress:
 - confirmation: cases that applied for 司法确认 and each outcome (受理 not counted apart):
   confirmed, rejected, not accepted (不予受理) and withdrawn (撤回), each case once per
   outcome, by the triggers the flows name (`apply_confirmation`, `confirm`, `reject`,
-  `decline_application`, `withdraw_application`).
+  `decline_application`, `withdraw_application`); a ruling the court revoked on an objection
+  (`uphold_objection`, R-JC-OBJECT) no longer counts as that outcome.
+
+The figures are read from counts kept per unit and per day and month (engine/aggregates.py),
+which the fire keeps with the per-case facts (engine/facts.py).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from engine import aggregates
 from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
 from engine.queries import in_params
@@ -44,6 +49,26 @@ CONFIRMATION_TRIGGERS = {
     "decline_application": "not_accepted",  # 不予受理: an outcome, not "no outcome"
     "withdraw_application": "withdrawn",  # 撤回
 }
+# 异议成立: the ruling it names is revoked (a confirmation or a rejection, the latest standing)
+REVOKING_TRIGGER = "uphold_objection"
+RULINGS = frozenset({"confirmed", "rejected"})
+
+
+def standing_outcomes(triggers: Iterable[str]) -> set[str]:
+    """The confirmation outcomes a case reached, from its triggers in order, without the
+    rulings an upheld objection revoked (R-JC-OBJECT)."""
+    reached: set[str] = set()
+    rulings: list[str] = []
+    for trigger in triggers:
+        if trigger == REVOKING_TRIGGER:
+            if rulings:
+                rulings.pop()
+        elif trigger in CONFIRMATION_TRIGGERS:
+            outcome = CONFIRMATION_TRIGGERS[trigger]
+            (rulings.append if outcome in RULINGS else reached.add)(outcome)
+    return reached | set(rulings)
+
+
 # A case flagged overdue only because a follow-up visit went unrecorded is not an overdue
 # case: overdue counts the periods of mediation (超期督办), not late visits.
 LATE_VISIT_ONLY = "visit"
@@ -161,21 +186,6 @@ def _cohort(
     return where
 
 
-# One statement per report: the period's facts grouped by the report they belong to and by
-# every dimension a figure breaks down by (a few hundred groups at most), folded in Python.
-_DIMENSIONS = (
-    "f.category_code, f.risk_level, f.result, f.resolved_level, f.latest_satisfaction, "
-    "f.latest_performance"
-)
-_SUMS = (
-    "COUNT(*), SUM(CASE WHEN f.overdue THEN 1 ELSE 0 END), SUM(f.working_days), "
-    "COUNT(f.working_days), SUM(CASE WHEN f.applied THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN f.confirmed THEN 1 ELSE 0 END), SUM(CASE WHEN f.rejected THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN f.not_accepted THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN f.withdrawn THEN 1 ELSE 0 END)"
-)
-
-
 def case_statistics(
     tx: Tx,
     registry: Registry,  # noqa: ARG001 (kept for callers: the facts hold what it classified)
@@ -186,45 +196,90 @@ def case_statistics(
     unit_ids: Collection[int] | None,
 ) -> CaseStatistics:
     """The report for cases registered from `start` to `end` (local days, inclusive) whose
-    committee, org unit or grid is among `unit_ids` (None: every case)."""
+    committee, org unit or grid is among `unit_ids` (None: every case).
+
+    Read from the pre-aggregated counts when `unit_ids` is None or one unit's whole subtree
+    (what a supervisor of one unit reads); any other set of units from the per-case facts,
+    so a case in two of its subtrees is counted once."""
+    if unit_ids is None:
+        root: int | None = aggregates.ALL_CASES
+    else:
+        root = _subtree_root(tx, unit_ids)
+    empty = CaseStatistics(start=start, end=end, confirmation=_no_confirmation())
+    if root is not None:
+        return _fold(start, end, aggregates.grouped(tx, start, end, [root])).get(root, empty)
     first, after = _bounds(start, end)
     params: dict[str, Any] = {
         "first": tx.codec.dt_out(first),
         "after": tx.codec.dt_out(after),
     }
-    where = "f.registered_at >= :first AND f.registered_at < :after"
-    if unit_ids is not None:
-        units = sorted(unit_ids)
-        where += (
-            f" AND (f.committee_id IN ({in_params('u', units, params)}) OR f.org_unit_id IN "
-            f"({in_params('o', units, params)}) OR f.grid_id IN ({in_params('g', units, params)}))"
-        )
+    units = sorted(unit_ids or ())
+    where = (
+        f"f.registered_at >= :first AND f.registered_at < :after AND (f.committee_id IN "
+        f"({in_params('u', units, params)}) OR f.org_unit_id IN "
+        f"({in_params('o', units, params)}) OR f.grid_id IN ({in_params('g', units, params)}))"
+    )
+    rows: list[tuple[int, str, str, tuple[int, ...]]] = []
+    for facts_row in tx.all(
+        f"SELECT f.{', f.'.join(_FACT_FIELDS)} FROM case_facts f WHERE {where}",
+        params,
+    ):
+        fact = dict(zip(_FACT_FIELDS, facts_row, strict=True))
+        for (dim, value), vector in aggregates.contributions(_Fact(fact)).items():
+            rows.append((0, dim, value, vector))
+    return _fold(start, end, rows).get(0, empty)
+
+
+_FACT_FIELDS = (
+    "result",
+    "resolved_level",
+    "category_code",
+    "risk_level",
+    "overdue",
+    "working_days",
+    "latest_performance",
+    "latest_satisfaction",
+    "applied",
+    "confirmed",
+    "rejected",
+    "not_accepted",
+    "withdrawn",
+    "registered_at",
+)
+
+
+class _Fact:
+    """A case_facts row read by name, as aggregates.contributions reads a fact."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _subtree_root(tx: Tx, unit_ids: Collection[int]) -> int | None:
+    """The unit whose subtree is exactly `unit_ids`, if there is one."""
+    wanted = set(unit_ids)
+    if not wanted:
+        return None
+    params: dict[str, Any] = {}
     rows = tx.all(
-        f"SELECT 0, {_DIMENSIONS}, {_SUMS} FROM case_facts f WHERE {where} GROUP BY {_DIMENSIONS}",
+        f"SELECT id, path FROM org_units WHERE id IN ({in_params('u', sorted(wanted), params)})",
         params,
     )
-    empty = CaseStatistics(start=start, end=end, confirmation=_no_confirmation())
-    return _fold(start, end, rows).get(0, empty)
+    by_depth = sorted(rows, key=lambda r: len(str(r[1])))
+    if len(rows) != len(wanted) or not by_depth:
+        return None
+    root_id, root_path = int(by_depth[0][0]), str(by_depth[0][1])
+    inside = tx.all("SELECT id FROM org_units WHERE path LIKE :prefix", {"prefix": root_path + "%"})
+    return root_id if {int(i) for (i,) in inside} == wanted else None
 
 
 def subtree_statistics(
     tx: Tx, *, start: date, end: date, unit_ids: Collection[int]
 ) -> dict[int, CaseStatistics]:
     """For each unit given, the report for the cases of its subtree (committee, org unit or
-    grid within it) registered in the period: one statement for them all."""
-    first, after = _bounds(start, end)
-    params: dict[str, Any] = {
-        "first": tx.codec.dt_out(first),
-        "after": tx.codec.dt_out(after),
-    }
-    units = in_params("u", sorted(unit_ids), params)
-    rows = tx.all(
-        f"SELECT f.unit_id, {_DIMENSIONS}, {_SUMS} FROM case_fact_units f "
-        f"WHERE f.unit_id IN ({units}) AND f.registered_at >= :first "
-        f"AND f.registered_at < :after GROUP BY f.unit_id, {_DIMENSIONS}",
-        params,
-    )
-    found = _fold(start, end, rows)
+    grid within it) registered in the period: one statement over the pre-aggregated counts
+    for them all, whose rows follow the months and days of the period, not the cases."""
+    found = _fold(start, end, aggregates.grouped(tx, start, end, list(unit_ids)))
     empty = CaseStatistics(start=start, end=end, confirmation=_no_confirmation())
     return {unit: found.get(unit, empty) for unit in unit_ids}
 
@@ -233,33 +288,26 @@ def _no_confirmation() -> dict[str, int]:
     return dict.fromkeys(CONFIRMATION_TRIGGERS.values(), 0)
 
 
-def _fold(start: date, end: date, rows: Sequence[Sequence[Any]]) -> dict[int, CaseStatistics]:
-    """The grouped rows of one or more reports, as each report's figures."""
+def _fold(
+    start: date, end: date, rows: Sequence[tuple[int, str, str, tuple[int, ...]]]
+) -> dict[int, CaseStatistics]:
+    """The (unit, dim, value, sums) rows of one or more reports, as each report's figures."""
     sums: dict[int, Counter[str]] = {}
     dims: dict[int, dict[str, Counter[str]]] = {}
-    for row in rows:
-        key = int(row[0])
-        category, risk, result, resolved, satisfaction, performance = row[1:7]
-        count, overdue, days, days_cases = (int(v or 0) for v in row[7:11])
-        confirmations = [int(v or 0) for v in row[11:16]]
+    for key, dim, value, vector in rows:
         total = sums.setdefault(key, Counter())
-        by = dims.setdefault(key, {n: Counter() for n in ("cat", "risk", "at", "sat")})
-        total["received"] += count
-        total[result] += count
-        total["overdue"] += overdue
-        total["days"] += days
-        total["days_cases"] += days_cases
-        for name, value in zip(CONFIRMATION_TRIGGERS.values(), confirmations, strict=True):
-            total["c_" + name] += value
-        by["cat"][category] += count
-        by["risk"][risk] += count
-        if result == "successful":
-            by["at"][resolved or "unknown"] += count
-            if performance is not None:
-                total["visited"] += count
-                total["performed"] += count if performance == "performed" else 0
-            if satisfaction is not None:
-                by["sat"][satisfaction] += count
+        by = dims.setdefault(key, {n: Counter() for n in _BREAKDOWNS})
+        count = vector[0]
+        if dim == "result":
+            total["received"] += count
+            total[value] += count
+            for name, amount in zip(aggregates.SUMS[1:], vector[1:], strict=True):
+                total[name] += amount
+        elif dim == "performance":
+            total["visited"] += count
+            total["performed"] += count if value == "performed" else 0
+        else:
+            by[dim][value] += count
     return {
         key: CaseStatistics(
             start=start,
@@ -270,18 +318,21 @@ def _fold(start: date, end: date, rows: Sequence[Sequence[Any]]) -> dict[int, Ca
             not_mediated=total["not_mediated"],
             in_progress=total["in_progress"],
             overdue=total["overdue"],
-            resolved_at=dict(dims[key]["at"]),
-            by_category=dict(dims[key]["cat"]),
+            resolved_at=dict(dims[key]["resolved"]),
+            by_category=dict(dims[key]["category"]),
             by_risk=dict(dims[key]["risk"]),
-            working_days_total=total["days"],
-            working_days_cases=total["days_cases"],
+            working_days_total=total["working_days_total"],
+            working_days_cases=total["working_days_cases"],
             visited=total["visited"],
             performed=total["performed"],
-            satisfaction=dict(dims[key]["sat"]),
-            confirmation={n: total["c_" + n] for n in CONFIRMATION_TRIGGERS.values()},
+            satisfaction=dict(dims[key]["satisfaction"]),
+            confirmation={n: total[n] for n in CONFIRMATION_TRIGGERS.values()},
         )
         for key, total in sums.items()
     }
+
+
+_BREAKDOWNS = ("category", "risk", "resolved", "satisfaction")
 
 
 def _batches(case_ids: list[int], size: int = 500) -> Iterator[list[int]]:

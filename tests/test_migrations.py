@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from api import migrate
-from engine import facts
+from engine import aggregates, facts
 from engine.calendar import WorkingCalendar
 from engine.models import METADATA
 from engine.ports import FixedClock
@@ -66,5 +66,28 @@ def test_r_stats_migration_0012_back_fills_the_facts_of_existing_cases(tmp_path:
         with fengqiao.db.transaction(write=False) as tx:
             assert facts.stored(tx) == before
             assert {case_id: facts.stored_units(tx, case_id) for case_id in before} == units
+    finally:
+        engine.dispose()
+
+
+def test_r_stats_migration_0016_back_fills_the_counts_of_existing_cases(tmp_path: Path) -> None:
+    engine = empty_database("sqlite", tmp_path)
+    try:
+        migrate.upgrade(engine)
+        world, clock = build_world(engine), FixedClock(START)
+        fengqiao = make_engine(engine, clock, WorkingCalendar.from_chinesecalendar())
+        resolved = open_case(fengqiao, world, clock)
+        resolved.consent_all()
+        resolved.fire("household", "route_to_grid")
+        resolved.fire("household", "record_oral_agreement", content="互相道歉")
+        open_case(fengqiao, world, clock)
+        with fengqiao.db.transaction(write=False) as tx:
+            counts = aggregates.stored(tx)
+        assert counts
+        with engine.begin() as connection:  # back to before the counts existed
+            command.downgrade(migrate.alembic_config(connection), "0017")
+        migrate.upgrade(engine)
+        with fengqiao.db.transaction(write=False) as tx:
+            assert aggregates.stored(tx) == counts == aggregates.expected(tx)
     finally:
         engine.dispose()

@@ -26,6 +26,13 @@ def init() -> None:
     from api.keys import load_document_key
 
     load_document_key(settings.resolved_document_store_key_file, "文书加密密钥")
+    # made here rather than on first start or first document, so that a second API machine
+    # can be given the same keys/ folder right after init (README: several API machines)
+    from api.documents.public_ids import document_key_file
+    from api.keys import load_token_key
+
+    load_token_key(settings.resolved_token_key_file)
+    load_document_key(document_key_file(settings))
     from api.checkpoints import load_signing_key
 
     load_signing_key(settings.resolved_audit_key_file, create=True)

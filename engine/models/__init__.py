@@ -7,10 +7,9 @@ the drift check compare against. Tables are imported from their own modules.
 from sqlmodel import SQLModel
 
 from engine import search
-from engine.models import cases, delivery, documents, facts, org
-from engine.models.columns import SQLITE_DATETIME_FORMAT  # bench/scale.py imports it from here
+from engine.models import cases, counts, delivery, documents, facts, org
 
 METADATA = SQLModel.metadata
 search.install(METADATA)  # the trigram / FTS5 search index, created with the tables
 
-__all__ = ["METADATA", "SQLITE_DATETIME_FORMAT", "cases", "delivery", "documents", "facts", "org"]
+__all__ = ["METADATA", "cases", "counts", "delivery", "documents", "facts", "org"]

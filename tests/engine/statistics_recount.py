@@ -150,17 +150,30 @@ def _overdue_reason(data: Any) -> str | None:
 
 
 def _confirmations(tx: Tx, case_ids: list[int]) -> dict[str, int]:
-    """Cases that applied for judicial confirmation, and the rulings (each case once)."""
+    """Cases that applied for judicial confirmation, and the rulings (each case once); a
+    ruling an upheld objection revoked (R-JC-OBJECT) is not counted: each `uphold_objection`
+    cancels the latest `confirm` or `reject` before it not yet cancelled."""
     seen: dict[str, set[int]] = {name: set() for name in CONFIRMATION_TRIGGERS.values()}
     for batch in _batches(case_ids):
         params: dict[str, Any] = {}
         cases = in_params("c", batch, params)
-        triggers = in_params("t", list(CONFIRMATION_TRIGGERS), params)
+        triggers = in_params("t", [*CONFIRMATION_TRIGGERS, "uphold_objection"], params)
         rows = tx.all(
             "SELECT case_id, trigger FROM audit_events "
-            f"WHERE case_id IN ({cases}) AND trigger IN ({triggers})",
+            f"WHERE case_id IN ({cases}) AND trigger IN ({triggers}) ORDER BY case_id, seq",
             params,
         )
+        rulings: dict[int, list[str]] = {}
         for case_id, trigger in rows:
-            seen[CONFIRMATION_TRIGGERS[trigger]].add(int(case_id))
+            standing = rulings.setdefault(int(case_id), [])
+            if trigger == "uphold_objection":
+                if standing:
+                    standing.pop()
+            elif trigger in ("confirm", "reject"):
+                standing.append(trigger)
+            else:
+                seen[CONFIRMATION_TRIGGERS[trigger]].add(int(case_id))
+        for case_id, standing in rulings.items():
+            for trigger in standing:
+                seen[CONFIRMATION_TRIGGERS[trigger]].add(case_id)
     return {name: len(ids) for name, ids in seen.items()}

@@ -1,0 +1,275 @@
+"""R-STATS pre-aggregated: per unit, per local day and per month, how many cases count towards
+each figure (table unit_period_counts), changed by the fire that changes a case's facts, in
+its transaction, by the difference between the facts before and after. A report then reads
+months × figures for its whole months and days × figures for the ragged ends of its period,
+so its cost follows the length of the period and the number of units, not the cases.
+
+Every fact is fixed when a fire sets it (the overdue flag is set by the timer's fire, working
+days are counted to the agreement or the end), so no figure depends on "now" and none has to
+stay case-level.
+
+Hot rows: the fires of one district's cases registered in one month update the same month
+rows; they are upserted in one statement in key order, last in the fire, so a waiting
+transaction waits for a commit, never in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from engine.calendar import SHANGHAI
+from engine.queries import in_params
+from engine.repository import Tx
+
+ALL_CASES = 0  # the unit_id of the rows that count every case (an administrator's report)
+SUMS = (
+    "cases",
+    "overdue",
+    "working_days_total",
+    "working_days_cases",
+    "applied",
+    "confirmed",
+    "rejected",
+    "not_accepted",
+    "withdrawn",
+)
+CONFIRMATION = SUMS[4:]
+KEY = ("unit_id", "span", "period", "dim", "value")
+Key = tuple[int, str, int, str, str]
+Vector = tuple[int, ...]
+Span = Literal["day", "month"]
+
+
+def _one() -> Vector:
+    return (1,) + (0,) * (len(SUMS) - 1)
+
+
+def contributions(fact: Any) -> dict[tuple[str, str], Vector]:
+    """The (dim, value) rows one case adds to, each with what it adds."""
+    days = fact.working_days
+    result_row = (
+        1,
+        int(bool(fact.overdue)),
+        int(days or 0),
+        int(days is not None),
+        *(int(bool(getattr(fact, name))) for name in CONFIRMATION),
+    )
+    found = {
+        ("result", fact.result): result_row,
+        ("category", fact.category_code): _one(),
+        ("risk", fact.risk_level): _one(),
+    }
+    if fact.result == "successful":
+        found[("resolved", fact.resolved_level or "unknown")] = _one()
+        if fact.latest_performance is not None:
+            found[("performance", fact.latest_performance)] = _one()
+        if fact.latest_satisfaction is not None:
+            found[("satisfaction", fact.latest_satisfaction)] = _one()
+    return found
+
+
+def _periods(fact: Any) -> tuple[tuple[Span, int], tuple[Span, int]]:
+    day = fact.registered_at.astimezone(SHANGHAI).date()
+    return ("day", _day_key(day)), ("month", day.year * 100 + day.month)
+
+
+def _day_key(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def delta(
+    before: Any | None, before_units: Iterable[int], after: Any | None, after_units: Iterable[int]
+) -> dict[Key, Vector]:
+    """What changes in the counts when a case's facts go from `before` to `after` (None: no
+    facts), each counted for its units and for every case; the rows that do not change left
+    out."""
+    changes: dict[Key, list[int]] = defaultdict(lambda: [0] * len(SUMS))
+    for fact, units, sign in ((before, before_units, -1), (after, after_units, 1)):
+        if fact is None:
+            continue
+        rows = contributions(fact)
+        for span, period in _periods(fact):
+            for unit in {ALL_CASES, *units}:
+                for (dim, value), vector in rows.items():
+                    total = changes[(unit, span, period, dim, value)]
+                    for index, amount in enumerate(vector):
+                        total[index] += sign * amount
+    return {key: tuple(v) for key, v in sorted(changes.items()) if any(v)}
+
+
+def apply(tx: Tx, changes: Mapping[Key, Vector]) -> None:
+    """Add the changes to the stored counts, in one statement, in key order."""
+    if not changes:
+        return
+    params: dict[str, Any] = {}
+    values = []
+    for index, (key, vector) in enumerate(sorted(changes.items())):
+        names = []
+        for name, value in zip(KEY + SUMS, key + vector, strict=True):
+            params[f"{name}{index}"] = value
+            names.append(f":{name}{index}")
+        values.append(f"({', '.join(names)})")
+    columns = ", ".join(KEY + SUMS)
+    updates = ", ".join(f"{c} = unit_period_counts.{c} + excluded.{c}" for c in SUMS)
+    tx.execute(
+        f"INSERT INTO unit_period_counts ({columns}) VALUES {', '.join(values)} "
+        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}",
+        params,
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def ranges(start: date, end: date) -> list[tuple[Span, int, int]]:
+    """The period [start, end] as whole months and the days left at either end."""
+    found: list[tuple[Span, int, int]] = []
+    first_whole = start if start.day == 1 else _next_month(start)
+    after_whole = _month_start(end + timedelta(days=1))
+    if first_whole >= after_whole:  # no whole month inside: days only
+        return [("day", _day_key(start), _day_key(end))]
+    if start < first_whole:
+        found.append(("day", _day_key(start), _day_key(first_whole - timedelta(days=1))))
+    last_whole = _month_start(after_whole - timedelta(days=1))
+    found.append(
+        (
+            "month",
+            first_whole.year * 100 + first_whole.month,
+            last_whole.year * 100 + last_whole.month,
+        )
+    )
+    if after_whole <= end:
+        found.append(("day", _day_key(after_whole), _day_key(end)))
+    return found
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def grouped(
+    tx: Tx, start: date, end: date, unit_ids: Sequence[int]
+) -> list[tuple[int, str, str, Vector]]:
+    """For each unit, each (dim, value) and its sums over the cases registered in the period:
+    (unit, dim, value, sums), rows of no case left out."""
+    params: dict[str, Any] = {}
+    units = in_params("u", sorted(set(unit_ids)), params)
+    columns = ", ".join(SUMS)
+    parts = []  # one index range each: an OR of them would make SQLite scan every unit row
+    for index, (span, low, high) in enumerate(ranges(start, end)):
+        params[f"s{index}"], params[f"lo{index}"], params[f"hi{index}"] = span, low, high
+        parts.append(
+            f"SELECT unit_id, dim, value, {columns} FROM unit_period_counts "
+            f"WHERE unit_id IN ({units}) AND span = :s{index} "
+            f"AND period BETWEEN :lo{index} AND :hi{index}"
+        )
+    sums = ", ".join(f"SUM({c})" for c in SUMS)
+    rows = tx.all(
+        f"SELECT unit_id, dim, value, {sums} FROM ({' UNION ALL '.join(parts)}) AS counted "
+        "GROUP BY unit_id, dim, value",
+        params,
+    )
+    found = []
+    for unit_id, dim, value, *totals in rows:
+        vector = tuple(int(v or 0) for v in totals)
+        if vector[0]:
+            found.append((int(unit_id), str(dim), str(value), vector))
+    return found
+
+
+# --- rebuilding ----------------------------------------------------------------------------
+
+
+def _local_day(dialect: str) -> str:
+    if dialect == "postgresql":
+        return "CAST(to_char(registered_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') AS INTEGER)"
+    # SQLite keeps UTC text; Beijing time has been UTC+8 without daylight saving since 1991
+    return "CAST(strftime('%Y%m%d', registered_at, '+8 hours') AS INTEGER)"
+
+
+_FLAG = "CASE WHEN {0} THEN 1 ELSE 0 END"
+_FACTS = (
+    "result, resolved_level, category_code, risk_level, overdue, working_days, "
+    "latest_performance, latest_satisfaction, applied, confirmed, rejected, not_accepted, "
+    "withdrawn"
+)
+
+
+def _expected_sql(dialect: str, insert: str = "") -> str:
+    """The day rows as the facts give them now: every case of case_fact_units for its units,
+    and every case of case_facts for ALL_CASES, grouped set-based in the database (with
+    `insert`, an INSERT of them)."""
+    base = (
+        f"SELECT unit_id, {_local_day(dialect)} AS period, {_FACTS} FROM case_fact_units "
+        f"UNION ALL SELECT {ALL_CASES}, {_local_day(dialect)}, {_FACTS} FROM case_facts"
+    )
+    confirmation = ", ".join(f"SUM({_FLAG.format(c)})" for c in CONFIRMATION)
+    zeros = ", ".join("0" for _ in CONFIRMATION)
+    one = f"COUNT(*), 0, 0, 0, {zeros}"
+    successful = "result = 'successful'"
+    selects = [
+        f"SELECT unit_id, 'day', period, 'result', result, COUNT(*), "
+        f"SUM({_FLAG.format('overdue')}), COALESCE(SUM(working_days), 0), COUNT(working_days), "
+        f"{confirmation} FROM base GROUP BY unit_id, period, result",
+        f"SELECT unit_id, 'day', period, 'category', category_code, {one} FROM base "
+        "GROUP BY unit_id, period, category_code",
+        f"SELECT unit_id, 'day', period, 'risk', risk_level, {one} FROM base "
+        "GROUP BY unit_id, period, risk_level",
+        f"SELECT unit_id, 'day', period, 'resolved', COALESCE(resolved_level, 'unknown'), {one} "
+        f"FROM base WHERE {successful} GROUP BY unit_id, period, "
+        "COALESCE(resolved_level, 'unknown')",
+        f"SELECT unit_id, 'day', period, 'performance', latest_performance, {one} FROM base "
+        f"WHERE {successful} AND latest_performance IS NOT NULL "
+        "GROUP BY unit_id, period, latest_performance",
+        f"SELECT unit_id, 'day', period, 'satisfaction', latest_satisfaction, {one} FROM base "
+        f"WHERE {successful} AND latest_satisfaction IS NOT NULL "
+        "GROUP BY unit_id, period, latest_satisfaction",
+    ]
+    return f"WITH base AS ({base}) {insert}" + " UNION ALL ".join(selects)
+
+
+def expected(tx: Tx) -> dict[Key, Vector]:
+    """Every row the counts should hold (day and month), recounted from the facts."""
+    days: dict[Key, Vector] = {}
+    for unit_id, _day, period, dim, value, *sums in tx.all(_expected_sql(tx.db.dialect)):
+        days[(int(unit_id), "day", int(period), str(dim), str(value))] = tuple(
+            int(s or 0) for s in sums
+        )
+    found = dict(days)
+    for (unit_id, _span, period, dim, value), vector in days.items():
+        key = (unit_id, "month", period // 100, dim, value)
+        held = found.get(key, (0,) * len(SUMS))
+        found[key] = tuple(a + b for a, b in zip(held, vector, strict=True))
+    return found
+
+
+def stored(tx: Tx) -> dict[Key, Vector]:
+    """Every row the counts hold for at least one case."""
+    rows = tx.all(f"SELECT {', '.join(KEY + SUMS)} FROM unit_period_counts")
+    found: dict[Key, Vector] = {}
+    for unit_id, span, period, dim, value, *sums in rows:
+        vector = tuple(int(s) for s in sums)
+        if any(vector):
+            found[(int(unit_id), str(span), int(period), str(dim), str(value))] = vector
+    return found
+
+
+def rebuild(tx: Tx) -> int:
+    """Recount every row from the facts (the migration's back-fill); returns how many."""
+    tx.execute("DELETE FROM unit_period_counts")
+    columns = ", ".join(KEY + SUMS)
+    tx.execute(_expected_sql(tx.db.dialect, insert=f"INSERT INTO unit_period_counts ({columns}) "))
+    tx.execute(
+        f"INSERT INTO unit_period_counts ({columns}) SELECT unit_id, 'month', period / 100, dim, "
+        f"value, {', '.join(f'SUM({c})' for c in SUMS)} FROM unit_period_counts "
+        "WHERE span = 'day' GROUP BY unit_id, period / 100, dim, value"
+    )
+    row = tx.one("SELECT COUNT(*) FROM unit_period_counts")
+    return int(row[0]) if row else 0
