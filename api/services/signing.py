@@ -26,6 +26,15 @@ class Signatory:
     role: str
     signed: bool
     method: str | None
+    # R-MINOR: who performs the act — the party, or the 法定代理人 who signs for a minor
+    signer: str = ""
+
+    @property
+    def signs_for(self) -> str:
+        """How the page names the person at the kiosk: "王建华（王小明的法定代理人）"."""
+        if self.signer and self.signer != self.name:
+            return f"{self.signer}（{self.name}的法定代理人）"
+        return self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,7 @@ def signing_status(engine: Engine, principal: Principal, case_id: int) -> Signin
                 p.role,
                 p.party_id in by_party,
                 by_party[p.party_id].method if p.party_id in by_party else None,
+                p.guardian_name or p.name,
             )
             for p in parties
         ],

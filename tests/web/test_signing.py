@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 from urllib.parse import quote
 
 from PIL import Image, ImageDraw
 
 from api.documents import DocumentService
+from engine.intake import PartyIntake, PartyRole, RepresentativeIntake
 from tests.api.conftest import Api
 from tests.flow import open_case
+from tests.rules import rule
 from tests.web.conftest import Pages
 
 
@@ -22,8 +25,8 @@ def drawn_png() -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-def case_at_signing(api: Api, category: str = "neighbour") -> int:
-    driver = open_case(api.engine, api.world, api.clock, category_code=category)
+def case_at_signing(api: Api, category: str = "neighbour", **intake: Any) -> int:
+    driver = open_case(api.engine, api.world, api.clock, category_code=category, **intake)
     driver.consent_all()
     driver.fire("mediator", "accept_at_room", room_id=api.world.units["room"])
     driver.assign("mediator", "mediator")
@@ -91,6 +94,30 @@ def test_kiosk_parties_sign_in_turn_then_mediator_and_seal(api: Api) -> None:
     pdf = pages.get(f"/cases/{case_id}/documents/agreement/latest")
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.count(b"/ByteRange") >= 4
+
+
+@rule("R-MINOR")
+def test_r_minor_the_kiosk_hands_over_to_the_legal_representative_and_checks_their_id(
+    api: Api,
+) -> None:
+    parent = RepresentativeIntake(name="王建华", id_number="34052419800101001X", relation="父亲")
+    minor = PartyIntake(
+        role=PartyRole.applicant,
+        name="王小明",
+        id_number="330681201001010015",  # 16 in March 2026
+        address="枫桥镇枫源村3组12号",
+        legal_representative=parent,
+    )
+    parties = (minor, api.world.intake().parties[1])
+    case_id = case_at_signing(api, spec_version=2, parties=parties)
+    pages = Pages(api).sign_in("mediator")
+    start = pages.get(f"/cases/{case_id}/sign", kiosk="true").text
+    assert "请将本机交给：<strong>王建华（王小明的法定代理人）</strong>" in start
+    assert "我是王建华，开始阅读协议" in start
+    ready = pages.get(f"/cases/{case_id}/sign", kiosk="true", ready="true").text
+    assert "请 <strong>王建华（王小明的法定代理人）</strong> 本人阅读协议" in ready
+    assert "王建华出示的身份证件号码" in ready
+    assert "我（王建华）已阅读并同意" in ready
 
 
 def test_r_esign_exclude_asks_for_the_scan_instead_of_the_pad(api: Api) -> None:
