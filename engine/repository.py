@@ -61,6 +61,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
     def execute(self, sql: str, params: Any = ...) -> Any: ...
+    def executemany(self, sql: str, params: Any) -> Any: ...
     def fetchone(self) -> Sequence[Any] | None: ...
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
     def close(self) -> None: ...
@@ -409,6 +410,12 @@ class Tx:
 
     def all(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
         return self.execute(text, params).fetchall()
+
+    def execute_many(self, text: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One statement, many parameter sets: a bulk load (the 台账 import) in one round."""
+        if rows:
+            self._cursor.executemany(self.db.sql(text), rows)
+            self._replace = None
 
     def insert(self, text: str, params: Mapping[str, Any]) -> int:
         row = self.one(text + " RETURNING id", params)
