@@ -25,7 +25,7 @@ from api.ledger.columns import (
 from api.ledger.service import require_ledger_role
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
-from engine.intake import ORIGIN_LABELS, Origin
+from engine.intake import ORIGIN_LABELS
 from engine.queries import in_params
 from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
@@ -33,6 +33,7 @@ from engine.runtime import Engine
 from engine.spec import Role
 
 BATCH = 2_000
+_ORIGINS = {origin.value: label for origin, label in ORIGIN_LABELS.items()}
 FULL_NUMBERS_PURPOSE = "台账导出（完整身份证号码、电话）"
 
 
@@ -94,15 +95,15 @@ def export_ledger(
         raise Forbidden("导出完整的身份证号码和电话须由管理员以本人账号办理（--user）")
     from openpyxl import Workbook
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(SHEET_TITLE)
-    for index, column in enumerate(COLUMNS):
-        sheet.column_dimensions[_letter(index)].width = column.width
-    sheet.append([c.header for c in COLUMNS])
     reads: list[dict[str, Any]] = []
     with engine.db.transaction(write=False) as tx:
         root = export_unit(tx, actor, unit)
         ids = _case_ids(tx, root, period)
+        book = Workbook(write_only=True)  # after the checks: a refusal leaves no half sheet
+        sheet = book.create_sheet(SHEET_TITLE)
+        for index, column in enumerate(COLUMNS):
+            sheet.column_dimensions[_letter(index)].width = column.width
+        sheet.append([c.header for c in COLUMNS])
         if progress is not None:
             progress(len(ids), 0)
         serial = 0
@@ -209,7 +210,7 @@ def _rows(
             row[3],
             row[4] or "",
             row[5] or "",
-            ORIGIN_LABELS.get(Origin(row[6]), row[6]) if row[6] in Origin else row[6],
+            _ORIGINS.get(row[6], row[6]),
             FORM_LABELS.get(str(data.get("application_form", "")), ""),
             risks.get((row[11], int(row[12])), {}).get(row[8], row[8]),
         ]

@@ -17,9 +17,9 @@ from engine.ports import FixedClock
 from engine.queries import CaseFilters, list_cases
 from engine.runtime import Engine
 from engine.statistics import case_statistics
+from tests.api.ledger.books import row, workbook
 from tests.conftest import make_engine
 from tests.engine import statistics_recount
-from tests.ledger.books import row, workbook
 from tests.rules import rule
 from tests.world import World, build_world
 
