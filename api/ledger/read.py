@@ -4,15 +4,25 @@ or dates, streamed (openpyxl's read-only mode) so a 100,000-row file is never al
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import IO, Any
+from xml.etree import ElementTree
 
 from api.ledger.columns import BY_HEADER, BY_KEY, SHEET_TITLE, Column, Problem
 
 HEADER_SEARCH_ROWS = 5  # a title line or two may sit above the header row
+MAX_UNCOMPRESSED = 1024 * 2**20  # a zip bomb is refused before anything is parsed
+MAX_COLUMNS = 200
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# built-in number formats that show dates: 14–22 and 45–47 everywhere, 27–36 and 50–58 in
+# Chinese (and other East Asian) Excel, e.g. 31 = yyyy"年"m"月"d"日"
+_DATE_FORMATS = frozenset({*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)})
+_ROW_OF = re.compile(r"\d+")
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _DATE_DIGITS = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
@@ -60,32 +70,31 @@ class Sheet:
     total: int | None = None  # data rows, when the sheet says (max_row)
 
 
-def open_sheet(source: Path | IO[bytes]) -> Sheet:
+def open_sheet(source: IO[bytes]) -> Sheet:
     """The ledger sheet of a workbook (the one titled 人民调解案件登记台账, else the first).
 
     Raises:
         LedgerUnreadable: not an .xlsx workbook, no header row, or a required column missing.
     """
-    from openpyxl import load_workbook
-
     try:
-        book = load_workbook(source, read_only=True, data_only=True)
-    except Exception as exc:  # zip, XML and format errors alike: no workbook we can read
+        book = _Workbook(source)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, OSError) as exc:
         message = f"无法读取 Excel 文件（须为 .xlsx 格式）：{exc}"
         raise LedgerUnreadable([RowError(0, "", message, Problem.file_unreadable)]) from exc
-    sheet = book[SHEET_TITLE] if SHEET_TITLE in book.sheetnames else book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    for index, cells in enumerate(rows, start=1):
-        if index > HEADER_SEARCH_ROWS:
-            break
-        names = [_text(c) for c in cells]
-        if sum(1 for n in names if n in BY_HEADER) >= 3:
-            found = _match_header(index, names)
-            maximum = sheet.max_row
-            found.total = None if maximum is None else max(0, maximum - index)
-            found.rows = _data_rows(rows, index, found.positions, book)
-            return found
-    book.close()
+    rows = book.rows()
+    try:
+        for index, cells in rows:
+            if index > HEADER_SEARCH_ROWS:
+                break
+            names = [_text(c) for c in cells]
+            if sum(1 for n in names if n in BY_HEADER) >= 3:
+                found = _match_header(index, names)
+                found.total = None if book.last_row is None else max(0, book.last_row - index)
+                found.rows = _data_rows(rows, found.positions)
+                return found
+    except ElementTree.ParseError as exc:
+        message = f"Excel 文件已损坏：{exc}"
+        raise LedgerUnreadable([RowError(0, "", message, Problem.file_unreadable)]) from exc
     raise LedgerUnreadable(
         [
             RowError(
@@ -96,6 +105,149 @@ def open_sheet(source: Path | IO[bytes]) -> Sheet:
             )
         ]
     )
+
+
+class _Workbook:
+    """An .xlsx read as a stream of rows: the shared strings and the date styles first, then
+    the sheet's XML parsed row by row (expat through ElementTree.iterparse), each row dropped
+    once read. openpyxl's read-only mode builds a rich-text object per shared string and a
+    descriptor-checked object per cell: measured, 1.2 ms a ledger row, two minutes for
+    100,000; this reads the same file about ten times faster."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self.zip = zipfile.ZipFile(source)
+        if sum(i.file_size for i in self.zip.infolist()) > MAX_UNCOMPRESSED:
+            raise ValueError(f"解压后超过 {MAX_UNCOMPRESSED // 2**20} MB")
+        self.last_row: int | None = None
+        relations = self._relations("xl/_rels/workbook.xml.rels")
+        sheets = []
+        for sheet in self._parse("xl/workbook.xml").iter(f"{_MAIN}sheet"):
+            found = relations.get(sheet.get(f"{_REL}id") or "")
+            sheets.append((sheet.get("name"), found[1] if found else None))
+        if not sheets:
+            raise ValueError("工作簿中没有工作表")
+        chosen = next((t for n, t in sheets if n == SHEET_TITLE), sheets[0][1])
+        if chosen is None:
+            raise ValueError("找不到工作表")
+        self.sheet = chosen
+        by_type = dict(relations.values())
+        self.strings = self._shared_strings(by_type.get("sharedStrings"))
+        self.dates = self._date_styles(by_type.get("styles"))
+
+    def _relations(self, path: str) -> dict[str, tuple[str, str]]:
+        """Relationship id → (its type's last word, the part it points to)."""
+        found = {}
+        for rel in self._parse(path).iter(f"{_PKG_REL}Relationship"):
+            target = rel.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            found[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], target)
+        return found
+
+    def _parse(self, path: str) -> ElementTree.Element:
+        with self.zip.open(path) as stream:
+            return ElementTree.parse(stream).getroot()
+
+    def _shared_strings(self, path: str | None) -> list[str]:
+        if path is None or path not in self.zip.namelist():
+            return []
+        strings = []
+        with self.zip.open(path) as stream:
+            for _event, element in ElementTree.iterparse(stream):
+                if element.tag == f"{_MAIN}si":
+                    strings.append(_string(element))
+                    element.clear()
+        return strings
+
+    def _date_styles(self, path: str | None) -> frozenset[int]:
+        """The cell styles (xf indexes) that show a number as a date."""
+        if path is None or path not in self.zip.namelist():
+            return frozenset()
+        from openpyxl.styles.numbers import is_date_format
+
+        root = self._parse(path)
+        custom = {
+            int(f.get("numFmtId", "0")): f.get("formatCode", "")
+            for f in root.iter(f"{_MAIN}numFmt")
+        }
+        dates = set()
+        xfs = root.find(f"{_MAIN}cellXfs")
+        for index, xf in enumerate([] if xfs is None else xfs):
+            number = int(xf.get("numFmtId", "0"))
+            if number in _DATE_FORMATS or (number in custom and is_date_format(custom[number])):
+                dates.add(index)
+        return frozenset(dates)
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """(row number, cell values by column) for every row of the sheet that has cells."""
+        strings, dates = self.strings, self.dates
+        with self.zip.open(self.sheet) as stream:
+            number = 0
+            for _event, element in ElementTree.iterparse(stream):
+                tag = element.tag
+                if tag == f"{_MAIN}dimension":
+                    last = _ROW_OF.search(element.get("ref", "").rsplit(":", 1)[-1])
+                    self.last_row = int(last[0]) if last else None
+                if tag != f"{_MAIN}row":
+                    continue
+                number = int(element.get("r") or number + 1)
+                values: list[Any] = []
+                for cell in element:
+                    ref = cell.get("r")
+                    column = _column(ref) if ref else len(values)
+                    if column >= MAX_COLUMNS:
+                        continue
+                    while len(values) < column:
+                        values.append(None)
+                    values.append(_value(cell, strings, dates))
+                element.clear()
+                yield number, values
+
+
+def _string(element: ElementTree.Element) -> str:
+    """A shared or inline string: its text runs, without the phonetic (rPh) guide."""
+    parts = []
+    for child in element:
+        if child.tag == f"{_MAIN}t":
+            parts.append(child.text or "")
+        elif child.tag == f"{_MAIN}r":
+            parts.extend(t.text or "" for t in child.iter(f"{_MAIN}t"))
+    return "".join(parts)
+
+
+def _column(ref: str) -> int:
+    index = 0
+    for char in ref:
+        if "A" <= char <= "Z":
+            index = index * 26 + ord(char) - 64
+        else:
+            break
+    return index - 1
+
+
+def _value(cell: ElementTree.Element, strings: list[str], dates: frozenset[int]) -> Any:
+    kind = cell.get("t")
+    if kind == "inlineStr":
+        inline = cell.find(f"{_MAIN}is")
+        return None if inline is None else _string(inline)
+    found = cell.find(f"{_MAIN}v")
+    raw = None if found is None else found.text
+    if raw is None:
+        return None
+    if kind == "s":
+        return strings[int(raw)]
+    if kind in ("str", "e"):
+        return raw
+    if kind == "b":
+        return raw == "1"
+    if kind == "d":
+        return datetime.fromisoformat(raw)
+    number = float(raw)
+    style = cell.get("s")
+    if style is not None and int(style) in dates:
+        from openpyxl.utils.datetime import from_excel
+
+        return from_excel(number)
+    return int(number) if number.is_integer() else number
 
 
 def _match_header(row: int, names: list[str]) -> Sheet:
@@ -137,18 +289,19 @@ def _missing(row: int, column: Column) -> RowError:
 
 
 def _data_rows(
-    rows: Iterator[tuple[Any, ...]], header_row: int, positions: dict[str, int], book: Any
+    rows: Iterator[tuple[int, list[Any]]], positions: dict[str, int]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
+    number = 0
     try:
-        for number, cells in enumerate(rows, start=header_row + 1):
-            values = {
-                key: (cells[at] if at < len(cells) else None) for key, at in positions.items()
-            }
+        for number, cells in rows:
+            size = len(cells)
+            values = {key: (cells[at] if at < size else None) for key, at in positions.items()}
             if all(v is None or _text(v) == "" for v in values.values()):
                 continue  # blank rows between and below the data
             yield number, values
-    finally:
-        book.close()
+    except ElementTree.ParseError as exc:
+        message = f"Excel 文件在第 {number + 1} 行附近已损坏：{exc}"
+        raise LedgerUnreadable([RowError(0, "", message, Problem.file_unreadable)]) from exc
 
 
 def _text(value: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from api.ledger.checks import CaseRow
 from api.ledger.columns import IMPORT_TRIGGER, OUTCOME_LABELS, OUTCOME_STATES, Outcome
-from engine import facts, validation
+from engine import facts, search, validation
 from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, month_period_days
 from engine.machine import CompiledSpec
@@ -117,15 +117,26 @@ class Writer:
         self.now = engine.clock.now()
         self.codec = tx.codec
         self.case_ids: list[int] = []
+        self._stamps: dict[datetime | None, Any] = {None: None}
+        self._days: dict[tuple[date, date], int] = {}
+
+    def _stamp(self, value: datetime | None) -> Any:
+        """The stored form of a datetime; a ledger's dates repeat, so each is encoded once."""
+        found = self._stamps.get(value, self)
+        if found is self:
+            found = self._stamps[value] = self.codec.dt_out(value)
+        return found
 
     def write(self, rows: Sequence[CaseRow], progress: Callable[[int], None]) -> list[int]:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            self._batch(batch)
-            progress(len(batch))
+        with search.bulk_load(self.tx) as index:
+            for start in range(0, len(rows), BATCH):
+                batch = rows[start : start + BATCH]
+                ids = self._batch(batch)
+                index(ids[0], ids[-1])
+                progress(len(batch))
         return self.case_ids
 
-    def _batch(self, rows: Sequence[CaseRow]) -> None:
+    def _batch(self, rows: Sequence[CaseRow]) -> list[int]:
         tx = self.tx
         case_ids = _allocate(tx, "cases", len(rows))
         party_ids = iter(_allocate(tx, "parties", sum(len(r.parties) for r in rows)))
@@ -135,9 +146,11 @@ class Writer:
         tables |= {"facts": [], "units": [], "timers": []}
         for row, case_id in zip(rows, case_ids, strict=True):
             self._case(row, case_id, party_ids, tables)
+        tables["units"].sort(key=lambda r: (r["unit_id"], r["case_id"]))  # B-tree order
         for name, statement in _STATEMENTS.items():
             tx.execute_many(statement, tables[name])
         self.case_ids.extend(case_ids)
+        return case_ids
 
     def _case(
         self,
@@ -146,7 +159,7 @@ class Writer:
         party_ids: Iterable[int],
         out: dict[str, list[dict[str, Any]]],
     ) -> None:
-        spec, dt = self.compiled.spec, self.codec.dt_out
+        spec, dt = self.compiled.spec, self._stamp
         state_name = OUTCOME_STATES[row.outcome] or spec.initial
         state = self.compiled.states[state_name]
         registered = _at(row.registered, REGISTERED_AT)
@@ -263,9 +276,7 @@ class Writer:
         ended = closed if result == "failed" else effective if result == "successful" else None
         days = None
         if ended is not None:
-            days = self.engine.calendar.working_days_between(
-                row.registered, ended.astimezone(SHANGHAI).date()
-            )
+            days = self._working_days(row.registered, ended.astimezone(SHANGHAI).date())
         fact = {
             "case_id": case_id,
             "registered_at": dt(registered),
@@ -296,6 +307,14 @@ class Writer:
         if not state.final:
             out["timers"].extend(self._periods(case_id, state_name, registered))
 
+    def _working_days(self, start: date, end: date) -> int:
+        """R-STATS handling days; a ledger's (registered, ended) pairs repeat."""
+        key = (start, end)
+        found = self._days.get(key)
+        if found is None:
+            found = self._days[key] = self.engine.calendar.working_days_between(start, end)
+        return found
+
     def _party(self, party_id: int, party: Any) -> dict[str, Any]:
         pii, codec = self.engine.pii, self.codec
         birth = party.birth_date
@@ -311,7 +330,7 @@ class Writer:
             "phone_cipher": pii.encrypt(party.phone) if party.phone else None,
             "phone_index": pii.blind_index(party.phone) if party.phone else None,
             "phone_masked": validation.mask_phone(party.phone) if party.phone else None,
-            "now": codec.dt_out(self.now),
+            "now": self._stamp(self.now),
         }
 
     def _periods(self, case_id: int, state: str, start: datetime) -> list[dict[str, Any]]:
