@@ -33,6 +33,7 @@ from engine.runtime import Engine
 from engine.spec import Role
 
 BATCH = 2_000
+EARLIEST, LATEST = date(1949, 10, 1), date(2999, 12, 31)
 _ORIGINS = {origin.value: label for origin, label in ORIGIN_LABELS.items()}
 FULL_NUMBERS_PURPOSE = "台账导出（完整身份证号码、电话）"
 
@@ -91,6 +92,8 @@ def export_ledger(
     """
     if period.start > period.end:
         raise InvalidInput("起始日期不能晚于截止日期", field="from")
+    if period.start < EARLIEST or period.end > LATEST:
+        raise InvalidInput(f"日期须在 {EARLIEST} 至 {LATEST} 之间", field="from")
     if full_numbers and (Role.admin not in actor.roles or actor.user_id is None):
         raise Forbidden("导出完整的身份证号码和电话须由管理员以本人账号办理（--user）")
     from openpyxl import Workbook

@@ -214,14 +214,19 @@ def _string(element: ElementTree.Element) -> str:
     return "".join(parts)
 
 
+_COLUMNS: dict[str, int] = {}
+
+
 def _column(ref: str) -> int:
-    index = 0
-    for char in ref:
-        if "A" <= char <= "Z":
+    """The 0-based column of a cell reference ("C12" → 2), each column's letters read once."""
+    letters = ref.rstrip("0123456789")
+    found = _COLUMNS.get(letters)
+    if found is None:
+        index = 0
+        for char in letters:
             index = index * 26 + ord(char) - 64
-        else:
-            break
-    return index - 1
+        found = _COLUMNS[letters] = index - 1
+    return found
 
 
 def _value(cell: ElementTree.Element, strings: list[str], dates: frozenset[int]) -> Any:
