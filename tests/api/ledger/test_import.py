@@ -281,3 +281,32 @@ def test_imported_cases_are_audited_counted_and_found(ledger_engine: tuple[Engin
         assert [c.id for c in found] == [report.case_ids[3]]
         timers = tx.all("SELECT name FROM timers WHERE case_id = :c", {"c": report.case_ids[3]})
         assert [t[0] for t in timers] == ["mediation_limit"]  # the open case's R-DL-PM clock
+
+
+def test_a_failure_while_writing_undoes_every_batch_and_keeps_the_search_index(
+    ledger_engine: tuple[Engine, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.ledger import write
+
+    engine, world = ledger_engine
+    mediator = world.actors["mediator"]
+    before = {t: _count(engine, t) for t in ("cases", "parties", "audit_events", "case_facts")}
+    real = write.Writer._case
+    calls = []
+
+    def failing(self: write.Writer, *args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        real(self, *args)
+
+    monkeypatch.setattr(write, "BATCH", 1)  # the first case is written before the failure
+    monkeypatch.setattr(write.Writer, "_case", failing)
+    with pytest.raises(RuntimeError):
+        import_ledger(engine, mediator, workbook([row(), row()]), file_name="t.xlsx")
+    assert {t: _count(engine, t) for t in before} == before
+    monkeypatch.undo()
+    opened = engine.open_case(world.intake(), mediator)  # the insert triggers are in place
+    with engine.db.transaction(write=False) as tx:
+        found = list_cases(tx, mediator, CaseFilters(text="李建国"), before_id=None, limit=20)
+    assert [c.id for c in found] == [opened.case_id]
