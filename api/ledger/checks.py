@@ -216,7 +216,7 @@ def check_row(context: Context, number: int, cells: dict[str, Any]) -> CaseRow |
         registered=registered,
         office_id=office.id,
         office_abbr=office.short_name or office.name[:2],
-        org_unit_id=unit.id,
+        org_unit_id=unit.id if unit.kind == "room" or grid is None else grid.id,  # as open_case
         grid_id=grid.id if grid is not None else None,
         category_code=category_code,
         origin=origin.value,

@@ -160,10 +160,12 @@ def _rows(
     params: dict[str, Any] = {}
     ids = in_params("c", case_ids, params)
     cases = tx.all(
-        "SELECT c.id, c.number, c.created_at, u.name, g.name, k.name, c.origin, c.data, "
+        "SELECT c.id, c.number, c.created_at, CASE WHEN u.kind = 'room' THEN u.name "
+        "ELSE m.name END, g.name, k.name, c.origin, c.data, "
         "c.risk_level, c.summary, c.state, c.spec_id, c.spec_version, f.result, "
         "f.resolved_level, c.agreement_effective_at, c.closed_at, f.latest_performance "
         "FROM cases c JOIN org_units u ON u.id = c.org_unit_id "
+        "JOIN org_units m ON m.id = c.committee_id "
         "LEFT JOIN org_units g ON g.id = c.grid_id "
         "LEFT JOIN categories k ON k.code = c.category_code "
         f"LEFT JOIN case_facts f ON f.case_id = c.id WHERE c.id IN ({ids}) "
