@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -416,6 +416,20 @@ class Tx:
         if rows:
             self._cursor.executemany(self.db.sql(text), rows)
             self._replace = None
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Rows of values in `columns`' order into `table`: COPY FROM STDIN on PostgreSQL (a
+        stream, not a statement per row), one positional executemany on SQLite."""
+        names = ", ".join(columns)
+        if self.codec.sqlite:
+            marks = ", ".join("?" for _ in columns)
+            self._cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        else:
+            copy_from = self._cursor.copy  # type: ignore[attr-defined]  # psycopg's cursor
+            with copy_from(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        self._replace = None
 
     def insert(self, text: str, params: Mapping[str, Any]) -> int:
         row = self.one(text + " RETURNING id", params)

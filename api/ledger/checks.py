@@ -136,8 +136,9 @@ class _Row:
         self.errors.append(RowError(self.number, header, message, code))
 
     def text(self, key: str, limit: int | None = None) -> str:
-        value = text(self.cells.get(key))
-        if value and value.startswith("'"):
+        raw = self.cells.get(key)
+        value = "" if raw is None else raw.strip() if isinstance(raw, str) else text(raw)
+        if value and value[0] == "'":
             value = value[1:]  # the export's guard against formulas
         if limit is not None and len(value) > limit:
             self.fail(key, f"内容过长（不超过 {limit} 个字符）", Problem.too_long)

@@ -179,28 +179,55 @@ class _Workbook:
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(row number, cell values by column) for every row of the sheet that has cells."""
-        strings, dates = self.strings, self.dates
+        number = 0
         with self.zip.open(self.sheet) as stream:
-            number = 0
             for _event, element in ElementTree.iterparse(stream):
                 tag = element.tag
-                if tag == f"{_MAIN}dimension":
-                    last = _ROW_OF.search(element.get("ref", "").rsplit(":", 1)[-1])
-                    self.last_row = int(last[0]) if last else None
-                if tag != f"{_MAIN}row":
+                if tag != _ROW_TAG:
+                    if tag == _DIMENSION_TAG:
+                        last = _ROW_OF.search(element.get("ref", "").rsplit(":", 1)[-1])
+                        self.last_row = int(last[0]) if last else None
                     continue
                 number = int(element.get("r") or number + 1)
-                values: list[Any] = []
-                for cell in element:
-                    ref = cell.get("r")
-                    column = _column(ref) if ref else len(values)
-                    if column >= MAX_COLUMNS:
-                        continue
-                    while len(values) < column:
-                        values.append(None)
-                    values.append(_value(cell, strings, dates))
+                values = self._cells(element)
                 element.clear()
                 yield number, values
+
+    def _cells(self, row: ElementTree.Element) -> list[Any]:
+        """A row's values by column. The common cells (a shared string or a plain number,
+        one <v> child, column letters seen before) are read inline, not a call per cell."""
+        strings, dates, columns = self.strings, self.dates, _COLUMNS
+        values: list[Any] = []
+        for cell in row:
+            ref = cell.get("r")
+            if ref:
+                column = columns.get(ref.rstrip(_DIGITS))
+                if column is None:
+                    column = _column(ref)
+            else:
+                column = len(values)
+            if column >= MAX_COLUMNS:
+                continue
+            while len(values) < column:
+                values.append(None)
+            kind = cell.get("t")
+            if (kind == "s" or kind is None) and len(cell) == 1:
+                child = cell[0]
+                raw = child.text
+                if child.tag == _VALUE_TAG and raw is not None:
+                    if kind == "s":
+                        values.append(strings[int(raw)])
+                        continue
+                    style = cell.get("s")
+                    if style is None or int(style) not in dates:
+                        number = float(raw)
+                        values.append(int(number) if number.is_integer() else number)
+                        continue
+            values.append(_value(cell, strings, dates))
+        return values
+
+
+_ROW_TAG, _VALUE_TAG, _DIMENSION_TAG = f"{_MAIN}row", f"{_MAIN}v", f"{_MAIN}dimension"
 
 
 def _string(element: ElementTree.Element) -> str:
@@ -215,11 +242,12 @@ def _string(element: ElementTree.Element) -> str:
 
 
 _COLUMNS: dict[str, int] = {}
+_DIGITS = "0123456789"
 
 
 def _column(ref: str) -> int:
     """The 0-based column of a cell reference ("C12" → 2), each column's letters read once."""
-    letters = ref.rstrip("0123456789")
+    letters = ref.rstrip(_DIGITS)
     found = _COLUMNS.get(letters)
     if found is None:
         index = 0
@@ -249,10 +277,23 @@ def _value(cell: ElementTree.Element, strings: list[str], dates: frozenset[int])
     number = float(raw)
     style = cell.get("s")
     if style is not None and int(style) in dates:
+        return _from_excel(number)
+    return int(number) if number.is_integer() else number
+
+
+_WHOLE_DAYS: dict[float, Any] = {}
+
+
+def _from_excel(serial: float) -> Any:
+    """An Excel date serial as openpyxl reads it; a ledger's whole days repeat, read once."""
+    found = _WHOLE_DAYS.get(serial)
+    if found is None:
         from openpyxl.utils.datetime import from_excel
 
-        return from_excel(number)
-    return int(number) if number.is_integer() else number
+        found = from_excel(serial)
+        if serial.is_integer() and len(_WHOLE_DAYS) < 100_000:
+            _WHOLE_DAYS[serial] = found
+    return found
 
 
 def _match_header(row: int, names: list[str]) -> Sheet:
@@ -301,8 +342,8 @@ def _data_rows(
         for number, cells in rows:
             size = len(cells)
             values = {key: (cells[at] if at < size else None) for key, at in positions.items()}
-            if all(v is None or _text(v) == "" for v in values.values()):
-                continue  # blank rows between and below the data
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+                continue  # blank rows between and below the data (a number is never blank)
             yield number, values
     except ElementTree.ParseError as exc:
         message = f"Excel 文件在第 {number + 1} 行附近已损坏：{exc}"

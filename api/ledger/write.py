@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 
 from api.ledger.checks import CaseRow
@@ -116,6 +117,7 @@ class Writer:
         self.source = source
         self.paths = paths
         self.now = engine.clock.now()
+        self.roles = ",".join(sorted(actor.roles))
         self.codec = tx.codec
         self.case_ids: list[int] = []
         self._stamps: dict[datetime | None, Any] = {None: None}
@@ -150,8 +152,8 @@ class Writer:
         for row, case_id in zip(rows, case_ids, strict=True):
             self._case(row, case_id, party_ids, tables)
         tables["units"].sort(key=lambda r: (r["unit_id"], r["case_id"]))  # B-tree order
-        for name, statement in _STATEMENTS.items():
-            tx.execute_many(statement, tables[name])
+        for name, table in _TABLES.items():
+            table.store(tx, tables[name])
         self.case_ids.extend(case_ids)
         return case_ids
 
@@ -193,7 +195,7 @@ class Writer:
             "ledger": imported,
         }
         reason = f"从台账 {self.source.file} 第 {row.row} 行导入"
-        roles = ",".join(sorted(self.actor.roles))
+        roles = self.roles
         head = event_hash(
             prev_hash=GENESIS_HASH,
             case_id=case_id,
@@ -384,48 +386,98 @@ class Writer:
         return found
 
 
-_STATEMENTS = {
-    "parties": (
-        "INSERT INTO parties (id, kind, name, sex, birth_date, address, id_number_cipher, "
-        "id_number_index, id_number_masked, phone_cipher, phone_index, phone_masked, created_at) "
-        "VALUES (:id, 'person', :name, :sex, :birth_date, :address, :id_cipher, :id_index, "
-        ":id_masked, :phone_cipher, :phone_index, :phone_masked, :now)"
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Where one buffer goes: the table, its columns filled from the buffered rows' keys, and
+    the columns every imported row has the same value in."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (column, key of the buffered row)
+    fixed: tuple[tuple[str, Any], ...] = ()
+
+    def store(self, tx: Tx, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        names = [c for c, _ in self.columns] + [c for c, _ in self.fixed]
+        values = itemgetter(*(k for _, k in self.columns))
+        fixed = tuple(v for _, v in self.fixed)
+        tx.copy_rows(self.name, names, [values(row) + fixed for row in rows])
+
+
+def _same(*names: str) -> tuple[tuple[str, str], ...]:
+    return tuple((n, n) for n in names)
+
+
+# in foreign-key order
+_TABLES = {
+    "parties": _Table(
+        "parties",
+        (
+            *_same("id", "name", "sex", "birth_date", "address"),
+            ("id_number_cipher", "id_cipher"),
+            ("id_number_index", "id_index"),
+            ("id_number_masked", "id_masked"),
+            *_same("phone_cipher", "phone_index", "phone_masked"),
+            ("created_at", "now"),
+        ),
+        (("kind", "person"),),
     ),
-    "cases": (
-        "INSERT INTO cases (id, number, committee_id, year, seq, spec_id, spec_version, state, "
-        "level, resolved_level, category_code, summary, risk_level, origin, org_unit_id, "
-        "grid_id, registrar_id, state_sessions, overdue, data, version, audit_seq, audit_head, "
-        "created_at, updated_at, state_entered_at, agreement_effective_at, closed_at) VALUES "
-        "(:id, :number, :committee_id, :year, :seq, :spec_id, :spec_version, :state, :level, "
-        ":resolved_level, :category, :summary, :risk, :origin, :org_unit_id, :grid_id, "
-        ":registrar, 0, false, :data, 1, 1, :head, :created, :updated, :entered, :effective, "
-        ":closed)"
+    "cases": _Table(
+        "cases",
+        (
+            *_same("id", "number", "committee_id", "year", "seq", "spec_id", "spec_version"),
+            *_same("state", "level", "resolved_level"),
+            ("category_code", "category"),
+            ("summary", "summary"),
+            ("risk_level", "risk"),
+            *_same("origin", "org_unit_id", "grid_id"),
+            ("registrar_id", "registrar"),
+            ("data", "data"),
+            ("audit_head", "head"),
+            ("created_at", "created"),
+            ("updated_at", "updated"),
+            ("state_entered_at", "entered"),
+            ("agreement_effective_at", "effective"),
+            ("closed_at", "closed"),
+        ),
+        (("state_sessions", 0), ("overdue", False), ("version", 1), ("audit_seq", 1)),
     ),
-    "case_parties": (
-        "INSERT INTO case_parties (case_id, party_id, role, consent, consent_at, consent_source) "
-        "VALUES (:case_id, :party_id, :role, :consent, :consent_at, :source)"
+    "case_parties": _Table(
+        "case_parties",
+        (
+            *_same("case_id", "party_id", "role", "consent", "consent_at"),
+            ("consent_source", "source"),
+        ),
     ),
-    "events": (
-        "INSERT INTO audit_events (case_id, seq, at, actor_id, actor_name, actor_roles, trigger, "
-        "source_state, dest_state, version, payload, reason, prev_hash, hash) VALUES (:case_id, "
-        "1, :at, :actor_id, :actor_name, :actor_roles, :trigger, NULL, :dest_state, 1, :payload, "
-        ":reason, :prev_hash, :hash)"
+    "events": _Table(
+        "audit_events",
+        _same(
+            "case_id",
+            "at",
+            "actor_id",
+            "actor_name",
+            "actor_roles",
+            "trigger",
+            "dest_state",
+            "payload",
+            "reason",
+            "prev_hash",
+            "hash",
+        ),
+        (("seq", 1), ("source_state", None), ("version", 1)),
     ),
-    "visits": (
-        "INSERT INTO visits (case_id, visited_at, performance, notes) "
-        "VALUES (:case_id, :at, :performance, :notes)"
+    "visits": _Table(
+        "visits", (("case_id", "case_id"), ("visited_at", "at"), *_same("performance", "notes"))
     ),
-    "facts": (
-        f"INSERT INTO case_facts ({', '.join(facts.FACT_COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in facts.FACT_COLUMNS)})"
-    ),
-    "units": (
-        f"INSERT INTO case_fact_units ({', '.join(facts.UNIT_COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in facts.UNIT_COLUMNS)})"
-    ),
-    "timers": (
-        "INSERT INTO timers (case_id, kind, name, due_at, on_expiry, status, provisional, "
-        "working_days, days, payload, created_at, attempts) VALUES (:case_id, :kind, :name, "
-        ":due_at, :on_expiry, 'pending', :provisional, :working_days, :days, :payload, :now, 0)"
+    "facts": _Table("case_facts", _same(*facts.FACT_COLUMNS)),
+    "units": _Table("case_fact_units", _same(*facts.UNIT_COLUMNS)),
+    "timers": _Table(
+        "timers",
+        (
+            *_same("case_id", "kind", "name", "due_at", "on_expiry", "provisional"),
+            *_same("working_days", "days", "payload"),
+            ("created_at", "now"),
+        ),
+        (("status", "pending"), ("attempts", 0)),
     ),
 }
