@@ -5,7 +5,8 @@ parties (valid ID and phone numbers), registered over 2023–2025 with its numbe
 to an agreement (most performed), 10 % failed, 5 % refused, 15 % still open. Then
 `import_ledger` reads it (streamed, in a forked process from 5,000 rows), checks every row
 and stores every case with its parties, audit event, facts, visit and clocks in one
-transaction; timed from the file's bytes to the commit, split into reading + checking and writing. Target: under 60 s on SQLite.
+transaction; timed from the file's bytes to the commit, split into reading + checking and
+writing. Target: under 60 s on SQLite.
 
     python -m bench.ledger --rows 100000 [--url postgresql+psycopg://…/fengqiao_bench]
     make bench BENCH=ledger        # FENGQIAO_LEDGER_ROWS (default 100000)
