@@ -6,7 +6,8 @@ transaction, a few statements per thousand rows instead of a dozen per case."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
@@ -133,29 +134,54 @@ class Writer:
     def write(self, rows: Sequence[CaseRow], progress: Callable[[int], None]) -> list[int]:
         if self.tx.db.dialect == "sqlite":  # the growing indexes stay in memory while loading
             self.tx.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        else:
+            return self._write_overlapped(rows, progress)
         with search.bulk_load(self.tx) as index:
             for start in range(0, len(rows), BATCH):
                 batch = rows[start : start + BATCH]
-                ids = self._batch(batch)
-                index(ids[0], ids[-1])
+                case_ids = _allocate(self.tx, "cases", len(batch))
+                party_ids = _allocate(self.tx, "parties", sum(len(r.parties) for r in batch))
+                self._store(self._prepare(batch, case_ids, iter(party_ids)))
+                index(case_ids[0], case_ids[-1])
                 progress(len(batch))
         return self.case_ids
 
-    def _batch(self, rows: Sequence[CaseRow]) -> list[int]:
-        tx = self.tx
-        case_ids = _allocate(tx, "cases", len(rows))
-        party_ids = iter(_allocate(tx, "parties", sum(len(r.parties) for r in rows)))
-        tables: dict[str, list[dict[str, Any]]] = {
-            name: [] for name in ("cases", "parties", "case_parties", "events", "visits")
-        }
-        tables |= {"facts": [], "units": [], "timers": []}
+    def _write_overlapped(
+        self, rows: Sequence[CaseRow], progress: Callable[[int], None]
+    ) -> list[int]:
+        """PostgreSQL: one batch is COPYed by a second thread (waiting on the server, the
+        GIL released) while this one prepares the next; the keys are all taken first, so
+        the connection serves one thread at a time. Its trigram indexes follow the rows."""
+        case_ids = _allocate(self.tx, "cases", len(rows))
+        party_ids = iter(_allocate(self.tx, "parties", sum(len(r.parties) for r in rows)))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            storing: Future[None] | None = None
+            done = 0
+            for start in range(0, len(rows), BATCH):
+                batch = rows[start : start + BATCH]
+                tables = self._prepare(batch, case_ids[start : start + len(batch)], party_ids)
+                if storing is not None:
+                    storing.result()
+                    progress(done)
+                storing, done = pool.submit(self._store, tables), len(batch)
+            if storing is not None:
+                storing.result()
+                progress(done)
+        return self.case_ids
+
+    def _prepare(
+        self, rows: Sequence[CaseRow], case_ids: Sequence[int], party_ids: Iterator[int]
+    ) -> dict[str, list[dict[str, Any]]]:
+        tables: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
         for row, case_id in zip(rows, case_ids, strict=True):
             self._case(row, case_id, party_ids, tables)
         tables["units"].sort(key=lambda r: (r["unit_id"], r["case_id"]))  # B-tree order
-        for name, table in _TABLES.items():
-            table.store(tx, tables[name])
         self.case_ids.extend(case_ids)
-        return case_ids
+        return tables
+
+    def _store(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        for name, table in _TABLES.items():
+            table.store(self.tx, tables[name])
 
     def _case(
         self,
