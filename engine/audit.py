@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from engine.models.columns import dumps
@@ -21,6 +22,7 @@ from engine.records import EventRecord
 GENESIS_HASH = "0" * 64
 
 
+@lru_cache(maxsize=4096)  # a bulk import stamps every event with the same time
 def _canonical_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

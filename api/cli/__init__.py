@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import audit, calendar, documents, operations, setup, stats, workflows
+from api.cli import audit, calendar, documents, ledger, operations, setup, stats, workflows
 from api.cli._common import friendly
 from api.cli.documents import STORED_KINDS
 
@@ -31,6 +31,7 @@ app.add_typer(operations.outbox_app, name="outbox")
 app.add_typer(operations.timers_app, name="timers")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(documents.app, name="documents")
+app.add_typer(ledger.app, name="ledger")
 
 
 def _names_engine_errors(group: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from api.authz import Principal
 from api.deps import Services, ServicesDep
 from api.errors import DocumentNotFound
+from api.ledger.columns import IMPORT_TRIGGER, IMPORT_TRIGGER_LABEL
 from api.routes.cases import case_page
 from api.routes.documents import DocumentsDep, case_versions, download_document
 from api.schemas import DocumentKind
@@ -192,7 +193,11 @@ def case_detail(
         c=facts.case,
         versions=versions,
         action_links={a.trigger: action_link(case_id, a) for a in facts.actions},
-        trigger_labels={"open": "受理登记", **{t.trigger: t.label for t in spec.transitions}},
+        trigger_labels={
+            "open": "受理登记",
+            IMPORT_TRIGGER: IMPORT_TRIGGER_LABEL,
+            **{t.trigger: t.label for t in spec.transitions},
+        },
         state_labels={s.name: s.label for s in spec.states},
         signer_labels=SIGNER_LABELS,
         party_names={p.party_id: p.name for p in facts.parties},

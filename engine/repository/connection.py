@@ -10,7 +10,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +30,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
     def execute(self, sql: str, params: Any = ...) -> Any: ...
+    def executemany(self, sql: str, params: Any) -> Any: ...
     def fetchone(self) -> Sequence[Any] | None: ...
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
     def close(self) -> None: ...
@@ -261,6 +262,26 @@ class TxCore:
 
     def all(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
         return self.execute(text, params).fetchall()
+
+    def execute_many(self, text: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One statement, many parameter sets: a bulk load (the 台账 import) in one round."""
+        if rows:
+            self._cursor.executemany(self.db.sql(text), rows)
+            self._replace = None
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Rows of values in `columns`' order into `table`: COPY FROM STDIN on PostgreSQL (a
+        stream, not a statement per row), one positional executemany on SQLite."""
+        names = ", ".join(columns)
+        if self.codec.sqlite:
+            marks = ", ".join("?" for _ in columns)
+            self._cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        else:
+            copy_from = self._cursor.copy  # type: ignore[attr-defined]  # psycopg's cursor
+            with copy_from(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        self._replace = None
 
     def insert(self, text: str, params: Mapping[str, Any]) -> int:
         row = self.one(text + " RETURNING id", params)
