@@ -72,7 +72,11 @@ def contributions(fact: Any) -> dict[tuple[str, str], Vector]:
 
 
 def _periods(fact: Any) -> tuple[tuple[Span, int], tuple[Span, int]]:
-    day = fact.registered_at.astimezone(SHANGHAI).date()
+    return periods_of(fact.registered_at.astimezone(SHANGHAI).date())
+
+
+def periods_of(day: date) -> tuple[tuple[Span, int], tuple[Span, int]]:
+    """The day row and the month row a case registered on the local `day` counts in."""
     return ("day", _day_key(day)), ("month", day.year * 100 + day.month)
 
 
@@ -100,13 +104,47 @@ def delta(
     return {key: tuple(v) for key, v in sorted(changes.items()) if any(v)}
 
 
+class BulkCounts:
+    """The counts of many new cases at once (a 台账 import): like cases — one day, one set of
+    units, one set of contributions — are grouped as they come and the sum applied once."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[date, tuple[int, ...], tuple[Any, ...]], int] = defaultdict(int)
+
+    def add(self, day: date, units: Iterable[int], fact: Any) -> None:
+        """One new case registered on the local `day`, held by `units` (its ancestry)."""
+        rows = tuple(sorted(contributions(fact).items()))
+        self._groups[(day, tuple(sorted(set(units))), rows)] += 1
+
+    def apply(self, tx: Tx) -> None:
+        changes: dict[Key, list[int]] = defaultdict(lambda: [0] * len(SUMS))
+        for (day, units, rows), cases in self._groups.items():
+            for span, period in periods_of(day):
+                for unit in {ALL_CASES, *units}:
+                    for (dim, value), vector in rows:
+                        total = changes[(unit, span, period, dim, value)]
+                        for index, amount in enumerate(vector):
+                            total[index] += cases * amount
+        apply(tx, {key: tuple(v) for key, v in changes.items() if any(v)})
+        self._groups.clear()
+
+
+_APPLY_BATCH = 500  # rows per statement: under SQLite's limit of bound parameters
+
+
 def apply(tx: Tx, changes: Mapping[Key, Vector]) -> None:
-    """Add the changes to the stored counts, in one statement, in key order."""
+    """Add the changes to the stored counts, in key order, a few hundred rows a statement."""
+    ordered = sorted(changes.items())
+    for start in range(0, len(ordered), _APPLY_BATCH):
+        _upsert(tx, ordered[start : start + _APPLY_BATCH])
+
+
+def _upsert(tx: Tx, changes: Sequence[tuple[Key, Vector]]) -> None:
     if not changes:
         return
     params: dict[str, Any] = {}
     values = []
-    for index, (key, vector) in enumerate(sorted(changes.items())):
+    for index, (key, vector) in enumerate(changes):
         names = []
         for name, value in zip(KEY + SUMS, key + vector, strict=True):
             params[f"{name}{index}"] = value

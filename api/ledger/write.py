@@ -11,11 +11,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
+from types import SimpleNamespace
 from typing import Any
 
 from api.ledger.checks import CaseRow
 from api.ledger.columns import IMPORT_TRIGGER, OUTCOME_LABELS, OUTCOME_STATES, Outcome
-from engine import facts, search, validation
+from engine import aggregates, facts, search, validation
 from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, month_period_days
 from engine.machine import CompiledSpec
@@ -123,6 +124,7 @@ class Writer:
         self.case_ids: list[int] = []
         self._stamps: dict[datetime | None, Any] = {None: None}
         self._days: dict[tuple[date, date], int] = {}
+        self.counts = aggregates.BulkCounts()  # R-STATS: the report's counts, applied at the end
 
     def _stamp(self, value: datetime | None) -> Any:
         """The stored form of a datetime; a ledger's dates repeat, so each is encoded once."""
@@ -144,6 +146,7 @@ class Writer:
                 self._store(self._prepare(batch, case_ids, iter(party_ids)))
                 index(case_ids[0], case_ids[-1])
                 progress(len(batch))
+        self.counts.apply(self.tx)
         return self.case_ids
 
     def _write_overlapped(
@@ -167,6 +170,7 @@ class Writer:
             if storing is not None:
                 storing.result()
                 progress(done)
+        self.counts.apply(self.tx)
         return self.case_ids
 
     def _prepare(
@@ -333,8 +337,10 @@ class Writer:
         out["facts"].append(fact)
         units = {row.office_id, row.org_unit_id, row.grid_id} - {None}
         shared = {name: fact[name] for name in facts.UNIT_COLUMNS[1:]}
-        for unit_id in sorted(facts.ancestry(self.paths[u] for u in units if u is not None)):
+        held = sorted(facts.ancestry(self.paths[u] for u in units if u is not None))
+        for unit_id in held:
             out["units"].append({**shared, "unit_id": unit_id})
+        self.counts.add(registered.astimezone(SHANGHAI).date(), held, SimpleNamespace(**fact))
         if not state.final:
             out["timers"].extend(self._periods(case_id, state_name, registered))
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from api.ledger import IMPORT_TRIGGER, LedgerRejected, import_ledger
-from engine import facts
+from engine import aggregates, facts
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
 from engine.queries import CaseFilters, list_cases
@@ -275,6 +275,7 @@ def test_imported_cases_are_audited_counted_and_found(ledger_engine: tuple[Engin
             )
             assert counted.figures() == expected.figures()
         assert counted.received == 4
+        assert aggregates.stored(tx) == aggregates.expected(tx)  # the report's counts (R-STATS)
         found = list_cases(
             tx, world.actors["mediator"], CaseFilters(text="赵大海"), before_id=None, limit=20
         )
