@@ -32,10 +32,11 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 
+from api.audit_scan import scan
 from api.checkpoints import Checkpoint, Checkpointer
 from engine.audit import CaseBinding, ChainBreak, ChainHead, missing_cases, verify_chain
 from engine.records import EventRecord
-from engine.repository import Database, Tx
+from engine.repository import Database
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -44,10 +45,6 @@ __all__ = ["VerifyResult", "mark_verified", "run", "verified_baseline", "verify_
 
 _MARK_FORMAT = "fengqiao-audit-verified/1"
 BATCH_CASES = 2000  # cases per batch: one statement for their events, one for their rows
-_EVENT_COLUMNS = (
-    "e.case_id, e.seq, e.at, e.actor_id, e.actor_name, e.actor_roles, e.trigger, "
-    "e.source_state, e.dest_state, e.version, e.payload, e.reason, e.prev_hash, e.hash"
-)
 
 Progress = Callable[[int], None]  # called with the number of cases a finished batch held
 
@@ -140,63 +137,14 @@ def _run_batch(batch: _Batch) -> tuple[list[ChainBreak], int, int]:
     return verify_batch(_worker_db, batch)
 
 
-def _events_by_case(tx: Tx, batch: _Batch) -> Iterator[tuple[int, list[EventRecord]]]:
-    lo, hi = batch.ids[0], batch.ids[-1]
-    if batch.start:
-        # one row per case: the seq to start from (1 for cases without a verified head)
-        values = ",".join(
-            f"({int(c)},{batch.start[c].seq if c in batch.start else 1})" for c in batch.ids
-        )
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM audit_events e JOIN (VALUES {values}) b "
-            "ON b.column1 = e.case_id AND e.seq >= b.column2 "
-            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
-        )
-    else:
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM audit_events e "
-            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
-        )
-    codec = tx.codec
-    current: int | None = None
-    events: list[EventRecord] = []
-    for r in tx.all(sql, {"lo": lo, "hi": hi}):
-        case_id = int(r[0])
-        if case_id != current:
-            if current is not None:
-                yield current, events
-            current, events = case_id, []
-        payload = r[10]
-        events.append(
-            EventRecord(
-                seq=r[1],
-                at=codec.dt_in_required(r[2]),
-                actor_id=r[3],
-                actor_name=r[4],
-                actor_roles=tuple(x for x in str(r[5]).split(",") if x),
-                trigger=r[6],
-                source_state=r[7],
-                dest_state=r[8],
-                version=r[9],
-                payload=json.loads(payload) if isinstance(payload, str) else payload,
-                reason=r[11],
-                prev_hash=r[12],
-                hash=r[13],
-            )
-        )
-    if current is not None:
-        yield current, events
-
-
 def verify_batch(db: Database, batch: _Batch) -> tuple[list[ChainBreak], int, int]:
-    """Verify the cases of one batch in one read transaction.
+    """Verify the cases of one batch in one read transaction: every case by the fast path
+    (api/audit_scan), the cases it cannot accept by the exact one.
 
     Returns:
         (breaks, cases verified, events recomputed)
     """
     breaks: list[ChainBreak] = []
-    wanted = set(batch.ids)
-    seen: set[int] = set()
     count = 0
     with db.transaction(write=False) as tx:
         lo, hi = batch.ids[0], batch.ids[-1]
@@ -208,22 +156,15 @@ def verify_batch(db: Database, batch: _Batch) -> tuple[list[ChainBreak], int, in
                 {"lo": lo, "hi": hi},
             )
         }
-        for case_id, events in _events_by_case(tx, batch):
-            if case_id not in wanted or case_id not in rows:
-                continue
-            seen.add(case_id)
-            count += len(events)
-            found = _verify_one(case_id, events, rows[case_id], batch)
-            if found is not None:
-                breaks.append(found)
-    for case_id in sorted(wanted - seen):
-        bound = rows.get(case_id)
-        if bound is None:
-            continue  # gone: the caller reports cases a checkpoint covered
-        found = _verify_one(case_id, [], bound, batch)
-        if found is not None:
-            breaks.append(found)
-    return breaks, len(wanted), count
+        passed, count = scan(tx, batch.ids, rows, batch.covered, batch.start)
+        exact = [c for c in batch.ids if c in rows and c not in passed]
+        for case_id in exact:
+            start = batch.start.get(case_id)
+            events = [e for e in tx.events(case_id) if start is None or e.seq >= start.seq]
+            found_break = _verify_one(case_id, events, rows[case_id], batch)
+            if found_break is not None:
+                breaks.append(found_break)
+    return breaks, len(batch.ids), count
 
 
 def _verify_one(
