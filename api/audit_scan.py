@@ -90,7 +90,7 @@ def _sql(dialect: str, starts: bool) -> str:
         f"e.dest_state || '{_FIELD}' || CAST(e.version AS TEXT) || '{_FIELD}' || e.hash || "
         f"'{_FIELD}' || ({body})"
     )
-    join = " JOIN ({values}) b ON b.c = e.case_id AND e.seq >= b.s" if starts else ""
+    join = " JOIN ({values}) b ON b.column1 = e.case_id AND e.seq >= b.column2" if starts else ""
     inner = (
         f"SELECT {line} AS line FROM audit_events e{join} "
         "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
@@ -117,8 +117,8 @@ def scan(
     """
     sql = _sql(tx.db.dialect, bool(start))
     if start:
-        values = " UNION ALL ".join(
-            f"SELECT {int(c)} AS c, {start[c].seq if c in start else 1} AS s" for c in ids
+        values = "VALUES " + ",".join(
+            f"({int(c)},{start[c].seq if c in start else 1})" for c in ids
         )
         sql = sql.replace("{values}", values)
     row = tx.one(sql, {"lo": ids[0], "hi": ids[-1]})

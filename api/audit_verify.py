@@ -110,11 +110,17 @@ def _marked(checkpointer: Checkpointer, checkpoint: Checkpoint) -> bool:
     return True
 
 
-def verified_baseline(checkpointer: Checkpointer) -> Checkpoint | None:
-    """The latest checkpoint (signature and Merkle root checked) a verification proved."""
+def verified_baseline(
+    checkpointer: Checkpointer, latest: Checkpoint | None = None
+) -> Checkpoint | None:
+    """The latest checkpoint (signature and Merkle root checked) a verification proved;
+    `latest`, already loaded and checked, is not read again (1M heads: seconds)."""
     for path in reversed(checkpointer.files()):
         if _marker_path(path).with_suffix(".sig").exists():
-            checkpoint = checkpointer.load(path)  # CheckpointError if the file was changed
+            if latest is not None and latest.path == path:
+                checkpoint = latest
+            else:
+                checkpoint = checkpointer.load(path)  # CheckpointError if the file was changed
             if _marked(checkpointer, checkpoint):
                 return checkpoint
     return None
@@ -289,7 +295,7 @@ def run(
     try:
         checkpointer = checkpointer_from_settings(settings, engine)
         checkpoint = checkpointer.latest()
-        baseline = None if full else verified_baseline(checkpointer)
+        baseline = None if full else verified_baseline(checkpointer, checkpoint)
         result = verify_cases(
             engine.db,
             settings.resolved_database_url,
