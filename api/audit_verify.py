@@ -13,6 +13,18 @@ checked as in a full run, and cases a checkpoint covered must still exist, so a 
 rewritten chain after the baseline, or a chain shortened below it, is caught. An event before
 the baseline changed *without* recomputing the later hashes is only caught by `--full`.
 
+What an incremental run promises, then: every event from each case's proved head onward hashes
+to what is stored and links to its predecessor, the proved head is still the event the signed
+checkpoint named (same seq, same hash, same content), and the case row is what the last event
+produced; the events before the head are vouched for by the earlier verification and the
+signature over the head, not re-read. A case with no event since the baseline still costs one
+event re-hashed (its head): skipping that would let a head altered in place go unseen until the
+next `--full`, and with the fast path the re-hash costs a few microseconds.
+
+How each batch is verified: api/audit_scan (the database renders each event's canonical hash
+input, this process hashes it); a case that path cannot accept is verified event by event by
+engine.audit.verify_chain, which words the breaks.
+
 The verified marker is an Ed25519 signature (the checkpoint key) over the checkpoint's file name
 and root, written next to it after a verification passed; without the key it cannot be forged.
 """
@@ -288,16 +300,18 @@ def run(
         CheckpointError: a checkpoint file was changed or is not signed by this key.
         EngineError: an unknown case id.
     """
-    from api.scheduler import checkpointer_from_settings
-    from api.wiring import build_engine
+    from api.checkpoints import load_signing_key
+    from api.wiring import make_sa_engine
 
-    engine = build_engine(settings)
+    # no engine: a verify reads chains and checkpoints, it needs no flows (seconds of YAML)
+    db = Database(make_sa_engine(settings.resolved_database_url))
     try:
-        checkpointer = checkpointer_from_settings(settings, engine)
+        key = load_signing_key(settings.resolved_audit_key_file, create=False)
+        checkpointer = Checkpointer(None, key, settings.resolved_checkpoint_dir)
         checkpoint = checkpointer.latest()
         baseline = None if full else verified_baseline(checkpointer, checkpoint)
         result = verify_cases(
-            engine.db,
+            db,
             settings.resolved_database_url,
             case_ids=case_ids,
             covered=checkpoint.covered() if checkpoint else {},
@@ -310,5 +324,5 @@ def run(
             with contextlib.suppress(OSError):  # a read-only folder: stay full next time
                 mark_verified(checkpointer, checkpoint)
     finally:
-        engine.db.engine.dispose()
+        db.engine.dispose()
     return result, checkpoint
