@@ -13,6 +13,18 @@ checked as in a full run, and cases a checkpoint covered must still exist, so a 
 rewritten chain after the baseline, or a chain shortened below it, is caught. An event before
 the baseline changed *without* recomputing the later hashes is only caught by `--full`.
 
+What an incremental run promises, then: every event from each case's proved head onward hashes
+to what is stored and links to its predecessor, the proved head is still the event the signed
+checkpoint named (same seq, same hash, same content), and the case row is what the last event
+produced; the events before the head are vouched for by the earlier verification and the
+signature over the head, not re-read. A case with no event since the baseline still costs one
+event re-hashed (its head): skipping that would let a head altered in place go unseen until the
+next `--full`, and with the fast path the re-hash costs a few microseconds.
+
+How each batch is verified: api/audit_scan (the database renders each event's canonical hash
+input, this process hashes it); a case that path cannot accept is verified event by event by
+engine.audit.verify_chain, which words the breaks.
+
 The verified marker is an Ed25519 signature (the checkpoint key) over the checkpoint's file name
 and root, written next to it after a verification passed; without the key it cannot be forged.
 """
@@ -32,10 +44,11 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 
+from api.audit_scan import scan
 from api.checkpoints import Checkpoint, Checkpointer
 from engine.audit import CaseBinding, ChainBreak, ChainHead, missing_cases, verify_chain
 from engine.records import EventRecord
-from engine.repository import Database, Tx
+from engine.repository import Database
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -44,10 +57,6 @@ __all__ = ["VerifyResult", "mark_verified", "run", "verified_baseline", "verify_
 
 _MARK_FORMAT = "fengqiao-audit-verified/1"
 BATCH_CASES = 2000  # cases per batch: one statement for their events, one for their rows
-_EVENT_COLUMNS = (
-    "e.case_id, e.seq, e.at, e.actor_id, e.actor_name, e.actor_roles, e.trigger, "
-    "e.source_state, e.dest_state, e.version, e.payload, e.reason, e.prev_hash, e.hash"
-)
 
 Progress = Callable[[int], None]  # called with the number of cases a finished batch held
 
@@ -113,11 +122,17 @@ def _marked(checkpointer: Checkpointer, checkpoint: Checkpoint) -> bool:
     return True
 
 
-def verified_baseline(checkpointer: Checkpointer) -> Checkpoint | None:
-    """The latest checkpoint (signature and Merkle root checked) a verification proved."""
+def verified_baseline(
+    checkpointer: Checkpointer, latest: Checkpoint | None = None
+) -> Checkpoint | None:
+    """The latest checkpoint (signature and Merkle root checked) a verification proved;
+    `latest`, already loaded and checked, is not read again (1M heads: seconds)."""
     for path in reversed(checkpointer.files()):
         if _marker_path(path).with_suffix(".sig").exists():
-            checkpoint = checkpointer.load(path)  # CheckpointError if the file was changed
+            if latest is not None and latest.path == path:
+                checkpoint = latest
+            else:
+                checkpoint = checkpointer.load(path)  # CheckpointError if the file was changed
             if _marked(checkpointer, checkpoint):
                 return checkpoint
     return None
@@ -140,63 +155,14 @@ def _run_batch(batch: _Batch) -> tuple[list[ChainBreak], int, int]:
     return verify_batch(_worker_db, batch)
 
 
-def _events_by_case(tx: Tx, batch: _Batch) -> Iterator[tuple[int, list[EventRecord]]]:
-    lo, hi = batch.ids[0], batch.ids[-1]
-    if batch.start:
-        # one row per case: the seq to start from (1 for cases without a verified head)
-        values = ",".join(
-            f"({int(c)},{batch.start[c].seq if c in batch.start else 1})" for c in batch.ids
-        )
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM audit_events e JOIN (VALUES {values}) b "
-            "ON b.column1 = e.case_id AND e.seq >= b.column2 "
-            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
-        )
-    else:
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM audit_events e "
-            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
-        )
-    codec = tx.codec
-    current: int | None = None
-    events: list[EventRecord] = []
-    for r in tx.all(sql, {"lo": lo, "hi": hi}):
-        case_id = int(r[0])
-        if case_id != current:
-            if current is not None:
-                yield current, events
-            current, events = case_id, []
-        payload = r[10]
-        events.append(
-            EventRecord(
-                seq=r[1],
-                at=codec.dt_in_required(r[2]),
-                actor_id=r[3],
-                actor_name=r[4],
-                actor_roles=tuple(x for x in str(r[5]).split(",") if x),
-                trigger=r[6],
-                source_state=r[7],
-                dest_state=r[8],
-                version=r[9],
-                payload=json.loads(payload) if isinstance(payload, str) else payload,
-                reason=r[11],
-                prev_hash=r[12],
-                hash=r[13],
-            )
-        )
-    if current is not None:
-        yield current, events
-
-
 def verify_batch(db: Database, batch: _Batch) -> tuple[list[ChainBreak], int, int]:
-    """Verify the cases of one batch in one read transaction.
+    """Verify the cases of one batch in one read transaction: every case by the fast path
+    (api/audit_scan), the cases it cannot accept by the exact one.
 
     Returns:
         (breaks, cases verified, events recomputed)
     """
     breaks: list[ChainBreak] = []
-    wanted = set(batch.ids)
-    seen: set[int] = set()
     count = 0
     with db.transaction(write=False) as tx:
         lo, hi = batch.ids[0], batch.ids[-1]
@@ -208,22 +174,15 @@ def verify_batch(db: Database, batch: _Batch) -> tuple[list[ChainBreak], int, in
                 {"lo": lo, "hi": hi},
             )
         }
-        for case_id, events in _events_by_case(tx, batch):
-            if case_id not in wanted or case_id not in rows:
-                continue
-            seen.add(case_id)
-            count += len(events)
-            found = _verify_one(case_id, events, rows[case_id], batch)
-            if found is not None:
-                breaks.append(found)
-    for case_id in sorted(wanted - seen):
-        bound = rows.get(case_id)
-        if bound is None:
-            continue  # gone: the caller reports cases a checkpoint covered
-        found = _verify_one(case_id, [], bound, batch)
-        if found is not None:
-            breaks.append(found)
-    return breaks, len(wanted), count
+        passed, count = scan(tx, batch.ids, rows, batch.covered, batch.start)
+        exact = [c for c in batch.ids if c in rows and c not in passed]
+        for case_id in exact:
+            start = batch.start.get(case_id)
+            events = [e for e in tx.events(case_id) if start is None or e.seq >= start.seq]
+            found_break = _verify_one(case_id, events, rows[case_id], batch)
+            if found_break is not None:
+                breaks.append(found_break)
+    return breaks, len(batch.ids), count
 
 
 def _verify_one(
@@ -341,16 +300,18 @@ def run(
         CheckpointError: a checkpoint file was changed or is not signed by this key.
         EngineError: an unknown case id.
     """
-    from api.scheduler import checkpointer_from_settings
-    from api.wiring import build_engine
+    from api.checkpoints import load_signing_key
+    from api.wiring import make_sa_engine
 
-    engine = build_engine(settings)
+    # no engine: a verify reads chains and checkpoints, it needs no flows (seconds of YAML)
+    db = Database(make_sa_engine(settings.resolved_database_url))
     try:
-        checkpointer = checkpointer_from_settings(settings, engine)
+        key = load_signing_key(settings.resolved_audit_key_file, create=False)
+        checkpointer = Checkpointer(None, key, settings.resolved_checkpoint_dir)
         checkpoint = checkpointer.latest()
-        baseline = None if full else verified_baseline(checkpointer)
+        baseline = None if full else verified_baseline(checkpointer, checkpoint)
         result = verify_cases(
-            engine.db,
+            db,
             settings.resolved_database_url,
             case_ids=case_ids,
             covered=checkpoint.covered() if checkpoint else {},
@@ -363,5 +324,5 @@ def run(
             with contextlib.suppress(OSError):  # a read-only folder: stay full next time
                 mark_verified(checkpointer, checkpoint)
     finally:
-        engine.db.engine.dispose()
+        db.engine.dispose()
     return result, checkpoint

@@ -98,12 +98,13 @@ class Checkpointer:
     """Makes, stores and checks checkpoints.
 
     Args:
-        engine: where the chains are.
+        engine: where the chains are; None to read and check checkpoints only (a verify
+            needs no flows loaded).
         key: the signing key (its public half verifies).
         folder: where checkpoint files go (outside the database).
     """
 
-    def __init__(self, engine: Engine, key: Ed25519PrivateKey, folder: Path) -> None:
+    def __init__(self, engine: Engine | None, key: Ed25519PrivateKey, folder: Path) -> None:
         self.engine = engine
         self.key = key
         self.public_key: Ed25519PublicKey = key.public_key()
@@ -111,6 +112,7 @@ class Checkpointer:
 
     def make(self, now: datetime | None = None) -> Checkpoint:
         """Sign every chain's head now, write the file and queue it for the receiver."""
+        assert self.engine is not None, "a checkpointer made to read checkpoints only"
         created = (now or self.engine.clock.now()).astimezone(UTC)
         heads = tuple(self.engine.chain_heads())
         root = merkle_root(heads)
