@@ -4,7 +4,6 @@ their own device (a personal link) — the act itself happens on /s/<secret>."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -12,11 +11,9 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import CurrentPrincipal
-from api.errors import UploadTooLarge, problem_responses
+from api.errors import problem_responses
 from api.otp import sender_for
 from api.routes.common import CaseId
 from api.routes.documents import DocumentsDep, document_workers
@@ -24,11 +21,11 @@ from api.schemas import MAX_ID
 from api.services import attachments as papers
 from api.services.jc_application import prepare_application
 from api.services.own_signing import OwnActSigning
+from api.uploads import MULTIPART, media_type, read_upload
 from engine.errors import InvalidInput
 from workflows.confirmation import APPLICATION
 
 router = APIRouter(prefix="/cases/{case_id}", tags=["文书"])
-_SLACK = 64 * 2**10
 AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID, description="附件编号")]
 
 
@@ -77,39 +74,12 @@ def _public(item: papers.Attachment) -> AttachmentPublic:
 
 
 async def _form(request: Request) -> tuple[dict[str, str], bytes]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "multipart/form-data":
+    if media_type(request) != MULTIPART:
         raise InvalidInput("请以 multipart/form-data 上传附件（file 字段）", field="file")
-    limit = papers.MAX_BYTES + _SLACK
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise UploadTooLarge(papers.MAX_BYTES)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise UploadTooLarge(papers.MAX_BYTES)
-
-    async def replay() -> AsyncGenerator[bytes, None]:
-        yield bytes(body)
-        yield b""
-
-    parser = MultiPartParser(
-        request.headers, replay(), max_files=1, max_fields=10, max_part_size=64 * 2**10
+    upload = await read_upload(
+        request, limit=papers.MAX_BYTES, bare=None, missing="请选择要上传的文件（PDF、JPEG 或 PNG）"
     )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInput(f"上传的表单格式有误：{exc.message}", field="file") from exc
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("请选择要上传的文件（PDF、JPEG 或 PNG）", field="file")
-        data = await upload.read()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    finally:
-        await form.close()
-    return fields, data
+    return upload.fields, upload.data
 
 
 async def store_upload(

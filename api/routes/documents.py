@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any
@@ -16,8 +16,6 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.authz import Principal, pii_purpose, visible_case
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, Services, ServicesDep
@@ -26,8 +24,6 @@ from api.documents.case_papers import CaseFileKind
 from api.documents.core import printed_versions
 from api.errors import (
     DocumentNotFound,
-    UnsupportedUpload,
-    UploadTooLarge,
     VersionRequired,
     problem_responses,
 )
@@ -45,6 +41,7 @@ from api.schemas import (
     SigningStep,
     SignRequest,
 )
+from api.uploads import read_upload
 from documents import SigningError
 from documents.appearance import handwritten
 from engine.errors import InvalidInput
@@ -68,7 +65,6 @@ SIGN_TRIGGERS: dict[str, str] = {
     "seal": "apply_seal",
 }
 MAX_UPLOAD = 20 * 2**20  # a scanned agreement of a few pages; verification uploads too
-_MULTIPART_SLACK = 64 * 2**10  # boundaries and part headers around the file
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _ETAG_HEADER = {"ETag": {"description": "案件版本，用于 If-Match", "schema": {"type": "string"}}}
 _WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 422, 428, 500, 503)
@@ -117,42 +113,13 @@ async def read_pdf_upload(request: Request) -> bytes:
         UnsupportedUpload: another content type.
         InvalidInput: a malformed form, or no file in it.
     """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("application/pdf", "multipart/form-data"):
-        raise UnsupportedUpload()
-    limit = MAX_UPLOAD + (_MULTIPART_SLACK if content_type == "multipart/form-data" else 0)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise UploadTooLarge(MAX_UPLOAD)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise UploadTooLarge(MAX_UPLOAD)
-    if content_type == "application/pdf":
-        return bytes(body)
-
-    async def replay() -> AsyncGenerator[bytes, None]:
-        yield bytes(body)
-        yield b""
-
-    parser = MultiPartParser(
-        request.headers, replay(), max_files=1, max_fields=10, max_part_size=64 * 2**10
+    upload = await read_upload(
+        request,
+        limit=MAX_UPLOAD,
+        bare="application/pdf",
+        missing="请在表单的 file 字段上传 PDF 文件",
     )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInput(f"上传的表单格式有误：{exc.message}", field="file") from exc
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("请在表单的 file 字段上传 PDF 文件", field="file")
-        data = await upload.read()
-    finally:
-        await form.close()
-    if len(data) > MAX_UPLOAD:
-        raise UploadTooLarge(MAX_UPLOAD)
-    return data
+    return upload.data
 
 
 def seen_version(in_body: int | None, if_match: str | None) -> int:

@@ -4,7 +4,6 @@ supervisors (their subtree) and administrators (everything)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -13,13 +12,11 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import CurrentPrincipal, EngineDep
-from api.errors import UnsupportedUpload, UploadTooLarge, problem_responses
+from api.errors import problem_responses
+from api.uploads import read_upload
 from engine.calendar import SHANGHAI
-from engine.errors import InvalidInput
 
 router = APIRouter(prefix="/ledger", tags=["台账"])
 
@@ -64,38 +61,10 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
     Raises:
         UploadTooLarge, UnsupportedUpload, InvalidInput.
     """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in (XLSX, "multipart/form-data"):
-        raise UnsupportedUpload()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_LEDGER + 2**16:
-        raise UploadTooLarge(MAX_LEDGER)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_LEDGER + 2**16:
-            raise UploadTooLarge(MAX_LEDGER)
-    if content_type == XLSX:
-        return bytes(body), "upload.xlsx"
-
-    async def replay() -> AsyncGenerator[bytes, None]:
-        yield bytes(body)
-        yield b""
-
-    parser = MultiPartParser(
-        request.headers, replay(), max_files=1, max_fields=10, max_part_size=64 * 2**10
+    upload = await read_upload(
+        request, limit=MAX_LEDGER, bare=XLSX, missing="请在表单的 file 字段上传台账（.xlsx）"
     )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInput(f"上传的表单格式有误：{exc.message}", field="file") from exc
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("请在表单的 file 字段上传台账（.xlsx）", field="file")
-        return await upload.read(), upload.filename or "upload.xlsx"
-    finally:
-        await form.close()
+    return upload.data, upload.filename or "upload.xlsx"
 
 
 @router.post(
