@@ -3,6 +3,7 @@ objects. Everything below api/ receives these through constructors."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -71,8 +72,10 @@ REQUIREMENTS = Requirements(
 )
 
 
+@cache
 def load_registry() -> Registry:
-    """The flows under workflows/, checked against every name the code relies on."""
+    """The flows under workflows/, checked against every name the code relies on; read once
+    per process (they are the package's own files, and a registry is never changed)."""
     return Registry.from_directory(WORKFLOWS_DIR, HOOKS, REQUIREMENTS)
 
 
