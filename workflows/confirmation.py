@@ -98,7 +98,8 @@ def application_signed_by_every_applicant(ctx: TransitionContext) -> str | None:
     applicants = ctx.value("applicants")
     if applicants is not None and sorted(int(p) for p in applicants) != prepared["applicants"]:
         return "提交的申请人与申请书所列申请人不一致，请重新制作申请书并由申请人签名"
-    if _court(ctx) != prepared["court_id"]:
+    court = _court(ctx)  # None while the page only asks whether the step is open
+    if court is not None and court != prepared["court_id"]:
         return "提交的受理法院与申请书所写法院不一致，请重新制作申请书并由申请人签名"
     names = {p.party_id: p.name for p in ctx.parties()}
     missing = [names[p] for p in prepared["applicants"] if str(p) not in prepared["signatures"]]

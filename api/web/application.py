@@ -30,8 +30,10 @@ User = Annotated[Principal, Depends(signed_in)]
 Form = Annotated[FormData, Depends(checked_form)]
 
 
-def _courts(facts: desk.CaseFacts) -> list[tuple[int, str]]:
-    option = next((a for a in facts.actions if a.trigger == PREPARE), None)
+def _courts(engine: Any, user: Principal, case_id: int) -> list[tuple[int, str]]:
+    """The courts this application may go to (R-JC-COURT), as the step declares them now."""
+    described = engine.available_triggers(case_id, user.actor, describe=True)
+    option = next((a for a in described if a.trigger == PREPARE and a.allowed), None)
     schema: dict[str, Any] = (option.schema if option else None) or {}
     court = schema.get("properties", {}).get("court_id", {})
     return [(int(o["const"]), str(o.get("title", o["const"]))) for o in court.get("oneOf", [])]
@@ -65,7 +67,7 @@ def _render(
         c=facts.case,
         application=application,
         preparing=preparing,
-        courts=_courts(facts),
+        courts=_courts(documents.engine, user, case_id) if preparing else [],
         court_name=court_name,
         attachments=papers.listed(documents, case_id),
         kinds=papers.KINDS,

@@ -201,6 +201,24 @@ def parties_sign_on_one_tablet(page: Page, case_id: int) -> None:
     page.get_by_role("button", name="调解员签署协议").click()
     page.get_by_role("button", name="加盖调解委员会印章，协议生效").click()
     expect(page.locator(".notice.ok")).to_contain_text("协议已生效")
+
+
+def applicants_sign_the_application(page: Page, case_id: int) -> None:
+    """R-JC-PACKAGE: the mediator prepares the 司法确认申请书 and each applicant signs it on the
+    room's tablet after showing their ID, before it can be filed."""
+    here = f"/cases/{case_id}/application"
+    page.goto(here)
+    page.get_by_role("button", name="制作司法确认申请书").click()
+    for name, id_number in (("王秀英", APPLICANT_ID), ("李建国", RESPONDENT_ID)):
+        page.goto(here)
+        field = page.get_by_label(f"在调解室平板上签署：{name}（或其法定代理人）出示的身份证件号码")
+        field.fill(id_number)
+        page.locator("form", has=field).get_by_role("button", name="核对证件后在本机签署").click()
+        page.get_by_label(re.compile(f"^我（{name}）已阅读并同意")).check()
+        draw(page)
+        page.get_by_role("button", name="确认签名").click()
+        page.goto(here)
+        expect(page.get_by_text(f"✓ {name} 已本人签名")).to_be_visible()
     open_action(page, case_id, "共同申请司法确认")
     page.get_by_label("王秀英").check()
     page.get_by_label("李建国").check()
@@ -233,6 +251,7 @@ def test_a_whole_case_clicked_through(browser: Browser, served: Served, api: Api
     when = (api.clock.now() + timedelta(days=40)).astimezone(BEIJING)
     mediator_holds_a_session_and_drafts(desk, case_id, when.strftime("%Y-%m-%dT09:30"))
     parties_sign_on_one_tablet(desk, case_id)
+    applicants_sign_the_application(desk, case_id)
     court = new_context(browser, served.url, DESK).new_page()
     sign_in(court, "clerk")
     court_confirms(court, case_id, clerk=True)
