@@ -37,6 +37,22 @@ SUMS = (
     "withdrawn",
 )
 CONFIRMATION = SUMS[4:]
+# the facts of a case that the figures are counted from (case_facts and case_fact_units)
+FIGURE_FACTS = (
+    "result",
+    "resolved_level",
+    "category_code",
+    "risk_level",
+    "overdue",
+    "working_days",
+    "latest_performance",
+    "latest_satisfaction",
+    "applied",
+    "confirmed",
+    "rejected",
+    "not_accepted",
+    "withdrawn",
+)
 KEY = ("unit_id", "span", "period", "dim", "value")
 Key = tuple[int, str, int, str, str]
 Vector = tuple[int, ...]
@@ -233,11 +249,7 @@ def _local_day(dialect: str) -> str:
 
 
 _FLAG = "CASE WHEN {0} THEN 1 ELSE 0 END"
-_FACTS = (
-    "result, resolved_level, category_code, risk_level, overdue, working_days, "
-    "latest_performance, latest_satisfaction, applied, confirmed, rejected, not_accepted, "
-    "withdrawn"
-)
+_FACTS = ", ".join(FIGURE_FACTS)
 
 
 def _expected_sql(dialect: str, insert: str = "") -> str:

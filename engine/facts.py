@@ -176,21 +176,7 @@ _UNITS_OF = "SELECT unit_id FROM case_fact_units WHERE case_id = :id"
 
 
 # what a unit's report groups and sums, copied to each of the case's unit rows
-UNIT_FACTS = (
-    "result",
-    "resolved_level",
-    "category_code",
-    "risk_level",
-    "overdue",
-    "working_days",
-    "latest_performance",
-    "latest_satisfaction",
-    "applied",
-    "confirmed",
-    "rejected",
-    "not_accepted",
-    "withdrawn",
-)
+UNIT_FACTS = aggregates.FIGURE_FACTS
 UNIT_COLUMNS = ("unit_id", "case_id", "registered_at", *UNIT_FACTS)
 _UPDATE_UNITS = (
     f"UPDATE case_fact_units SET {', '.join(f'{c} = :{c}' for c in UNIT_FACTS)} "

@@ -230,22 +230,7 @@ def case_statistics(
     return _fold(start, end, rows).get(0, empty)
 
 
-_FACT_FIELDS = (
-    "result",
-    "resolved_level",
-    "category_code",
-    "risk_level",
-    "overdue",
-    "working_days",
-    "latest_performance",
-    "latest_satisfaction",
-    "applied",
-    "confirmed",
-    "rejected",
-    "not_accepted",
-    "withdrawn",
-    "registered_at",
-)
+_FACT_FIELDS = (*aggregates.FIGURE_FACTS, "registered_at")
 
 
 class _Fact:

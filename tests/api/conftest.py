@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api.app import create_app
+from api.documents import DocumentService
+from api.services.own_signing import OwnActSigning
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
 from engine.intake import PartyIntake, PartyRole
@@ -214,3 +216,36 @@ def any_api(
 def seeded(api: Api) -> Api:
     api.cases.update(seed_cases(api.engine, api.world, api.clock))
     return api
+
+
+# --- documents and signing acts (R-ESIGN) ----------------------------------------------------
+
+PNG = bytes.fromhex(  # a 1×1 handwritten mark
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+class Recording:
+    """A one-time-code sender that keeps what it sent, for the tests to read the code."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, phone: str, message: str) -> None:
+        self.sent.append((phone, message))
+
+
+@pytest.fixture
+def service(engine: Engine, tmp_path: Path) -> DocumentService:
+    return DocumentService(Settings(data_dir=tmp_path / "var"), engine)
+
+
+@pytest.fixture
+def sender() -> Recording:
+    return Recording()
+
+
+@pytest.fixture
+def own(service: DocumentService, sender: Recording) -> OwnActSigning:
+    return OwnActSigning(service, sender)

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from api.documents import DocumentService
 from api.documents.core import check_environment
-from api.settings import Settings
 from documents import (
     AlreadySigned,
     ElectronicSignatureExcluded,
@@ -29,11 +28,6 @@ from engine.runtime import Engine
 from tests.flow import Driver, open_case
 from tests.world import APPLICANT_ID, World
 from workflows.kinds import AGREEMENT, AGREEMENT_SCAN
-
-
-@pytest.fixture
-def service(engine: Engine, tmp_path: Path) -> DocumentService:
-    return DocumentService(Settings(data_dir=tmp_path / "var"), engine)
 
 
 def _payload(driver: Driver) -> dict[str, object]:

@@ -20,45 +20,17 @@ from api.documents import DocumentService
 from api.services.jc_application import prepare_application
 from api.services.jc_package import confirmation_package
 from api.services.own_signing import OwnActSigning
-from api.settings import Settings
 from documents import Verdict
 from engine.errors import GuardRejected, InvalidInput, ServiceStepRefused
 from engine.intake import RepresentativeIntake
 from engine.ports import FixedClock
 from engine.runtime import Engine
+from tests.api.conftest import PNG, Recording
 from tests.flow import Driver
 from tests.rules import rule
 from tests.workflows.test_standard_v2 import MINOR_ID, PARENT_ID, _with_minor
 from tests.world import APPLICANT_ID, RESPONDENT_ID, World
 from workflows.confirmation import APPLICATION
-
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
-
-
-class Recording:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send(self, phone: str, message: str) -> None:
-        self.sent.append((phone, message))
-
-
-@pytest.fixture
-def service(engine: Engine, tmp_path: Path) -> DocumentService:
-    return DocumentService(Settings(data_dir=tmp_path / "var"), engine)
-
-
-@pytest.fixture
-def sender() -> Recording:
-    return Recording()
-
-
-@pytest.fixture
-def own(service: DocumentService, sender: Recording) -> OwnActSigning:
-    return OwnActSigning(service, sender)
 
 
 def _principal(engine: Engine, world: World, key: str) -> Principal:
