@@ -26,7 +26,7 @@ from engine.errors import CaseNotFound, InvalidInput
 from engine.records import Actor, CaseRecord
 from engine.repository import Tx
 from engine.runtime import Engine
-from engine.spec import ROLE_LABELS, Role
+from mediation.vocabulary import ROLE_LABELS, Role
 
 SUBTREE_ROLES = frozenset(
     {Role.central_household, Role.mediator, Role.supervisor, Role.judge, Role.court_clerk}
@@ -57,7 +57,7 @@ class Principal:
     actor: Actor
 
     @property
-    def roles(self) -> frozenset[Role]:
+    def roles(self) -> frozenset[str]:
         return self.actor.roles
 
     def has_any(self, roles: Iterable[Role]) -> bool:

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from engine.intake import ApplicationForm, CaseIntake, Origin, PartyIntake, PartyRole
 from engine.models.org import Household, Membership, OrgKind, OrgUnit, User
 from engine.records import Actor
-from engine.spec import Role
 from engine.validation import check_digit
+from mediation.vocabulary import Role
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡"

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from engine.intake import ApplicationForm, Origin, PartyRole
-from engine.spec import Role
+from mediation.vocabulary import Role
 
 MAX_ID = 2**31 - 1
 MAX_SAFE_INT = 2**53 - 1  # what a JavaScript client (and every JSON parser) holds exactly

@@ -28,8 +28,6 @@ from engine.registry import Registry
 from engine.runtime import Engine
 from engine.spec import (
     DeadlineSpec,
-    Level,
-    Role,
     StateSpec,
     TransitionSpec,
     WorkflowSpec,
@@ -56,7 +54,6 @@ __all__ = [
     "InvalidIdNumber",
     "InvalidInput",
     "InvalidPhoneNumber",
-    "Level",
     "NotFound",
     "Origin",
     "OutOfScope",
@@ -64,7 +61,6 @@ __all__ = [
     "PartyRole",
     "ReasonRequired",
     "Registry",
-    "Role",
     "RoleNotPermitted",
     "StateSpec",
     "SystemClock",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from engine.errors import OutOfScope, RoleNotPermitted
 from engine.records import Actor, CaseRecord
-from engine.spec import ROLE_LABELS, Role, TransitionSpec
+from engine.spec import TransitionSpec, WorkflowSpec
 
 
 def in_scope(actor: Actor, case: CaseRecord, is_assigned: Callable[[], bool]) -> bool:
@@ -35,7 +35,7 @@ def role_allows(actor: Actor, transition: TransitionSpec) -> bool:
     return not actor.roles.isdisjoint(transition.roles)
 
 
-def require_role(actor: Actor, transition: TransitionSpec) -> None:
+def require_role(actor: Actor, transition: TransitionSpec, spec: WorkflowSpec) -> None:
     """Raises:
     RoleNotPermitted: none of the actor's roles is listed on the transition.
     """
@@ -43,7 +43,7 @@ def require_role(actor: Actor, transition: TransitionSpec) -> None:
         raise RoleNotPermitted(
             transition.trigger,
             [str(r) for r in transition.roles],
-            [ROLE_LABELS[Role(r)] for r in transition.roles],
+            [spec.role_label(r) for r in transition.roles],
         )
 
 

@@ -9,10 +9,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from engine.errors import DefinitionError
-from engine.fields import REFERENCE_TYPES, FieldSpec, FieldType
+from engine.fields import REFERENCE_TYPES, FieldSpec, FieldType, Vocabulary
 from engine.hooks import HookSet
 from engine.intake import Origin
-from engine.spec import ReminderSpec, WorkflowSpec
+from engine.spec import (
+    LEVELS_VOCABULARY,
+    ROLES_VOCABULARY,
+    SYSTEM_ROLE,
+    ReminderSpec,
+    WorkflowSpec,
+)
 
 ORIGIN_CODES = [o.value for o in Origin]
 LineMap = Mapping[tuple[str | int, ...], int]
@@ -38,6 +44,66 @@ def expand_sources(spec: WorkflowSpec, sources: tuple[str, ...]) -> tuple[str, .
     if "*" in sources:
         return tuple(s.name for s in spec.states if not s.final)
     return sources
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def declare(
+    spec: WorkflowSpec, vocabularies: Mapping[str, Vocabulary], file: Path, lines: LineMap
+) -> WorkflowSpec:
+    """The spec with its roles and levels declared: its own `roles:` / `levels:`, else the
+    deployment's vocabularies of those names. Every role a transition or `open_roles` names
+    and every level a state or risk level names must be declared (`system`, the timer
+    tick, always is).
+
+    Raises:
+        DefinitionError: an undeclared role or level, naming file and line.
+    """
+    where = str(file)
+    update: dict[str, dict[str, str]] = {}
+    for field, vocabulary in (("roles", ROLES_VOCABULARY), ("levels", LEVELS_VOCABULARY)):
+        if not getattr(spec, field) and vocabulary in vocabularies:
+            update[field] = vocabularies[vocabulary].labels()
+    if update:
+        spec = spec.model_copy(update=update)
+    roles = {*spec.roles, SYSTEM_ROLE}
+    used: list[tuple[tuple[str | int, ...], str]] = [
+        (("open_roles", i), role) for i, role in enumerate(spec.open_roles)
+    ]
+    for t_index, transition in enumerate(spec.transitions):
+        used.extend(
+            (("transitions", t_index, "roles", i), role) for i, role in enumerate(transition.roles)
+        )
+    for path, role in used:
+        if role not in roles:
+            hint = did_you_mean(role, roles)
+            raise DefinitionError(
+                f"角色“{role}”未声明（{_dotted(path)}）",
+                file=where,
+                line=line_of(lines, path),
+                hint=f"改为“{hint}”" if hint else "在 roles 中声明它",
+            )
+    levels: list[tuple[tuple[str | int, ...], str]] = [
+        (("states", i, "level"), state.level)
+        for i, state in enumerate(spec.states)
+        if state.level is not None
+    ]
+    levels.extend(
+        (("risk_levels", i, "lowest_level"), risk.lowest_level)
+        for i, risk in enumerate(spec.risk_levels)
+    )
+    for path, level in levels:
+        if level not in spec.levels:
+            hint = did_you_mean(level, spec.levels)
+            raise DefinitionError(
+                f"层级“{level}”未声明（{_dotted(path)}）",
+                file=where,
+                line=line_of(lines, path),
+                hint=f"改为“{hint}”" if hint else "在 levels 中声明它",
+            )
+    return spec
 
 
 def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -> None:

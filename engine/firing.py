@@ -30,7 +30,7 @@ from engine.ports import Clock, DeadlineCalendar, PiiProtector
 from engine.records import Actor, CaseRecord, EventRecord, FireResult
 from engine.registry import Registry
 from engine.repository import Database, Tx
-from engine.spec import ClockSpec, DeadlineSpec, Role
+from engine.spec import SYSTEM_ROLE, ClockSpec, DeadlineSpec
 
 Within = Callable[[Tx, FireResult], None]
 
@@ -156,7 +156,7 @@ class FirePath:
         """
         trigger = bound.spec.trigger
         case_id = case.id
-        access.require_role(actor, bound.spec)
+        access.require_role(actor, bound.spec, compiled.spec)
         if bound.spec.reason_required and not reason:
             raise ReasonRequired(trigger)
         ctx = self._context(tx, case, actor, payload, reason, now, compiled, bound)
@@ -176,7 +176,7 @@ class FirePath:
         if state_changed:
             dest_level = compiled.states[dest].level
             if dest_level is not None and "level" not in changes:
-                changes["level"] = dest_level.value
+                changes["level"] = dest_level
             changes.setdefault("state_sessions", 0)
         version = case.version + 1
         seq = case.audit_seq + 1
@@ -223,7 +223,7 @@ class FirePath:
         transition = ctx.transition
         if not transition.fields and not payload:
             return {}
-        people = Role.system not in actor.roles
+        people = SYSTEM_ROLE not in actor.roles
         if not people:
             payload = {k: v for k, v in payload.items() if transition.field(k) is not None}
         values, errors = check_payload(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from engine.checks import expand_sources
-from engine.spec import LEVEL_LABELS, ROLE_LABELS, WorkflowSpec
+from engine.spec import WorkflowSpec
 
 _LEVEL_COLOURS = {
     "intake": "#e8f1fb",
@@ -61,9 +61,9 @@ def to_dot(
             if transition.dest is None or transition.dest == source:
                 internal.setdefault(source, []).append(transition.label)
     for state in spec.states:
-        level = state.level.value if state.level else None
+        level = state.level
         colour = _LEVEL_COLOURS.get(level or "", "#ffffff")
-        title = state.label + (f"\n[{LEVEL_LABELS[state.level]}]" if state.level else "")
+        title = state.label + (f"\n[{spec.level_label(state.level)}]" if state.level else "")
         if state.deadline:
             unit = "个工作日" if state.deadline.working_days else "日"
             title += f"\n期限 {state.deadline.days}{unit}"
@@ -84,7 +84,7 @@ def to_dot(
     for transition in spec.transitions:
         if transition.dest is None:
             continue
-        roles = "、".join(ROLE_LABELS[r] for r in transition.roles)
+        roles = "、".join(spec.role_label(r) for r in transition.roles)
         sources = expand_sources(spec, transition.source)
         for source in sources:
             if source == transition.dest:

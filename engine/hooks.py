@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.errors import InvalidInput
-from engine.fields import FieldSpec, FieldType, Option, OptionProvider, RefusalExplainer
+from engine.fields import (
+    FieldSpec,
+    FieldType,
+    Option,
+    OptionProvider,
+    RefusalExplainer,
+    Vocabulary,
+)
 from engine.policy import Policy
 from engine.ports import DeadlineCalendar, DueDate
 from engine.records import (
@@ -27,10 +34,10 @@ from engine.records import (
 )
 from engine.repository import Tx
 from engine.repository.documents import DocumentRecord
-from engine.spec import LEVEL_ORDER, Level, Role, StateSpec, TransitionSpec, WorkflowSpec
+from engine.spec import SYSTEM_ROLE, StateSpec, TransitionSpec, WorkflowSpec
 
 __all__ = [
-    "LEVEL_ORDER",
+    "SYSTEM_ROLE",
     "Action",
     "Actor",
     "AssignmentRecord",
@@ -43,11 +50,9 @@ __all__ = [
     "Guard",
     "HookSet",
     "InvalidInput",
-    "Level",
     "Option",
     "OptionProvider",
     "RefusalExplainer",
-    "Role",
     "SignatureRecord",
     "TransitionContext",
     "VisitRecord",
@@ -69,7 +74,10 @@ class Hook:
 class HookSet:
     """Named guards and actions, resolved by name when specs load (never at fire time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, declarations: Mapping[str, Vocabulary] | None = None) -> None:
+        """`declarations`: the host's code-given vocabularies (its `roles` and `levels`,
+        say); a data file of the same name replaces one."""
+        self.declarations: dict[str, Vocabulary] = dict(declarations or {})
         self.guards: dict[str, Hook] = {}
         self.actions: dict[str, Hook] = {}
         self.options: dict[str, OptionProvider] = {}  # by reference field type

@@ -16,7 +16,7 @@ from transitions import Machine
 
 from engine.checks import expand_sources
 from engine.hooks import Hook, HookSet
-from engine.spec import Role, StateSpec, TransitionSpec, WorkflowSpec
+from engine.spec import SYSTEM_ROLE, StateSpec, TransitionSpec, WorkflowSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,7 @@ def compile_spec(spec: WorkflowSpec, hooks: HookSet, file: Path) -> CompiledSpec
                     trigger=name,
                     label="期限届满自动执行",
                     source=("*",),
-                    roles=(Role.system,),
+                    roles=(SYSTEM_ROLE,),
                     actions=(name,),
                 ),
                 guards=(),

@@ -16,7 +16,6 @@ from engine.models.columns import dumps
 from engine.numbering import format_number, next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
-from engine.spec import Role
 
 
 class CaseOpening(FirePath):
@@ -47,7 +46,7 @@ class CaseOpening(FirePath):
             else self.registry.get(intake.spec_id, intake.spec_version)
         )
         spec = compiled.spec
-        access.require_role(actor, compiled.open_transition)
+        access.require_role(actor, compiled.open_transition, spec)
         if spec.risk(intake.risk_level) is None:
             codes = "、".join(f"{r.code}（{r.label}）" for r in spec.risk_levels)
             raise InvalidInput(f"风险等级须为：{codes}", field="risk_level")
@@ -160,7 +159,7 @@ class CaseOpening(FirePath):
                     {"case_id": case_id, "party_id": party_id, "role": role, "agent": agent},
                 )
             if household_head is not None:
-                tx.add_assignment(case_id, household_head, Role.central_household, now, False)
+                tx.add_assignment(case_id, household_head, "central_household", now, False)
             payload = {
                 "number": number,
                 "origin": intake.origin.value,

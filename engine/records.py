@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.spec import Role
+from engine.spec import SYSTEM_LABEL, SYSTEM_ROLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,13 +19,13 @@ class Actor:
 
     user_id: int | None
     name: str
-    roles: frozenset[Role]
+    roles: frozenset[str]
     unit_ids: frozenset[int] = frozenset()
     all_units: bool = False
 
     @classmethod
     def system(cls) -> Actor:
-        return cls(user_id=None, name="系统", roles=frozenset({Role.system}), all_units=True)
+        return cls(user_id=None, name=SYSTEM_LABEL, roles=frozenset({SYSTEM_ROLE}), all_units=True)
 
 
 @dataclass(frozen=True, slots=True)

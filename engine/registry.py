@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from engine.checks import LineMap, check_fields, check_spec, did_you_mean, line_of
+from engine.checks import LineMap, check_fields, check_spec, declare, did_you_mean, line_of
 from engine.errors import DefinitionError
 from engine.fields import FieldSpec, Option, Vocabulary
 from engine.hooks import HookSet
@@ -109,7 +109,7 @@ class Registry:
         requirements: Requirements | None = None,
     ) -> None:
         self.hooks = hooks
-        self.vocabularies: dict[str, Vocabulary] = dict(vocabularies or {})
+        self.vocabularies: dict[str, Vocabulary] = {**hooks.declarations, **(vocabularies or {})}
         self._static_options = {
             name: [Option(o.code, o.label) for o in v.options]
             for name, v in self.vocabularies.items()
@@ -135,6 +135,7 @@ class Registry:
 
     def load_file(self, file: Path) -> CompiledSpec:
         spec, lines = parse_spec_file(file)
+        spec = declare(spec, self.vocabularies, file, lines)
         check_spec(spec, self.hooks, file, lines)
         check_fields(
             spec,

@@ -19,7 +19,6 @@ from engine.errors import CaseNotFound, InvalidInput
 from engine.fields import json_schema
 from engine.opening import CaseOpening
 from engine.records import Actor, CaseRecord, EventRecord, TriggerOption
-from engine.spec import ROLE_LABELS, Role
 
 
 class Engine(CaseOpening):
@@ -52,7 +51,7 @@ class Engine(CaseOpening):
             for trigger, bound in compiled.by_source.get(case.state, {}).items():
                 reasons: list[str] = []
                 if not access.role_allows(actor, bound.spec):
-                    labels = "、".join(ROLE_LABELS[Role(r)] for r in bound.spec.roles)
+                    labels = "、".join(compiled.spec.role_label(r) for r in bound.spec.roles)
                     reasons.append(f"需要以下角色之一：{labels}")
                 ctx = self._context(tx, case, actor, {}, None, now, compiled, bound)
                 for guard in bound.guards:

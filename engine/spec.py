@@ -16,55 +16,10 @@ from engine.fields import FieldSpec
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 
 
-class Role(StrEnum):
-    """Who an actor is. `system` is the timer tick; it never logs in."""
-
-    central_household = "central_household"
-    mediator = "mediator"
-    lawyer = "lawyer"
-    judge = "judge"
-    prosecutor = "prosecutor"
-    police = "police"
-    court_clerk = "court_clerk"
-    supervisor = "supervisor"
-    admin = "admin"
-    system = "system"
-
-
-ROLE_LABELS: dict[Role, str] = {
-    Role.central_household: "综治中心户",
-    Role.mediator: "调解员",
-    Role.lawyer: "律师",
-    Role.judge: "法官",
-    Role.prosecutor: "检察官",
-    Role.police: "民警",
-    Role.court_clerk: "法院司法确认窗口",
-    Role.supervisor: "督办人员",
-    Role.admin: "管理员",
-    Role.system: "系统",
-}
-
-
-class Level(StrEnum):
-    """Where in the ladder of grassroots mediation a state sits, lowest first."""
-
-    intake = "intake"
-    grid = "grid"
-    community = "community"
-    street = "street"
-    court = "court"
-    closed = "closed"
-
-
-LEVEL_ORDER: dict[Level, int] = {level: rank for rank, level in enumerate(Level)}
-LEVEL_LABELS: dict[Level, str] = {
-    Level.intake: "受理",
-    Level.grid: "网格",
-    Level.community: "社区",
-    Level.street: "街道",
-    Level.court: "法院",
-    Level.closed: "结案",
-}
+SYSTEM_ROLE = "system"  # the timer tick: always declared, never logs in
+SYSTEM_LABEL = "系统"
+ROLES_VOCABULARY = "roles"  # the deployment's roles and labels, when a spec declares none
+LEVELS_VOCABULARY = "levels"  # its levels, lowest first
 
 
 class _Frozen(BaseModel):
@@ -134,7 +89,7 @@ class Outcome(StrEnum):
 class StateSpec(_Frozen):
     name: Identifier
     label: str = Field(min_length=1)
-    level: Level | None = None  # None: the case keeps the level it had
+    level: Identifier | None = None  # None: the case keeps the level it had
     final: bool = False
     outcome: Outcome | None = None  # final states only
     deadline: DeadlineSpec | None = None
@@ -154,7 +109,7 @@ class TransitionSpec(_Frozen):
     label: str = Field(min_length=1)
     source: tuple[str, ...]
     dest: Identifier | None = None  # None: stay in the source state (an internal transition)
-    roles: tuple[Role, ...] = Field(min_length=1)
+    roles: tuple[Identifier, ...] = Field(min_length=1)
     guards: tuple[Identifier, ...] = ()
     actions: tuple[Identifier, ...] = ()
     reason_required: bool = False
@@ -187,7 +142,7 @@ class RiskLevelSpec(_Frozen):
 
     code: Identifier
     label: str
-    lowest_level: Level = Level.grid
+    lowest_level: Identifier = "grid"
     report_to_police: bool = False
     visit_every_days: int | None = Field(default=None, gt=0, le=365)  # periodic follow-up
 
@@ -197,8 +152,12 @@ class WorkflowSpec(_Frozen):
     version: int = Field(gt=0)
     title: str = Field(min_length=1)
     initial: Identifier
-    open_roles: tuple[Role, ...] = Field(min_length=1)
-    risk_levels: tuple[RiskLevelSpec, ...] = Field(min_length=1)
+    open_roles: tuple[Identifier, ...] = Field(min_length=1)
+    # Who may act and where a case stands, code → label (levels lowest first); empty: the
+    # deployment's `roles` / `levels` vocabularies, filled in when the registry loads the spec.
+    roles: dict[Identifier, str] = Field(default_factory=dict)
+    levels: dict[Identifier, str] = Field(default_factory=dict)
+    risk_levels: tuple[RiskLevelSpec, ...] = ()
     states: tuple[StateSpec, ...] = Field(min_length=1)
     transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
     clocks: tuple[ClockSpec, ...] = ()
@@ -216,6 +175,18 @@ class WorkflowSpec(_Frozen):
             if state.name == name:
                 return state
         raise KeyError(name)
+
+    def role_label(self, role: str) -> str:
+        if role == SYSTEM_ROLE:
+            return self.roles.get(role, SYSTEM_LABEL)
+        return self.roles.get(role, role)
+
+    def level_label(self, level: str) -> str:
+        return self.levels.get(level, level)
+
+    def level_rank(self, level: str) -> int:
+        """A level's place in the declared order, lowest first (-1 if undeclared)."""
+        return next((i for i, code in enumerate(self.levels) if code == level), -1)
 
     def risk(self, code: str) -> RiskLevelSpec | None:
         return next((r for r in self.risk_levels if r.code == code), None)

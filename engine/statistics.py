@@ -40,7 +40,7 @@ from engine.ports import DeadlineCalendar
 from engine.queries import in_params
 from engine.registry import Registry
 from engine.repository import Tx
-from engine.spec import Level, Outcome, StateSpec
+from engine.spec import Outcome, StateSpec
 
 CONFIRMATION_TRIGGERS = {
     "apply_confirmation": "applied",
@@ -74,7 +74,7 @@ def standing_outcomes(triggers: Iterable[str]) -> set[str]:
 LATE_VISIT_ONLY = "visit"
 
 
-_MEDIATION_LEVELS = frozenset({Level.intake, Level.grid, Level.community, Level.street})
+_MEDIATION_LEVELS = frozenset({"intake", "grid", "community", "street"})
 
 
 def _mediating(state: StateSpec | None) -> bool:

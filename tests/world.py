@@ -11,7 +11,7 @@ from engine.intake import CaseIntake, Origin, PartyIntake, PartyRole
 from engine.models.cases import Category
 from engine.models.org import Household, Membership, OrgKind, OrgUnit, User
 from engine.records import Actor
-from engine.spec import Role
+from mediation.vocabulary import Role
 
 CATEGORIES = [
     ("neighbour", "邻里", False, False),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from engine.hooks import LEVEL_ORDER, TransitionContext
+from engine.hooks import TransitionContext
 from workflows.hookset import HOOKS
 
 PANEL_OFFICIALS = ("judge", "prosecutor", "police")
@@ -59,7 +59,7 @@ def risk_allows_dest_level(ctx: TransitionContext) -> str | None:
     dest_level = ctx.dest_state.level
     if risk is None or dest_level is None:
         return None
-    if LEVEL_ORDER[dest_level] < LEVEL_ORDER[risk.lowest_level]:
+    if ctx.spec.level_rank(dest_level) < ctx.spec.level_rank(risk.lowest_level):
         where = ctx.dest_state.label
         return f"风险等级为“{risk.label}”的纠纷不得在“{where}”层级调解，须直接上报更高层级"
     return None

@@ -305,11 +305,10 @@ class DocumentCore:
         case = self.engine.get_case(case_id, actor)  # scope first: CaseNotFound / OutOfScope
         if case.version != expected_version:
             raise ConcurrentUpdate(case_id, expected_version, case.version)
-        bound = self.engine.registry.get(case.spec_id, case.spec_version).transition(
-            case.state, trigger
-        )
+        compiled = self.engine.registry.get(case.spec_id, case.spec_version)
+        bound = compiled.transition(case.state, trigger)
         if bound is not None:  # a trigger not available here is refused by fire, with a hint
-            access.require_role(actor, bound.spec)
+            access.require_role(actor, bound.spec, compiled.spec)
         with self.engine.db.transaction(write=False) as tx:
             category = tx.category(case.category_code)
             assert category is not None, "cases reference categories by foreign key"

@@ -30,7 +30,7 @@ from engine.queries import in_params
 from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
 from engine.runtime import Engine
-from engine.spec import Role
+from mediation.vocabulary import Role
 
 BATCH = 2_000
 EARLIEST, LATEST = date(1949, 10, 1), date(2999, 12, 31)

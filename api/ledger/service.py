@@ -22,7 +22,7 @@ from engine.queries import in_params
 from engine.records import Actor
 from engine.repository import Tx
 from engine.runtime import Engine
-from engine.spec import ROLE_LABELS, Role
+from mediation.vocabulary import ROLE_LABELS, Role
 
 SPEC_ID = "standard"
 # who keeps a committee's 台账: its mediators, the supervising 司法所/区县 staff, administrators

@@ -16,7 +16,7 @@ from api.routes.common import AUTH_PROBLEMS
 from api.schemas import Me, MembershipPublic, PasswordChange, Token
 from engine import queries
 from engine.errors import InvalidInput
-from engine.spec import ROLE_LABELS
+from mediation.vocabulary import ROLE_LABELS
 
 router = APIRouter(tags=["登录"])
 

@@ -58,7 +58,7 @@ from engine.queries import CaseExtra
 from engine.records import Actor, CaseRecord, FireResult
 from engine.repository import Tx
 from engine.runtime import Engine
-from engine.spec import Level
+from mediation.vocabulary import Level
 
 router = APIRouter(prefix="/cases", tags=["案件"])
 

@@ -29,7 +29,7 @@ from engine import queries
 from engine.errors import InvalidInput, NotFound
 from engine.models.org import Membership, User
 from engine.repository import Tx
-from engine.spec import ROLE_LABELS, Role
+from mediation.vocabulary import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/users", tags=["用户"])
 

@@ -12,7 +12,7 @@ from engine import queries
 from engine.errors import InvalidInput, NotFound, PayloadInvalid
 from engine.models.org import OrgKind
 from engine.runtime import Engine
-from engine.spec import Role
+from mediation.vocabulary import Role
 
 KIND_LABELS: dict[str, str] = {
     OrgKind.district: "区县",

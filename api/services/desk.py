@@ -16,10 +16,10 @@ from engine import queries
 from engine.records import EventRecord, TriggerOption
 from engine.repository import Tx
 from engine.runtime import Engine
-from engine.spec import Role
+from mediation.vocabulary import Role
 
 # What each role works on, by the state a case is in (the flows' states: workflows/*/v1.yaml).
-WAITING_STATES: dict[Role, tuple[str, ...]] = {
+WAITING_STATES: dict[str, tuple[str, ...]] = {
     Role.central_household: ("intake", "central_household", "agreement_drafted", "signing"),
     Role.mediator: (
         "intake",

@@ -13,7 +13,7 @@ from api.routes.cases import summaries
 from api.schemas import CaseSummary
 from engine import queries
 from engine.runtime import Engine
-from engine.spec import Role
+from mediation.vocabulary import Role
 
 OPINION_TRIGGER = "give_legal_opinion"
 HOURS_ROLES = (Role.supervisor, Role.admin)

@@ -27,8 +27,8 @@ from documents.signing import Mark
 from engine import queries
 from engine.errors import InvalidInput, NotFound
 from engine.records import FireResult
-from engine.spec import Role
 from engine.validation import mask_phone
+from mediation.vocabulary import Role
 from workflows.confirmation import APPLICATION
 from workflows.kinds import AGREEMENT
 

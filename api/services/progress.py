@@ -16,7 +16,7 @@ from api.authz import Principal, visible_case
 from engine import queries
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Engine
-from engine.spec import Role
+from mediation.vocabulary import Role
 from workflows.scheduling import upcoming_session
 
 MAX_FAILED_CHECKS = 5

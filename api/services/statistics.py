@@ -21,7 +21,6 @@ from engine.errors import InvalidInput, NotFound
 from engine.models.org import OrgKind
 from engine.repository import Tx
 from engine.runtime import Engine
-from engine.spec import LEVEL_LABELS, Level, Role
 from engine.statistics import (
     RESULT_LABELS,
     CaseStatistics,
@@ -31,6 +30,7 @@ from engine.statistics import (
     ledger,
     subtree_statistics,
 )
+from mediation.vocabulary import LEVEL_LABELS, Level, Role
 
 STATISTICS_ROLES = (Role.supervisor, Role.admin)
 EARLIEST, LATEST = date(1949, 10, 1), date(2999, 12, 31)

@@ -21,7 +21,7 @@ from api.services import admin
 from api.web.forms import Problems, form_int, problems_of
 from api.web.session import PageRoute, checked_form, page, signed_in
 from engine.errors import EngineError, NotFound
-from engine.spec import ROLE_LABELS, Role
+from mediation.vocabulary import ROLE_LABELS, Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]

@@ -26,7 +26,8 @@ from engine import queries
 from engine.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
 from engine.records import TriggerOption
 from engine.runtime import Engine
-from engine.spec import LEVEL_LABELS, ROLE_LABELS, WorkflowSpec
+from engine.spec import WorkflowSpec
+from mediation.vocabulary import LEVEL_LABELS, ROLE_LABELS
 from workflows.scheduling import upcoming_session
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

@@ -14,7 +14,7 @@ from api.deps import ServicesDep
 from api.services import lawyers
 from api.web.cases import risk_labels
 from api.web.session import PageRoute, page, signed_in
-from engine.spec import LEVEL_LABELS, Role
+from mediation.vocabulary import LEVEL_LABELS, Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]

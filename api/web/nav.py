@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.authz import CASE_OPENING_ROLES, COURT_ROLES, Principal
-from engine.spec import Role
+from mediation.vocabulary import Role
 
 
 @dataclass(frozen=True, slots=True)

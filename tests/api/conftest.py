@@ -25,7 +25,7 @@ from engine.models.org import Membership, OrgKind, OrgUnit, User
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.runtime import Engine
-from engine.spec import Role
+from mediation.vocabulary import Role
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import World, build_world

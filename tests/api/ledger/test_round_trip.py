@@ -15,7 +15,7 @@ from engine.models.org import Membership, User
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.runtime import Engine
-from engine.spec import Role
+from mediation.vocabulary import Role
 from tests.api.ledger.books import row, workbook
 from tests.conftest import make_database, make_engine
 from tests.world import build_world
