@@ -6,19 +6,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from engine import access, facts, validation
-from engine.audit import GENESIS_HASH
+from engine import access, validation
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidIdNumber, InvalidInput, InvalidPhoneNumber, NotFound, OutOfScope
-from engine.firing import OPEN_TRIGGER, FirePath, Within
+from engine.firing import Within
 from engine.intake import COURT_ORIGINS, CaseIntake, PartyIntake
-from engine.models.columns import dumps
 from engine.numbering import format_number, next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
+from engine.starting import CaseStart
+
+_INSERT_PARTY = (
+    "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
+    "address, representative, guardian_name, guardian_relation, "
+    "guardian_id_cipher, guardian_id_masked, id_number_cipher, id_number_index, "
+    "id_number_masked, phone_cipher, phone_index, phone_masked, created_at) VALUES "
+    "(:kind, :name, :sex, :ethnicity, :birth_date, :occupation, :address, "
+    ":representative, :guardian_name, :guardian_relation, :guardian_id_cipher, "
+    ":guardian_id_masked, :id_number_cipher, :id_number_index, "
+    ":id_number_masked, :phone_cipher, :phone_index, :phone_masked, :now)"
+)
 
 
-class CaseOpening(FirePath):
+class CaseOpening(CaseStart):
     """Opening a case: the intake's parties, scope, number and route."""
 
     # --- opening -------------------------------------------------------------------------
@@ -107,103 +117,51 @@ class CaseOpening(FirePath):
                 self.number_pattern, year=year, committee_abbr=office[1], seq=seq
             )
             stamp = tx.codec.dt_out(now)
-            case_id = tx.insert(
-                "INSERT INTO cases (number, committee_id, year, seq, spec_id, spec_version, state, "
-                "level, category_code, summary, risk_level, origin, org_unit_id, grid_id, "
-                "referring_court_id, court_id, registrar_id, state_sessions, overdue, data, "
-                "version, audit_seq, audit_head, created_at, updated_at, state_entered_at) VALUES "
-                "(:number, :committee_id, :year, :seq, :spec_id, :spec_version, :state, :level, "
-                ":category, :summary, :risk, :origin, :org_unit_id, :grid_id, :referring, "
-                ":referring, :registrar, 0, :overdue, :data, 1, 1, '', :now, :now, :now)",
+            data = (
+                {"application_form": intake.application_form.value}
+                if intake.application_form is not None
+                else {}
+            )
+
+            def records(case_id: int) -> None:
+                for party, role, agent in parties:
+                    party_id = tx.insert(_INSERT_PARTY, {**party, "now": stamp})
+                    tx.execute(
+                        "INSERT INTO case_parties (case_id, party_id, role, agent_name, consent) "
+                        "VALUES (:case_id, :party_id, :role, :agent, 'pending')",
+                        {"case_id": case_id, "party_id": party_id, "role": role, "agent": agent},
+                    )
+                if household_head is not None:
+                    tx.add_assignment(case_id, household_head, "central_household", now, False)
+
+            result = self.register_case(
+                tx,
+                compiled,
+                actor,
                 {
                     "number": number,
-                    "committee_id": office[0],
+                    "office_id": office[0],
                     "year": year,
                     "seq": seq,
-                    "spec_id": spec.id,
-                    "spec_version": spec.version,
-                    "state": initial.name,
-                    "level": (initial.level or "intake"),
-                    "category": intake.category_code,
+                    "level": initial.level or "intake",
+                    "category_code": intake.category_code,
                     "summary": intake.summary,
-                    "risk": intake.risk_level,
+                    "risk_level": intake.risk_level,
                     "origin": intake.origin.value,
                     "org_unit_id": org_unit_id,
                     "grid_id": grid_id,
                     "referring": referring,
-                    "registrar": actor.user_id,
-                    "overdue": False,
-                    "data": dumps(
-                        {"application_form": intake.application_form.value}
-                        if intake.application_form is not None
-                        else {}
-                    ),
-                    "now": stamp,
+                    "data": data,
                 },
-            )
-            for party, role, agent in parties:
-                party_id = tx.insert(
-                    "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
-                    "address, representative, guardian_name, guardian_relation, "
-                    "guardian_id_cipher, guardian_id_masked, id_number_cipher, id_number_index, "
-                    "id_number_masked, phone_cipher, phone_index, phone_masked, created_at) VALUES "
-                    "(:kind, :name, :sex, :ethnicity, :birth_date, :occupation, :address, "
-                    ":representative, :guardian_name, :guardian_relation, :guardian_id_cipher, "
-                    ":guardian_id_masked, :id_number_cipher, :id_number_index, "
-                    ":id_number_masked, :phone_cipher, :phone_index, :phone_masked, :now)",
-                    {**party, "now": stamp},
-                )
-                tx.execute(
-                    "INSERT INTO case_parties (case_id, party_id, role, agent_name, consent) "
-                    "VALUES (:case_id, :party_id, :role, :agent, 'pending')",
-                    {"case_id": case_id, "party_id": party_id, "role": role, "agent": agent},
-                )
-            if household_head is not None:
-                tx.add_assignment(case_id, household_head, "central_household", now, False)
-            payload = {
-                "number": number,
-                "origin": intake.origin.value,
-                **(
-                    {"application_form": intake.application_form.value}
-                    if intake.application_form is not None
-                    else {}
-                ),
-                "category": intake.category_code,
-                "risk_level": intake.risk_level,
-                "parties": len(parties),
-                "spec": f"{spec.id}@v{spec.version}",
-            }
-            event = self._event(
-                case_id,
-                1,
-                GENESIS_HASH,
+                {
+                    "origin": intake.origin.value,
+                    **data,
+                    "category": intake.category_code,
+                    "risk_level": intake.risk_level,
+                    "parties": len(parties),
+                },
                 now,
-                actor,
-                OPEN_TRIGGER,
-                None,
-                initial.name,
-                1,
-                payload,
-                None,
-            )
-            tx.insert_event(case_id, event)
-            tx.execute(
-                "UPDATE cases SET audit_head = :head WHERE id = :id",
-                {"head": event.hash, "id": case_id},
-            )
-            case = tx.load_case(case_id)
-            assert case is not None
-            self._enter_state(tx, compiled, case, None, initial.name, now)
-            facts.refresh(tx, self.registry, self.calendar, case_id)
-            result = FireResult(
-                case_id,
-                OPEN_TRIGGER,
-                "",
-                initial.name,
-                1,
-                event.hash,
-                case.spec_id,
-                case.spec_version,
+                records,
             )
             if within is not None:
                 within(tx, result)
