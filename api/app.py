@@ -26,10 +26,10 @@ from api.scheduler import Ticker, start_background
 from api.services.actions import trigger_schemas
 from api.settings import Settings, get_settings
 from api.wiring import build_engine, load_registry
-from engine import queries
-from engine.queries import CaseExtra
 from engine.records import CaseRecord
 from engine.runtime import Engine
+from mediation import queries
+from mediation.queries import CaseExtra
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:

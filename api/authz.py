@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
-from engine import access, queries
+from engine import access
 from engine.errors import CaseNotFound, InvalidInput
 from engine.records import Actor, CaseRecord
 from engine.repository import Tx
 from engine.runtime import Engine
+from mediation import queries
 from mediation.vocabulary import ROLE_LABELS, Role
 
 SUBTREE_ROLES = frozenset(

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine.intake import ApplicationForm, CaseIntake, Origin, PartyIntake, PartyRole
 from engine.models.org import Household, Membership, OrgKind, OrgUnit, User
 from engine.records import Actor
-from engine.validation import check_digit
+from mediation.intake import ApplicationForm, CaseIntake, Origin, PartyIntake, PartyRole
+from mediation.validation import check_digit
 from mediation.vocabulary import Role
 
 SURNAMES = (

@@ -13,9 +13,9 @@ from api.otp import ConsoleSender
 from api.services.jc_application import PREPARE, SIGN, prepare_application
 from api.services.own_signing import OwnActSigning
 from documents import SignerRole, SigningEvent
-from engine import queries
 from engine.records import Actor
 from engine.runtime import Engine
+from mediation import queries
 from workflows.confirmation import APPLICATION
 
 

@@ -18,9 +18,9 @@ from api.authz import Principal, PrincipalCache
 from api.coalesce import ReadCoalescer
 from api.errors import NotAuthenticated
 from api.settings import Settings
-from engine.queries import CaseExtra
 from engine.records import Actor, CaseRecord
 from engine.runtime import Engine
+from mediation.queries import CaseExtra
 
 TOKEN_URL = "/api/v1/auth/token"
 

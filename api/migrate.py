@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from engine import search
+from mediation import search
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:  # noqa: ARG001 (Alembic's hook signature)
-    """What autogenerate compares: not the search index, which engine/search.py describes
+    """What autogenerate compares: not the search index, which mediation/search.py describes
     in SQL (an FTS5 table and its shadow tables, GIN trigram indexes)."""
     return not search.is_search_object(name)
 

@@ -7,7 +7,7 @@ import logging
 from typing import Protocol
 
 from api.settings import Settings
-from engine.validation import mask_phone
+from mediation.validation import mask_phone
 
 LOG = logging.getLogger("fengqiao.otp")
 

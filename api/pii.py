@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from engine import queries
 from engine.models.org import PiiAccess
 from engine.repository import Tx
 from engine.runtime import Engine
+from mediation import queries
 
 __all__ = ["PiiRead", "log_reads", "party_reads"]
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from engine.intake import ApplicationForm, Origin, PartyRole
+from mediation.intake import ApplicationForm, Origin, PartyRole
 from mediation.vocabulary import Role
 
 MAX_ID = 2**31 - 1

@@ -36,7 +36,7 @@ from api.ledger.columns import COLUMNS
 from bench.common import fresh_database
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
-from engine.validation import check_digit
+from mediation.validation import check_digit
 from tests.conftest import make_engine
 from tests.world import build_world
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import aggregates, facts
 from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, WorkingCalendar
 from engine.models.columns import SQLITE_DATETIME_FORMAT
 from engine.ports import FixedClock
 from engine.runtime import Engine
+from mediation import aggregates, facts
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import World, build_world

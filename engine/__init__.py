@@ -21,7 +21,6 @@ from engine.errors import (
     TransitionNotAllowed,
 )
 from engine.hooks import HookSet, TransitionContext
-from engine.intake import CaseIntake, Origin, PartyIntake, PartyRole
 from engine.ports import Clock, FixedClock, SystemClock
 from engine.records import Actor, CaseRecord, EventRecord, FireResult, TriggerOption
 from engine.registry import Registry
@@ -32,6 +31,7 @@ from engine.spec import (
     TransitionSpec,
     WorkflowSpec,
 )
+from mediation.intake import CaseIntake, Origin, PartyIntake, PartyRole
 
 __all__ = [
     "Actor",

@@ -11,7 +11,6 @@ from pathlib import Path
 from engine.errors import DefinitionError
 from engine.fields import REFERENCE_TYPES, FieldSpec, FieldType, Vocabulary
 from engine.hooks import HookSet
-from engine.intake import Origin
 from engine.spec import (
     LEVELS_VOCABULARY,
     ROLES_VOCABULARY,
@@ -19,6 +18,7 @@ from engine.spec import (
     ReminderSpec,
     WorkflowSpec,
 )
+from mediation.intake import Origin
 
 ORIGIN_CODES = [o.value for o in Origin]
 LineMap = Mapping[tuple[str | int, ...], int]

@@ -1,5 +1,5 @@
 """The Engine's fire path: load → scope → role → guards → actions → versioned update →
-hash-chained audit event → timers, in one transaction. Case opening (engine/opening.py)
+hash-chained audit event → timers, in one transaction. Case opening (mediation/opening.py)
 and the Engine itself (engine/runtime.py) build on it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine import access, facts
+from engine import access
 from engine.audit import event_hash
 from engine.calendar import month_period_days
 from engine.checks import did_you_mean
@@ -31,6 +31,7 @@ from engine.records import Actor, CaseRecord, EventRecord, FireResult
 from engine.registry import Registry
 from engine.repository import Database, Tx
 from engine.spec import SYSTEM_ROLE, ClockSpec, DeadlineSpec
+from mediation import facts
 
 Within = Callable[[Tx, FireResult], None]
 

@@ -1,7 +1,7 @@
 """Engine: open_case, available_triggers, fire, history — the only writer of case state.
 
 The class is built in layers: the fire path (engine/firing.py), case opening on top of it
-(engine/opening.py), and here what reads a case, its triggers, its history and its chain.
+(mediation/opening.py), and here what reads a case, its triggers, its history and its chain.
 
 Every change runs in one transaction: load → scope → role → guards → actions → versioned
 update → hash-chained audit event → timers → commit. Nothing outside the database happens
@@ -17,8 +17,8 @@ from engine import access
 from engine.audit import ChainBreak, ChainHead, missing_cases, verify_chain
 from engine.errors import CaseNotFound, InvalidInput
 from engine.fields import json_schema
-from engine.opening import CaseOpening
 from engine.records import Actor, CaseRecord, EventRecord, TriggerOption
+from mediation.opening import CaseOpening
 
 
 class Engine(CaseOpening):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from engine import access, facts
+from engine import access
 from engine.audit import GENESIS_HASH
 from engine.calendar import SHANGHAI
 from engine.errors import NotFound
@@ -18,6 +18,7 @@ from engine.models.columns import dumps
 from engine.numbering import next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
+from mediation import facts
 
 _INSERT_CASE = (
     "INSERT INTO cases (number, committee_id, year, seq, spec_id, spec_version, state, "

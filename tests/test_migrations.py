@@ -12,10 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from api import migrate
-from engine import aggregates, facts
 from engine.calendar import WorkingCalendar
 from engine.models import METADATA
 from engine.ports import FixedClock
+from mediation import aggregates, facts
 from tests.conftest import START, empty_database, make_engine
 from tests.flow import open_case
 from tests.world import build_world

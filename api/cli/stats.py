@@ -27,8 +27,8 @@ def stats(
         figure_rows,
     )
     from api.wiring import build_engine
-    from engine import queries
     from engine.calendar import SHANGHAI
+    from mediation import queries
 
     engine = build_engine(settings_now())
     last = date_option(end, "--to") or engine.clock.now().astimezone(SHANGHAI).date()

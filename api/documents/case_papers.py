@@ -31,12 +31,12 @@ from documents import (
     RegistrationForm,
     TranscriptEntry,
 )
-from engine import queries
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import InvalidInput
-from engine.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, ApplicationForm, Origin
 from engine.records import Actor, CaseRecord, CategoryRecord
 from engine.repository import Tx
+from mediation import queries
+from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, ApplicationForm, Origin
 
 CaseFileKind = Literal[
     "application",

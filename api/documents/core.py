@@ -21,13 +21,14 @@ from api.settings import Settings
 from documents import Branding, CertificateAuthority, Party, Renderer, VerificationReport, verify
 from documents.fonts import CJK_FAMILY, check_harfbuzz_subset, find_cjk_font
 from documents.store import BlobStore
-from engine import access, queries
+from engine import access
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
 from engine.records import Actor, CaseRecord, CategoryRecord
 from engine.repository import Tx
 from engine.runtime import Engine
+from mediation import queries
 from workflows.kinds import AGREEMENT
 
 PARTY_LABELS = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}

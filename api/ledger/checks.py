@@ -20,11 +20,11 @@ from api.ledger.columns import (
     Problem,
 )
 from api.ledger.read import RowError, parse_date, text
-from engine import validation
-from engine.intake import COURT_ORIGINS, ORIGIN_LABELS, Origin
 from engine.machine import CompiledSpec
 from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
+from mediation import validation
+from mediation.intake import COURT_ORIGINS, ORIGIN_LABELS, Origin
 
 _NUMBER = re.compile(r"^[（(]\s*(\d{4})\s*[）)].*第\s*(\d+)\s*号$")
 _SPLIT = re.compile("[" + re.escape(PARTY_SEPARATORS) + "]")
@@ -94,7 +94,7 @@ class Context:
         headers: dict[str, str],
         default_unit: str | None,
     ) -> Context:
-        from engine import queries
+        from mediation import queries
 
         rows = queries.org_units(tx)
         by_id = {u.id: u for u in rows}

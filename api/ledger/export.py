@@ -25,11 +25,11 @@ from api.ledger.columns import (
 from api.ledger.service import require_ledger_role
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
-from engine.intake import ORIGIN_LABELS
-from engine.queries import in_params
 from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
 from engine.runtime import Engine
+from mediation.intake import ORIGIN_LABELS
+from mediation.queries import in_params
 from mediation.vocabulary import Role
 
 BATCH = 2_000

@@ -18,10 +18,10 @@ from api.ledger.read import LedgerUnreadable, RowError, open_sheet
 from api.ledger.write import ImportSource, Writer, number_cases
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
-from engine.queries import in_params
 from engine.records import Actor
 from engine.repository import Tx
 from engine.runtime import Engine
+from mediation.queries import in_params
 from mediation.vocabulary import ROLE_LABELS, Role
 
 SPEC_ID = "standard"

@@ -16,7 +16,6 @@ from typing import Any
 
 from api.ledger.checks import CaseRow
 from api.ledger.columns import IMPORT_TRIGGER, OUTCOME_LABELS, OUTCOME_STATES, Outcome
-from engine import aggregates, facts, search, validation
 from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, month_period_days
 from engine.machine import CompiledSpec
@@ -26,7 +25,8 @@ from engine.records import Actor
 from engine.repository import Tx
 from engine.runtime import Engine
 from engine.spec import ClockSpec, DeadlineSpec
-from engine.statistics import classify
+from mediation import aggregates, facts, search, validation
+from mediation.statistics import classify
 
 BATCH = 5_000
 SQLITE_CACHE_KIB = 256 * 1024  # for this connection (pooled: it keeps the larger cache)

@@ -8,7 +8,7 @@ from api.authz import visible_case
 from api.deps import CurrentPrincipal, EngineDep
 from api.routes.common import CASE_READ_PROBLEMS, CaseId
 from api.schemas import AssignmentPublic
-from engine import queries
+from mediation import queries
 
 router = APIRouter(prefix="/cases/{case_id}/assignments", tags=["人员"])
 

@@ -14,8 +14,8 @@ from api.deps import TOKEN_URL, CurrentPrincipal, Services, ServicesDep, bearer_
 from api.errors import NotAuthenticated, problem_responses
 from api.routes.common import AUTH_PROBLEMS
 from api.schemas import Me, MembershipPublic, PasswordChange, Token
-from engine import queries
 from engine.errors import InvalidInput
+from mediation import queries
 from mediation.vocabulary import ROLE_LABELS
 
 router = APIRouter(tags=["登录"])

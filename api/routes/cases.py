@@ -51,13 +51,13 @@ from api.schemas import (
     FireResponse,
 )
 from api.services.actions import ActionOption, describe_actions, with_route
-from engine import queries
 from engine.errors import DefinitionError, InvalidInput, ServiceStepRefused
-from engine.intake import CaseIntake
-from engine.queries import CaseExtra
 from engine.records import Actor, CaseRecord, FireResult
 from engine.repository import Tx
 from engine.runtime import Engine
+from mediation import queries
+from mediation.intake import CaseIntake
+from mediation.queries import CaseExtra
 from mediation.vocabulary import Level
 
 router = APIRouter(prefix="/cases", tags=["案件"])

@@ -11,9 +11,9 @@ from fastapi import Path
 from api.errors import problem_responses
 from api.schemas import MAX_ID, CasePublic
 from engine.errors import InvalidInput
-from engine.queries import CaseExtra
 from engine.records import CaseRecord, FireResult
 from engine.registry import Registry
+from mediation.queries import CaseExtra
 
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="案件编号（内部 ID）")]
 UnitId = Annotated[int, Path(ge=1, le=MAX_ID)]

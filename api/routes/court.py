@@ -11,7 +11,7 @@ from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
 from api.routes.cases import case_page
 from api.schemas import CasePage
-from engine import queries
+from mediation import queries
 
 router = APIRouter(prefix="/court", tags=["司法确认"])
 

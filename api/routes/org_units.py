@@ -16,9 +16,9 @@ from api.errors import problem_responses
 from api.routes.common import AUTH_PROBLEMS, UnitId
 from api.schemas import MAX_ID, OrgUnitPublic
 from api.services import admin
-from engine import queries
 from engine.errors import NotFound
 from engine.models.org import OrgKind
+from mediation import queries
 
 router = APIRouter(prefix="/org-units", tags=["组织"])
 

@@ -13,9 +13,9 @@ from api.errors import problem_responses
 from api.pii import PiiRead, log_reads
 from api.routes.common import CaseId
 from api.schemas import MAX_ID, PartyPublic
-from engine import queries
 from engine.errors import NotFound
 from engine.runtime import Engine
+from mediation import queries
 
 router = APIRouter(prefix="/cases/{case_id}/parties", tags=["当事人"])
 

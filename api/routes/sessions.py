@@ -9,7 +9,7 @@ from api.authz import visible_case
 from api.deps import CurrentPrincipal, EngineDep
 from api.routes.common import CASE_READ_PROBLEMS, CaseId
 from api.schemas import SessionPublic
-from engine import queries
+from mediation import queries
 
 router = APIRouter(prefix="/cases/{case_id}/sessions", tags=["调解记录"])
 

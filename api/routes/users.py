@@ -25,10 +25,10 @@ from api.schemas import (
     UserPage,
     UserPublic,
 )
-from engine import queries
 from engine.errors import InvalidInput, NotFound
 from engine.models.org import Membership, User
 from engine.repository import Tx
+from mediation import queries
 from mediation.vocabulary import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/users", tags=["用户"])

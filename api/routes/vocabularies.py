@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
-from engine.intake import ORIGIN_LABELS
+from mediation.intake import ORIGIN_LABELS
 
 router = APIRouter(prefix="/vocabularies", tags=["词表"])
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from api.authz import Principal, require_roles
 from api.services.signing import photo_as_png
-from engine import queries
 from engine.errors import InvalidInput, NotFound, PayloadInvalid
 from engine.models.org import OrgKind
 from engine.runtime import Engine
+from mediation import queries
 from mediation.vocabulary import Role
 
 KIND_LABELS: dict[str, str] = {

@@ -13,8 +13,8 @@ from datetime import datetime
 from api.authz import Principal, pii_purpose, visible_case
 from api.documents import DocumentService
 from api.errors import UploadTooLarge
-from engine import queries
 from engine.errors import InvalidInput, NotFound
+from mediation import queries
 
 KINDS = {
     "identity_proof": "身份证明",

@@ -12,10 +12,10 @@ from api.authz import COURT_QUEUE_STATES, COURT_ROLES, Principal, visible_case
 from api.routes.cases import summaries
 from api.routes.common import case_public
 from api.schemas import CaseSummary
-from engine import queries
 from engine.records import EventRecord, TriggerOption
 from engine.repository import Tx
 from engine.runtime import Engine
+from mediation import queries
 from mediation.vocabulary import Role
 
 # What each role works on, by the state a case is in (the flows' states: workflows/*/v1.yaml).

@@ -1,6 +1,6 @@
 """Registering a dispute from a form: what may be picked (committees, grids, categories, risk
 levels, origins), the address → grid suggestion (the API's own grid match), the as-you-type
-checks of ID and phone numbers (the server's own rules, engine/validation.py), and opening
+checks of ID and phone numbers (the server's own rules, mediation/validation.py), and opening
 the case through the engine."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from api.authz import Principal
 from api.routes.org_units import GridMatchRequest, grid_match
-from engine import queries
-from engine.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
 from engine.records import FireResult
 from engine.runtime import Engine
-from engine.validation import ValidationFailure, normalise_phone, parse_resident_id
+from mediation import queries
+from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
+from mediation.validation import ValidationFailure, normalise_phone, parse_resident_id
 
 
 @dataclass(frozen=True, slots=True)

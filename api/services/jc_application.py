@@ -14,9 +14,9 @@ from api.documents import DocumentService
 from api.services.attachments import listed
 from documents import Branding, IssuedSigner
 from documents.signing import Mark, sign
-from engine import queries
 from engine.errors import InvalidInput
 from engine.records import Actor, FireResult
+from mediation import queries
 from workflows.confirmation import APPLICATION, KEY
 
 PREPARE = "prepare_confirmation_application"

@@ -12,9 +12,9 @@ from api.documents import DocumentService
 from api.pii import PiiRead, log_reads
 from api.services.attachments import KINDS, package_lines
 from documents import Branding, ConfirmationApplication
-from engine import queries
 from engine.errors import InvalidInput
 from engine.records import Actor, CaseRecord
+from mediation import queries
 from workflows.confirmation import APPLICATION, KEY
 from workflows.kinds import AGREEMENT
 

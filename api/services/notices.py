@@ -10,9 +10,9 @@ from api.documents import DocumentService
 from api.documents.core import RENDERING_VERSION
 from api.services import progress
 from documents import AcceptanceNotice
-from engine import queries
 from engine.calendar import SHANGHAI
 from engine.errors import NotFound
+from mediation import queries
 
 KIND = "acceptance_notice"
 

@@ -24,10 +24,10 @@ from api.otp import CodeSender
 from api.services.jc_application import sign_application_as_act
 from documents import SignerRole, SigningEvent
 from documents.signing import Mark
-from engine import queries
 from engine.errors import InvalidInput, NotFound
 from engine.records import FireResult
-from engine.validation import mask_phone
+from mediation import queries
+from mediation.validation import mask_phone
 from mediation.vocabulary import Role
 from workflows.confirmation import APPLICATION
 from workflows.kinds import AGREEMENT

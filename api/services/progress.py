@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from api.authz import Principal, visible_case
-from engine import queries
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Engine
+from mediation import queries
 from mediation.vocabulary import Role
 from workflows.scheduling import upcoming_session
 

@@ -11,9 +11,9 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from api.authz import Principal, visible_case
-from engine import queries
 from engine.errors import InvalidInput
 from engine.runtime import Engine
+from mediation import queries
 
 MAX_PIXELS = 40_000_000  # a phone camera's photo, not a decompression bomb
 

@@ -15,13 +15,13 @@ from openpyxl.styles import Font
 
 from api.authz import Principal, require_roles
 from api.errors import Forbidden
-from engine import queries
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
 from engine.models.org import OrgKind
 from engine.repository import Tx
 from engine.runtime import Engine
-from engine.statistics import (
+from mediation import queries
+from mediation.statistics import (
     RESULT_LABELS,
     CaseStatistics,
     LedgerParty,
@@ -126,7 +126,7 @@ def breakdown(
             for child in queries.org_units(tx, parent_id=unit.id)
             if child.kind in MEDIATION_KINDS
         ]
-        # the unit and its children in one statement over the facts (engine/facts.py)
+        # the unit and its children in one statement over the facts (mediation/facts.py)
         found = subtree_statistics(
             tx, start=start, end=end, unit_ids=[unit.id, *(c.id for c in children)]
         )

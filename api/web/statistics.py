@@ -19,11 +19,11 @@ from api.errors import Forbidden
 from api.services import statistics as service
 from api.web.cases import risk_labels
 from api.web.session import PageRoute, page, signed_in
-from engine import queries
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Engine
-from engine.statistics import RESULT_LABELS, LedgerRow
+from mediation import queries
+from mediation.statistics import RESULT_LABELS, LedgerRow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]

@@ -6,8 +6,9 @@ the drift check compare against. Tables are imported from their own modules.
 
 from sqlmodel import SQLModel
 
-from engine import search
-from engine.models import cases, counts, delivery, documents, facts, org
+from engine.models import cases, delivery, documents, org
+from mediation import search
+from mediation.models import counts, facts
 
 METADATA = SQLModel.metadata
 search.install(METADATA)  # the trigram / FTS5 search index, created with the tables

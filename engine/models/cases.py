@@ -71,7 +71,7 @@ class Case(SQLModel, table=True):
     risk_level: str = Field(max_length=20)
     origin: str = Field(max_length=40)
     org_unit_id: int = Field(foreign_key="org_units.id", index=True)
-    # indexed: the scope clause asks for each of them (engine/queries.py scope_clause)
+    # indexed: the scope clause asks for each of them (mediation/queries.py scope_clause)
     grid_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
     court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
     referring_court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)

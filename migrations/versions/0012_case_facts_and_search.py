@@ -122,7 +122,7 @@ def upgrade() -> None:
 
 
 def _search_index() -> None:
-    from engine import search
+    from mediation import search
 
     bind = op.get_bind()
     for statement in search.statements(bind.dialect.name):
@@ -136,7 +136,7 @@ def _backfill_facts() -> None:
     """Every existing case's facts, recounted by the code the fire path runs."""
     from api.settings import get_settings
     from api.wiring import load_calendar, load_registry
-    from engine import facts
+    from mediation import facts
     from engine.repository import Database, Tx
 
     bind = op.get_bind()

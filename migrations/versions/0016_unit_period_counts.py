@@ -46,7 +46,7 @@ def upgrade() -> None:
 def _back_fill() -> None:
     """Recount the facts of the cases whose ruling was revoked on an objection (they were
     counted as confirmed or rejected), then every count from the facts, set-based."""
-    from engine import aggregates
+    from mediation import aggregates
     from engine.repository import Database, Tx
 
     bind = op.get_bind()
@@ -63,7 +63,7 @@ def _back_fill() -> None:
     if revoked:
         from api.settings import get_settings
         from api.wiring import load_calendar, load_registry
-        from engine import facts
+        from mediation import facts
 
         registry = load_registry()
         calendar = load_calendar(get_settings().resolved_calendar_dir)

@@ -20,11 +20,11 @@ from api.documents import DocumentService
 from api.services.own_signing import OwnActSigning
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
-from engine.intake import PartyIntake, PartyRole
 from engine.models.org import Membership, OrgKind, OrgUnit, User
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.runtime import Engine
+from mediation.intake import PartyIntake, PartyRole
 from mediation.vocabulary import Role
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case

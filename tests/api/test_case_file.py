@@ -18,10 +18,10 @@ from api.documents.case_papers import CASE_FILE_KINDS
 from api.settings import Settings, get_settings
 from documents import SignerRole
 from engine.errors import CaseNotFound, InvalidInput, OutOfScope
-from engine.intake import RepresentativeIntake
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.runtime import Engine
+from mediation.intake import RepresentativeIntake
 from tests.api.conftest import Api
 from tests.flow import Driver, open_case
 from tests.rules import rule

@@ -22,9 +22,9 @@ from api.services.jc_package import confirmation_package
 from api.services.own_signing import OwnActSigning
 from documents import Verdict
 from engine.errors import GuardRejected, InvalidInput, ServiceStepRefused
-from engine.intake import RepresentativeIntake
 from engine.ports import FixedClock
 from engine.runtime import Engine
+from mediation.intake import RepresentativeIntake
 from tests.api.conftest import PNG, Recording
 from tests.flow import Driver
 from tests.rules import rule

@@ -4,7 +4,7 @@ however many of those match."""
 
 from __future__ import annotations
 
-from engine.intake import PartyIntake, PartyRole
+from mediation.intake import PartyIntake, PartyRole
 from tests.api.conftest import Api
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from engine import facts
+from mediation import facts
 from tests.api.conftest import Api, drive_to_application
 from tests.flow import Driver, open_case
 

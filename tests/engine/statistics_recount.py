@@ -13,10 +13,10 @@ from typing import Any
 
 from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
-from engine.queries import in_params
 from engine.registry import Registry
 from engine.repository import Tx
-from engine.statistics import (
+from mediation.queries import in_params
+from mediation.statistics import (
     CONFIRMATION_TRIGGERS,
     LATE_VISIT_ONLY,
     CaseStatistics,

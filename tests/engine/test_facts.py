@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from api.wiring import make_sa_engine
-from engine import aggregates, facts, queries
 from engine.errors import EngineError
 from engine.models import METADATA
 from engine.ports import FixedClock
 from engine.runtime import Engine
-from engine.statistics import case_statistics, subtree_statistics
 from engine.timers import TimerService
+from mediation import aggregates, facts, queries
+from mediation.statistics import case_statistics, subtree_statistics
 from tests.conftest import START, make_engine
 from tests.engine import statistics_recount
 from tests.engine.test_stateful import ACTORS, CALENDAR, _payloads

@@ -17,9 +17,9 @@ from engine.errors import (
     RoleNotPermitted,
     TransitionNotAllowed,
 )
-from engine.intake import PartyIntake, PartyRole
 from engine.ports import FixedClock
 from engine.runtime import Engine
+from mediation.intake import PartyIntake, PartyRole
 from tests.flow import open_case
 from tests.world import APPLICANT_ID, World
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from engine.validation import (
+from mediation.validation import (
     InvalidIdNumber,
     InvalidPhoneNumber,
     check_digit,

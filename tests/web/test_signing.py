@@ -10,7 +10,7 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw
 
 from api.documents import DocumentService
-from engine.intake import PartyIntake, PartyRole, RepresentativeIntake
+from mediation.intake import PartyIntake, PartyRole, RepresentativeIntake
 from tests.api.conftest import Api
 from tests.flow import open_case
 from tests.rules import rule

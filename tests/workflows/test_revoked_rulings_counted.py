@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine import aggregates, facts
 from engine.ports import FixedClock
 from engine.runtime import Engine
-from engine.statistics import case_statistics
+from mediation import aggregates, facts
+from mediation.statistics import case_statistics
 from tests.flow import Driver, open_case
 from tests.rules import rule
 from tests.workflows.test_objections import _object, _ruled

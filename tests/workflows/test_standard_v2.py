@@ -10,12 +10,12 @@ from sqlmodel import Session
 
 from engine.calendar import SHANGHAI, months_later
 from engine.errors import GuardRejected, InvalidInput, PayloadInvalid
-from engine.intake import CaseIntake, PartyIntake, PartyRole, RepresentativeIntake
 from engine.models.org import OrgKind
 from engine.ports import FixedClock
 from engine.runtime import Engine
-from engine.statistics import CaseStatistics, case_statistics
 from engine.timers import TimerService
+from mediation.intake import CaseIntake, PartyIntake, PartyRole, RepresentativeIntake
+from mediation.statistics import CaseStatistics, case_statistics
 from tests.flow import Driver, open_case
 from tests.world import World, _unit
 

@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from api.ledger import IMPORT_TRIGGER, LedgerRejected, import_ledger
-from engine import aggregates, facts
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
-from engine.queries import CaseFilters, list_cases
 from engine.runtime import Engine
-from engine.statistics import case_statistics
+from mediation import aggregates, facts
+from mediation.queries import CaseFilters, list_cases
+from mediation.statistics import case_statistics
 from tests.api.ledger.books import row, workbook
 from tests.conftest import make_engine
 from tests.engine import statistics_recount

@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from engine.calendar import SHANGHAI
-from engine.queries import in_params
 from engine.repository import Tx
+from mediation.queries import in_params
 
 ALL_CASES = 0  # the unit_id of the rows that count every case (an administrator's report)
 SUMS = (

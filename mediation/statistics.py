@@ -34,13 +34,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from engine import aggregates
 from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
-from engine.queries import in_params
 from engine.registry import Registry
 from engine.repository import Tx
 from engine.spec import Outcome, StateSpec
+from mediation import aggregates
+from mediation.queries import in_params
 
 CONFIRMATION_TRIGGERS = {
     "apply_confirmation": "applied",

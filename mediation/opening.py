@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from engine import access, validation
+from engine import access
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidIdNumber, InvalidInput, InvalidPhoneNumber, NotFound, OutOfScope
 from engine.firing import Within
-from engine.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from engine.numbering import format_number, next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
 from engine.starting import CaseStart
+from mediation import validation
+from mediation.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 
 _INSERT_PARTY = (
     "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "

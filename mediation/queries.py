@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from engine import search
 from engine.records import Actor, CaseRecord
 from engine.records import OrgUnitRow as OrgUnitRow  # re-exported: the row org_unit() returns
 from engine.repository import Tx
 from engine.repository.cases import CASE_COLUMN_COUNT, CASE_COLUMNS
+from mediation import search
 
 MAX_PAGE = 200
 

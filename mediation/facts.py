@@ -15,13 +15,13 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import aggregates
 from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
-from engine.queries import in_params
 from engine.registry import Registry
 from engine.repository import Tx
-from engine.statistics import (
+from mediation import aggregates
+from mediation.queries import in_params
+from mediation.statistics import (
     CONFIRMATION_TRIGGERS,
     LATE_VISIT_ONLY,
     REVOKING_TRIGGER,
