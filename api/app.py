@@ -27,8 +27,8 @@ from api.services.actions import trigger_schemas
 from api.settings import Settings, get_settings
 from api.wiring import build_engine, load_registry
 from engine.records import CaseRecord
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.queries import CaseExtra
 
 

@@ -24,7 +24,7 @@ from starlette.requests import Request
 
 from api.errors import InvalidCredentials, NotAuthenticated, TooManyLoginAttempts
 from engine.repository import Tx
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 _T = TypeVar("_T")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -25,8 +25,8 @@ from engine import access
 from engine.errors import CaseNotFound, InvalidInput
 from engine.records import Actor, CaseRecord
 from engine.repository import Tx
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.vocabulary import ROLE_LABELS, Role
 
 SUBTREE_ROLES = frozenset(

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from api import migrate
 from api.settings import Settings
-from engine.models import METADATA
+from mediation.models import METADATA
 
 __all__ = ["BackupError", "RestoreReport", "backup", "restore", "verify_restored"]
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from api.keys import create_once
 from engine.audit import ChainHead, merkle_root
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 __all__ = [
     "CHECKPOINT_KIND",

@@ -32,7 +32,7 @@ from engine.calendar import SHANGHAI
 from engine.models.cases import Case
 from engine.models.org import OrgUnit
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import Origin
 
 STEP = timedelta(minutes=15)  # between two actions on one demo case

@@ -14,8 +14,8 @@ from api.services.jc_application import PREPARE, SIGN, prepare_application
 from api.services.own_signing import OwnActSigning
 from documents import SignerRole, SigningEvent
 from engine.records import Actor
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from workflows.confirmation import APPLICATION
 
 

@@ -19,7 +19,7 @@ from api.coalesce import ReadCoalescer
 from api.errors import NotAuthenticated
 from api.settings import Settings
 from engine.records import Actor, CaseRecord
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.queries import CaseExtra
 
 TOKEN_URL = "/api/v1/auth/token"

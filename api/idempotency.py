@@ -28,7 +28,7 @@ from engine.models.columns import dumps
 from engine.models.delivery import IdempotencyRecord
 from engine.records import FireResult
 from engine.repository import Tx
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 _TABLE: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 REPLAY_HEADER = "Idempotent-Replayed"

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from engine.models.org import PiiAccess
 from engine.repository import Tx
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 
 __all__ = ["PiiRead", "log_reads", "party_reads"]
 

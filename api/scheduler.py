@@ -26,8 +26,8 @@ from api.outbox import DeliveryReport, OutboxDispatcher, build_senders
 from api.settings import Settings
 from api.wiring import load_calendar
 from engine.errors import CalendarDataError
-from engine.runtime import Engine
 from engine.timers import TickReport, TimerService
+from mediation.engine import MediationEngine as Engine
 
 log = logging.getLogger(__name__)
 

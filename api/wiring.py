@@ -18,7 +18,7 @@ from engine.ports import Clock, SystemClock
 from engine.registry import Registry, Requirements
 from engine.repository import Database
 from engine.repository.connection import configure_engine
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from workflows import HOOKS, WORKFLOWS_DIR
 
 

@@ -31,8 +31,8 @@ from api.auth import TokenSigner
 from api.keys import load_pii_key, load_token_key
 from api.settings import Settings
 from api.wiring import build_engine, make_sa_engine
-from engine.models import METADATA
 from engine.ports import FixedClock
+from mediation.models import METADATA
 from tests.net import free_port, listeners
 from tests.world import build_world
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from api.wiring import make_sa_engine
-from engine.models import METADATA
+from mediation.models import METADATA
 
 
 def fresh_database(url: str | None, folder: Path, name: str) -> sa.Engine:

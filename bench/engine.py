@@ -29,7 +29,7 @@ from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.repository import Database
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.world import build_world
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)

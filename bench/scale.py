@@ -40,9 +40,9 @@ from api.services import statistics as stats_service
 from api.wiring import make_sa_engine
 from bench.common import fresh_database
 from bench.scale_grow import CALENDAR, LAST, Scale, grow
-from engine.models import METADATA
 from engine.ports import FixedClock
 from mediation import aggregates
+from mediation.models import METADATA
 from mediation.queries import CaseFilters, list_cases
 from tests.conftest import make_engine
 

@@ -26,8 +26,8 @@ from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, WorkingCalendar
 from engine.models.columns import SQLITE_DATETIME_FORMAT
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from mediation import aggregates, facts
+from mediation.engine import MediationEngine as Engine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import World, build_world

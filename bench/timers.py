@@ -20,8 +20,8 @@ from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
 from engine.ports import SystemClock
 from engine.repository import Database
-from engine.runtime import Engine
 from engine.timers import TimerService
+from mediation.engine import MediationEngine as Engine
 from tests.world import build_world
 
 PENDING = 100_000

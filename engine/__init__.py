@@ -31,12 +31,10 @@ from engine.spec import (
     TransitionSpec,
     WorkflowSpec,
 )
-from mediation.intake import CaseIntake, Origin, PartyIntake, PartyRole
 
 __all__ = [
     "Actor",
     "CalendarDataError",
-    "CaseIntake",
     "CaseNotFound",
     "CaseRecord",
     "Clock",
@@ -55,10 +53,7 @@ __all__ = [
     "InvalidInput",
     "InvalidPhoneNumber",
     "NotFound",
-    "Origin",
     "OutOfScope",
-    "PartyIntake",
-    "PartyRole",
     "ReasonRequired",
     "Registry",
     "RoleNotPermitted",

@@ -18,9 +18,7 @@ from engine.spec import (
     ReminderSpec,
     WorkflowSpec,
 )
-from mediation.intake import Origin
 
-ORIGIN_CODES = [o.value for o in Origin]
 LineMap = Mapping[tuple[str | int, ...], int]
 
 
@@ -106,7 +104,13 @@ def declare(
     return spec
 
 
-def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -> None:
+def check_spec(
+    spec: WorkflowSpec,
+    hooks: HookSet,
+    file: Path,
+    lines: LineMap,
+    origins: Vocabulary | None = None,
+) -> None:
     """Raise DefinitionError on the first problem found, naming file and line.
 
     Raises:
@@ -135,9 +139,10 @@ def check_spec(spec: WorkflowSpec, hooks: HookSet, file: Path, lines: LineMap) -
             )
 
     known_state(spec.initial, ("initial",), "初始状态")
+    origin_codes = [] if origins is None else [o.code for o in origins.options]
     for index, origin in enumerate(spec.origins):
-        if origin not in ORIGIN_CODES:
-            hint = did_you_mean(origin, ORIGIN_CODES)
+        if origin not in origin_codes:
+            hint = did_you_mean(origin, origin_codes)
             fail(("origins", index), f"未知的案件来源“{origin}”", f"改为“{hint}”" if hint else None)
     codes = [r.code for r in spec.risk_levels]
     if len(set(codes)) != len(codes):

@@ -4,7 +4,7 @@ and the Engine itself (engine/runtime.py) build on it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,9 +31,11 @@ from engine.records import Actor, CaseRecord, EventRecord, FireResult
 from engine.registry import Registry
 from engine.repository import Database, Tx
 from engine.spec import SYSTEM_ROLE, ClockSpec, DeadlineSpec
-from mediation import facts
 
 Within = Callable[[Tx, FireResult], None]
+# Told of every case a fire or an opening changed, inside its transaction (the host's
+# derived records: mediation keeps its statistics facts so).
+CaseObserver = Callable[[Tx, int], None]
 
 OPEN_TRIGGER = "open"
 
@@ -53,6 +55,7 @@ class FirePath:
         number_pattern: str = DEFAULT_PATTERN,
         policy: Policy | None = None,
         open_services: frozenset[str] = frozenset(),
+        observers: Sequence[CaseObserver] = (),
     ) -> None:
         """`open_services`: services the deployment runs without, whose steps the generic
         door may then fire (a deployment that truly keeps no PDFs)."""
@@ -64,6 +67,7 @@ class FirePath:
         self.calendar = calendar
         self.pii = pii
         self.number_pattern = number_pattern
+        self.observers = tuple(observers)
 
     def _load_visible(
         self, tx: Tx, case_id: int, actor: Actor, *, lock: bool = False
@@ -207,10 +211,14 @@ class FirePath:
             raise ConcurrentUpdate(case_id, case.version, current.version if current else None)
         if state_changed:
             self._enter_state(tx, compiled, case, case.state, dest, now)
-        facts.refresh(tx, self.registry, self.calendar, case_id)  # R-STATS, same transaction
+        self._observe(tx, case_id)  # R-STATS: the facts, in the same transaction
         return FireResult(
             case_id, trigger, case.state, dest, version, event.hash, case.spec_id, case.spec_version
         )
+
+    def _observe(self, tx: Tx, case_id: int) -> None:
+        for observer in self.observers:
+            observer(tx, case_id)
 
     def check_payload(
         self, ctx: TransitionContext, actor: Actor, payload: Mapping[str, Any]

@@ -15,7 +15,7 @@ from engine.errors import DefinitionError
 from engine.fields import FieldSpec, Option, Vocabulary
 from engine.hooks import HookSet
 from engine.machine import CompiledSpec, compile_spec
-from engine.spec import WorkflowSpec
+from engine.spec import ORIGINS_VOCABULARY, WorkflowSpec
 
 if TYPE_CHECKING:
     from engine.hooks import TransitionContext
@@ -136,7 +136,7 @@ class Registry:
     def load_file(self, file: Path) -> CompiledSpec:
         spec, lines = parse_spec_file(file)
         spec = declare(spec, self.vocabularies, file, lines)
-        check_spec(spec, self.hooks, file, lines)
+        check_spec(spec, self.hooks, file, lines, self.vocabularies.get(ORIGINS_VOCABULARY))
         check_fields(
             spec,
             file,

@@ -1,7 +1,7 @@
-"""Engine: open_case, available_triggers, fire, history — the only writer of case state.
+"""Engine: start_case, available_triggers, fire, history — the only writer of case state.
 
-The class is built in layers: the fire path (engine/firing.py), case opening on top of it
-(mediation/opening.py), and here what reads a case, its triggers, its history and its chain.
+The class is built in layers: the fire path (engine/firing.py), starting a case on top of it
+(engine/starting.py), and here what reads a case, its triggers, its history and its chain.
 
 Every change runs in one transaction: load → scope → role → guards → actions → versioned
 update → hash-chained audit event → timers → commit. Nothing outside the database happens
@@ -18,11 +18,12 @@ from engine.audit import ChainBreak, ChainHead, missing_cases, verify_chain
 from engine.errors import CaseNotFound, InvalidInput
 from engine.fields import json_schema
 from engine.records import Actor, CaseRecord, EventRecord, TriggerOption
-from mediation.opening import CaseOpening
+from engine.starting import CaseStart
 
 
-class Engine(CaseOpening):
-    """The mediation workflow engine. Construct once per process; it is thread-safe."""
+class Engine(CaseStart):
+    """The workflow engine. Construct once per process; it is thread-safe. A host adds its
+    own way of opening cases and its observers in a subclass (mediation/engine.py)."""
 
     # --- reading -------------------------------------------------------------------------
 

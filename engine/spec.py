@@ -20,6 +20,7 @@ SYSTEM_ROLE = "system"  # the timer tick: always declared, never logs in
 SYSTEM_LABEL = "系统"
 ROLES_VOCABULARY = "roles"  # the deployment's roles and labels, when a spec declares none
 LEVELS_VOCABULARY = "levels"  # its levels, lowest first
+ORIGINS_VOCABULARY = "origins"  # where cases come from, when a spec limits them
 
 
 class _Frozen(BaseModel):

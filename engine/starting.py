@@ -18,7 +18,6 @@ from engine.models.columns import dumps
 from engine.numbering import next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
-from mediation import facts
 
 _INSERT_CASE = (
     "INSERT INTO cases (number, committee_id, year, seq, spec_id, spec_version, state, "
@@ -151,7 +150,7 @@ class CaseStart(FirePath):
         case = tx.load_case(case_id)
         assert case is not None
         self._enter_state(tx, compiled, case, None, initial.name, now)
-        facts.refresh(tx, self.registry, self.calendar, case_id)
+        self._observe(tx, case_id)
         return FireResult(
             case_id,
             OPEN_TRIGGER,

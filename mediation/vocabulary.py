@@ -1,5 +1,6 @@
-"""The mediation vocabularies the engine does not know: who acts (roles) and the ladder of
-grassroots mediation (levels), with their Chinese labels.
+"""The mediation vocabularies the engine does not know: who acts (roles), the ladder of
+grassroots mediation (levels) and where cases come from (origins, mediation/intake.py), with
+their Chinese labels.
 
 The codes are what the application's logic names; the registry receives them as the
 deployment's `roles` and `levels` declarations (workflows/hookset.py), and a file
@@ -9,10 +10,18 @@ its household heads or its levels otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from engine.fields import Vocabulary, VocabularyOption
-from engine.spec import LEVELS_VOCABULARY, ROLES_VOCABULARY, SYSTEM_LABEL, SYSTEM_ROLE
+from engine.spec import (
+    LEVELS_VOCABULARY,
+    ORIGINS_VOCABULARY,
+    ROLES_VOCABULARY,
+    SYSTEM_LABEL,
+    SYSTEM_ROLE,
+)
+from mediation.intake import ORIGIN_LABELS
 
 
 class Role(StrEnum):
@@ -66,14 +75,15 @@ LEVEL_LABELS: dict[Level, str] = {
 }
 
 
-def _vocabulary(name: str, label: str, labels: dict[Role, str] | dict[Level, str]) -> Vocabulary:
+def _vocabulary(name: str, label: str, labels: Iterable[tuple[str, str]]) -> Vocabulary:
     return Vocabulary(
         name=name,
         label=label,
-        options=tuple(VocabularyOption(code=str(c), label=t) for c, t in labels.items()),
+        options=tuple(VocabularyOption(code=str(c), label=t) for c, t in labels),
     )
 
 
-ROLES = _vocabulary(ROLES_VOCABULARY, "角色", ROLE_LABELS)
-LEVELS = _vocabulary(LEVELS_VOCABULARY, "层级", LEVEL_LABELS)
-DECLARATIONS = {ROLES.name: ROLES, LEVELS.name: LEVELS}
+ROLES = _vocabulary(ROLES_VOCABULARY, "角色", ROLE_LABELS.items())
+LEVELS = _vocabulary(LEVELS_VOCABULARY, "层级", LEVEL_LABELS.items())
+ORIGINS = _vocabulary(ORIGINS_VOCABULARY, "案件来源", ORIGIN_LABELS.items())
+DECLARATIONS = {v.name: v for v in (ROLES, LEVELS, ORIGINS)}

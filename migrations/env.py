@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from engine.models import METADATA
 from mediation import search
+from mediation.models import METADATA
 
 connection = context.config.attributes.get("connection")
 if connection is None:

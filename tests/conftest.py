@@ -13,12 +13,12 @@ import sqlalchemy as sa
 
 from api.wiring import SERVICE_STEPS, load_registry, make_sa_engine
 from engine.calendar import WorkingCalendar
-from engine.models import METADATA
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.registry import Registry
 from engine.repository import Database
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
+from mediation.models import METADATA
 from tests.world import World, build_world
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.ports import FixedClock
 from engine.records import CaseRecord
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.world import World
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 
 def timers(engine: Engine, case_id: int) -> list[tuple[str, str, str]]:

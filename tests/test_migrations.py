@@ -13,9 +13,9 @@ from alembic.migration import MigrationContext
 
 from api import migrate
 from engine.calendar import WorkingCalendar
-from engine.models import METADATA
 from engine.ports import FixedClock
 from mediation import aggregates, facts
+from mediation.models import METADATA
 from tests.conftest import START, empty_database, make_engine
 from tests.flow import open_case
 from tests.world import build_world

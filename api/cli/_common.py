@@ -12,7 +12,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from api.settings import Settings
-    from engine.runtime import Engine
+    from mediation.engine import MediationEngine as Engine
 
 console = Console()
 errors = Console(stderr=True)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from api.ledger import RowError
     from engine.records import Actor
-    from engine.runtime import Engine
+    from mediation.engine import MediationEngine as Engine
 
 app = typer.Typer(help="台账导入与导出（Excel）", no_args_is_help=True)
 

@@ -11,7 +11,7 @@ from api.cli._common import console, dispose, errors, fail, settings_now
 
 if TYPE_CHECKING:
     from api.outbox import OutboxDispatcher
-    from engine.runtime import Engine
+    from mediation.engine import MediationEngine as Engine
 
 outbox_app = typer.Typer(help="通知发件箱：查看与重试", no_args_is_help=True)
 timers_app = typer.Typer(help="期限与回访定时器：查看与重试", no_args_is_help=True)

@@ -27,8 +27,8 @@ from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
 from engine.records import Actor, CaseRecord, CategoryRecord
 from engine.repository import Tx
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from workflows.kinds import AGREEMENT
 
 PARTY_LABELS = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}

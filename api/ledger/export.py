@@ -27,7 +27,7 @@ from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
 from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import ORIGIN_LABELS
 from mediation.queries import in_params
 from mediation.vocabulary import Role

@@ -20,7 +20,7 @@ from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
 from engine.records import Actor
 from engine.repository import Tx
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.queries import in_params
 from mediation.vocabulary import ROLE_LABELS, Role
 

@@ -23,9 +23,9 @@ from engine.models.columns import dumps
 from engine.numbering import format_number
 from engine.records import Actor
 from engine.repository import Tx
-from engine.runtime import Engine
 from engine.spec import ClockSpec, DeadlineSpec
 from mediation import aggregates, facts, search, validation
+from mediation.engine import MediationEngine as Engine
 from mediation.statistics import classify
 
 BATCH = 5_000

@@ -54,8 +54,8 @@ from api.services.actions import ActionOption, describe_actions, with_route
 from engine.errors import DefinitionError, InvalidInput, ServiceStepRefused
 from engine.records import Actor, CaseRecord, FireResult
 from engine.repository import Tx
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import CaseIntake
 from mediation.queries import CaseExtra
 from mediation.vocabulary import Level

@@ -14,8 +14,8 @@ from api.pii import PiiRead, log_reads
 from api.routes.common import CaseId
 from api.schemas import MAX_ID, PartyPublic
 from engine.errors import NotFound
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 
 router = APIRouter(prefix="/cases/{case_id}/parties", tags=["当事人"])
 

@@ -7,7 +7,6 @@ from pydantic import BaseModel
 
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
-from mediation.intake import ORIGIN_LABELS
 
 router = APIRouter(prefix="/vocabularies", tags=["词表"])
 
@@ -21,19 +20,21 @@ class VocabularyOptionPublic(BaseModel):
 class VocabularyPublic(BaseModel):
     name: str
     label: str
-    source: str  # "file": workflows/vocabularies/<name>.yaml; "database"; "flow:<id>"
+    source: str  # "file": workflows/vocabularies/<name>.yaml; "code"; "database"; "flow:<id>"
     options: list[VocabularyOptionPublic]
 
 
 @router.get("", response_model=list[VocabularyPublic], responses=problem_responses(401))
 def list_vocabularies(engine: EngineDep, principal: CurrentPrincipal) -> list[VocabularyPublic]:
-    """Every vocabulary: the data files, the dispute categories and each flow's risk scale."""
+    """Every vocabulary: the data files, those the code declares (roles, levels, origins),
+    the dispute categories and each flow's risk scale."""
     del principal  # any signed-in user: these are labels, not cases
+    declared = engine.registry.hooks.declarations  # roles, levels, origins: in code
     found = [
         VocabularyPublic(
             name=v.name,
             label=v.label,
-            source="file",
+            source="code" if v is declared.get(v.name) else "file",
             options=[VocabularyOptionPublic(code=o.code, label=o.label) for o in v.options],
         )
         for v in engine.registry.vocabularies.values()
@@ -59,17 +60,6 @@ def list_vocabularies(engine: EngineDep, principal: CurrentPrincipal) -> list[Vo
                     ],
                 )
                 for c in categories
-            ],
-        )
-    )
-    found.append(
-        VocabularyPublic(
-            name="origins",
-            label="案件来源",
-            source="code",
-            options=[
-                VocabularyOptionPublic(code=str(code), label=label)
-                for code, label in ORIGIN_LABELS.items()
             ],
         )
     )

@@ -16,7 +16,7 @@ from api.services.graphs import case_graph_svg, render_svg
 from engine.errors import DefinitionError, NotFound
 from engine.graph import to_dot
 from engine.machine import CompiledSpec
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 router = APIRouter(prefix="/workflows", tags=["流程"])
 

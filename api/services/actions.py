@@ -14,7 +14,7 @@ from engine.errors import ServiceStepRefused
 from engine.fields import json_schema
 from engine.records import Actor
 from engine.registry import Registry
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 PREFIX = "/api/v1"
 # The route that performs each service step (a POST on the case).

@@ -14,8 +14,8 @@ from api.routes.common import case_public
 from api.schemas import CaseSummary
 from engine.records import EventRecord, TriggerOption
 from engine.repository import Tx
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.vocabulary import Role
 
 # What each role works on, by the state a case is in (the flows' states: workflows/*/v1.yaml).

@@ -9,7 +9,7 @@ import subprocess
 from api.errors import GraphUnavailable
 from engine.graph import to_dot
 from engine.records import Actor
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 
 def render_svg(dot_source: str) -> bytes:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from api.authz import Principal
 from api.routes.org_units import GridMatchRequest, grid_match
 from engine.records import FireResult
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
 from mediation.validation import ValidationFailure, normalise_phone, parse_resident_id
 

@@ -11,8 +11,8 @@ from decimal import Decimal
 from api.authz import Principal, require_roles
 from api.routes.cases import summaries
 from api.schemas import CaseSummary
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.vocabulary import Role
 
 OPINION_TRIGGER = "give_legal_opinion"

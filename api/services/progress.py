@@ -14,8 +14,8 @@ from typing import Any
 
 from api.authz import Principal, visible_case
 from engine.errors import InvalidInput, NotFound
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.vocabulary import Role
 from workflows.scheduling import upcoming_session
 

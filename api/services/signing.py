@@ -12,8 +12,8 @@ from PIL import Image, UnidentifiedImageError
 
 from api.authz import Principal, visible_case
 from engine.errors import InvalidInput
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 
 MAX_PIXELS = 40_000_000  # a phone camera's photo, not a decompression bomb
 

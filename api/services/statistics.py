@@ -19,8 +19,8 @@ from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
 from engine.models.org import OrgKind
 from engine.repository import Tx
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.statistics import (
     RESULT_LABELS,
     CaseStatistics,

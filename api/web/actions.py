@@ -28,7 +28,7 @@ from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import CaseNotFound, EngineError, ReasonRequired
 from engine.records import CaseRecord
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]

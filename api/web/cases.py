@@ -23,9 +23,9 @@ from api.services.attachments import listed as listed_attachments
 from api.services.graphs import case_graph_svg
 from api.web.session import PageRoute, checked_form, page, signed_in
 from engine.records import TriggerOption
-from engine.runtime import Engine
 from engine.spec import WorkflowSpec
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
 from mediation.vocabulary import LEVEL_LABELS, ROLE_LABELS
 from workflows.scheduling import upcoming_session

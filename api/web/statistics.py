@@ -21,8 +21,8 @@ from api.web.cases import risk_labels
 from api.web.session import PageRoute, page, signed_in
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
-from engine.runtime import Engine
 from mediation import queries
+from mediation.engine import MediationEngine as Engine
 from mediation.statistics import RESULT_LABELS, LedgerRow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

@@ -23,7 +23,7 @@ from engine.calendar import WorkingCalendar
 from engine.models.org import Membership, OrgKind, OrgUnit, User
 from engine.ports import FixedClock
 from engine.records import Actor
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import PartyIntake, PartyRole
 from mediation.vocabulary import Role
 from tests.conftest import make_engine

@@ -8,7 +8,7 @@ from pathlib import Path
 from api.audit_scan import scan
 from api.audit_verify import mark_verified
 from engine.audit import CaseBinding
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.api.test_audit_verify_batches import _verify
 from tests.api.test_checkpoints import _checkpointer, _sql, chains
 from tests.flow import Driver

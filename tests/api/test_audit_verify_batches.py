@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.audit_verify import mark_verified, verified_baseline, verify_cases
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.api.test_checkpoints import _checkpointer, _rewrite_from, _shorten, _sql, chains
 from tests.flow import Driver
 

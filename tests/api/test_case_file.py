@@ -20,7 +20,7 @@ from documents import SignerRole
 from engine.errors import CaseNotFound, InvalidInput, OutOfScope
 from engine.ports import FixedClock
 from engine.records import Actor
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import RepresentativeIntake
 from tests.api.conftest import Api
 from tests.flow import Driver, open_case

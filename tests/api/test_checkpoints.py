@@ -17,8 +17,8 @@ from api.scheduler import Ticker
 from engine.audit import event_hash
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from engine.timers import TimerService
+from mediation.engine import MediationEngine as Engine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import build_world

@@ -24,7 +24,7 @@ from documents import (
 )
 from engine.errors import ConcurrentUpdate, InvalidInput
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.flow import Driver, open_case
 from tests.world import APPLICANT_ID, World
 from workflows.kinds import AGREEMENT, AGREEMENT_SCAN

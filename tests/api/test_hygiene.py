@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from api.hygiene import check_text, text_problem
 from api.keys import load_token_key
 from engine.errors import InvalidInput
-from engine.models import METADATA
+from mediation.models import METADATA
 from tests.api.conftest import PASSWORD, Api
 
 BAD_TEXT = ["王\x00秀英", "王\x07秀英", "\u202e英秀王", "王\u2066秀英", "王\x9b秀英"]

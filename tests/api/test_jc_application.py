@@ -23,7 +23,7 @@ from api.services.own_signing import OwnActSigning
 from documents import Verdict
 from engine.errors import GuardRejected, InvalidInput, ServiceStepRefused
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import RepresentativeIntake
 from tests.api.conftest import PNG, Recording
 from tests.flow import Driver

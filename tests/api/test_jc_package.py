@@ -15,7 +15,7 @@ from api.errors import PiiNotPermitted
 from api.services.jc_package import confirmation_package
 from api.settings import Settings
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.flow import open_case
 from tests.world import APPLICANT_ID, World
 

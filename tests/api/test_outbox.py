@@ -19,7 +19,7 @@ import pytest
 
 from api.outbox import OutboxDispatcher, WebhookSender, backoff, build_senders, signature
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.world import World
 
 SECRET = "s3cret"

@@ -22,7 +22,7 @@ from api.services.own_signing import OwnActSigning
 from documents import Verdict, event_of
 from engine.errors import InvalidInput
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.api.conftest import PNG, Recording
 from tests.flow import Driver, open_case
 from tests.world import APPLICANT_ID, RESPONDENT_ID, World

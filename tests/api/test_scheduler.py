@@ -10,8 +10,8 @@ from pathlib import Path
 from api.scheduler import Ticker, TickSummary, start_background
 from engine.calendar import SHANGHAI
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from engine.timers import TimerService
+from mediation.engine import MediationEngine as Engine
 from tests.flow import open_case
 from tests.world import World
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from engine.errors import ConcurrentUpdate
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.conftest import make_engine
 from tests.world import build_world
 

@@ -19,11 +19,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from api.wiring import make_sa_engine
 from engine.errors import EngineError
-from engine.models import METADATA
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from engine.timers import TimerService
 from mediation import aggregates, facts, queries
+from mediation.engine import MediationEngine as Engine
+from mediation.models import METADATA
 from mediation.statistics import case_statistics, subtree_statistics
 from tests.conftest import START, make_engine
 from tests.engine import statistics_recount

@@ -18,7 +18,7 @@ from engine.errors import (
     TransitionNotAllowed,
 )
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import PartyIntake, PartyRole
 from tests.flow import open_case
 from tests.world import APPLICANT_ID, World

@@ -16,9 +16,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from api.wiring import make_sa_engine
 from engine.calendar import WorkingCalendar
 from engine.errors import EngineError
-from engine.models import METADATA
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
+from mediation.models import METADATA
 from tests.conftest import START, make_engine
 from tests.world import build_world
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from engine.calendar import SHANGHAI, WorkingCalendar
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from engine.timers import TimerService
+from mediation.engine import MediationEngine as Engine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.rows import outbox as _outbox

@@ -74,7 +74,6 @@ def test_the_deployment_declares_roles_and_levels_a_spec_leaves_out(tmp_path: Pa
     assert [spec.spec.level_rank(level) for level in ("team", "division")] == [0, 1]
 
 
-@pytest.mark.xfail(strict=True, reason="the engine imports the moved modules until its seams")
 def test_the_flows_here_need_nothing_of_mediation() -> None:
     """The engine, these hooks and these flows, loaded alone: no workflows, api or
     mediation module comes with them."""

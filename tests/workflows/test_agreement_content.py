@@ -12,7 +12,7 @@ import pytest
 
 from engine.errors import InvalidInput
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.flow import Driver, open_case
 from tests.world import World
 from workflows.agreement_content import agreement_fields

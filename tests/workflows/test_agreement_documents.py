@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from engine.calendar import WorkingCalendar
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import World, build_world

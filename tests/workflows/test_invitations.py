@@ -7,7 +7,7 @@ import pytest
 
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.flow import Driver, open_case
 from tests.rules import rule
 from tests.world import World

@@ -16,8 +16,8 @@ import pytest
 from engine.calendar import SHANGHAI
 from engine.errors import GuardRejected, PayloadInvalid
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from engine.timers import TimerService
+from mediation.engine import MediationEngine as Engine
 from tests.flow import Driver, open_case
 from tests.rules import rule
 from tests.world import World

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from api.wiring import load_registry
 from engine.errors import InvalidInput
 from engine.fields import FieldSpec
-from engine.models import METADATA
 from engine.records import Actor
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import ORIGIN_LABELS, Origin
+from mediation.models import METADATA
 from tests.rules import DOMAIN_FILE, rule
 from tests.world import World
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from mediation import aggregates, facts
+from mediation.engine import MediationEngine as Engine
 from mediation.statistics import case_statistics
 from tests.flow import Driver, open_case
 from tests.rules import rule

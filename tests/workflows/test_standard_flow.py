@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import GuardRejected, InvalidInput, ReasonRequired, RoleNotPermitted
 from engine.ports import FixedClock
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.flow import Driver, open_case
 from tests.rows import outbox as _outbox
 from tests.rows import timers as _timers

@@ -12,8 +12,8 @@ from engine.calendar import SHANGHAI, months_later
 from engine.errors import GuardRejected, InvalidInput, PayloadInvalid
 from engine.models.org import OrgKind
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from engine.timers import TimerService
+from mediation.engine import MediationEngine as Engine
 from mediation.intake import CaseIntake, PartyIntake, PartyRole, RepresentativeIntake
 from mediation.statistics import CaseStatistics, case_statistics
 from tests.flow import Driver, open_case

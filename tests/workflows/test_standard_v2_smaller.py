@@ -9,7 +9,7 @@ import pytest
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
 from engine.records import SignatureRecord
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.flow import Driver, open_case
 from tests.world import World
 

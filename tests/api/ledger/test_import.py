@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from api.ledger import IMPORT_TRIGGER, LedgerRejected, import_ledger
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
-from engine.runtime import Engine
 from mediation import aggregates, facts
+from mediation.engine import MediationEngine as Engine
 from mediation.queries import CaseFilters, list_cases
 from mediation.statistics import case_statistics
 from tests.api.ledger.books import row, workbook

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 
 from api.ledger import LedgerRejected, import_ledger, read
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from tests.api.ledger.books import row, workbook
 from tests.api.ledger.test_import import ledger_engine  # noqa: F401 (the fixture)
 from tests.world import World

@@ -14,7 +14,7 @@ from engine.calendar import SHANGHAI, WorkingCalendar
 from engine.models.org import Membership, User
 from engine.ports import FixedClock
 from engine.records import Actor
-from engine.runtime import Engine
+from mediation.engine import MediationEngine as Engine
 from mediation.vocabulary import Role
 from tests.api.ledger.books import row, workbook
 from tests.conftest import make_database, make_engine

@@ -1,0 +1,24 @@
+"""The engine as mediation runs it: the generic Engine, the mediation case opening
+(受理登记, mediation/opening.py) and the per-case statistics facts kept on every change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.firing import CaseObserver
+from engine.repository import Tx
+from engine.runtime import Engine
+from mediation import facts
+from mediation.opening import CaseOpening
+
+
+class MediationEngine(CaseOpening, Engine):
+    """Construct once per process, as the Engine; it is thread-safe."""
+
+    def __init__(self, *args: Any, observers: Sequence[CaseObserver] = (), **kwargs: Any) -> None:
+        super().__init__(*args, observers=(self._refresh_facts, *observers), **kwargs)
+
+    def _refresh_facts(self, tx: Tx, case_id: int) -> None:
+        """R-STATS: the case's facts and the counts they add to, in the changing transaction."""
+        facts.refresh(tx, self.registry, self.calendar, case_id)
