@@ -44,6 +44,9 @@ class FirePath:
     """What every Engine operation stands on: its collaborators, loading a case within the
     actor's scope, and firing one transition."""
 
+    # what guards and actions receive; a host extends it with its domain's records
+    context_class: type[TransitionContext] = TransitionContext
+
     def __init__(
         self,
         database: Database,
@@ -261,7 +264,7 @@ class FirePath:
         compiled: CompiledSpec,
         bound: BoundTransition,
     ) -> TransitionContext:
-        return TransitionContext(
+        return self.context_class(
             tx=tx,
             case=case,
             actor=actor,

@@ -189,28 +189,9 @@ class TransitionContext:
             self._cache[key] = load()
         return self._cache[key]
 
-    def parties(self) -> list[CasePartyRecord]:
-        result: list[CasePartyRecord] = self._cached(
-            "parties", lambda: self._tx.case_parties(self.case.id)
-        )
-        return result
-
     def assignments(self) -> list[AssignmentRecord]:
         result: list[AssignmentRecord] = self._cached(
             "assignments", lambda: self._tx.assignments(self.case.id)
-        )
-        return result
-
-    def category(self) -> CategoryRecord:
-        result: CategoryRecord | None = self._cached(
-            "category", lambda: self._tx.category(self.case.category_code)
-        )
-        assert result is not None, "cases reference categories by foreign key"
-        return result
-
-    def signatures(self) -> list[SignatureRecord]:
-        result: list[SignatureRecord] = self._cached(
-            "signatures", lambda: self._tx.signatures(self.case.id)
         )
         return result
 
@@ -224,10 +205,6 @@ class TransitionContext:
     def latest_document(self, kind: str) -> DocumentRecord | None:
         versions = self.documents(kind)
         return versions[-1] if versions else None
-
-    def visits(self) -> list[VisitRecord]:
-        result: list[VisitRecord] = self._cached("visits", lambda: self._tx.visits(self.case.id))
-        return result
 
     def user_exists(self, user_id: int) -> bool:
         return self._tx.user_exists(user_id)
@@ -270,12 +247,6 @@ class TransitionContext:
         """A declared field's typed value (checked before any guard ran), or `default`."""
         return self.values.get(key, default)
 
-    def party_of(self, party_id: int) -> CasePartyRecord:
-        for party in self.parties():
-            if party.party_id == party_id:
-                return party
-        raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
-
     def text(self, key: str, label: str, *, required: bool = True) -> str | None:
         """A non-empty string from the payload, or a clear InvalidInput naming the field."""
         value = self.payload.get(key)
@@ -301,14 +272,6 @@ class TransitionContext:
         assert isinstance(value, str)
         return value
 
-    def case_party(self, key: str = "party_id") -> CasePartyRecord:
-        """The case party the payload names by `party_id` (parties.id)."""
-        party_id = self.integer(key, "当事人")
-        for party in self.parties():
-            if party.party_id == party_id:
-                return party
-        raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field=key)
-
     # --- writing (actions only) ----------------------------------------------------------
 
     def _writer(self) -> Tx:
@@ -326,31 +289,6 @@ class TransitionContext:
         data[key] = value
         self.changes["data"] = data
 
-    def record_consent(self, party: CasePartyRecord, consent: str, source: str) -> None:
-        self._writer().set_consent(party.id, consent, source, self.now)
-        self._cache.pop("parties", None)
-
-    def correct_address(self, party: CasePartyRecord, address: str) -> None:
-        """Correct a party's address (the event keeps the old and the new one)."""
-        self._writer().set_party_address(party.party_id, address)
-        self.update_data(
-            "address_corrections",
-            [
-                *self.data.get("address_corrections", []),
-                {
-                    "party_id": party.party_id,
-                    "from": party.address,
-                    "to": address,
-                    "at": self.now.isoformat(),
-                },
-            ],
-        )
-        self._cache.pop("parties", None)
-
-    def acknowledge_notice(self, party: CasePartyRecord) -> None:
-        self._writer().acknowledge_notice(party.id, self.now)
-        self._cache.pop("parties", None)
-
     def assign(self, user_id: int, role: str, *, parties_consented: bool) -> None:
         self._writer().add_assignment(self.case.id, user_id, role, self.now, parties_consented)
         self._cache.pop("assignments", None)
@@ -359,22 +297,6 @@ class TransitionContext:
         ended = self._writer().end_assignment(self.case.id, user_id, role, self.now)
         self._cache.pop("assignments", None)
         return ended
-
-    def add_session(
-        self, *, place: str, public: bool, attendees: list[str], record: str, held_at: datetime
-    ) -> None:
-        level = self.changes.get("level", self.case.level)
-        self._writer().add_session(
-            case_id=self.case.id,
-            state=self.case.state,
-            level=level,
-            held_at=held_at,
-            place=place,
-            public=public,
-            attendees=attendees,
-            record=record,
-            recorder_id=self.actor.user_id,
-        )
 
     def record_document(
         self, kind: str, sha256: str, *, field: str, allow_same: bool = False
@@ -413,50 +335,6 @@ class TransitionContext:
         )
         self._cache.pop(f"documents:{kind}", None)
         return DocumentRecord(document_id, kind, version, sha256, parent_id, self.now)
-
-    def add_signature(
-        self,
-        signer_kind: str,
-        *,
-        party_id: int | None,
-        method: str,
-        document_id: int | None = None,
-        signer_name: str | None = None,
-    ) -> None:
-        """Record a signature; `document_id` is the document version that carries it;
-        `signer_name` names who signed for the party (a legal representative)."""
-        self._writer().add_signature(
-            signer_name=signer_name,
-            case_id=self.case.id,
-            signer_kind=signer_kind,
-            party_id=party_id,
-            user_id=self.actor.user_id,
-            method=method,
-            signed_at=self.now,
-            document_id=document_id,
-        )
-        self._cache.pop("signatures", None)
-
-    def add_visit(
-        self,
-        *,
-        term_index: int | None,
-        performance: str,
-        satisfaction: str | None,
-        new_risks: str | None,
-        notes: str,
-    ) -> None:
-        self._writer().add_visit(
-            case_id=self.case.id,
-            term_index=term_index,
-            visited_at=self.now,
-            visitor_id=self.actor.user_id,
-            performance=performance,
-            satisfaction=satisfaction,
-            new_risks=new_risks,
-            notes=notes,
-        )
-        self._cache.pop("visits", None)
 
     def schedule(
         self,

@@ -10,11 +10,14 @@ from engine.firing import CaseObserver
 from engine.repository import Tx
 from engine.runtime import Engine
 from mediation import facts
+from mediation.context import MediationContext
 from mediation.opening import CaseOpening
 
 
 class MediationEngine(CaseOpening, Engine):
     """Construct once per process, as the Engine; it is thread-safe."""
+
+    context_class = MediationContext
 
     def __init__(self, *args: Any, observers: Sequence[CaseObserver] = (), **kwargs: Any) -> None:
         super().__init__(*args, observers=(self._refresh_facts, *observers), **kwargs)

@@ -12,25 +12,25 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import InvalidInput
-from engine.hooks import TransitionContext
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 APPLICATION = "confirmation_application"
 KEY = "jc_application"
 
 
-def _court(ctx: TransitionContext) -> int | None:
+def _court(ctx: MediationContext) -> int | None:
     court: int | None = ctx.value("court_id", ctx.case.referring_court_id)
     return court
 
 
-def _prepared(ctx: TransitionContext) -> dict[str, Any] | None:
+def _prepared(ctx: MediationContext) -> dict[str, Any] | None:
     prepared = ctx.data.get(KEY)
     return dict(prepared) if isinstance(prepared, dict) else None
 
 
 @HOOKS.action("prepare_confirmation_application")
-def prepare_confirmation_application(ctx: TransitionContext) -> None:
+def prepare_confirmation_application(ctx: MediationContext) -> None:
     """The application for these applicants and this court; nobody has signed it yet."""
     applicants = sorted(int(p) for p in ctx.value("applicants"))
     if set(applicants) != {p.party_id for p in ctx.parties()}:
@@ -62,7 +62,7 @@ def prepare_confirmation_application(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("record_application_signature")
-def record_application_signature(ctx: TransitionContext) -> None:
+def record_application_signature(ctx: MediationContext) -> None:
     """One applicant signed the prepared application (their own act: see the service)."""
     prepared = _prepared(ctx)
     if prepared is None:
@@ -87,7 +87,7 @@ def record_application_signature(ctx: TransitionContext) -> None:
 
 
 @HOOKS.guard("application_signed_by_every_applicant")
-def application_signed_by_every_applicant(ctx: TransitionContext) -> str | None:
+def application_signed_by_every_applicant(ctx: MediationContext) -> str | None:
     """R-JC-PACKAGE: the application filed is the one every applicant signed themselves."""
     prepared = _prepared(ctx)
     if prepared is None:
@@ -109,7 +109,7 @@ def application_signed_by_every_applicant(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.action("file_signed_application")
-def file_signed_application(ctx: TransitionContext) -> None:
+def file_signed_application(ctx: MediationContext) -> None:
     """The filing names the signed version of the application it sent to the court."""
     prepared = _prepared(ctx) or {}
     confirmation = dict(ctx.data.get("confirmation", {}))
@@ -119,7 +119,7 @@ def file_signed_application(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("close_confirmation_application")
-def close_confirmation_application(ctx: TransitionContext) -> None:
+def close_confirmation_application(ctx: MediationContext) -> None:
     """不予受理 / 撤回: that application is spent; applying again needs a new signed one."""
     if KEY in ctx.data:
         ctx.update_data(KEY, None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from engine.hooks import TransitionContext
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 PANEL_OFFICIALS = ("judge", "prosecutor", "police")
@@ -23,7 +23,7 @@ def _names(parties: list[str]) -> str:
 
 
 @HOOKS.guard("all_parties_consented")
-def all_parties_consented(ctx: TransitionContext) -> str | None:
+def all_parties_consented(ctx: MediationContext) -> str | None:
     """R-START: mediation is voluntary; every party must have agreed to it."""
     waiting = [p.name for p in ctx.parties() if p.consent != "consented"]
     if waiting:
@@ -32,7 +32,7 @@ def all_parties_consented(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("notice_acknowledged")
-def notice_acknowledged(ctx: TransitionContext) -> str | None:
+def notice_acknowledged(ctx: MediationContext) -> str | None:
     """R-NOTICE: the rights-and-duties notice is acknowledged before the first session."""
     waiting = [p.name for p in ctx.parties() if p.notice_acknowledged_at is None]
     if waiting:
@@ -41,7 +41,7 @@ def notice_acknowledged(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("within_session_limit")
-def within_session_limit(ctx: TransitionContext) -> str | None:
+def within_session_limit(ctx: MediationContext) -> str | None:
     """Local tier limits (e.g. 江阴“331”): attempts allowed at this level before moving up."""
     limit = ctx.source_state.max_sessions
     if limit is not None and ctx.case.state_sessions >= limit:
@@ -53,7 +53,7 @@ def within_session_limit(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("risk_allows_dest_level")
-def risk_allows_dest_level(ctx: TransitionContext) -> str | None:
+def risk_allows_dest_level(ctx: MediationContext) -> str | None:
     """R-RISK: high-risk disputes skip the lower tiers."""
     risk = ctx.spec.risk(ctx.case.risk_level)
     dest_level = ctx.dest_state.level
@@ -66,7 +66,7 @@ def risk_allows_dest_level(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("grid_assigned")
-def grid_assigned(ctx: TransitionContext) -> str | None:
+def grid_assigned(ctx: MediationContext) -> str | None:
     """Grid-level mediation needs the grid and its 中心户."""
     if ctx.case.grid_id is None:
         return "未能按当事人住址匹配到网格，请先登记住址或直接由调解室受理"
@@ -76,7 +76,7 @@ def grid_assigned(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("mediator_assigned")
-def mediator_assigned(ctx: TransitionContext) -> str | None:
+def mediator_assigned(ctx: MediationContext) -> str | None:
     """R-MEDIATOR: at least one mediator presides."""
     if not any(a.active and a.role == "mediator" for a in ctx.assignments()):
         return "尚未指派调解员（人民调解法第19条）"
@@ -84,7 +84,7 @@ def mediator_assigned(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("panel_assembled")
-def panel_assembled(ctx: TransitionContext) -> str | None:
+def panel_assembled(ctx: MediationContext) -> str | None:
     """三官一律: a lawyer and at least one of judge/prosecutor/police, invited with consent."""
     active = [a for a in ctx.assignments() if a.active]
     missing: list[str] = []
@@ -105,7 +105,7 @@ def panel_assembled(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("oral_agreement_permitted")
-def oral_agreement_permitted(ctx: TransitionContext) -> str | None:
+def oral_agreement_permitted(ctx: MediationContext) -> str | None:
     """R-WRITTEN-REQUIRED: money or other civil obligations, or a party's request, need writing."""
     if ctx.value("has_monetary_terms"):
         return "协议涉及金钱给付等民事权利义务，须制作书面调解协议书（司法部规定第34条）"
@@ -114,12 +114,12 @@ def oral_agreement_permitted(ctx: TransitionContext) -> str | None:
     return None
 
 
-def _signed(ctx: TransitionContext, kind: str) -> list[int | None]:
+def _signed(ctx: MediationContext, kind: str) -> list[int | None]:
     return [s.party_id for s in ctx.signatures() if s.signer_kind == kind]
 
 
 @HOOKS.guard("parties_may_sign")
-def parties_may_sign(ctx: TransitionContext) -> str | None:
+def parties_may_sign(ctx: MediationContext) -> str | None:
     """Signing order: parties first; the mediator and the seal come after every party."""
     if _signed(ctx, "mediator") or _signed(ctx, "seal"):
         return "调解员或印章已签署，当事人不能再签"
@@ -132,7 +132,7 @@ def parties_may_sign(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("mediator_may_sign")
-def mediator_may_sign(ctx: TransitionContext) -> str | None:
+def mediator_may_sign(ctx: MediationContext) -> str | None:
     """The mediator signs after every party and only once, and must preside over the case."""
     unsigned = [p.name for p in ctx.parties() if p.party_id not in _signed(ctx, "party")]
     if unsigned:
@@ -150,7 +150,7 @@ def mediator_may_sign(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("seal_may_apply")
-def seal_may_apply(ctx: TransitionContext) -> str | None:
+def seal_may_apply(ctx: MediationContext) -> str | None:
     """R-AGREEMENT-EFFECT: the seal comes last, after every party and the mediator."""
     unsigned = [p.name for p in ctx.parties() if p.party_id not in _signed(ctx, "party")]
     if unsigned:
@@ -163,7 +163,7 @@ def seal_may_apply(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("esign_permitted")
-def esign_permitted(ctx: TransitionContext) -> str | None:
+def esign_permitted(ctx: MediationContext) -> str | None:
     """R-ESIGN-EXCLUDE: marriage, adoption and inheritance agreements are signed on paper."""
     if ctx.category().excluded_from_esign and ctx.value("method") == "electronic":
         return (
@@ -174,7 +174,7 @@ def esign_permitted(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("confirmation_admissible")
-def confirmation_admissible(ctx: TransitionContext) -> str | None:
+def confirmation_admissible(ctx: MediationContext) -> str | None:
     """R-JC-EXCLUDE and R-ORAL: only written agreements outside the excluded matters."""
     if ctx.category().excluded_from_confirmation:
         return f"“{ctx.category().name}”类纠纷不属于司法确认受理范围（民诉法解释第355条）"
@@ -184,7 +184,7 @@ def confirmation_admissible(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("within_confirmation_window")
-def within_confirmation_window(ctx: TransitionContext) -> str | None:
+def within_confirmation_window(ctx: MediationContext) -> str | None:
     """R-JC-WINDOW: apply within 30 days of the agreement taking effect."""
     effective = ctx.case.agreement_effective_at
     if effective is None:
@@ -196,7 +196,7 @@ def within_confirmation_window(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("judge_not_on_panel")
-def judge_not_on_panel(ctx: TransitionContext) -> str | None:
+def judge_not_on_panel(ctx: MediationContext) -> str | None:
     """R-JC-SEPARATION: a judge who sat in the 三官一律 panel must not review its confirmation."""
     if any(a.role == "judge" and a.user_id == ctx.actor.user_id for a in ctx.assignments()):
         return "您曾参加本案三官一律联合调解，依法应当回避，不能审查本案司法确认"
@@ -204,7 +204,7 @@ def judge_not_on_panel(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("review_not_extended")
-def review_not_extended(ctx: TransitionContext) -> str | None:
+def review_not_extended(ctx: MediationContext) -> str | None:
     """R-JC-REVIEW: the 15-day review may be extended once, by 10 days."""
     if ctx.data.get("confirmation", {}).get("extended"):
         return "审查期限已延长过一次（最多延长10日）"
@@ -212,7 +212,7 @@ def review_not_extended(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("performance_complete")
-def performance_complete(ctx: TransitionContext) -> str | None:
+def performance_complete(ctx: MediationContext) -> str | None:
     """R-CLOSE: a case closes when performance completes."""
     visits = ctx.visits()
     if not visits:
@@ -223,7 +223,7 @@ def performance_complete(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("agreement_present")
-def agreement_present(ctx: TransitionContext) -> str | None:
+def agreement_present(ctx: MediationContext) -> str | None:
     """Signing needs a drafted written agreement."""
     if not ctx.data.get("agreement") or ctx.data["agreement"].get("oral"):
         return "尚未拟定书面调解协议"
@@ -236,7 +236,7 @@ _MONEY_WORDS = re.compile(r"\d\s*(元|万元|块)|[¥￥]|人民币|赔偿|给�
 
 
 @HOOKS.guard("police_report_recorded")
-def police_report_recorded(ctx: TransitionContext) -> str | None:
+def police_report_recorded(ctx: MediationContext) -> str | None:
     """R-RISK: at a level the scale marks `report_to_police`, mediation waits for the report."""
     risk = ctx.spec.risk(ctx.case.risk_level)
     if risk is None or not risk.report_to_police:
@@ -250,7 +250,7 @@ def police_report_recorded(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("notice_acknowledged_by_every_party")
-def notice_acknowledged_by_every_party(ctx: TransitionContext) -> str | None:
+def notice_acknowledged_by_every_party(ctx: MediationContext) -> str | None:
     """R-NOTICE: every party acknowledges the notice before any agreement, written or oral."""
     waiting = [p.name for p in ctx.parties() if p.notice_acknowledged_at is None]
     if waiting:
@@ -259,7 +259,7 @@ def notice_acknowledged_by_every_party(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("oral_agreement_without_obligations")
-def oral_agreement_without_obligations(ctx: TransitionContext) -> str | None:
+def oral_agreement_without_obligations(ctx: MediationContext) -> str | None:
     """R-WRITTEN-REQUIRED: read from what was agreed, never from a self-declared flag: any
     term (money or another obligation), or content that speaks of money, needs writing."""
     if ctx.value("terms"):
@@ -272,13 +272,13 @@ def oral_agreement_without_obligations(ctx: TransitionContext) -> str | None:
     return None
 
 
-def _window_closes(ctx: TransitionContext) -> datetime | None:
+def _window_closes(ctx: MediationContext) -> datetime | None:
     effective = ctx.case.agreement_effective_at
     return None if effective is None else ctx.due(effective, CONFIRMATION_WINDOW_DAYS)
 
 
 @HOOKS.guard("confirmation_window_closed_or_waived")
-def confirmation_window_closed_or_waived(ctx: TransitionContext) -> str | None:
+def confirmation_window_closed_or_waived(ctx: MediationContext) -> str | None:
     """R-JC-WINDOW: follow-up starts when the 30 days end, or earlier only when every party
     has declined judicial confirmation in writing."""
     closes = _window_closes(ctx)
@@ -295,7 +295,7 @@ def confirmation_window_closed_or_waived(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("review_period_running")
-def review_period_running(ctx: TransitionContext) -> str | None:
+def review_period_running(ctx: MediationContext) -> str | None:
     """R-JC-REVIEW: the 15 days may be extended only while they run."""
     accepted = ctx.data.get("confirmation", {}).get("accepted_at")
     if accepted is None:
@@ -307,7 +307,7 @@ def review_period_running(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("every_term_performed")
-def every_term_performed(ctx: TransitionContext) -> str | None:
+def every_term_performed(ctx: MediationContext) -> str | None:
     """R-CLOSE: every term performed, each by its own latest visit; an agreement without
     terms (oral) by the latest visit."""
     visits = ctx.visits()
@@ -329,7 +329,7 @@ def every_term_performed(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("every_party_consented_to_extension")
-def every_party_consented_to_extension(ctx: TransitionContext) -> str | None:
+def every_party_consented_to_extension(ctx: MediationContext) -> str | None:
     """R-DL-PM: longer than a month only with each party's own recorded consent."""
     consents = set(ctx.data.get("extension_consents", {}))
     waiting = [p.name for p in ctx.parties() if str(p.party_id) not in consents]
@@ -339,7 +339,7 @@ def every_party_consented_to_extension(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("presiding_mediator_may_sign")
-def presiding_mediator_may_sign(ctx: TransitionContext) -> str | None:
+def presiding_mediator_may_sign(ctx: MediationContext) -> str | None:
     """R-MEDIATOR: as `mediator_may_sign`, but a 中心户 signs only an agreement reached at the
     grid: a room or panel case is signed by its appointed mediator."""
     verdict = mediator_may_sign(ctx)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import InvalidInput
-from engine.hooks import TransitionContext
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 
-def _invitations(ctx: TransitionContext) -> list[dict[str, Any]]:
+def _invitations(ctx: MediationContext) -> list[dict[str, Any]]:
     return [dict(i) for i in ctx.data.get("invitations", [])]
 
 
@@ -25,7 +25,7 @@ def _find(invitations: list[dict[str, Any]], name: str) -> dict[str, Any] | None
 
 
 @HOOKS.action("invite_participant")
-def invite_participant(ctx: TransitionContext) -> None:
+def invite_participant(ctx: MediationContext) -> None:
     """R-INVITE: who is invited and in what capacity; no party has consented yet."""
     invitations = _invitations(ctx)
     name = str(ctx.value("name")).strip()
@@ -45,7 +45,7 @@ def invite_participant(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("record_invitation_consent")
-def record_invitation_consent(ctx: TransitionContext) -> None:
+def record_invitation_consent(ctx: MediationContext) -> None:
     """R-INVITE: one party's consent to (or refusal of) one invitee, with its time."""
     invitations = _invitations(ctx)
     invitee = _find(invitations, str(ctx.value("invitee")))
@@ -61,7 +61,7 @@ def record_invitation_consent(ctx: TransitionContext) -> None:
 
 
 @HOOKS.guard("invitees_consented")
-def invitees_consented(ctx: TransitionContext) -> str | None:
+def invitees_consented(ctx: MediationContext) -> str | None:
     """R-INVITE: every invitee the session's attendees name has every party's consent."""
     attendees = {str(a).strip() for a in ctx.value("attendees", []) or []}
     parties = {str(p.party_id): p.name for p in ctx.parties()}

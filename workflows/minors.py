@@ -4,12 +4,12 @@ present. (Who signs for the minor: workflows/actions.py and api/services/own_sig
 
 from __future__ import annotations
 
-from engine.hooks import TransitionContext
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 
 @HOOKS.guard("representatives_attended")
-def representatives_attended(ctx: TransitionContext) -> str | None:
+def representatives_attended(ctx: MediationContext) -> str | None:
     """Every minor party's representative is named among the session's attendees."""
     present = {str(a).strip() for a in ctx.value("attendees", []) or []}
     absent = [

@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from engine.calendar import SHANGHAI, months_later
-from engine.hooks import TransitionContext
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 OBJECTION_WINDOW = "objection_window"  # timer name
@@ -27,20 +27,20 @@ THIRD_PARTY_OBJECTION_MONTHS = 6
 RULED = ("confirmed", "rejected")
 
 
-def _confirmation(ctx: TransitionContext) -> dict[str, Any]:
+def _confirmation(ctx: MediationContext) -> dict[str, Any]:
     confirmation: dict[str, Any] = ctx.data.get("confirmation", {})
     return confirmation
 
 
-def _objections(ctx: TransitionContext) -> list[dict[str, Any]]:
+def _objections(ctx: MediationContext) -> list[dict[str, Any]]:
     return list(_confirmation(ctx).get("objections", []))
 
 
-def _update(ctx: TransitionContext, **changes: Any) -> None:
+def _update(ctx: MediationContext, **changes: Any) -> None:
     ctx.update_data("confirmation", {**_confirmation(ctx), **changes})
 
 
-def _ruled_on(ctx: TransitionContext) -> date | None:
+def _ruled_on(ctx: MediationContext) -> date | None:
     decided = _confirmation(ctx).get("decided_at")
     if _confirmation(ctx).get("outcome") not in RULED or not decided:
         return None
@@ -51,14 +51,14 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
-def party_deadline(ctx: TransitionContext, received_on: date) -> date:
+def party_deadline(ctx: MediationContext, received_on: date) -> date:
     """The last day a party may object: 15 days from receipt, moved past a closing holiday
     by the deployment's calendar as every statutory period is."""
     return ctx.due(_start_of(received_on), PARTY_OBJECTION_DAYS).astimezone(SHANGHAI).date()
 
 
 @HOOKS.action("open_objection_window")
-def open_objection_window(ctx: TransitionContext) -> None:
+def open_objection_window(ctx: MediationContext) -> None:
     """R-JC-OBJECT: after a ruling the parties have 15 days to object; counted here from the
     ruling, the earliest day they can have received it."""
     ctx.cancel_timers(kind="period", name=OBJECTION_WINDOW)
@@ -74,21 +74,21 @@ def open_objection_window(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("close_objection_window")
-def close_objection_window(ctx: TransitionContext) -> None:
+def close_objection_window(ctx: MediationContext) -> None:
     """R-JC-OBJECT: the parties' 15 days from the ruling have run (recorded, not a refusal:
     a party who received the ruling later keeps their own 15 days)."""
     _update(ctx, objection_window_closed_at=ctx.now.isoformat())
 
 
 @HOOKS.guard("ruling_issued")
-def ruling_issued(ctx: TransitionContext) -> str | None:
+def ruling_issued(ctx: MediationContext) -> str | None:
     if _ruled_on(ctx) is None:
         return "本案尚无司法确认裁定，无从提出异议"
     return None
 
 
 @HOOKS.guard("objection_in_time")
-def objection_in_time(ctx: TransitionContext) -> str | None:
+def objection_in_time(ctx: MediationContext) -> str | None:
     """R-JC-OBJECT: 15 days from receipt for a party, 6 months from knowing for a third party."""
     ruled = _ruled_on(ctx)
     today = ctx.now.astimezone(SHANGHAI).date()
@@ -126,14 +126,14 @@ def objection_in_time(ctx: TransitionContext) -> str | None:
 
 
 @HOOKS.guard("objection_pending")
-def objection_pending(ctx: TransitionContext) -> str | None:
+def objection_pending(ctx: MediationContext) -> str | None:
     if not any(o["decision"] is None for o in _objections(ctx)):
         return "没有待审查的异议"
     return None
 
 
 @HOOKS.action("record_objection")
-def record_objection(ctx: TransitionContext) -> None:
+def record_objection(ctx: MediationContext) -> None:
     """R-JC-OBJECT: who objects, when they received (or learned of) the ruling, when they
     objected, and why; the court then decides it."""
     party_id = ctx.value("party_id") if ctx.value("objector_kind") == "party" else None
@@ -152,7 +152,7 @@ def record_objection(ctx: TransitionContext) -> None:
     _update(ctx, objections=[*_objections(ctx), objection])
 
 
-def _decide(ctx: TransitionContext, decision: str) -> dict[str, Any]:
+def _decide(ctx: MediationContext, decision: str) -> dict[str, Any]:
     objections = _objections(ctx)
     index = next(i for i, o in enumerate(objections) if o["decision"] is None)
     objections[index] = {
@@ -166,13 +166,13 @@ def _decide(ctx: TransitionContext, decision: str) -> dict[str, Any]:
     return objections[index]
 
 
-def _tell_parties(ctx: TransitionContext, objection: dict[str, Any]) -> None:
+def _tell_parties(ctx: MediationContext, objection: dict[str, Any]) -> None:
     body = {"decision": objection["decision"], "objector": objection["objector"]}
     ctx.notify("objection_decided", "parties", body)
 
 
 @HOOKS.action("dismiss_objection")
-def dismiss_objection(ctx: TransitionContext) -> None:
+def dismiss_objection(ctx: MediationContext) -> None:
     """R-JC-OBJECT: 异议不成立，裁定驳回 — the ruling stands."""
     decided = _decide(ctx, "dismissed")
     ctx.notify(
@@ -181,7 +181,7 @@ def dismiss_objection(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("uphold_objection")
-def uphold_objection(ctx: TransitionContext) -> None:
+def uphold_objection(ctx: MediationContext) -> None:
     """R-JC-OBJECT: 异议成立，裁定撤销原裁定 — the ruling no longer stands."""
     decided = _decide(ctx, "upheld")
     previous = _confirmation(ctx).get("outcome")

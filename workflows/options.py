@@ -7,6 +7,7 @@ same lists, so a form offers exactly what firing will accept (and nothing out of
 from __future__ import annotations
 
 from engine.hooks import FieldSpec, FieldType, Option, TransitionContext
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 ROLE_LABELS = {
@@ -32,7 +33,7 @@ def _district(path: str | None) -> str:
 def case_parties(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """The parties of this case."""
     del field
-    return [Option(p.party_id, p.name) for p in ctx.parties()]
+    return [Option(p.party_id, p.name) for p in MediationContext.of(ctx).parties()]
 
 
 @HOOKS.options_for(FieldType.user)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.hooks import InvalidInput, TransitionContext
+from engine.hooks import InvalidInput
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 NEXT_SESSION = "next_session"
@@ -20,7 +21,7 @@ MAX_AHEAD = timedelta(days=366)
 
 
 @HOOKS.action("schedule_session")
-def schedule_session(ctx: TransitionContext) -> None:
+def schedule_session(ctx: MediationContext) -> None:
     """Set (or move) the next session: a time still to come, a place, an optional note."""
     at: datetime = ctx.value("at")
     if at <= ctx.now:
@@ -42,7 +43,7 @@ def schedule_session(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("cancel_session")
-def cancel_session(ctx: TransitionContext) -> None:
+def cancel_session(ctx: MediationContext) -> None:
     """Call off the next session (the reason is the event's); nothing is scheduled then."""
     if upcoming_session(ctx.data, ctx.now) is None:
         raise InvalidInput("目前没有已安排、尚未举行的调解", field="reason")

@@ -16,13 +16,14 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.calendar import SHANGHAI
-from engine.hooks import InvalidInput, TransitionContext
+from engine.hooks import InvalidInput
+from mediation.context import MediationContext
 from workflows.agreement_content import agreement_fields, overdue_terms
 from workflows.hookset import HOOKS
 from workflows.kinds import AGREEMENT, AGREEMENT_SCAN
 
 
-def _record_agreement_text(ctx: TransitionContext) -> int | None:
+def _record_agreement_text(ctx: MediationContext) -> int | None:
     """The rendered agreement's new version, when the host rendered one (all or nothing)."""
     digest: str | None = ctx.value("document_sha256")
     if digest is None:
@@ -36,7 +37,7 @@ def _record_agreement_text(ctx: TransitionContext) -> int | None:
 
 
 @HOOKS.action("draft_agreement")
-def draft_agreement(ctx: TransitionContext) -> None:
+def draft_agreement(ctx: MediationContext) -> None:
     """R-AGREEMENT-FIELDS: facts, disputed issues, responsibilities and structured terms."""
     agreement: dict[str, Any] = {
         "oral": False,
@@ -60,7 +61,7 @@ def draft_agreement(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("record_oral_agreement")
-def record_oral_agreement(ctx: TransitionContext) -> None:
+def record_oral_agreement(ctx: MediationContext) -> None:
     """R-ORAL: recorded on a 口头协议登记表 and in effect the day it is reached."""
     content = ctx.value("content")
     ctx.update_data(
@@ -69,7 +70,7 @@ def record_oral_agreement(ctx: TransitionContext) -> None:
     ctx.set_case(resolved_level=ctx.case.level, agreement_effective_at=ctx.now)
 
 
-def _scan_version(ctx: TransitionContext) -> int:
+def _scan_version(ctx: MediationContext) -> int:
     """R-ESIGN-EXCLUDE: a wet signature is proved by the scan that shows it."""
     digest: str | None = ctx.value("scan_sha256")
     if digest is None:
@@ -77,7 +78,7 @@ def _scan_version(ctx: TransitionContext) -> int:
     return ctx.record_document(AGREEMENT_SCAN, digest, field="scan_sha256", allow_same=True).id
 
 
-def _signed_version(ctx: TransitionContext) -> int | None:
+def _signed_version(ctx: MediationContext) -> int | None:
     """The agreement version this electronic signature produced (None without documents)."""
     digest: str | None = ctx.value("document_sha256")
     has_document = ctx.latest_document(AGREEMENT) is not None
@@ -100,7 +101,7 @@ def _beijing_date(at: datetime) -> date:
 
 
 def _sign(
-    ctx: TransitionContext,
+    ctx: MediationContext,
     signer_kind: str,
     party_id: int | None,
     method: str,
@@ -122,12 +123,12 @@ def _sign(
     )
 
 
-def _on_paper(ctx: TransitionContext) -> bool:
+def _on_paper(ctx: MediationContext) -> bool:
     return ctx.category().excluded_from_esign
 
 
 @HOOKS.action("sign_party")
-def sign_party(ctx: TransitionContext) -> None:
+def sign_party(ctx: MediationContext) -> None:
     """A party signs, seals or fingerprints the agreement."""
     party = ctx.party_of(ctx.value("party_id"))
     method = "paper" if _on_paper(ctx) else ctx.value("method")
@@ -139,7 +140,7 @@ def sign_party(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("sign_party_or_representative")
-def sign_party_or_representative(ctx: TransitionContext) -> None:
+def sign_party_or_representative(ctx: MediationContext) -> None:
     """R-MINOR: as `sign_party`, but a party with a legal representative signs through them,
     and the signature row names who signed."""
     party = ctx.party_of(ctx.value("party_id"))
@@ -153,13 +154,13 @@ def sign_party_or_representative(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("sign_mediator")
-def sign_mediator(ctx: TransitionContext) -> None:
+def sign_mediator(ctx: MediationContext) -> None:
     """The presiding mediator signs after the parties (in ink too when the parties must)."""
     _sign(ctx, "mediator", None, "paper" if _on_paper(ctx) else "electronic")
 
 
 @HOOKS.action("apply_seal")
-def apply_seal(ctx: TransitionContext) -> None:
+def apply_seal(ctx: MediationContext) -> None:
     """R-AGREEMENT-EFFECT / R-SEAL: the committee seal comes last; the agreement takes effect.
 
     On paper the seal is the committee's physical seal, shown on the final scan: a wet-only

@@ -7,12 +7,13 @@ from datetime import date, datetime, time
 from typing import Any
 
 from engine.calendar import SHANGHAI
-from engine.hooks import InvalidInput, TransitionContext
+from engine.hooks import InvalidInput
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 
 @HOOKS.action("record_visit")
-def record_visit(ctx: TransitionContext) -> None:
+def record_visit(ctx: MediationContext) -> None:
     """R-FOLLOWUP: performance, satisfaction, new risks and the visitor; settles a due visit."""
     term_index: int | None = ctx.value("term_index")
     terms = ctx.data.get("agreement", {}).get("terms", [])
@@ -51,12 +52,12 @@ def record_visit(ctx: TransitionContext) -> None:
             ctx.set_case(overdue=False)
 
 
-def _visit_overdue_only(ctx: TransitionContext) -> bool:
+def _visit_overdue_only(ctx: MediationContext) -> bool:
     """The case's overdue flag came from a late visit, not from the mediation limit."""
     return bool(ctx.data.get("overdue_reason") == "visit")
 
 
-def _visitor(ctx: TransitionContext) -> int | None:
+def _visitor(ctx: MediationContext) -> int | None:
     """The 中心户 next door if the case has one, else its mediator (R-FOLLOWUP)."""
     active = [a for a in ctx.assignments() if a.active]
     for role in ("central_household", "mediator"):
@@ -67,7 +68,7 @@ def _visitor(ctx: TransitionContext) -> int | None:
 
 
 @HOOKS.action("schedule_followups")
-def schedule_followups(ctx: TransitionContext) -> None:
+def schedule_followups(ctx: MediationContext) -> None:
     """R-FOLLOWUP: one visit after each term's performance deadline, plus the standard visits."""
     visitor = _visitor(ctx)
     visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
@@ -99,7 +100,7 @@ def schedule_followups(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("visit_due")
-def visit_due(ctx: TransitionContext) -> None:
+def visit_due(ctx: MediationContext) -> None:
     """A follow-up visit is due: tell the visitor, and watch for it being late."""
     key = ctx.text("visit", "回访")
     visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
@@ -125,7 +126,7 @@ def visit_due(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("flag_visit_overdue")
-def flag_visit_overdue(ctx: TransitionContext) -> None:
+def flag_visit_overdue(ctx: MediationContext) -> None:
     """A due visit went unrecorded: flag the case and tell the supervisor (超期督办)."""
     key = ctx.text("visit", "回访") or ""
     visits: dict[str, dict[str, Any]] = dict(ctx.data.get("visits_due", {}))
@@ -141,7 +142,7 @@ def flag_visit_overdue(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("urge_performance")
-def urge_performance(ctx: TransitionContext) -> None:
+def urge_performance(ctx: MediationContext) -> None:
     """R-NONPERFORM: urge performance, then advise suing or enforcement if confirmed."""
     confirmed = ctx.data.get("confirmation", {}).get("outcome") == "confirmed"
     urge: dict[str, Any] = {"at": ctx.now.isoformat()}
@@ -158,7 +159,7 @@ def urge_performance(ctx: TransitionContext) -> None:
     ctx.update_data("urges", [*ctx.data.get("urges", []), urge])
 
 
-def _enforcement_deadlines(ctx: TransitionContext) -> list[dict[str, Any]]:
+def _enforcement_deadlines(ctx: MediationContext) -> list[dict[str, Any]]:
     """R-ENFORCE (CPL Art. 250): two years from the last day of each term's performance
     period; a period that ends on a rest day runs to the next working day (Art. 85).
 
@@ -188,7 +189,7 @@ PERIODIC_VISITS_MAX = 12  # a periodic plan is finite; the mediator plans more i
 
 
 @HOOKS.action("schedule_followups_by_risk")
-def schedule_followups_by_risk(ctx: TransitionContext) -> None:
+def schedule_followups_by_risk(ctx: MediationContext) -> None:
     """R-FOLLOWUP: the visits of `schedule_followups`, plus periodic visits for a case whose
     risk level the scale gives `visit_every_days`, until the last term's deadline."""
     schedule_followups(ctx)

@@ -3,7 +3,8 @@ moving to a room, the grid and corrected addresses, and refusing a matter."""
 
 from __future__ import annotations
 
-from engine.hooks import InvalidInput, TransitionContext
+from engine.hooks import InvalidInput
+from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
 # Vocabularies (codes and labels) are data: workflows/vocabularies/<name>.yaml.
@@ -11,7 +12,7 @@ INVITED_ROLES = frozenset({"lawyer", "judge", "prosecutor", "police"})  # R-INVI
 
 
 @HOOKS.action("record_consent")
-def record_consent(ctx: TransitionContext) -> None:
+def record_consent(ctx: MediationContext) -> None:
     """R-START / R-NOTICE: a party agrees to mediation; time and source are kept."""
     party = ctx.party_of(ctx.value("party_id"))
     ctx.record_consent(party, "consented", ctx.value("source"))
@@ -20,7 +21,7 @@ def record_consent(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("record_refusal")
-def record_refusal(ctx: TransitionContext) -> None:
+def record_refusal(ctx: MediationContext) -> None:
     """R-START: one party refusing ends mediation; the refusal is recorded with its source."""
     party = ctx.party_of(ctx.value("party_id"))
     ctx.record_consent(party, "refused", ctx.value("source"))
@@ -28,7 +29,7 @@ def record_refusal(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("assign_member")
-def assign_member(ctx: TransitionContext) -> None:
+def assign_member(ctx: MediationContext) -> None:
     """R-MEDIATOR / R-INVITE: assign a mediator or invite a 三官一律 member."""
     user_id: int = ctx.value("user_id")
     role: str = ctx.value("role")
@@ -47,20 +48,20 @@ def assign_member(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("unassign_member")
-def unassign_member(ctx: TransitionContext) -> None:
+def unassign_member(ctx: MediationContext) -> None:
     """R-MEDIATOR: parties may ask to change the mediator (PML Art. 23)."""
     if ctx.unassign(ctx.value("user_id"), ctx.value("role")) == 0:
         raise InvalidInput("该人员当前未担任此角色", field="user_id")
 
 
 @HOOKS.action("reassess_risk")
-def reassess_risk(ctx: TransitionContext) -> None:
+def reassess_risk(ctx: MediationContext) -> None:
     """R-RISK: change the case's risk level on the spec's scale."""
     ctx.set_case(risk_level=ctx.value("risk_level"))
 
 
 @HOOKS.action("report_to_police")
-def report_to_police(ctx: TransitionContext) -> None:
+def report_to_police(ctx: MediationContext) -> None:
     """R-RISK: a dispute that may turn criminal is reported to the police, with time."""
     station: str = ctx.value("station")
     summary: str = ctx.value("summary")
@@ -73,7 +74,7 @@ def report_to_police(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("move_to_room")
-def move_to_room(ctx: TransitionContext) -> None:
+def move_to_room(ctx: MediationContext) -> None:
     """The case enters the named room's queue at once (its mediators see it); the timer's
     escalation names none and leaves the case with its committee, whose mediators see it."""
     room = ctx.value("room_id")
@@ -82,7 +83,7 @@ def move_to_room(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("record_inadmissible")
-def record_inadmissible(ctx: TransitionContext) -> None:
+def record_inadmissible(ctx: MediationContext) -> None:
     """R-INADMISSIBLE: refuse and record where the matter belongs."""
     referral = ctx.value("referral_advice")
     ctx.update_data("inadmissible", {"referral_advice": referral, "at": ctx.now.isoformat()})
@@ -90,13 +91,13 @@ def record_inadmissible(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("correct_party_address")
-def correct_party_address(ctx: TransitionContext) -> None:
+def correct_party_address(ctx: MediationContext) -> None:
     """A party's address as written at intake was wrong; the old one stays in the history."""
     party = ctx.party_of(ctx.value("party_id"))
     ctx.correct_address(party, ctx.value("address"))
 
 
 @HOOKS.action("set_grid")
-def set_grid(ctx: TransitionContext) -> None:
+def set_grid(ctx: MediationContext) -> None:
     """The grid the case belongs to, picked by a person: an address match only suggests."""
     ctx.set_case(grid_id=ctx.value("grid_id"))

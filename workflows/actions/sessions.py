@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.hooks import InvalidInput, TransitionContext
+from engine.hooks import InvalidInput
+from mediation.context import MediationContext
 from workflows.agreement_content import plain_number
 from workflows.hookset import HOOKS
 
 
 @HOOKS.action("record_session")
-def record_session(ctx: TransitionContext) -> None:
+def record_session(ctx: MediationContext) -> None:
     """R-TRANSCRIPT / R-PUBLIC: one session with its record, counted against the tier limit."""
     ctx.add_session(
         place=ctx.value("place"),
@@ -24,7 +25,7 @@ def record_session(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("give_legal_opinion")
-def give_legal_opinion(ctx: TransitionContext) -> None:
+def give_legal_opinion(ctx: MediationContext) -> None:
     """A 三官一律 lawyer's legal opinion (法律意见书), kept with the case; hours for pro bono."""
     opinion = ctx.value("opinion")
     hours = plain_number(ctx.value("hours", Decimal(0)))
@@ -36,7 +37,7 @@ def give_legal_opinion(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("extend_mediation_deadline")
-def extend_mediation_deadline(ctx: TransitionContext) -> None:
+def extend_mediation_deadline(ctx: MediationContext) -> None:
     """R-DL-PM: longer than a month only with both parties' recorded consent."""
     if ctx.value("parties_consented") is not True:
         raise InvalidInput("延长调解期限须经双方当事人同意并记录", field="parties_consented")
@@ -49,7 +50,7 @@ def extend_mediation_deadline(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("flag_overdue")
-def flag_overdue(ctx: TransitionContext) -> None:
+def flag_overdue(ctx: MediationContext) -> None:
     """R-DL-PM: the mediation period passed; 超期督办 by the supervisor."""
     if not ctx.case.overdue:
         ctx.update_data("overdue_reason", "mediation_limit")
@@ -58,7 +59,7 @@ def flag_overdue(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("record_extension_consent")
-def record_extension_consent(ctx: TransitionContext) -> None:
+def record_extension_consent(ctx: MediationContext) -> None:
     """R-DL-PM: one party's own consent to a longer mediation, with its time and source."""
     party = ctx.party_of(ctx.value("party_id"))
     consents = dict(ctx.data.get("extension_consents", {}))
@@ -67,7 +68,7 @@ def record_extension_consent(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("extend_mediation_by_consent")
-def extend_mediation_by_consent(ctx: TransitionContext) -> None:
+def extend_mediation_by_consent(ctx: MediationContext) -> None:
     """R-DL-PM: the month is extended once every party consented (guarded); the consents
     are spent on this extension and kept in its record."""
     days: int = ctx.value("days")
@@ -93,7 +94,7 @@ SIMPLIFIED_PROCEDURE_DAYS = 7  # R-DL-ENTRUSTED: simplified procedure; the spec'
 
 
 @HOOKS.action("start_entrusted_clock")
-def start_entrusted_clock(ctx: TransitionContext) -> None:
+def start_entrusted_clock(ctx: MediationContext) -> None:
     """R-DL-ENTRUSTED: from the mediator signing for the materials, 15 days (the flow's clock)
     or 7 under the simplified procedure; started here, the flow's own 15 days then stand aside."""
     procedure: str = ctx.value("procedure")
@@ -110,7 +111,7 @@ def start_entrusted_clock(ctx: TransitionContext) -> None:
 
 
 @HOOKS.action("record_session_with_transcript")
-def record_session_with_transcript(ctx: TransitionContext) -> None:
+def record_session_with_transcript(ctx: MediationContext) -> None:
     """R-TRANSCRIPT / R-PUBLIC: as `record_session`, and the 调解记录 was read to the parties
     and signed by each of them; a public session names the parties who asked for it."""
     if ctx.value("read_back") is not True:
