@@ -7,14 +7,8 @@ from collections.abc import Collection
 from engine.checks import expand_sources
 from engine.spec import WorkflowSpec
 
-_LEVEL_COLOURS = {
-    "intake": "#e8f1fb",
-    "grid": "#e9f7ef",
-    "community": "#fdf6e3",
-    "street": "#fdecea",
-    "court": "#efe9f7",
-    "closed": "#eeeeee",
-}
+# one fill per declared level, in the spec's order (lowest first)
+_LEVEL_COLOURS = ("#e8f1fb", "#e9f7ef", "#fdf6e3", "#fdecea", "#efe9f7", "#eeeeee")
 
 
 def _quote(text: str) -> str:
@@ -61,8 +55,8 @@ def to_dot(
             if transition.dest is None or transition.dest == source:
                 internal.setdefault(source, []).append(transition.label)
     for state in spec.states:
-        level = state.level
-        colour = _LEVEL_COLOURS.get(level or "", "#ffffff")
+        rank = -1 if state.level is None else spec.level_rank(state.level)
+        colour = _LEVEL_COLOURS[rank % len(_LEVEL_COLOURS)] if rank >= 0 else "#ffffff"
         title = state.label + (f"\n[{spec.level_label(state.level)}]" if state.level else "")
         if state.deadline:
             unit = "个工作日" if state.deadline.working_days else "日"
