@@ -24,7 +24,6 @@ from engine.errors import (
 from engine.fields import check_payload
 from engine.hooks import TransitionContext
 from engine.machine import BoundTransition, CompiledSpec
-from engine.numbering import DEFAULT_PATTERN
 from engine.policy import Policy
 from engine.ports import Clock, DeadlineCalendar, PiiProtector
 from engine.records import Actor, CaseRecord, EventRecord, FireResult
@@ -55,7 +54,6 @@ class FirePath:
         clock: Clock,
         calendar: DeadlineCalendar,
         pii: PiiProtector,
-        number_pattern: str = DEFAULT_PATTERN,
         policy: Policy | None = None,
         open_services: frozenset[str] = frozenset(),
         observers: Sequence[CaseObserver] = (),
@@ -69,7 +67,6 @@ class FirePath:
         self.clock = clock
         self.calendar = calendar
         self.pii = pii
-        self.number_pattern = number_pattern
         self.observers = tuple(observers)
 
     def _load_visible(

@@ -1,13 +1,11 @@
-"""Case numbers such as （2026）枫调字第0001号 (R-NUMBER): unique per committee and year,
-gap-free, never reused. The counter row is bumped in the same transaction as the case insert,
-so a failed intake rolls its number back and concurrent intakes queue on the counter row."""
+"""Case sequence numbers: unique per office and year, gap-free, never reused. The counter row
+is bumped in the same transaction as the case insert, so a failed opening rolls its number
+back and concurrent openings queue on the counter row. How a number is written is the
+host's (mediation/numbering.py; `start_case` writes `<spec id>-<year>-<seq>`)."""
 
 from __future__ import annotations
 
-from engine.errors import DefinitionError
 from engine.repository import Tx
-
-DEFAULT_PATTERN = "（{year}）{committee_abbr}调字第{seq:04d}号"
 
 _NEXT_SEQ = (
     "INSERT INTO case_counters (office_id, year, last_seq) VALUES (:office_id, :year, 1) "
@@ -21,19 +19,3 @@ def next_sequence(tx: Tx, office_id: int, year: int) -> int:
     row = tx.one(_NEXT_SEQ, {"office_id": office_id, "year": year})
     assert row is not None
     return int(row[0])
-
-
-def format_number(pattern: str, *, year: int, committee_abbr: str, seq: int) -> str:
-    """Render a case number.
-
-    Raises:
-        DefinitionError: the configured pattern names an unknown field.
-    """
-    try:
-        return pattern.format(year=year, committee_abbr=committee_abbr, seq=seq)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise DefinitionError(
-            f"案号格式“{pattern}”无效：{exc}",
-            file="FENGQIAO_CASE_NUMBER_PATTERN",
-            hint="可用字段：{year} {committee_abbr} {seq:04d}",
-        ) from exc

@@ -11,6 +11,7 @@ from engine.repository import Tx
 from engine.runtime import Engine
 from mediation import facts
 from mediation.context import MediationContext
+from mediation.numbering import DEFAULT_PATTERN
 from mediation.opening import CaseOpening
 
 
@@ -19,8 +20,16 @@ class MediationEngine(CaseOpening, Engine):
 
     context_class = MediationContext
 
-    def __init__(self, *args: Any, observers: Sequence[CaseObserver] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        number_pattern: str = DEFAULT_PATTERN,
+        observers: Sequence[CaseObserver] = (),
+        **kwargs: Any,
+    ) -> None:
+        """`number_pattern`: how case numbers are written (R-NUMBER, mediation/numbering.py)."""
         super().__init__(*args, observers=(self._refresh_facts, *observers), **kwargs)
+        self.number_pattern = number_pattern
 
     def _refresh_facts(self, tx: Tx, case_id: int) -> None:
         """R-STATS: the case's facts and the counts they add to, in the changing transaction."""

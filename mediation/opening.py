@@ -10,12 +10,13 @@ from engine import access
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidIdNumber, InvalidInput, InvalidPhoneNumber, NotFound, OutOfScope
 from engine.firing import Within
-from engine.numbering import format_number, next_sequence
+from engine.numbering import next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
 from engine.starting import CaseStart
 from mediation import validation
 from mediation.intake import COURT_ORIGINS, CaseIntake, PartyIntake
+from mediation.numbering import DEFAULT_PATTERN, format_number
 
 _INSERT_PARTY = (
     "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
@@ -31,6 +32,8 @@ _INSERT_PARTY = (
 
 class CaseOpening(CaseStart):
     """Opening a case: the intake's parties, scope, number and route."""
+
+    number_pattern: str = DEFAULT_PATTERN  # the deployment's, given to MediationEngine
 
     # --- opening -------------------------------------------------------------------------
 

@@ -20,12 +20,12 @@ from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, month_period_days
 from engine.machine import CompiledSpec
 from engine.models.columns import dumps
-from engine.numbering import format_number
 from engine.records import Actor
 from engine.repository import Tx
 from engine.spec import ClockSpec, DeadlineSpec
 from mediation import aggregates, facts, search, validation
 from mediation.engine import MediationEngine as Engine
+from mediation.numbering import format_number
 from mediation.statistics import classify
 
 BATCH = 5_000
