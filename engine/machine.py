@@ -58,7 +58,8 @@ class GuardCondition:
 
 
 class ActionCallback:
-    """An action as a transitions callback, run once every condition has passed."""
+    """An action as a transitions callback, run once every condition has passed; only while it
+    runs may the context be written (guards are pure)."""
 
     __slots__ = ("__name__", "hook")
 
@@ -67,16 +68,12 @@ class ActionCallback:
         self.__name__ = hook.name
 
     def __call__(self, event: EventData) -> None:
-        self.hook.fn(cast(FiringCase, event.model).context)
-
-
-def _open_for_actions(event: EventData) -> None:
-    """The machine's `before_state_change`: guards have passed, actions may now write."""
-    cast(FiringCase, event.model).context.writable = True
-
-
-def _close_for_actions(event: EventData) -> None:
-    cast(FiringCase, event.model).context.writable = False
+        context = cast(FiringCase, event.model).context
+        context.writable = True
+        try:
+            self.hook.fn(context)
+        finally:
+            context.writable = False
 
 
 class BoundTransition(Transition):
@@ -207,8 +204,6 @@ def compile_spec(spec: WorkflowSpec, hooks: HookSet, file: Path) -> CompiledSpec
         send_event=True,
         auto_transitions=False,
         ignore_invalid_triggers=False,
-        before_state_change=[_open_for_actions],
-        after_state_change=[_close_for_actions],
         title=f"{spec.title}（v{spec.version}）",
         graph_engine="graphviz",
     )
