@@ -97,11 +97,20 @@ def _sql(dialect: str, starts: bool) -> str:
         f"e.dest_state || '{_FIELD}' || CAST(e.version AS TEXT) || '{_FIELD}' || e.hash || "
         f"'{_FIELD}' || ({body})"
     )
-    join = " JOIN ({values}) b ON b.column1 = e.case_id AND e.seq >= b.column2" if starts else ""
-    inner = (
-        f"SELECT {line} AS line FROM audit_events e{join} "
-        "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
-    )
+    if starts and postgres:  # each case from its start, one index range each
+        inner = (
+            "SELECT x.line FROM ({values}) b CROSS JOIN LATERAL "
+            f"(SELECT {line} AS line, e.seq FROM audit_events e "
+            "WHERE e.case_id = b.column1 AND e.seq >= b.column2 OFFSET 0) x "
+            "ORDER BY b.column1, x.seq"
+        )
+    else:
+        join = " JOIN ({values}) b ON b.column1 = e.case_id AND e.seq >= b.column2"
+        join = join if starts else ""
+        inner = (
+            f"SELECT {line} AS line FROM audit_events e{join} "
+            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
+        )
     if postgres:
         return f"SELECT string_agg(x.line, '{_ROW}') FROM ({inner}) x"
     return f"SELECT group_concat(x.line, '{_ROW}') FROM ({inner}) x"

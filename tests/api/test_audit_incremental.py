@@ -16,7 +16,7 @@ from api.checkpoints import Checkpointer, CheckpointError
 from api.settings import Settings
 from engine.audit import GENESIS_HASH, event_hash
 from engine.runtime import Engine
-from tests.api.test_checkpoints import _checkpointer, _shorten, _sql, chains
+from tests.api.test_checkpoints import _checkpointer, _rewrite_from, _shorten, _sql, chains
 from tests.flow import Driver
 
 __all__ = ["chains"]
@@ -220,3 +220,19 @@ def test_a_new_checkpoint_is_read_in_full_once_then_trusted_by_its_marker(
     [found] = _problems(_run(engine, tmp_path))
     assert f"案件 {first.case_id} 第 {seq} 条事件" in found
     assert "事件被删除" in found
+
+
+@pytest.mark.parametrize("change", ["rewritten", "shortened"])
+def test_full_verify_finds_a_chain_that_verifies_alone_by_the_checkpoint(
+    chains: tuple[Engine, Driver, Driver], tmp_path: Path, change: str
+) -> None:
+    engine, first, _ = chains
+    _checkpointer(engine, tmp_path).make()
+    if change == "rewritten":
+        _rewrite_from(engine, first.case_id, 2)  # every later hash and the case row fixed up
+    else:
+        _shorten(engine, first.case_id)
+    result, _ = run(_settings(engine, tmp_path), case_ids=None, full=True, workers=1)
+    [found] = _problems(result)
+    assert f"案件 {first.case_id}" in found
+    assert "检查点" in found
