@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from api.settings import Settings
 
 __all__ = [
+    "Signed",
     "VerifyResult",
     "mark_verified",
     "run",
@@ -89,6 +90,15 @@ class VerifyResult:
     cases: int  # cases verified
     events: int  # events recomputed
     baseline_at: datetime | None  # incremental from the checkpoint made then; None: full
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """The latest checkpoint, as the command reports it."""
+
+    created_at: datetime
+    root: str
+    cases: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +451,7 @@ def run(
     workers: int | None,
     on_total: Callable[[int], None] | None = None,
     progress: Progress | None = None,
-) -> tuple[VerifyResult, SignedHeads | None]:
+) -> tuple[VerifyResult, Signed | None]:
     """What `fengqiao audit verify` does: load the latest checkpoint (signature and root
     checked, or its verified marker's digest), pick the verified baseline unless `full`,
     verify, and on success over every case mark the latest checkpoint verified.
@@ -463,10 +473,9 @@ def run(
     try:
         key = load_signing_key(settings.resolved_audit_key_file, create=False)
         checkpointer = Checkpointer(None, key, settings.resolved_checkpoint_dir)
-        baseline: SignedHeads | None = None
         if full or case_ids or not checkpointer.files():
             loaded = checkpointer.latest()
-            latest = _signed(loaded) if loaded is not None else None
+            shown = Signed(loaded.created_at, loaded.root, len(loaded.heads)) if loaded else None
             old = None if full else verified_baseline(checkpointer, loaded)
             result = verify_cases(
                 db,
@@ -480,6 +489,8 @@ def run(
             )
         else:
             latest, loaded, baseline = _incremental(checkpointer)
+            assert latest.created_at is not None
+            shown = Signed(latest.created_at, latest.root, latest.cases)
             if baseline is None:
                 assert loaded is not None
                 result = verify_cases(
@@ -507,4 +518,4 @@ def run(
                 mark_verified(checkpointer, loaded)
     finally:
         db.engine.dispose()
-    return result, latest
+    return result, shown
