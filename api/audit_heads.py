@@ -27,6 +27,7 @@ On SQLite the rendered head comes back and is hashed here.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,10 +35,18 @@ from datetime import datetime
 from pathlib import Path
 
 from api.audit_scan import render_sql
-from engine.audit import ChainBreak, ChainHead
+from api.checkpoints import CheckpointError
+from engine.audit import ChainBreak, ChainHead, merkle_root_of_leaves
 from engine.repository import Database
 
-__all__ = ["Changes", "SignedHeads", "find_changes"]
+__all__ = [
+    "Changes",
+    "SignedHeads",
+    "entries_root",
+    "find_changes",
+    "parse_entry",
+    "read_checkpoint",
+]
 
 CHUNK_CASES = 25_000  # cases per statement: a progress step, and what a thread reads at once
 _ROW = "\x1e"
@@ -49,8 +58,19 @@ def entry(case_id: int, seq: int, hash_: str) -> str:
 
 
 def parse_entry(text: str) -> ChainHead:
-    case_id, seq, quoted = text.split(",", 2)
-    return ChainHead(int(case_id), int(seq), quoted[1:-1])
+    """The head an entry names.
+
+    Raises:
+        CheckpointError: not an entry as the checkpoint writes it (its root still matches when
+            only its quotes were moved: the root covers `case|seq|hash`).
+    """
+    try:
+        case_id, seq, quoted = text.split(",", 2)
+        if not (quoted.startswith('"') and quoted.endswith('"')):
+            raise ValueError(quoted)
+        return ChainHead(int(case_id), int(seq), quoted[1:-1])
+    except ValueError as exc:
+        raise CheckpointError(f"检查点中的链头 {text[:80]} 格式不符，文件被改动") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +104,37 @@ class SignedHeads:
     ) -> SignedHeads:
         ordered = sorted(heads, key=lambda h: h.case_id)
         return cls(created_at, root, [entry(h.case_id, h.seq, h.hash) for h in ordered], path)
+
+
+_KEY, _END = ',"heads":[', '],"signature":'
+
+
+def read_checkpoint(data: bytes) -> tuple[dict[str, object], SignedHeads]:
+    """A checkpoint file's fields and its heads as entries, without parsing the heads into
+    objects: the file as Checkpointer writes it (compact JSON, `heads` before `signature`).
+    Nothing is checked here: entries_root and the signature are the caller's to check.
+
+    Raises:
+        ValueError: not a file in that form.
+    """
+    text = data.decode()
+    at, end = text.find(_KEY), text.rfind(_END)
+    if at < 0 or end < at:
+        raise ValueError("not a checkpoint file as written")
+    fields = json.loads(text[:at] + text[end + 1 :].replace(_END[1:], ',"signature":', 1))
+    heads = text[at + len(_KEY) : end]
+    entries = heads[1:-1].split("],[") if heads else []
+    created = datetime.fromisoformat(str(fields["created_at"]))
+    return fields, SignedHeads(created, str(fields["root"]), entries)
+
+
+def entries_root(entries: Sequence[str]) -> str:
+    """engine.audit.merkle_root of the heads the entries name, in the entries' order (a file
+    whose heads are not in case order therefore does not match its root here)."""
+    sha256 = hashlib.sha256
+    return merkle_root_of_leaves(
+        [sha256(e.replace(",", "|", 2).replace('"', "").encode()).digest() for e in entries]
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,16 +49,22 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 
-from api.audit_heads import SignedHeads, find_changes
+from api.audit_heads import (
+    SignedHeads,
+    entries_root,
+    find_changes,
+    parse_entry,
+    read_checkpoint,
+)
 from api.audit_scan import scan
-from api.checkpoints import Checkpoint, Checkpointer
+from api.checkpoints import Checkpoint, Checkpointer, signed_text
 from engine.audit import CaseBinding, ChainBreak, ChainHead, missing_cases, verify_chain
 from engine.records import EventRecord
 from engine.repository import Database
@@ -130,16 +136,20 @@ def _file_bytes(checkpoint: Checkpoint) -> bytes:
 def mark_verified(checkpointer: Checkpointer, checkpoint: Checkpoint) -> Path:
     """Record that every chain was proved up to this checkpoint's heads."""
     assert checkpoint.path is not None
-    path = _marker_path(checkpoint.path)
-    name = checkpoint.path.name
     digest = hashlib.sha256(_file_bytes(checkpoint)).hexdigest()
+    return _mark(checkpointer, checkpoint.path, checkpoint.root, digest)
+
+
+def _mark(checkpointer: Checkpointer, checkpoint_path: Path, root: str, digest: str) -> Path:
+    path = _marker_path(checkpoint_path)
+    name = checkpoint_path.name
     data = json.dumps(
         {
             "format": _MARK_FORMAT,
             "checkpoint": name,
-            "root": checkpoint.root,
+            "root": root,
             "file_sha256": digest,
-            "signature": checkpointer.key.sign(_marker_text(name, checkpoint.root, digest)).hex(),
+            "signature": checkpointer.key.sign(_marker_text(name, root, digest)).hex(),
         }
     ).encode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -202,18 +212,36 @@ def _proved(checkpointer: Checkpointer, path: Path) -> SignedHeads | None:
         return None
     if hashlib.sha256(data).hexdigest() != raw["file_sha256"]:
         return None
-    text = data.decode()
-    key = ',"heads":['
-    at, end = text.find(key), text.rfind('],"signature":')
-    if at < 0 or end < at:
+    try:
+        fields, heads = read_checkpoint(data)
+    except (ValueError, KeyError, TypeError):
         return None
-    meta = json.loads(text[:at] + "}")
-    heads = text[at + len(key) : end]
-    entries = heads[1:-1].split("],[") if heads else []
-    if meta.get("root") != raw["root"] or meta.get("cases") != len(entries):
+    if fields.get("root") != raw["root"] or fields.get("cases") != heads.cases:
         return None
-    created = datetime.fromisoformat(meta["created_at"])
-    return SignedHeads(created, str(meta["root"]), entries, path)
+    return replace(heads, path=path)
+
+
+def _load(checkpointer: Checkpointer, path: Path) -> tuple[SignedHeads, str]:
+    """A checkpoint file checked in full (its signature, and its Merkle root over its heads)
+    without making an object per head: (its heads, the SHA-256 of the bytes checked).
+
+    Raises:
+        CheckpointError: the file was changed or is not signed by this key.
+    """
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, InvalidSignature):
+        data = path.read_bytes()
+        fields, heads = read_checkpoint(data)
+        assert heads.created_at is not None
+        signed = signed_text(heads.created_at, heads.root, heads.cases)
+        if (
+            signed.startswith(f"{fields['format']}|".encode())
+            and fields["cases"] == heads.cases
+            and entries_root(heads.entries) == heads.root
+        ):
+            checkpointer.public_key.verify(bytes.fromhex(str(fields["signature"])), signed)
+            return replace(heads, path=path), hashlib.sha256(data).hexdigest()
+    loaded = checkpointer.load(path)  # not as written, or not holding: its own words
+    return _signed(loaded), hashlib.sha256(_file_bytes(loaded)).hexdigest()
 
 
 def _signed(checkpoint: Checkpoint) -> SignedHeads:
@@ -416,9 +444,9 @@ def verify_cases(
 
 def _incremental(
     checkpointer: Checkpointer,
-) -> tuple[SignedHeads, Checkpoint | None, SignedHeads | None]:
-    """(the latest checkpoint, the same loaded in full unless a marker vouched for it, the
-    verified baseline or None).
+) -> tuple[SignedHeads, str | None, SignedHeads | None]:
+    """(the latest checkpoint; the digest of its file for a new marker, None when a marker
+    already vouches for it; the verified baseline or None).
 
     Raises:
         CheckpointError: a checkpoint read in full was changed or is not signed by this key.
@@ -427,20 +455,18 @@ def _incremental(
     proved = _proved(checkpointer, files[-1])
     if proved is not None:
         return proved, None, proved
-    loaded = checkpointer.load(files[-1])
-    latest = _signed(loaded)
-    if _marked(checkpointer, loaded):  # a format-1 marker: proved, read in full this once
-        return latest, loaded, latest
-    for path in reversed(files[:-1]):
-        if not _marker_path(path).exists():
+    latest, digest = _load(checkpointer, files[-1])
+    for path in reversed(files):
+        raw = _marker(checkpointer, path)
+        if raw is None:
             continue
-        baseline = _proved(checkpointer, path)
-        if baseline is not None:
-            return latest, loaded, baseline
-        older = checkpointer.load(path)  # CheckpointError if the file was changed
-        if _marked(checkpointer, older):
-            return latest, loaded, _signed(older)
-    return latest, loaded, None
+        if path == files[-1]:  # a format-1 marker: proved, read in full this once
+            baseline: SignedHeads | None = latest
+        else:
+            baseline = _proved(checkpointer, path) or _load(checkpointer, path)[0]
+        if baseline is not None and baseline.root == raw["root"]:
+            return latest, digest, baseline
+    return latest, digest, None
 
 
 def run(
@@ -487,17 +513,20 @@ def run(
                 on_total=on_total,
                 progress=progress,
             )
+            if not result.breaks and case_ids is None and loaded is not None:
+                with contextlib.suppress(OSError):  # a read-only folder: stay full next time
+                    mark_verified(checkpointer, loaded)
         else:
-            latest, loaded, baseline = _incremental(checkpointer)
+            latest, digest, baseline = _incremental(checkpointer)
             assert latest.created_at is not None
+            assert latest.path is not None
             shown = Signed(latest.created_at, latest.root, latest.cases)
             if baseline is None:
-                assert loaded is not None
                 result = verify_cases(
                     db,
                     url,
                     case_ids=None,
-                    covered=loaded.covered(),
+                    covered={h.case_id: h for h in map(parse_entry, latest.entries)},
                     baseline=None,
                     workers=processes,
                     on_total=on_total,
@@ -513,9 +542,9 @@ def run(
                     on_total=on_total,
                     progress=progress,
                 )
-        if not result.breaks and case_ids is None and loaded is not None:
-            with contextlib.suppress(OSError):  # a read-only folder: stay full next time
-                mark_verified(checkpointer, loaded)
+            if not result.breaks and digest is not None:
+                with contextlib.suppress(OSError):  # a read-only folder: stay full next time
+                    _mark(checkpointer, latest.path, latest.root, digest)
     finally:
         db.engine.dispose()
     return result, shown

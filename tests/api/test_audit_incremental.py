@@ -236,3 +236,22 @@ def test_full_verify_finds_a_chain_that_verifies_alone_by_the_checkpoint(
     [found] = _problems(result)
     assert f"案件 {first.case_id}" in found
     assert "检查点" in found
+
+
+def test_a_checkpoint_entry_with_its_quotes_moved_is_refused(
+    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+) -> None:
+    """The root covers `case|seq|hash`, not where the file's quotes are: such an entry still
+    matches the root and the signature, and is refused when read."""
+    engine, first, _ = chains
+    checkpointer = _proved_once(engine, tmp_path)
+    newer = checkpointer.make(engine.clock.now() + timedelta(minutes=10))
+    assert newer.path is not None
+    head = newer.covered()[first.case_id]
+    text = newer.path.read_text()
+    canonical = f'[{first.case_id},{head.seq},"{head.hash}"]'
+    assert canonical in text
+    newer.path.chmod(0o600)
+    newer.path.write_text(text.replace(canonical, f'[{first.case_id},{head.seq}",{head.hash}"]'))
+    with pytest.raises(CheckpointError, match="格式不符"):
+        _run(engine, tmp_path)
