@@ -210,13 +210,14 @@ def find_changes(
     latest: SignedHeads,
     baseline: SignedHeads,
     *,
+    connections: int = 2,
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Changes:
     """Compare every case's head where it stands with the latest and the verified checkpoint.
 
-    On PostgreSQL two ranges are read at a time (two connections: the server renders and
-    hashes, this process compares), so both cores work.
+    On PostgreSQL `connections` ranges are read at a time (threads, one connection each: the
+    server renders and hashes, this process only compares), so the server's cores work.
     """
     count, ranges = _ranges(db)
     if on_total is not None:
@@ -224,7 +225,7 @@ def find_changes(
     in_latest, in_baseline = latest.entry_set(), baseline.entry_set()
     kept: list[str] = []  # the unchanged cases' entries
     changed: list[str] = []
-    threads = 2 if db.dialect == "postgresql" and len(ranges) > 1 else 1
+    threads = max(1, connections) if db.dialect == "postgresql" else 1
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for entries in pool.map(lambda r: head_entries(db, *r), ranges):
             same = [e for e in entries if e in in_baseline and e in in_latest]

@@ -367,7 +367,9 @@ def verify_since(
 ) -> VerifyResult:
     """Incremental verification of every case: the cases whose head is not the one both
     checkpoints signed (api/audit_heads) are verified from the baseline's head in batches."""
-    changes = find_changes(db, latest, baseline, on_total=on_total, progress=progress)
+    changes = find_changes(
+        db, latest, baseline, connections=workers, on_total=on_total, progress=progress
+    )
     batches = list(_batches(changes.changed, changes.start, changes.covered))
     breaks, events = _run_batches(db, url, batches, workers, progress)
     breaks.extend(changes.missing)
