@@ -444,11 +444,11 @@ def verify_cases(
     )
 
 
-def _incremental(
-    checkpointer: Checkpointer,
+def _checkpoints(
+    checkpointer: Checkpointer, *, full: bool
 ) -> tuple[SignedHeads, str | None, SignedHeads | None]:
     """(the latest checkpoint; the digest of its file for a new marker, None when a marker
-    already vouches for it; the verified baseline or None).
+    already vouches for it; the verified baseline, None if there is none or `full`).
 
     Raises:
         CheckpointError: a checkpoint read in full was changed or is not signed by this key.
@@ -456,9 +456,9 @@ def _incremental(
     files = checkpointer.files()
     proved = _proved(checkpointer, files[-1])
     if proved is not None:
-        return proved, None, proved
+        return proved, None, None if full else proved
     latest, digest = _load(checkpointer, files[-1])
-    for path in reversed(files):
+    for path in reversed(files if not full else []):
         raw = _marker(checkpointer, path)
         if raw is None:
             continue
@@ -501,10 +501,10 @@ def run(
     try:
         key = load_signing_key(settings.resolved_audit_key_file, create=False)
         checkpointer = Checkpointer(None, key, settings.resolved_checkpoint_dir)
-        if full or case_ids or not checkpointer.files():
+        if case_ids or not checkpointer.files():  # some cases only: nothing is marked
             loaded = checkpointer.latest()
             shown = Signed(loaded.created_at, loaded.root, len(loaded.heads)) if loaded else None
-            old = None if full else verified_baseline(checkpointer, loaded)
+            old = None if full else verified_baseline(checkpointer, loaded)  # cases given
             result = verify_cases(
                 db,
                 url,
@@ -515,11 +515,8 @@ def run(
                 on_total=on_total,
                 progress=progress,
             )
-            if not result.breaks and case_ids is None and loaded is not None:
-                with contextlib.suppress(OSError):  # a read-only folder: stay full next time
-                    mark_verified(checkpointer, loaded)
         else:
-            latest, digest, baseline = _incremental(checkpointer)
+            latest, digest, baseline = _checkpoints(checkpointer, full=full)
             assert latest.created_at is not None
             assert latest.path is not None
             shown = Signed(latest.created_at, latest.root, latest.cases)
