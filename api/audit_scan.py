@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from engine.audit import GENESIS_HASH, CaseBinding, ChainHead
 from engine.repository import Tx
 
-__all__ = ["scan"]
+__all__ = ["render_sql", "scan"]
 
 _FIELD, _ROW = "\x1f", "\x1e"
 
@@ -43,7 +43,7 @@ _LITE_TEXT = "json_quote({})"
 _LITE_TIME = """'"' || replace(e.at, ' ', 'T') || 'Z"'"""  # stored '%Y-%m-%d %H:%M:%S.%f'
 
 
-def _render(text: str, time: str) -> str:
+def _render(text: str, time: str) -> list[str]:
     def quoted(column: str, *, nullable: bool = False) -> str:
         rendered = text.format(f"e.{column}")
         return f"COALESCE({rendered}, 'null')" if nullable else rendered
@@ -77,24 +77,40 @@ def _render(text: str, time: str) -> str:
         quoted("reason", nullable=True),
         "']'",
     ]
-    return " || ".join(parts)
+    return parts
+
+
+def render_sql(dialect: str) -> str:
+    """The SQL expression rendering event `e`'s hash input (prev_hash|canonical body); NULL
+    where it cannot be rendered (a year BC on PostgreSQL)."""
+    if dialect == "postgresql":
+        body = " || ".join(_render(_PG_TEXT, _PG_TIME))
+        return body.replace("instr(e.payload, ", "strpos(e.payload, ")
+    return " || ".join(_render(_LITE_TEXT, _LITE_TIME))
 
 
 def _sql(dialect: str, starts: bool) -> str:
     postgres = dialect == "postgresql"
-    body = _render(_PG_TEXT, _PG_TIME) if postgres else _render(_LITE_TEXT, _LITE_TIME)
-    if postgres:
-        body = body.replace("instr(e.payload, ", "strpos(e.payload, ")
+    body = render_sql(dialect)
     line = (
         f"CAST(e.case_id AS TEXT) || '{_FIELD}' || CAST(e.seq AS TEXT) || '{_FIELD}' || "
         f"e.dest_state || '{_FIELD}' || CAST(e.version AS TEXT) || '{_FIELD}' || e.hash || "
         f"'{_FIELD}' || ({body})"
     )
-    join = " JOIN ({values}) b ON b.column1 = e.case_id AND e.seq >= b.column2" if starts else ""
-    inner = (
-        f"SELECT {line} AS line FROM audit_events e{join} "
-        "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
-    )
+    if starts and postgres:  # each case from its start, one index range each
+        inner = (
+            "SELECT x.line FROM ({values}) b CROSS JOIN LATERAL "
+            f"(SELECT {line} AS line, e.seq FROM audit_events e "
+            "WHERE e.case_id = b.column1 AND e.seq >= b.column2 OFFSET 0) x "
+            "ORDER BY b.column1, x.seq"
+        )
+    else:
+        join = " JOIN ({values}) b ON b.column1 = e.case_id AND e.seq >= b.column2"
+        join = join if starts else ""
+        inner = (
+            f"SELECT {line} AS line FROM audit_events e{join} "
+            "WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq"
+        )
     if postgres:
         return f"SELECT string_agg(x.line, '{_ROW}') FROM ({inner}) x"
     return f"SELECT group_concat(x.line, '{_ROW}') FROM ({inner}) x"

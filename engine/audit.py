@@ -109,7 +109,12 @@ def merkle_root(heads: Sequence[ChainHead]) -> str:
     Returns:
         64 hex characters.
     """
-    level = [h.leaf() for h in sorted(heads, key=lambda h: h.case_id)]
+    return merkle_root_of_leaves([h.leaf() for h in sorted(heads, key=lambda h: h.case_id)])
+
+
+def merkle_root_of_leaves(leaves: Sequence[bytes]) -> str:
+    """merkle_root over leaf digests already in case order (ChainHead.leaf of each)."""
+    level = list(leaves)
     if not level:
         return hashlib.sha256(b"").hexdigest()
     while len(level) > 1:

@@ -52,11 +52,11 @@ def audit_verify(
     else:
         console.print(
             f"[green]✓[/] 与 {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC 的签名检查点一致"
-            f"（{len(checkpoint.heads)} 条链，根 {checkpoint.root[:16]}…）"
+            f"（{checkpoint.cases} 条链，根 {checkpoint.root[:16]}…）"
         )
-    if result.baseline is not None:
+    if result.baseline_at is not None:
         console.print(
-            f"增量校验：自 {result.baseline.created_at:%Y-%m-%d %H:%M:%S} UTC 已核验的检查点起"
+            f"增量校验：自 {result.baseline_at:%Y-%m-%d %H:%M:%S} UTC 已核验的检查点起"
             f"重算了 {result.events} 条事件（--full 从头重算）"
         )
     console.print(f"[green]✓[/] {result.cases} 个案件的审计链完整")
