@@ -7,6 +7,7 @@ that a search is scoped before it is limited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -122,8 +123,52 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+# a whole case number as people type it: the year in brackets (full-width as the default
+# pattern prints them, half-width, or 〔〕), anything but brackets, the sequence, 号
+_BRACKETS = (("（", "）"), ("(", ")"), ("〔", "〕"), ("[", "]"))
+_WHOLE_NUMBER = re.compile(r"\(\d{4}\)[^()]*\d+号")
+# full-width letters and digits (FF10–FF5A) typed in a Chinese IME's full-width mode, and
+# every bracket kind, as ASCII; whitespace (also the full-width U+3000) dropped
+_TYPED = str.maketrans(
+    {
+        **{chr(0xFF10 + i): chr(0x30 + i) for i in range(0x5A - 0x30 + 1)},
+        **{o: "(" for o, _ in _BRACKETS},
+        **{c: ")" for _, c in _BRACKETS},
+    }
+)
+
+
+def whole_number(text: str) -> tuple[str, ...]:
+    """The spellings a whole case number typed as `text` can be stored in, or () when `text`
+    is not one. A number of this shape — the bracketed year first, 号 last — is inside no
+    other number, so equality finds everything a substring search would (a name is no case
+    number). Numbers of a pattern without these ends (`{year}-{seq}`: "2024-1" is inside
+    "2024-12") are never whole here and stay with the substring search."""
+    compact = "".join(text.split())
+    typed = compact.translate(_TYPED)
+    if not _WHOLE_NUMBER.fullmatch(typed):
+        return ()
+    year_end = typed.index(")")
+    forms = list(dict.fromkeys((text.strip(), compact)))
+    for opening, closing in _BRACKETS:
+        form = opening + typed[1:year_end] + closing + typed[year_end + 1 :]
+        if form not in forms:
+            forms.append(form)
+    return tuple(forms)
+
+
 def matching(dialect: str, text: str, params: dict[str, Any]) -> str:
-    """SQL true for the cases (alias c) whose number or a party's name contains `text`."""
+    """SQL true for the cases (alias c) whose number or a party's name contains `text`.
+
+    A whole case number is looked up by equality on the unique b-tree over `cases.number`:
+    at a million cases a whole number's trigrams (`202`, `024`, `调字第`…) are shared by a
+    third of the cases or all of them, and the trigram index read posting lists of hundreds
+    of thousands of rows to find one (p95 78 ms); the b-tree finds it in a few probes."""
+    forms = whole_number(text)
+    if forms:
+        names = [f"number_{i}" for i in range(len(forms))]
+        params.update(zip(names, forms, strict=True))
+        return "c.number IN (" + ", ".join(f":{n}" for n in names) + ")"
     params["search"] = like_pattern(text)
     if dialect == "sqlite":
         # the trigram tokenizer answers LIKE from its index when the text has three
