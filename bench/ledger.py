@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 
 from api.ledger import import_ledger
 from api.ledger.columns import COLUMNS
+from api.ledger.read import ReadAside
 from bench.common import fresh_database
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
@@ -211,7 +212,9 @@ _STYLES = (
 )
 
 
-def measure(rows: int, url: str | None, folder: Path) -> dict[str, Any]:
+def measure(
+    rows: int, url: str | None, folder: Path, read_aside: ReadAside = "fork"
+) -> dict[str, Any]:
     sa_engine = fresh_database(url, folder, "ledger.db")
     world = build_world(sa_engine)
     committees = _committees(sa_engine, world.units["street"])
@@ -231,7 +234,12 @@ def measure(rows: int, url: str | None, folder: Path) -> dict[str, Any]:
     server = _server_cpu(sa_engine)
     started, cpu, reader = time.perf_counter(), time.process_time(), _children_cpu()
     report = import_ledger(
-        engine, world.actors["system"], content, file_name="bench.xlsx", progress=progress
+        engine,
+        world.actors["system"],
+        content,
+        file_name="bench.xlsx",
+        progress=progress,
+        read_aside=read_aside,
     )
     took, cpu = time.perf_counter() - started, time.process_time() - cpu
     reader = _children_cpu() - reader
@@ -246,6 +254,7 @@ def measure(rows: int, url: str | None, folder: Path) -> dict[str, Any]:
     return {
         "backend": "PostgreSQL" if url else "SQLite",
         "rows": rows,
+        "read_aside": read_aside,
         "size_mb": len(content) / 2**20,
         "generated_s": generated,
         "import_s": took,
@@ -326,9 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--url", help="a PostgreSQL database, emptied first")
+    parser.add_argument(
+        "--read-aside",
+        choices=["fork", "forkserver", "inline"],
+        default="fork",
+        help="how the reader process starts: fork (the CLI's), forkserver (the API route's)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        result = measure(args.rows, args.url, Path(folder))
+        result = measure(args.rows, args.url, Path(folder), args.read_aside)
     print(describe([result]))
     print(result)
     return 0
