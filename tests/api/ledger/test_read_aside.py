@@ -32,7 +32,7 @@ def test_rows_read_aside_are_checked_and_imported_as_read_in_line(
     monkeypatch: pytest.MonkeyPatch,
     aside: read.ReadAside,
 ) -> None:
-    """"fork" takes the half-read sheet along; a forkserver's child (the API route's: a
+    """ "fork" takes the half-read sheet along; a forkserver's child (the API route's: a
     server's threads are never forked) opens the workbook again and skips to the rows."""
     engine, world = ledger_engine
     bad = workbook([row(), row(申请人身份证号码="110105194912310021"), row(登记日期="2025-02-30")])
