@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 
 from api.ledger import import_ledger
 from api.ledger.columns import COLUMNS
+from api.ledger.read import ReadAside
 from bench.common import fresh_database
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
@@ -211,7 +212,9 @@ _STYLES = (
 )
 
 
-def measure(rows: int, url: str | None, folder: Path) -> dict[str, Any]:
+def measure(
+    rows: int, url: str | None, folder: Path, read_aside: ReadAside = "fork"
+) -> dict[str, Any]:
     sa_engine = fresh_database(url, folder, "ledger.db")
     world = build_world(sa_engine)
     committees = _committees(sa_engine, world.units["street"])
@@ -228,12 +231,19 @@ def measure(rows: int, url: str | None, folder: Path) -> dict[str, Any]:
     def progress(stage: str, _total: int | None, _advance: int) -> None:
         marks.setdefault(stage, time.perf_counter())
 
+    server = _server_cpu(sa_engine)
     started, cpu, reader = time.perf_counter(), time.process_time(), _children_cpu()
     report = import_ledger(
-        engine, world.actors["system"], content, file_name="bench.xlsx", progress=progress
+        engine,
+        world.actors["system"],
+        content,
+        file_name="bench.xlsx",
+        progress=progress,
+        read_aside=read_aside,
     )
     took, cpu = time.perf_counter() - started, time.process_time() - cpu
     reader = _children_cpu() - reader
+    server_cpu = _server_cpu(sa_engine, server)
     load = os.getloadavg()[0]
     assert report.imported == rows, report
     with sa_engine.connect() as conn:
@@ -244,15 +254,47 @@ def measure(rows: int, url: str | None, folder: Path) -> dict[str, Any]:
     return {
         "backend": "PostgreSQL" if url else "SQLite",
         "rows": rows,
+        "read_aside": read_aside,
         "size_mb": len(content) / 2**20,
         "generated_s": generated,
         "import_s": took,
         "cpu_s": cpu,
         "reader_cpu_s": reader,
+        "server_cpu_s": server_cpu,
         "load": load,
         "check_s": checked,
         "write_s": took - checked,
     }
+
+
+def _server_cpu(sa_engine: sa.Engine, before: dict[int, float] | None = None) -> Any:
+    """PostgreSQL on this machine: CPU seconds of the database's backends, per process
+    (`before` None) or used since `before` (a sum); SQLite or an unreadable /proc: None."""
+    if sa_engine.dialect.name != "postgresql":
+        return None if before is not None else {}
+    aside = sa.create_engine(sa_engine.url, poolclass=sa.NullPool)  # not a pooled backend
+    with aside.connect() as conn:
+        pids = [
+            int(p)
+            for (p,) in conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        ]
+    aside.dispose()
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    if before is None:
+        return used
+    if not used:
+        return None
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in used.items())
 
 
 def _children_cpu() -> float:
@@ -274,14 +316,17 @@ def run(postgres_url: str | None) -> list[dict[str, Any]]:
 def describe(results: list[dict[str, Any]]) -> str:
     lines = [
         "| database | rows | workbook | import, file → commit (< 60 s) | read + check | write "
-        "| rows/s | CPU: importing process + its reader process | load average (2 cores) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| rows/s | CPU: importing process + its reader process | CPU: PostgreSQL backends "
+        "| load average (2 cores) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
+        server = r.get("server_cpu_s")
         lines.append(
             f"| {r['backend']} | {r['rows']:,} | {r['size_mb']:.1f} MB | {r['import_s']:.1f} s "
             f"| {r['check_s']:.1f} s | {r['write_s']:.1f} s | {r['rows'] / r['import_s']:,.0f} "
-            f"| {r['cpu_s']:.1f} s + {r['reader_cpu_s']:.1f} s | {r['load']:.1f} |"
+            f"| {r['cpu_s']:.1f} s + {r['reader_cpu_s']:.1f} s "
+            f"| {'' if server is None else f'{server:.1f} s'} | {r['load']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -290,9 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--url", help="a PostgreSQL database, emptied first")
+    parser.add_argument(
+        "--read-aside",
+        choices=["fork", "forkserver", "inline"],
+        default="fork",
+        help="how the reader process starts: fork (the CLI's), forkserver (the API route's)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        result = measure(args.rows, args.url, Path(folder))
+        result = measure(args.rows, args.url, Path(folder), args.read_aside)
     print(describe([result]))
     print(result)
     return 0

@@ -87,6 +87,7 @@ def measure(scale: Scale, repeat: int = REPEAT) -> dict[str, tuple[float, float]
     def report(first: date) -> Callable[[int], object]:
         return lambda _i: stats_service.report(engine, supervisor, None, first, end)
 
+    own = _own_numbers(scale)
     found = page(household, lambda i: scale.names[i % len(scale.names)])(0)
     if not found:  # a small database may hold no case of that grid
         print("  note: the 中心户's party-name search found nothing to time but misses")
@@ -98,6 +99,12 @@ def measure(scale: Scale, repeat: int = REPEAT) -> dict[str, tuple[float, float]
         "search by case number (admin)": _timed(
             page(admin, lambda i: scale.numbers[i % len(scale.numbers)]), repeat
         ),
+        "search by case number (中心户), typed with half-width brackets": _timed(
+            page(household, lambda i: _half_width(own[i % len(own)])), repeat
+        ),
+        "search by case number (mediator)": _timed(
+            page(mediator, lambda i: own[i % len(own)]), repeat
+        ),
         "search by party name (中心户)": _timed(
             page(household, lambda i: scale.names[i % len(scale.names)]), repeat
         ),
@@ -107,6 +114,21 @@ def measure(scale: Scale, repeat: int = REPEAT) -> dict[str, tuple[float, float]
             report(date(2024, 1, 1)), page(household, lambda _i: None), repeat
         ),
     }
+
+
+def _own_numbers(scale: Scale) -> list[str]:
+    """Numbers of cases the 中心户 is assigned (their committee's mediator sees them too)."""
+    with scale.engine.db.transaction(write=False) as tx:
+        rows = tx.all(
+            "SELECT c.number FROM assignments a JOIN cases c ON c.id = a.case_id "
+            "WHERE a.user_id = :u AND a.ended_at IS NULL ORDER BY a.case_id LIMIT 100",
+            {"u": scale.household},
+        )
+    return [str(n) for (n,) in rows] or scale.numbers
+
+
+def _half_width(number: str) -> str:
+    return number.replace("（", "(").replace("）", ")")
 
 
 def _beside(

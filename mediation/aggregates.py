@@ -133,15 +133,23 @@ class BulkCounts:
         self._groups[(day, tuple(sorted(set(units))), rows)] += 1
 
     def apply(self, tx: Tx) -> None:
-        changes: dict[Key, list[int]] = defaultdict(lambda: [0] * len(SUMS))
+        # cases per (row, what one case adds) first, one dict increment each (most rows add
+        # one case's 1); each row's sums then added up once
+        counted: dict[tuple[Key, Vector], int] = defaultdict(int)
         for (day, units, rows), cases in self._groups.items():
             for span, period in periods_of(day):
                 for unit in {ALL_CASES, *units}:
                     for (dim, value), vector in rows:
-                        total = changes[(unit, span, period, dim, value)]
-                        for index, amount in enumerate(vector):
-                            total[index] += cases * amount
-        apply(tx, {key: tuple(v) for key, v in changes.items() if any(v)})
+                        counted[((unit, span, period, dim, value), vector)] += cases
+        changes: dict[Key, list[int]] = {}
+        for (key, vector), cases in counted.items():
+            total = changes.get(key)
+            if total is None:
+                changes[key] = [cases * amount for amount in vector]
+            else:
+                for index, amount in enumerate(vector):
+                    total[index] += cases * amount
+        apply_bulk(tx, {key: tuple(v) for key, v in changes.items() if any(v)})
         self._groups.clear()
 
 
@@ -172,6 +180,36 @@ def _upsert(tx: Tx, changes: Sequence[tuple[Key, Vector]]) -> None:
         f"INSERT INTO unit_period_counts ({columns}) VALUES {', '.join(values)} "
         f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}",
         params,
+    )
+
+
+def apply_bulk(tx: Tx, changes: Mapping[Key, Vector]) -> None:
+    """`apply` for a bulk load's hundred thousand rows: COPYed into a temporary table and
+    upserted by one statement on PostgreSQL, one prepared single-row upsert run many times on
+    SQLite. (A statement of 500 rows of named parameters costs SQLite a quadratic lookup of
+    each name while parsing, 170 ms a statement: 193,525 rows of a 20,000-row ledger took 61 s.)"""
+    if not changes:
+        return
+    ordered = sorted(changes.items())
+    columns = ", ".join(KEY + SUMS)
+    updates = ", ".join(f"{c} = unit_period_counts.{c} + excluded.{c}" for c in SUMS)
+    conflict = f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
+    if tx.db.dialect != "postgresql":
+        marks = ", ".join(f":{c}" for c in KEY + SUMS)
+        tx.execute_many(
+            f"INSERT INTO unit_period_counts ({columns}) VALUES ({marks}) {conflict}",
+            [dict(zip(KEY + SUMS, key + vector, strict=True)) for key, vector in ordered],
+        )
+        return
+    tx.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS counts_added "
+        "(LIKE unit_period_counts INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    tx.execute("TRUNCATE counts_added")
+    tx.copy_rows("counts_added", KEY + SUMS, (key + vector for key, vector in ordered))
+    tx.execute(
+        f"INSERT INTO unit_period_counts ({columns}) SELECT {columns} FROM counts_added "
+        f"ORDER BY {', '.join(KEY)} {conflict}"
     )
 
 

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from api import migrate
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
-from mediation import aggregates, facts
+from mediation import aggregates, facts, search
 from mediation.models import METADATA
 from tests.conftest import START, empty_database, make_engine
 from tests.flow import open_case
@@ -91,3 +91,35 @@ def test_r_stats_migration_0016_back_fills_the_counts_of_existing_cases(tmp_path
             assert aggregates.stored(tx) == counts == aggregates.expected(tx)
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_migration_0019_gives_the_trigram_indexes_the_options_a_new_schema_has(
+    tmp_path: Path,
+) -> None:
+    """Fast update on (a bulk load's trigrams merged sorted) with a small pending list."""
+    migrated = empty_database("postgresql", tmp_path)
+    try:
+        migrate.upgrade(migrated)
+        with migrated.connect() as connection:
+            options: dict[str, str] = dict(
+                connection.exec_driver_sql(
+                    "SELECT relname, array_to_string(reloptions, ',') FROM pg_class "
+                    "WHERE relname IN ('ix_cases_number_trgm', 'ix_parties_name_trgm')"
+                ).all()
+            )
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+            connection.commit()
+        METADATA.create_all(migrated)
+        with migrated.connect() as connection:
+            created: dict[str, str] = dict(
+                connection.exec_driver_sql(
+                    "SELECT relname, array_to_string(reloptions, ',') FROM pg_class "
+                    "WHERE relname IN ('ix_cases_number_trgm', 'ix_parties_name_trgm')"
+                ).all()
+            )
+    finally:
+        migrated.dispose()
+    expected = "fastupdate=on,gin_pending_list_limit=256"
+    assert options == created == dict.fromkeys(search.POSTGRES_INDEXES, expected)

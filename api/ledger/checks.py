@@ -29,6 +29,16 @@ from mediation.intake import COURT_ORIGINS, ORIGIN_LABELS, Origin
 _NUMBER = re.compile(r"^[（(]\s*(\d{4})\s*[）)].*第\s*(\d+)\s*号$")
 _SPLIT = re.compile("[" + re.escape(PARTY_SEPARATORS) + "]")
 _LIMITS = {"summary": 4000, "name": 100, "address": 200, "mediator": 64, "notes": 1000}
+_REPRESENTATIVE_LIMITS = {"name": 64, "relation": 20}  # as RepresentativeIntake
+
+
+@dataclass(frozen=True, slots=True)
+class Representative:
+    """A party's 法定代理人 (R-MINOR), recorded as a person: name, checked ID, relation."""
+
+    name: str
+    id_number: str
+    relation: str  # 父亲、母亲、监护人...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +50,7 @@ class PartyRow:
     birth_date: date | None
     phone: str | None
     address: str
+    representative: Representative | None = None
 
 
 @dataclass(slots=True)
@@ -333,10 +344,20 @@ def _parties(row: _Row, role: str, registered: date | None) -> list[PartyRow]:
     ids = _cells(row, f"{role}_ids", len(names))
     phones = _cells(row, f"{role}_phones", len(names))
     addresses = _cells(row, f"{role}_addresses", len(names))
+    representatives = zip(
+        _cells(row, f"{role}_representatives", len(names)),
+        _cells(row, f"{role}_representative_ids", len(names)),
+        _cells(row, f"{role}_representative_relations", len(names)),
+        strict=True,
+    )
     age = row.context.compiled.spec.representation_age or 14
+    on = registered or row.context.today
     found = []
-    for name, id_raw, phone_raw, address in zip(names, ids, phones, addresses, strict=True):
+    for name, id_raw, phone_raw, address, given in zip(
+        names, ids, phones, addresses, representatives, strict=True
+    ):
         name = name.strip()
+        minor = False
         if len(name) > _LIMITS["name"] or len(address) > _LIMITS["address"]:
             row.fail(plural, f"{name[:20]}：姓名或住址过长", Problem.too_long)
         id_number = sex = birth = None
@@ -353,21 +374,79 @@ def _parties(row: _Row, role: str, registered: date | None) -> list[PartyRow]:
                 row.fail(f"{role}_ids", f"{name}：{exc.message_zh}", Problem.id_invalid)
             else:
                 id_number, sex, birth = parsed.number, parsed.sex, parsed.birth_date
-                on = registered or row.context.today
-                if validation.is_minor(birth, on=on, age=age):
-                    row.fail(
-                        f"{role}_ids",
-                        f"{name} 登记时未满{age}周岁，须登记法定代理人，请在系统中逐案登记",
-                        Problem.minor,
-                    )
+                minor = validation.is_minor(birth, on=on, age=age)
+        representative = _representative(row, role, name, given, minor, on, age)
         phone = None
         if phone_raw:
             try:
                 phone = validation.normalise_phone(phone_raw)
             except validation.InvalidPhoneNumber as exc:
                 row.fail(f"{role}_phones", f"{name}：{exc.message_zh}", Problem.phone_invalid)
-        found.append(PartyRow(role, name, id_number, sex, birth, phone, address))
+        found.append(PartyRow(role, name, id_number, sex, birth, phone, address, representative))
     return found
+
+
+def _representative(
+    row: _Row,
+    role: str,
+    party: str,
+    given: tuple[str, str, str],
+    minor: bool,
+    on: date,
+    age: int,
+) -> Representative | None:
+    """The party's 法定代理人 from the row's three cells (name, ID, relation): all three or
+    none, the ID checked (R-ID) and of an adult; required when the party's ID shows them
+    under `age` on the day the case was registered (R-MINOR). A party of age may have one
+    too (an adult who cannot act alone)."""
+    name, id_raw, relation = given
+    column, ids = f"{role}_representatives", f"{role}_representative_ids"
+    label = "申请人" if role == "applicant" else "被申请人"
+    if not (name or id_raw or relation):
+        if minor:
+            where = column if column in row.context.headers else f"{role}_ids"
+            row.fail(
+                where,
+                f"{party} 登记时未满{age}周岁，须在“{label}法定代理人”“{label}法定代理人身份证"
+                f"号码”“{label}法定代理人关系”三列填写其法定代理人",
+                Problem.minor,
+            )
+        return None
+    missing = [
+        what
+        for value, what in ((name, "姓名"), (id_raw, "身份证号码"), (relation, "与当事人的关系"))
+        if not value
+    ]
+    if missing:
+        row.fail(
+            column,
+            f"{party} 的法定代理人须填写{'、'.join(missing)}（姓名、身份证号码、关系三项齐全）",
+            Problem.representative_incomplete,
+        )
+        return None
+    if len(name) > _REPRESENTATIVE_LIMITS["name"]:
+        row.fail(column, f"{party} 的法定代理人姓名过长", Problem.too_long)
+        return None
+    if len(relation) > _REPRESENTATIVE_LIMITS["relation"]:
+        relations = f"{role}_representative_relations"
+        row.fail(relations, f"{party} 与法定代理人的关系过长（不超过 20 个字符）", Problem.too_long)
+        return None
+    if "*" in id_raw:
+        row.fail(ids, f"{party} 的法定代理人{name}：身份证号码已遮蔽，无法导入", Problem.id_masked)
+        return None
+    try:
+        parsed = validation.parse_resident_id(id_raw, today=row.context.today)
+    except validation.InvalidIdNumber as exc:
+        row.fail(ids, f"{party} 的法定代理人{name}：{exc.message_zh}", Problem.id_invalid)
+        return None
+    if validation.is_minor(parsed.birth_date, on=on, age=age):
+        row.fail(
+            ids,
+            f"{party} 的法定代理人{name}本人登记时未满{age}周岁",
+            Problem.representative_minor,
+        )
+        return None
+    return Representative(name, parsed.number, relation)
 
 
 def _outcome(

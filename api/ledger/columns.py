@@ -34,10 +34,32 @@ COLUMNS: tuple[Column, ...] = (
     Column("applicant_ids", "申请人身份证号码", False, ("身份证号码",), 22),
     Column("applicant_phones", "申请人联系电话", False, ("联系电话",), 14),
     Column("applicant_addresses", "申请人住址", False, ("住址",), 24),
+    # R-MINOR: a party's 法定代理人, per party in the same order ("、" between; a party
+    # without one left empty, e.g. "、张建华"), required for a party under age
+    Column("applicant_representatives", "申请人法定代理人", False, ("申请人法定代理人姓名",), 12),
+    Column("applicant_representative_ids", "申请人法定代理人身份证号码", width=22),
+    Column(
+        "applicant_representative_relations",
+        "申请人法定代理人关系",
+        False,
+        ("申请人法定代理人与当事人关系",),
+        10,
+    ),
     Column("respondents", "被申请人", True, ("对方当事人", "被申请人姓名"), 16),
     Column("respondent_ids", "被申请人身份证号码", False, ("对方当事人身份证号码",), 22),
     Column("respondent_phones", "被申请人联系电话", False, ("对方当事人联系电话",), 14),
     Column("respondent_addresses", "被申请人住址", False, ("对方当事人住址",), 24),
+    Column(
+        "respondent_representatives", "被申请人法定代理人", False, ("被申请人法定代理人姓名",), 12
+    ),
+    Column("respondent_representative_ids", "被申请人法定代理人身份证号码", width=22),
+    Column(
+        "respondent_representative_relations",
+        "被申请人法定代理人关系",
+        False,
+        ("被申请人法定代理人与当事人关系",),
+        10,
+    ),
     Column("summary", "纠纷简要情况", True, ("纠纷简要情况及调解过程", "简要案情"), 40),
     Column("outcome", "调解结果", width=12),
     Column("resolved_level", "化解层级", width=10),
@@ -126,6 +148,8 @@ class Problem(StrEnum):
     id_masked = "ledger_id_number_masked"
     id_mismatch = "ledger_id_number_conflict"
     minor = "ledger_minor_needs_representative"
+    representative_incomplete = "ledger_representative_incomplete"
+    representative_minor = "ledger_representative_is_minor"
     phone_invalid = "ledger_phone_invalid"
     outcome_unknown = "ledger_outcome_unknown"
     outcome_conflict = "ledger_outcome_conflict"

@@ -36,6 +36,7 @@ BATCH = 2_000
 EARLIEST, LATEST = date(1949, 10, 1), date(2999, 12, 31)
 _ORIGINS = {origin.value: label for origin, label in ORIGIN_LABELS.items()}
 FULL_NUMBERS_PURPOSE = "台账导出（完整身份证号码、电话）"
+_READ = {False: "id_number,phone", True: "id_number,phone,guardian_id_number"}  # logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +117,8 @@ def export_ledger(
                 serial += 1
                 sheet.append([serial, *cells])
                 reads.extend(
-                    {"case_id": case_id, "party_id": p, "fields": "id_number,phone"}
-                    for p in party_ids
+                    {"case_id": case_id, "party_id": p, "fields": _READ[guardian]}
+                    for p, guardian in party_ids
                 )
             if progress is not None:
                 progress(len(ids), len(batch))
@@ -156,7 +157,8 @@ def _day(tx: Tx, value: Any) -> date | None:
 
 def _rows(
     tx: Tx, engine: Engine, case_ids: Sequence[int], full_numbers: bool
-) -> Iterator[tuple[list[Any], list[int], int]]:
+) -> Iterator[tuple[list[Any], list[tuple[int, bool]], int]]:
+    """Each case's cells, its parties (id, whether a representative's ID is stored) and id."""
     params: dict[str, Any] = {}
     ids = in_params("c", case_ids, params)
     cases = tx.all(
@@ -175,7 +177,8 @@ def _rows(
     parties: dict[int, list[Sequence[Any]]] = {}
     for row in tx.all(
         "SELECT cp.case_id, cp.role, p.id, p.name, p.address, p.id_number_cipher, "
-        "p.id_number_masked, p.phone_cipher, p.phone_masked FROM case_parties cp "
+        "p.id_number_masked, p.phone_cipher, p.phone_masked, p.guardian_name, "
+        "p.guardian_id_cipher, p.guardian_id_masked, p.guardian_relation FROM case_parties cp "
         f"JOIN parties p ON p.id = cp.party_id WHERE cp.case_id IN ({ids}) ORDER BY cp.id",
         params,
     ):
@@ -224,7 +227,12 @@ def _rows(
                 "、".join(p[3] for p in side),
                 numbers(side, 5, 6),
                 numbers(side, 7, 8),
-                "、".join(p[4] or "" for p in side) if any(p[4] for p in side) else "",
+                _each(side, 4),
+                # R-MINOR: the 法定代理人 recorded as a person (a guardian named alone, as
+                # the older intake allowed, has no ID and no relation to give)
+                _each(side, 9),
+                numbers(side, 10, 11),
+                _each(side, 12),
             ]
         cells += [
             _text(row[9]),
@@ -236,7 +244,12 @@ def _rows(
             "、".join(mediators.get(case_id, [])) or str(data.get("ledger_mediator", "")),
             _text(str(data.get("ledger_notes", ""))),
         ]
-        yield cells, [int(p[2]) for s in sides.values() for p in s], case_id
+        yield cells, [(int(p[2]), p[10] is not None) for s in sides.values() for p in s], case_id
+
+
+def _each(side: Sequence[Sequence[Any]], column: int) -> str:
+    """One value per party in order ("、" between, empty for a party without), or nothing."""
+    return "、".join(str(p[column] or "") for p in side) if any(p[column] for p in side) else ""
 
 
 def _text(value: str) -> str:

@@ -3,6 +3,7 @@ or dates, streamed (openpyxl's read-only mode) so a 100,000-row file is never al
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Iterator
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.connection import Connection
-from typing import IO, Any
+from multiprocessing.context import ForkContext, ForkServerContext
+from typing import IO, Any, Literal
 from xml.etree import ElementTree
 
 from api.ledger.columns import BY_HEADER, BY_KEY, SHEET_TITLE, Column, Problem
@@ -19,6 +21,13 @@ HEADER_SEARCH_ROWS = 5  # a title line or two may sit above the header row
 MAX_UNCOMPRESSED = 1024 * 2**20  # a zip bomb is refused before anything is parsed
 MAX_COLUMNS = 200
 PARALLEL_ROWS = 5_000  # a sheet this long is read in a second process
+# How that process starts. "fork" copies this one and the half-read sheet (~40 ms): for the
+# CLI, a process with no other work. A server's threads may hold locks that a forked copy
+# would find held forever, so the API route asks for "forkserver": a clean single-threaded
+# process, started once (~1.5 s, this module preloaded), forks each reader (~30 ms), which
+# opens the workbook again from its bytes (the shared strings: ~1 s of its own CPU at
+# 100,000 rows). "spawn" would pay a new interpreter and its imports per import (~2 s).
+ReadAside = Literal["fork", "forkserver", "inline"]
 _CHUNK_ROWS = 1_000
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -74,14 +83,15 @@ class Sheet:
     total: int | None = None  # data rows, when the sheet says (max_row)
 
 
-def open_sheet(source: IO[bytes]) -> Sheet:
-    """The ledger sheet of a workbook (the one titled 人民调解案件登记台账, else the first).
+def open_sheet(content: bytes, aside: ReadAside = "fork") -> Sheet:
+    """The ledger sheet of a workbook (the one titled 人民调解案件登记台账, else the first);
+    a long one read on in a process started the `aside` way.
 
     Raises:
         LedgerUnreadable: not an .xlsx workbook, no header row, or a required column missing.
     """
     try:
-        book = _Workbook(source)
+        book = _Workbook(io.BytesIO(content))
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, OSError) as exc:
         message = f"无法读取 Excel 文件（须为 .xlsx 格式）：{exc}"
         raise LedgerUnreadable([RowError(0, "", message, Problem.file_unreadable)]) from exc
@@ -95,8 +105,13 @@ def open_sheet(source: IO[bytes]) -> Sheet:
                 found = _match_header(index, names)
                 found.total = None if book.last_row is None else max(0, book.last_row - index)
                 found.rows = _data_rows(rows, found.positions)
-                if (found.total or 0) >= PARALLEL_ROWS and "fork" in get_all_start_methods():
-                    found.rows = _read_aside(found.rows)
+                long = (found.total or 0) >= PARALLEL_ROWS
+                if long and aside != "inline" and aside in get_all_start_methods():
+                    if aside == "fork":
+                        found.rows = _read_aside(found.rows)
+                    else:  # the reader cannot take this process's half-read sheet along
+                        reread = (content, index, found.positions)
+                        found.rows = _read_aside(found.rows, aside, reread)
                 return found
     except ElementTree.ParseError as exc:
         message = f"Excel 文件已损坏：{exc}"
@@ -342,13 +357,26 @@ def _missing(row: int, column: Column) -> RowError:
 
 def _read_aside(
     rows: Iterator[tuple[int, dict[str, Any]]],
+    start: ReadAside = "fork",
+    reread: tuple[bytes, int, dict[str, int]] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The rows read on in a forked process, which parses the rest of the sheet while this
-    one checks and stores: reading is a quarter of a large import's CPU. The child takes
-    the half-read iterator with it (fork copies it) and sends rows in chunks; its failure,
-    such as a corrupt file, is raised here as it would have been."""
-    receiver, sender = get_context("fork").Pipe(duplex=False)
-    child = get_context("fork").Process(target=_send_rows, args=(rows, sender), daemon=True)
+    """The rows read on in a second process, which parses the rest of the sheet while this
+    one checks and stores: reading is a quarter of a large import's CPU. A forked child
+    takes the half-read iterator with it (fork copies it); a forkserver's child opens the
+    workbook again from `reread` (its bytes, the header row, the columns' positions). The
+    rows come in chunks; the child's failure, such as a corrupt file, is raised here as it
+    would have been."""
+    context: ForkContext | ForkServerContext = get_context("fork")
+    if start == "forkserver":
+        context = get_context("forkserver")
+        # the reader's module loaded once in the server; "__main__" as multiprocessing's
+        # default, so a child does not import the main script afresh
+        context.set_forkserver_preload(["__main__", __name__])
+    receiver, sender = context.Pipe(duplex=False)
+    if reread is None:
+        child = context.Process(target=_send_rows, args=(rows, sender), daemon=True)
+    else:
+        child = context.Process(target=_send_reread, args=(*reread, sender), daemon=True)
     child.start()
     sender.close()
     try:
@@ -364,6 +392,19 @@ def _read_aside(
         if child.is_alive():
             child.terminate()
         child.join()
+
+
+def _send_reread(
+    content: bytes, header_row: int, positions: dict[str, int], sender: Connection
+) -> None:
+    """The rows under the header, read from the workbook opened again (a forkserver child)."""
+    try:
+        rows = (item for item in _Workbook(io.BytesIO(content)).rows() if item[0] > header_row)
+    except Exception as exc:  # it opened once in the parent: the parent's to raise
+        sender.send(("error", RuntimeError(repr(exc))))
+        sender.close()
+        return
+    _send_rows(_data_rows(rows, positions), sender)
 
 
 def _send_rows(rows: Iterator[tuple[int, dict[str, Any]]], sender: Connection) -> None:

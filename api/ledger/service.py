@@ -5,7 +5,6 @@ rows and columns were wrong. The CLI and the API route both call `import_ledger`
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 from api.errors import Forbidden
 from api.ledger.checks import CaseRow, Context, check_row
 from api.ledger.columns import Problem
-from api.ledger.read import LedgerUnreadable, RowError, open_sheet
+from api.ledger.read import LedgerUnreadable, ReadAside, RowError, open_sheet
 from api.ledger.write import ImportSource, Writer, number_cases
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
@@ -84,8 +83,10 @@ def import_ledger(
     good_rows_only: bool = False,
     dry_run: bool = False,
     progress: Progress = _quiet,
+    read_aside: ReadAside = "fork",
 ) -> ImportReport:
-    """Import a ledger workbook as `actor` (who must be able to register cases).
+    """Import a ledger workbook as `actor` (who must be able to register cases); a long
+    sheet is read on in a process started the `read_aside` way (api.ledger.read).
 
     Raises:
         LedgerRejected: the file or a row has problems (and good rows only was not asked),
@@ -97,7 +98,7 @@ def import_ledger(
     raw = content.read_bytes() if isinstance(content, Path) else content
     source = ImportSource(Path(file_name).name, hashlib.sha256(raw).hexdigest())
     try:
-        sheet = open_sheet(io.BytesIO(raw))
+        sheet = open_sheet(raw, read_aside)
     except LedgerUnreadable as exc:
         raise LedgerRejected(exc.problems) from exc
     today = engine.clock.now().astimezone(SHANGHAI).date()

@@ -14,7 +14,7 @@ from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
-from api.ledger.checks import CaseRow
+from api.ledger.checks import CaseRow, PartyRow
 from api.ledger.columns import IMPORT_TRIGGER, OUTCOME_LABELS, OUTCOME_STATES, Outcome
 from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, month_period_days
@@ -352,9 +352,10 @@ class Writer:
             found = self._days[key] = self.engine.calendar.working_days_between(start, end)
         return found
 
-    def _party(self, party_id: int, party: Any) -> dict[str, Any]:
+    def _party(self, party_id: int, party: PartyRow) -> dict[str, Any]:
         pii, codec = self.engine.pii, self.codec
         birth = party.birth_date
+        rep = party.representative  # R-MINOR: stored as open_case stores one
         return {
             "id": party_id,
             "name": party.name,
@@ -367,6 +368,10 @@ class Writer:
             "phone_cipher": pii.encrypt(party.phone) if party.phone else None,
             "phone_index": pii.blind_index(party.phone) if party.phone else None,
             "phone_masked": validation.mask_phone(party.phone) if party.phone else None,
+            "guardian": rep.name if rep else None,
+            "relation": rep.relation if rep else None,
+            "guardian_cipher": pii.encrypt(rep.id_number) if rep else None,
+            "guardian_masked": validation.mask_id_number(rep.id_number) if rep else None,
             "now": self._stamp(self.now),
         }
 
@@ -450,6 +455,10 @@ _TABLES = {
             ("id_number_index", "id_index"),
             ("id_number_masked", "id_masked"),
             *_same("phone_cipher", "phone_index", "phone_masked"),
+            ("guardian_name", "guardian"),
+            ("guardian_relation", "relation"),
+            ("guardian_id_cipher", "guardian_cipher"),
+            ("guardian_id_masked", "guardian_masked"),
             ("created_at", "now"),
         ),
         (("kind", "person"),),

@@ -99,6 +99,7 @@ async def import_ledger(
             default_unit=unit,
             good_rows_only=good_rows_only,
             dry_run=dry_run,
+            read_aside="forkserver",  # never fork a server's threads (api.ledger.read)
         )
 
     report = await anyio.to_thread.run_sync(work)

@@ -4,8 +4,10 @@ however many of those match."""
 
 from __future__ import annotations
 
+from mediation import search
 from mediation.intake import PartyIntake, PartyRole
 from tests.api.conftest import Api
+from tests.rules import rule
 
 
 def _outside(api: Api, name: str) -> int:
@@ -58,3 +60,73 @@ def test_search_finds_a_part_of_a_case_number_and_takes_wildcards_literally(any_
     assert set(_found(api, "mediator", "调字第")) <= {first, second}
     assert _found(api, "mediator", "%") == []
     assert _found(api, "mediator", "王_英") == []
+
+
+@rule("R-NUMBER")
+def test_a_whole_case_number_is_found_by_equality_for_every_role_in_scope(any_api: Api) -> None:
+    api = any_api
+    own = api.new_case()  # the committee's, routed to the 中心户's grid
+    api.new_case()
+    outside = _outside(api, "李四")
+    number = _number(api, own, "mediator")  # （2026）枫源调字第0001号
+    assert number.startswith("（")
+    assert number.endswith("号")
+    typed = [
+        number,
+        number.replace("（", "(").replace("）", ")"),  # half-width brackets
+        f" {number[:6]} {number[6:]} ",  # spaces typed around and inside
+        number.translate(str.maketrans("0123456789", "０１２３４５６７８９")),  # full-width
+    ]
+    for text in typed:
+        assert search.whole_number(text), text
+        for user in ("mediator", "household", "supervisor", "admin"):
+            assert _found(api, user, text) == [own], (user, text)
+    far = _number(api, outside)
+    assert _found(api, "household", far) == []  # out of scope: not found, even by equality
+    assert _found(api, "mediator", far.replace("（", "(")) == []
+    assert _found(api, "admin", far.replace("（", "(")) == [outside]
+    # a whole number that is stored nowhere finds nothing, and no longer number holds it
+    assert _found(api, "admin", number.replace("号", "0号")) == []
+
+
+def test_fragments_of_a_case_number_stay_with_the_substring_search(any_api: Api) -> None:
+    api = any_api
+    first, second = api.new_case(), api.new_case()
+    number = _number(api, second, "mediator")
+    fragments = [number[:-1], number[1:], number[:6], number[-7:], "调字第0002"]
+    for text in fragments:
+        assert search.whole_number(text) == (), text
+        assert second in _found_all(api, "mediator", text), text
+    assert first not in _found_all(api, "mediator", number[-6:])
+
+
+def test_numbers_of_a_pattern_without_brackets_are_searched_as_fragments(any_api: Api) -> None:
+    api = any_api
+    api.engine.number_pattern = "{year}-{seq}"  # "2026-1" is inside "2026-10"
+    cases = [api.new_case() for _ in range(10)]
+    assert _number(api, cases[0], "mediator") == "2026-1"
+    assert search.whole_number("2026-1") == ()
+    assert set(_found_all(api, "mediator", "2026-1")) == {cases[0], cases[9]}
+    api.engine.number_pattern = "({year}){committee_abbr}调字第{seq:04d}号"  # half-width
+    later = api.new_case()
+    stored = _number(api, later, "mediator")
+    assert stored.startswith("(")
+    assert _found(api, "household", stored.replace("(", "（").replace(")", "）")) == [later]
+
+
+def test_whole_number_spellings() -> None:
+    full = "（2024）S0901调字第01286号"
+    assert search.whole_number(full)[:2] == (full, "(2024)S0901调字第01286号")
+    assert full in search.whole_number("〔2024〕S0901调字第01286号")
+    assert full in search.whole_number("（２０２４）Ｓ０９０１调字第０１２８６号")
+    for fragment in ("（2024）", "S0901调字第01286号", "（2024）S0901调字第0128", "2024-0012"):
+        assert search.whole_number(fragment) == (), fragment
+    params: dict[str, object] = {}
+    assert search.matching("postgresql", full, params).startswith("c.number IN (")
+    assert "search" not in params  # the trigram index is not read for a whole number
+
+
+def _found_all(api: Api, user: str, text: str) -> list[int]:
+    response = api.get(user, "/api/v1/cases", q=text, limit=50)
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]

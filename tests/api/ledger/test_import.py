@@ -311,3 +311,25 @@ def test_a_failure_while_writing_undoes_every_batch_and_keeps_the_search_index(
     with engine.db.transaction(write=False) as tx:
         found = list_cases(tx, mediator, CaseFilters(text="李建国"), before_id=None, limit=20)
     assert [c.id for c in found] == [opened.case_id]
+
+
+@rule("R-STATS")
+def test_a_second_import_adds_to_the_counts_already_stored(
+    ledger_engine: tuple[Engine, World],
+) -> None:
+    """The counts are upserted in bulk (COPY and one statement on PostgreSQL, a prepared
+    single-row upsert on SQLite): rows already counted are added to, not replaced."""
+    engine, world = ledger_engine
+    mediator = world.actors["mediator"]
+    engine.open_case(world.intake(), mediator)
+    first = [row(), row(调解结果="调解不成", 协议日期="", 履行情况="", 结案日期="2025-04-01")]
+    import_ledger(engine, mediator, workbook(first), file_name="a.xlsx")
+    second = [row(), row(登记日期="2025-03-02", 纠纷类别="合同"), row(履行情况="部分履行")]
+    import_ledger(engine, mediator, workbook(second), file_name="b.xlsx")
+    with engine.db.transaction(write=False) as tx:
+        stored = aggregates.stored(tx)
+        assert stored == aggregates.expected(tx)
+        day = next(
+            v for k, v in stored.items() if k[1:] == ("day", 20250301, "result", "successful")
+        )
+        assert day[0] == 3  # two rows of the second file on a day the first had counted

@@ -16,7 +16,7 @@ from engine.ports import FixedClock
 from engine.records import Actor
 from mediation.engine import MediationEngine as Engine
 from mediation.vocabulary import Role
-from tests.api.ledger.books import row, workbook
+from tests.api.ledger.books import HEADERS, row, workbook
 from tests.conftest import make_database, make_engine
 from tests.world import build_world
 
@@ -53,12 +53,14 @@ def _cases(engine: Engine) -> list[tuple[Any, ...]]:
         found = []
         for case in cases:
             parties = tuple(
-                (role, name, engine.pii.decrypt(cipher) if cipher else None)
-                for role, name, cipher in tx.all(
-                    "SELECT cp.role, p.name, p.id_number_cipher FROM case_parties cp "
+                (role, name, *(engine.pii.decrypt(c) if c else None for c in ciphers), *guardian)
+                for role, name, *ciphers, guardian_name, relation in tx.all(
+                    "SELECT cp.role, p.name, p.id_number_cipher, p.guardian_id_cipher, "
+                    "p.guardian_name, p.guardian_relation FROM case_parties cp "
                     "JOIN parties p ON p.id = cp.party_id WHERE cp.case_id = :c ORDER BY cp.id",
                     {"c": case[0]},
                 )
+                for guardian in [(guardian_name, relation)]
             )
             dates = tuple(tx.codec.dt_in(v) for v in case[8:10])
             found.append(
@@ -92,8 +94,20 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_cases(
             调解组织="枫源村人民调解委员会老杨调解工作室",
         ),
     ]
-    first = import_ledger(engine, world.actors["mediator"], workbook(rows), file_name="a.xlsx")
-    assert first.imported == 3
+    rows.append(  # R-MINOR: a ten-year-old applicant and her mother as 法定代理人
+        row(
+            申请人="王小丽",
+            申请人身份证号码="110105201501010017",
+            申请人法定代理人="王丽",
+            申请人法定代理人身份证号码="110105198502030023",
+            申请人法定代理人关系="母亲",
+        )
+    )
+    headers = (*HEADERS, "申请人法定代理人", "申请人法定代理人身份证号码", "申请人法定代理人关系")
+    first = import_ledger(
+        engine, world.actors["mediator"], workbook(rows, headers), file_name="a.xlsx"
+    )
+    assert first.imported == 4
     engine.open_case(world.intake(), world.actors["mediator"])  # registered here, in 2026
     admin = _admin(engine, world.units["district"])
     content = export_ledger(
@@ -108,13 +122,13 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_cases(
             "SELECT COUNT(*) FROM pii_access_log WHERE user_id = :u", {"u": admin.user_id}
         )
         assert logged is not None
-        assert int(logged[0]) == 9  # R-PII: each party's unmasked read logged
+        assert int(logged[0]) == 11  # R-PII: each party's unmasked read logged
 
     (tmp_path / "fresh").mkdir()
     fresh_engine = make_database("sqlite", tmp_path / "fresh")
     fresh_world = build_world(fresh_engine)
     fresh = make_engine(fresh_engine, clock, calendar)
     again = import_ledger(fresh, fresh_world.actors["mediator"], content, file_name="export.xlsx")
-    assert again.imported == 4
+    assert again.imported == 5
     assert _cases(fresh) == _cases(engine)
     assert fresh.verify_audit() == []

@@ -3,9 +3,12 @@ download in the import's own layout."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2 as httpx
 import pytest
 
+from api.ledger import read
 from tests.api.conftest import Api
 from tests.api.ledger.books import read_back, row, workbook
 
@@ -82,3 +85,22 @@ def test_without_a_login_nothing_is_read(api: Api) -> None:
         "/api/v1/ledger/import", files={"file": ("台账.xlsx", workbook([row()]), XLSX)}
     )
     assert response.status_code == 401
+
+
+def test_the_route_reads_a_long_sheet_in_a_forkserver_child(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's threads are never forked: its reader starts from a forkserver."""
+    monkeypatch.setattr(read, "PARALLEL_ROWS", 2)
+    started: list[str] = []
+    real = read._read_aside
+
+    def watched(*args: Any) -> Any:
+        started.append(args[1] if len(args) > 1 else "fork")
+        return real(*args)
+
+    monkeypatch.setattr(read, "_read_aside", watched)
+    response = _upload(api, "mediator", workbook([row(申请人=f"张{n}") for n in range(4)]))
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == 4
+    assert started == ["forkserver"]
