@@ -10,8 +10,8 @@ import pytest
 
 from api.ledger import LedgerRejected, Period, export_ledger, import_ledger
 from api.ledger.columns import BY_KEY
-from engine import validation
-from engine.runtime import Engine
+from mediation import validation
+from mediation.engine import MediationEngine as Engine
 from tests.api.ledger.books import HEADERS, read_back, row, workbook
 from tests.api.ledger.test_import import ledger_engine  # noqa: F401 (the fixture)
 from tests.rules import rule
