@@ -36,6 +36,7 @@ class Database:
         self.dialect = engine.dialect.name
         self.codec = Codec(self.dialect)
         self._sql: dict[str, str] = {}
+        self.column_names: dict[str, tuple[str, ...]] = {}  # per statement text, for TxCore.rows
         # SQLite has one writer at a time; queueing this process's writers on a lock is fair
         # and fast, where its busy handler makes them sleep and retry (a long p99 under load)
         self._sqlite_writer = _FifoLock() if self.dialect == "sqlite" else None

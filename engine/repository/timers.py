@@ -61,23 +61,31 @@ class TimerQueries(TxCore):
         ).rowcount
 
     def pending_timers(self, case_id: int, kind: str, name: str) -> list[tuple[int, datetime]]:
-        rows = self.all(
+        rows = self.rows(
             "SELECT id, due_at FROM timers WHERE case_id = :case_id AND kind = :kind "
             "AND name = :name AND status = 'pending'",
             {"case_id": case_id, "kind": kind, "name": name},
         )
-        return [(int(r[0]), self.codec.dt_in_required(r[1])) for r in rows]
+        return [(int(r["id"]), self.codec.dt_in_required(r["due_at"])) for r in rows]
 
     def pending_periods(
         self, case_id: int, kind: str, name: str
     ) -> list[tuple[int, datetime, int, bool]]:
         """(id, started at, length in days, working days?) of pending timers of (kind, name)."""
-        rows = self.all(
+        rows = self.rows(
             "SELECT id, created_at, days, working_days FROM timers WHERE case_id = :case_id "
             "AND kind = :kind AND name = :name AND status = 'pending'",
             {"case_id": case_id, "kind": kind, "name": name},
         )
-        return [(int(r[0]), self.codec.dt_in_required(r[1]), int(r[2]), bool(r[3])) for r in rows]
+        return [
+            (
+                int(r["id"]),
+                self.codec.dt_in_required(r["created_at"]),
+                int(r["days"]),
+                bool(r["working_days"]),
+            )
+            for r in rows
+        ]
 
     def move_timer(
         self, timer_id: int, due_at: datetime, provisional: bool, days: int | None = None
