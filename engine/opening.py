@@ -235,8 +235,8 @@ class CaseOpening(FirePath):
         mine = actor.all_units or grid_id in actor.unit_ids
         if not mine and not str(unit.path).startswith(served):
             raise InvalidInput(f"“{unit.name}”不在您的辖区内", field="grid_id")
-        heads = [u for u in tx.users_holding(("central_household",)) if u[2] == grid_id]
-        return grid_id, (heads[0][0] if heads else None)
+        heads = [h for h in tx.users_holding(("central_household",)) if h.org_unit_id == grid_id]
+        return grid_id, (heads[0].user_id if heads else None)
 
     def suggest_grid(self, address: str) -> int | None:
         """The grid whose household register holds this address, if any (a suggestion)."""

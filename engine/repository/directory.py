@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.records import CategoryRecord, OrgUnitRow
+from engine.records import CategoryRecord, OrgUnitRow, RoleHolder
 from engine.repository.connection import Row, TxCore
 
 
@@ -72,8 +72,8 @@ class DirectoryQueries(TxCore):
     def user_exists(self, user_id: int) -> bool:
         return self.one("SELECT 1 FROM users WHERE id = :id", {"id": user_id}) is not None
 
-    def users_holding(self, roles: tuple[str, ...]) -> list[tuple[int, str, int, str]]:
-        """(user id, display name, org unit id, role) of active users holding any of `roles`."""
+    def users_holding(self, roles: tuple[str, ...]) -> list[RoleHolder]:
+        """The memberships of active users in any of `roles`, by user and then unit."""
         if not roles:
             return []
         marks = ", ".join(f":r{i}" for i in range(len(roles)))
@@ -84,17 +84,22 @@ class DirectoryQueries(TxCore):
             {"yes": True, **{f"r{i}": r for i, r in enumerate(roles)}},
         )
         return [
-            (int(r["id"]), str(r["display_name"]), int(r["org_unit_id"]), str(r["role"]))
+            RoleHolder(
+                user_id=int(r["id"]),
+                display_name=str(r["display_name"]),
+                org_unit_id=int(r["org_unit_id"]),
+                role=str(r["role"]),
+            )
             for r in rows
         ]
 
-    def org_units_of(self, kinds: tuple[str, ...]) -> list[tuple[int, str, str, int | None]]:
-        """(id, name, path, parent id) of the org units of the given kinds, by id."""
+    def org_units_of(self, kinds: tuple[str, ...]) -> list[OrgUnitRow]:
+        """The org units of the given kinds, by id."""
         if not kinds:
             return []
         marks = ", ".join(f":k{i}" for i in range(len(kinds)))
         rows = self.rows(
-            f"SELECT id, name, path, parent_id FROM org_units WHERE kind IN ({marks}) ORDER BY id",
+            f"{ORG_UNIT} WHERE kind IN ({marks}) ORDER BY id",
             {f"k{i}": k for i, k in enumerate(kinds)},
         )
-        return [(int(r["id"]), str(r["name"]), str(r["path"]), r["parent_id"]) for r in rows]
+        return [org_unit_row(r) for r in rows]
