@@ -50,20 +50,15 @@ class Claim:
         Raises:
             IdempotencyInProgress: a retry took the key over meanwhile; the work must undo.
         """
-        stored = tx.execute(
-            "UPDATE idempotency_keys SET status = 'done', response_status = :status, "
-            "response_body = :body, response_headers = :headers WHERE user_id = :user "
-            "AND key = :key AND status = 'pending' AND created_at = :claimed",
-            {
-                "status": outcome.status,
-                "body": json.dumps(outcome.body, ensure_ascii=False),
-                "headers": dumps(outcome.headers),
-                "user": self.user_id,
-                "key": self.key,
-                "claimed": tx.codec.dt_out(self.claimed_at),
-            },
+        stored = tx.complete_idempotency_key(
+            user_id=self.user_id,
+            key=self.key,
+            claimed_at=self.claimed_at,
+            status=outcome.status,
+            body_json=json.dumps(outcome.body, ensure_ascii=False),
+            headers_json=dumps(outcome.headers),
         )
-        if stored.rowcount != 1:
+        if not stored:
             raise IdempotencyInProgress(self.key)
         self.completed = True
 

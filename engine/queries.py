@@ -534,6 +534,42 @@ def assigned_cases(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class FollowupDue:
+    """A follow-up visit falling due, with its case's number and the timer's payload."""
+
+    case_id: int
+    number: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def followups_due(tx: Tx, actor: Actor, until: datetime, *, limit: int) -> list[FollowupDue]:
+    """Pending follow-ups of the actor's cases due by `until`, soonest first."""
+    params: dict[str, Any] = {"until": tx.codec.dt_out(until), "limit": limit}
+    scope = scope_clause(actor, params)
+    rows = tx.rows(
+        "SELECT t.case_id, c.number, t.payload, t.due_at FROM timers t "
+        "JOIN cases c ON c.id = t.case_id "
+        f"WHERE t.kind = 'followup' AND t.status = 'pending' AND t.due_at <= :until AND {scope} "
+        "ORDER BY t.due_at LIMIT :limit",
+        params,
+    )
+    found = []
+    for r in rows:
+        payload = r["payload"]
+        data = json.loads(payload) if isinstance(payload, str) else payload  # JSON text column
+        found.append(
+            FollowupDue(
+                case_id=int(r["case_id"]),
+                number=str(r["number"]),
+                due_at=tx.codec.dt_in_required(r["due_at"]),
+                payload=data if isinstance(data, dict) else {},
+            )
+        )
+    return found
+
+
 def unit_branding(tx: Tx, unit_id: int) -> tuple[str | None, bytes | None]:
     """An org unit's seal text and logo (PNG), as its documents print them."""
     row = tx.row("SELECT seal_text, logo_png FROM org_units WHERE id = :id", {"id": unit_id})

@@ -170,7 +170,7 @@ def disable_user(user_id: UserId, services: ServicesDep, principal: CurrentPrinc
         raise InvalidInput("不能停用自己的账号", field="user_id")
 
     def change(tx: Tx) -> None:
-        tx.execute("UPDATE users SET active = :no WHERE id = :id", {"no": False, "id": user_id})
+        tx.set_user_active(user_id, False)
 
     return _change(services, principal, user_id, "停用用户", change)
 
@@ -180,7 +180,7 @@ def enable_user(user_id: UserId, services: ServicesDep, principal: CurrentPrinci
     """Enable a disabled account again; it logs in afresh (administrators)."""
 
     def change(tx: Tx) -> None:
-        tx.execute("UPDATE users SET active = :yes WHERE id = :id", {"yes": True, "id": user_id})
+        tx.set_user_active(user_id, True)
 
     return _change(services, principal, user_id, "启用用户", change)
 
@@ -194,10 +194,7 @@ def reset_password(
     password_hash = hash_password(body.new_password)  # argon2 outside the transaction
 
     def change(tx: Tx) -> None:
-        tx.execute(
-            "UPDATE users SET password_hash = :h WHERE id = :id",
-            {"h": password_hash, "id": user_id},
-        )
+        tx.set_password_hash(user_id, password_hash)
 
     _change(services, principal, user_id, "重置密码", change)
     return Response(status_code=204)
@@ -217,11 +214,7 @@ def set_memberships(
                     f"组织 {member.org_unit_id} 不存在", field=f"memberships.{index}.org_unit_id"
                 )
             check_membership(member.role, unit.kind, unit.name, f"memberships.{index}")
-        tx.execute("DELETE FROM memberships WHERE user_id = :id", {"id": user_id})
-        for unit_id, role in sorted({(m.org_unit_id, m.role) for m in body.memberships}):
-            tx.execute(
-                "INSERT INTO memberships (user_id, org_unit_id, role) VALUES (:u, :o, :r)",
-                {"u": user_id, "o": unit_id, "r": str(role)},
-            )
+        unique = sorted({(m.org_unit_id, str(m.role)) for m in body.memberships})
+        tx.replace_memberships(user_id, unique)
 
     return _change(services, principal, user_id, "变更用户角色", change)

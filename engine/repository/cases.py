@@ -220,6 +220,16 @@ class CaseQueries(TxCore):
         """Every case's id, in order."""
         return [int(r["id"]) for r in self.rows("SELECT id FROM cases ORDER BY id")]
 
+    def closed_without_document(self, kind: str, limit: int) -> list[int]:
+        """Closed cases with no document of `kind` yet, the earliest closed first."""
+        rows = self.rows(
+            "SELECT c.id FROM cases c WHERE c.closed_at IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM documents d WHERE d.case_id = c.id AND d.kind = :kind) "
+            "ORDER BY c.closed_at, c.id LIMIT :n",
+            {"kind": kind, "n": limit},
+        )
+        return [int(r["id"]) for r in rows]
+
     def chain_binding(self, case_id: int) -> CaseBinding | None:
         """What the case row says its hash chain produced; None for no such case."""
         row = self.row(

@@ -103,3 +103,50 @@ class DirectoryQueries(TxCore):
             {f"k{i}": k for i, k in enumerate(kinds)},
         )
         return [org_unit_row(r) for r in rows]
+
+    def active_categories(self) -> list[CategoryRecord]:
+        """The categories offered at intake, in their sort order."""
+        rows = self.rows(f"{_CATEGORY} WHERE active ORDER BY sort_order, code")
+        return [_category(r) for r in rows]
+
+    # --- what administrators change ------------------------------------------------------
+
+    def add_org_unit(
+        self,
+        *,
+        kind: str,
+        name: str,
+        short_name: str,
+        parent_path: str | None,
+        parent_id: int | None,
+    ) -> int:
+        """A new unit under `parent_id` (None: at the top), its path ending in its own id."""
+        unit_id = self.insert(
+            "INSERT INTO org_units (kind, name, short_name, parent_id, path, address) "
+            "VALUES (:kind, :name, :short, :parent, :path, :address)",
+            {
+                "kind": kind,
+                "name": name,
+                "short": short_name,
+                "parent": parent_id,
+                "path": "/",
+                "address": "",
+            },
+        )
+        path = (parent_path or "/") + f"{unit_id}/"
+        self.execute(
+            "UPDATE org_units SET path = :path WHERE id = :id", {"path": path, "id": unit_id}
+        )
+        return unit_id
+
+    def rename_org_unit(self, unit_id: int, name: str, seal_text: str | None) -> None:
+        self.execute(
+            "UPDATE org_units SET name = :name, seal_text = :seal WHERE id = :id",
+            {"name": name, "seal": seal_text, "id": unit_id},
+        )
+
+    def set_unit_logo(self, unit_id: int, png: bytes | None) -> None:
+        """The unit's logo as PNG (None: removed)."""
+        self.execute(
+            "UPDATE org_units SET logo_png = :logo WHERE id = :id", {"logo": png, "id": unit_id}
+        )

@@ -43,6 +43,14 @@ class ProceedingQueries(TxCore):
             for r in rows
         ]
 
+    def session_times(self, case_id: int) -> list[datetime]:
+        """When the case's sessions were held, in the order they were recorded."""
+        rows = self.rows(
+            "SELECT held_at FROM mediation_sessions WHERE case_id = :case_id ORDER BY id",
+            {"case_id": case_id},
+        )
+        return [self.codec.dt_in_required(r["held_at"]) for r in rows]
+
     def visits(self, case_id: int) -> list[VisitRecord]:
         rows = self.rows(
             "SELECT term_index, visited_at, performance, satisfaction FROM visits "
