@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
@@ -27,14 +26,11 @@ from api.schemas import (
 )
 from engine import queries
 from engine.errors import InvalidInput, NotFound
-from engine.models.org import Membership, User
 from engine.repository import Tx
+from engine.repository.accounts import add_user
 from engine.spec import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/users", tags=["用户"])
-
-_USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
-_MEMBERSHIPS: sa.Table = Membership.__table__  # type: ignore[attr-defined]
 
 
 def user_public(row: queries.UserRow) -> UserPublic:
@@ -98,27 +94,15 @@ def create_user(
                     )
                 check_membership(member.role, unit.kind, unit.name, f"memberships.{index}")
         password_hash = hash_password(body.password)
-        try:
-            with engine.db.engine.begin() as connection:
-                user_id = connection.execute(
-                    _USERS.insert()
-                    .values(
-                        username=body.username,
-                        display_name=body.display_name,
-                        password_hash=password_hash,
-                        active=True,
-                    )
-                    .returning(_USERS.c.id)
-                ).scalar_one()
-                unique = {(m.org_unit_id, m.role) for m in body.memberships}
-                for unit_id, role in sorted(unique):
-                    connection.execute(
-                        _MEMBERSHIPS.insert().values(
-                            user_id=user_id, org_unit_id=unit_id, role=str(role)
-                        )
-                    )
-        except sa.exc.IntegrityError as exc:  # a concurrent create took the username
-            raise InvalidInput(f"用户名“{body.username}”已存在", field="username") from exc
+        user_id = add_user(
+            engine.db.engine,
+            username=body.username,
+            display_name=body.display_name,
+            password_hash=password_hash,
+            memberships=sorted({(m.org_unit_id, str(m.role)) for m in body.memberships}),
+        )
+        if user_id is None:  # a concurrent create took the username
+            raise InvalidInput(f"用户名“{body.username}”已存在", field="username")
         with engine.db.transaction(write=False) as tx:
             row = queries.user(tx, user_id)
         assert row is not None

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
+from engine.models.org import Membership, User
 from engine.repository.connection import TxCore
 
 
@@ -98,3 +101,40 @@ class AccountQueries(TxCore):
             "DELETE FROM login_failures WHERE username = :username AND address = :address",
             {"username": username, "address": address},
         )
+
+
+_USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
+_MEMBERSHIPS: sa.Table = Membership.__table__  # type: ignore[attr-defined]
+
+
+def add_user(
+    engine: sa.Engine,
+    *,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    memberships: Iterable[tuple[int, str]],
+) -> int | None:
+    """A new active user with these (org unit, role) memberships, in a transaction of its
+    own (SQLAlchemy Core); None when the username was taken, by a concurrent create too."""
+    try:
+        with engine.begin() as connection:
+            user_id = int(
+                connection.execute(
+                    _USERS.insert()
+                    .values(
+                        username=username,
+                        display_name=display_name,
+                        password_hash=password_hash,
+                        active=True,
+                    )
+                    .returning(_USERS.c.id)
+                ).scalar_one()
+            )
+            for unit_id, role in memberships:
+                connection.execute(
+                    _MEMBERSHIPS.insert().values(user_id=user_id, org_unit_id=unit_id, role=role)
+                )
+    except sa.exc.IntegrityError:
+        return None
+    return user_id
