@@ -1,5 +1,6 @@
-"""The Engine's fire path: load → scope → role → guards → actions → versioned update →
-hash-chained audit event → timers, in one transaction. Case opening (engine/opening.py)
+"""The Engine's fire path: load → scope → role → declared fields → guards → actions (these two
+run by the spec's transitions machine, engine/machine.py) → versioned update → hash-chained
+audit event → timers, in one transaction. Case opening (engine/opening.py)
 and the Engine itself (engine/runtime.py) build on it."""
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from engine.checks import did_you_mean
 from engine.errors import (
     CaseNotFound,
     ConcurrentUpdate,
-    GuardRejected,
     PayloadInvalid,
     ReasonRequired,
     ServiceStepRefused,
@@ -122,7 +122,7 @@ class FirePath:
             compiled = self.registry.get(case.spec_id, case.spec_version)
             bound = compiled.transition(case.state, trigger)
             if bound is None:
-                available = sorted(compiled.by_source.get(case.state, {}))
+                available = sorted(compiled.triggers(case.state))
                 raise TransitionNotAllowed(
                     trigger,
                     compiled.states[case.state].label,
@@ -162,15 +162,7 @@ class FirePath:
         ctx = self._context(tx, case, actor, payload, reason, now, compiled, bound)
         if bound.declared:  # the tick's expiry actions declare nothing
             ctx.values = self.check_payload(ctx, actor, payload)
-        for guard in bound.guards:
-            verdict = guard.fn(ctx)
-            if verdict:
-                raise GuardRejected(trigger, guard.name, verdict)
-        ctx.writable = True
-        for action in bound.actions:
-            action.fn(ctx)
-        ctx.writable = False
-        dest = bound.spec.dest or case.state
+        dest = compiled.execute(bound, ctx)  # guards, then actions, then the state: transitions
         changes = ctx.changes
         state_changed = dest != case.state
         if state_changed:

@@ -15,7 +15,7 @@ from functools import partial
 
 from engine import access
 from engine.audit import ChainBreak, ChainHead, missing_cases, verify_chain
-from engine.errors import CaseNotFound, InvalidInput
+from engine.errors import CaseNotFound
 from engine.fields import json_schema
 from engine.opening import CaseOpening
 from engine.records import Actor, CaseRecord, EventRecord, TriggerOption
@@ -49,19 +49,15 @@ class Engine(CaseOpening):
             compiled = self.registry.get(case.spec_id, case.spec_version)
             now = self.clock.now()
             options: list[TriggerOption] = []
-            for trigger, bound in compiled.by_source.get(case.state, {}).items():
+            for trigger in compiled.triggers(case.state):
+                bound = compiled.transition(case.state, trigger)
+                assert bound is not None  # the machine listed it from this state
                 reasons: list[str] = []
                 if not access.role_allows(actor, bound.spec):
                     labels = "、".join(ROLE_LABELS[Role(r)] for r in bound.spec.roles)
                     reasons.append(f"需要以下角色之一：{labels}")
                 ctx = self._context(tx, case, actor, {}, None, now, compiled, bound)
-                for guard in bound.guards:
-                    try:
-                        verdict = guard.fn(ctx)
-                    except InvalidInput:
-                        verdict = None  # the guard needs input the actor gives when firing
-                    if verdict:
-                        reasons.append(verdict)
+                reasons += compiled.refusals(bound, ctx)  # every guard, as the machine checks it
                 dest = compiled.states[bound.spec.dest or case.state]
                 schema = None
                 if describe:

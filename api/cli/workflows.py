@@ -106,7 +106,7 @@ def workflows_graph(
             "graphviz_missing",
         )
     result = subprocess.run(
-        [dot, "-Tsvg"], input=to_dot(compiled.spec).encode(), capture_output=True, check=False
+        [dot, "-Tsvg"], input=to_dot(compiled).encode(), capture_output=True, check=False
     )
     if result.returncode != 0:
         raise fail(result.stderr.decode(errors="replace"), "graphviz_failed")

@@ -77,7 +77,7 @@ def workflow_graph(
     key = (spec_id, version)
     svg = _svg_cache.get(key)
     if svg is None:
-        svg = render_svg(to_dot(compiled.spec))
+        svg = render_svg(to_dot(compiled))
         with _svg_lock:
             _svg_cache[key] = svg
     return Response(svg, media_type="image/svg+xml")

@@ -44,5 +44,5 @@ def case_graph_svg(engine: Engine, case_id: int, actor: Actor) -> bytes:
         for e in events
         if e.source_state is not None and e.source_state != e.dest_state
     }
-    spec = engine.registry.get(case.spec_id, case.spec_version).spec
-    return render_svg(to_dot(spec, current=case.state, path=path))
+    compiled = engine.registry.get(case.spec_id, case.spec_version)
+    return render_svg(to_dot(compiled, current=case.state, path=path))

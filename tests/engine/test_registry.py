@@ -45,6 +45,7 @@ def test_shipped_specs_load_and_build_one_machine_each() -> None:
     standard = registry.latest("standard")
     assert standard.spec.version == 2  # new cases get the latest; v1 cases keep v1
     assert standard.machine.auto_transitions is False
+    assert standard.machine.models == []  # cases are never attached to it
     assert registry.get("standard", 2) is standard  # built once, shared by every case
 
 
