@@ -194,7 +194,7 @@ class LoginLimiter:
     def _check_locked_in_database(self, who: dict[str, str], verify: Callable[[], _T | None]) -> _T:
         key = int.from_bytes(hashlib.sha256(who["username"].encode()).digest()[:8], "big")
         with self.db.transaction(write=True) as tx:
-            tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": key - (1 << 63)})
+            tx.lock_logins_of(key - (1 << 63))
             self._refuse_when_full(tx, who)
             result = verify()
             if result is None:
@@ -218,32 +218,24 @@ class LoginLimiter:
 
     def _refuse_when_full(self, tx: Tx, who: dict[str, str]) -> None:
         now = self.clock.now()
-        since = tx.codec.dt_out(now - self.window)
         # what has left every window goes, so the table stays the size of one window
-        tx.execute("DELETE FROM login_failures WHERE at <= :since", {"since": since})
-        for where, limit in (
-            ("username = :username AND address = :address", self.max_failures),
-            ("username = :username", self.max_per_username),
+        tx.forget_login_failures(now - self.window)
+        for address, limit in (
+            (who["address"], self.max_failures),
+            (None, self.max_per_username),
         ):
-            count, oldest = tx.one(
-                f"SELECT COUNT(*), MIN(at) FROM login_failures WHERE {where}", who
-            ) or (0, None)
-            first = tx.codec.dt_in(oldest)
-            if count >= limit and first is not None:
+            failures = tx.login_failures(who["username"], address)
+            first = failures.oldest
+            if failures.count >= limit and first is not None:
                 wait = (first + self.window - now).total_seconds()
                 raise TooManyLoginAttempts(max(1, math.ceil(wait)))
 
     def _insert(self, tx: Tx, who: dict[str, str]) -> None:
-        tx.execute(
-            "INSERT INTO login_failures (username, address, at) VALUES (:username, :address, :at)",
-            {**who, "at": tx.codec.dt_out(self.clock.now())},
-        )
+        tx.add_login_failure(who["username"], who["address"], self.clock.now())
 
     @staticmethod
     def _forget(tx: Tx, who: dict[str, str]) -> None:
-        tx.execute(
-            "DELETE FROM login_failures WHERE username = :username AND address = :address", who
-        )
+        tx.clear_login_failures(who["username"], who["address"])
 
 
 def request_address(request: Request, trusted: Sequence[IPNetwork]) -> str:

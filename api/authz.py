@@ -131,24 +131,18 @@ class PrincipalCache:
 
 def revoke_tokens(tx: Tx, user_id: int) -> None:
     """Bump the user's token epoch: every token issued before is refused from now on."""
-    tx.execute("UPDATE users SET token_epoch = token_epoch + 1 WHERE id = :id", {"id": user_id})
+    tx.bump_token_epoch(user_id)
 
 
 def revoke_session(tx: Tx, user_id: int, session_id: str, expires_at: datetime) -> None:
     """End one signed-in session (logout): its token is refused from now on, on every worker;
     the row lives until the token would have expired anyway (then the tick deletes it)."""
-    tx.execute(
-        "INSERT INTO revoked_sessions (session_id, user_id, expires_at) "
-        "VALUES (:sid, :user_id, :expires_at) ON CONFLICT (session_id) DO NOTHING",
-        {"sid": session_id, "user_id": user_id, "expires_at": tx.codec.dt_out(expires_at)},
-    )
+    tx.add_revoked_session(session_id, user_id, expires_at)
 
 
 def forget_revoked_sessions(tx: Tx, now: datetime) -> int:
     """Delete the revocations of tokens that have expired by now (they are refused anyway)."""
-    return tx.execute(
-        "DELETE FROM revoked_sessions WHERE expires_at <= :now", {"now": tx.codec.dt_out(now)}
-    ).rowcount
+    return tx.forget_revoked_sessions(now)
 
 
 def require_roles(principal: Principal, roles: Iterable[Role], what: str) -> None:

@@ -20,17 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi.responses import JSONResponse
 
 from api.errors import IdempotencyInProgress, IdempotencyKeyReused
 from engine.models.columns import dumps
-from engine.models.delivery import IdempotencyRecord
 from engine.records import FireResult
 from engine.repository import Tx
+from engine.repository.idempotency import IdempotencyKeys
 from mediation.engine import MediationEngine as Engine
 
-_TABLE: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 REPLAY_HEADER = "Idempotent-Replayed"
 STALE_CLAIM = timedelta(minutes=2)
 
@@ -50,20 +48,15 @@ class Claim:
         Raises:
             IdempotencyInProgress: a retry took the key over meanwhile; the work must undo.
         """
-        stored = tx.execute(
-            "UPDATE idempotency_keys SET status = 'done', response_status = :status, "
-            "response_body = :body, response_headers = :headers WHERE user_id = :user "
-            "AND key = :key AND status = 'pending' AND created_at = :claimed",
-            {
-                "status": outcome.status,
-                "body": json.dumps(outcome.body, ensure_ascii=False),
-                "headers": dumps(outcome.headers),
-                "user": self.user_id,
-                "key": self.key,
-                "claimed": tx.codec.dt_out(self.claimed_at),
-            },
+        stored = tx.complete_idempotency_key(
+            user_id=self.user_id,
+            key=self.key,
+            claimed_at=self.claimed_at,
+            status=outcome.status,
+            body_json=json.dumps(outcome.body, ensure_ascii=False),
+            headers_json=dumps(outcome.headers),
         )
-        if stored.rowcount != 1:
+        if not stored:
             raise IdempotencyInProgress(self.key)
         self.completed = True
 
@@ -104,7 +97,7 @@ def fingerprint(method: str, path: str, body: str) -> str:
 
 
 def _claim(
-    db: sa.Engine,
+    keys: IdempotencyKeys,
     user_id: int,
     key: str,
     print_: str,
@@ -115,70 +108,23 @@ def _claim(
 ) -> Claim | StoredReply:
     """Claim the key, or return the stored outcome of the request that claimed it first."""
     for _ in range(3):
-        try:
-            with db.begin() as connection:
-                connection.execute(
-                    _TABLE.delete().where(
-                        _TABLE.c.user_id == user_id, _TABLE.c.created_at < now - keep
-                    )
-                )
-                connection.execute(
-                    _TABLE.insert().values(
-                        user_id=user_id,
-                        key=key,
-                        fingerprint=print_,
-                        status="pending",
-                        response_headers={},
-                        created_at=now,
-                    )
-                )
+        if keys.claim(user_id, key, print_, now, keep):
             return Claim(user_id, key, now)
-        except sa.exc.IntegrityError:
-            with db.connect() as connection:
-                row = connection.execute(
-                    sa.select(
-                        _TABLE.c.fingerprint,
-                        _TABLE.c.status,
-                        _TABLE.c.response_status,
-                        _TABLE.c.response_body,
-                        _TABLE.c.response_headers,
-                        _TABLE.c.created_at,
-                    ).where(_where(user_id, key))
-                ).first()
-            if row is None:  # released by a failed first attempt meanwhile: claim again
-                continue
-            if row.fingerprint != print_:
-                raise IdempotencyKeyReused(key) from None
-            if row.status == "done":
-                headers = {**row.response_headers, REPLAY_HEADER: "true"}
-                return StoredReply(row.response_status, json.loads(row.response_body), headers)
-            if atomic and row.created_at <= now - STALE_CLAIM:
-                with db.begin() as connection:  # its request died before doing its work
-                    taken = connection.execute(
-                        _TABLE.update()
-                        .where(
-                            _where(user_id, key),
-                            _TABLE.c.status == "pending",
-                            _TABLE.c.created_at == row.created_at,
-                        )
-                        .values(created_at=now)
-                    ).rowcount
-                if taken == 1:
-                    return Claim(user_id, key, now)
-            raise IdempotencyInProgress(key) from None
+        held = keys.stored(user_id, key)
+        if held is None:  # released by a failed first attempt meanwhile: claim again
+            continue
+        if held.fingerprint != print_:
+            raise IdempotencyKeyReused(key)
+        if held.status == "done":
+            assert held.response_status is not None, "a done key keeps its reply"
+            assert held.response_body is not None, "a done key keeps its reply"
+            headers = {**held.response_headers, REPLAY_HEADER: "true"}
+            return StoredReply(held.response_status, json.loads(held.response_body), headers)
+        stale = atomic and held.created_at <= now - STALE_CLAIM
+        if stale and keys.take_over(user_id, key, held.created_at, now):
+            return Claim(user_id, key, now)  # its request died before doing its work
+        raise IdempotencyInProgress(key)
     raise IdempotencyInProgress(key)
-
-
-def _where(user_id: int, key: str) -> sa.ColumnElement[bool]:
-    return sa.and_(_TABLE.c.user_id == user_id, _TABLE.c.key == key)
-
-
-def _ours(claim: Claim) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        _where(claim.user_id, claim.key),
-        _TABLE.c.status == "pending",
-        _TABLE.c.created_at == claim.claimed_at,
-    )
 
 
 def run_once(
@@ -199,26 +145,23 @@ def run_once(
     """
     if key is None:
         return work(None).response()
-    db = engine.db.engine
-    claimed = _claim(db, user_id, key, request_fingerprint, engine.clock.now(), keep, atomic=atomic)
+    keys = IdempotencyKeys(engine.db.engine)
+    now = engine.clock.now()
+    claimed = _claim(keys, user_id, key, request_fingerprint, now, keep, atomic=atomic)
     if isinstance(claimed, StoredReply):
         return claimed.response()
     try:
         outcome = work(claimed)
     except BaseException:
-        with db.begin() as connection:
-            connection.execute(_TABLE.delete().where(_ours(claimed)))
+        keys.release(user_id, key, claimed.claimed_at)
         raise
     if not claimed.completed:
-        with db.begin() as connection:
-            connection.execute(
-                _TABLE.update()
-                .where(_ours(claimed))
-                .values(
-                    status="done",
-                    response_status=outcome.status,
-                    response_body=json.dumps(outcome.body, ensure_ascii=False),
-                    response_headers=outcome.headers,
-                )
-            )
+        keys.store_reply(
+            user_id,
+            key,
+            claimed.claimed_at,
+            status=outcome.status,
+            body_json=json.dumps(outcome.body, ensure_ascii=False),
+            headers=outcome.headers,
+        )
     return outcome.response()

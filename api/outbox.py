@@ -15,7 +15,7 @@ import json
 import logging
 import smtplib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -186,95 +186,41 @@ class OutboxDispatcher:
         return report
 
     def _claim(self, now: datetime, limit: int) -> list[OutboxItem]:
-        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
         with self.db.transaction(write=True) as tx:
-            rows = tx.all(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = :lease "
-                "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' "
-                f"AND next_attempt_at <= :now ORDER BY id LIMIT :limit{lock}) "
-                "RETURNING id, case_id, kind, recipient, payload, attempts, created_at",
-                {
-                    "now": tx.codec.dt_out(now),
-                    "lease": tx.codec.dt_out(now + self.lease),
-                    "limit": limit,
-                },
-            )
-        items = [
+            claimed = tx.claim_outbox(now, now + self.lease, limit)
+        return [
             OutboxItem(
-                id=int(r[0]),
-                case_id=None if r[1] is None else int(r[1]),
-                kind=str(r[2]),
-                recipient=str(r[3]),
-                payload=r[4] if isinstance(r[4], dict) else json.loads(r[4] or "{}"),
-                attempts=int(r[5]),
-                created_at=self.db.codec.dt_in_required(r[6]),
+                id=m.id,
+                case_id=m.case_id,
+                kind=m.kind,
+                recipient=m.recipient,
+                payload=m.payload,
+                attempts=m.attempts,
+                created_at=m.created_at,
             )
-            for r in rows
+            for m in claimed
         ]
-        return sorted(items, key=lambda i: i.id)
 
     def _delivered(self, item: OutboxItem, now: datetime) -> None:
         with self.db.transaction(write=True) as tx:
-            tx.execute(
-                "UPDATE outbox SET status = 'delivered', delivered_at = :now, last_error = NULL "
-                "WHERE id = :id",
-                {"now": tx.codec.dt_out(now), "id": item.id},
-            )
+            tx.mark_delivered(item.id, now)
 
     def _failed(self, item: OutboxItem, now: datetime, error: str, *, dead: bool) -> None:
         with self.db.transaction(write=True) as tx:
-            tx.execute(
-                "UPDATE outbox SET status = :status, next_attempt_at = :next, last_error = :error "
-                "WHERE id = :id",
-                {
-                    "status": "dead" if dead else "pending",
-                    "next": tx.codec.dt_out(now + backoff(item.attempts)),
-                    "error": error[:2000],
-                    "id": item.id,
-                },
+            tx.mark_failed(
+                item.id, dead=dead, next_attempt_at=now + backoff(item.attempts), error=error[:2000]
             )
 
     def retry(self, now: datetime, message_ids: Sequence[int] | None = None) -> int:
         """Give dead messages (or the ones named) a fresh set of attempts, due now."""
-        params: dict[str, Any] = {"now": None}
-        where = "status = 'dead'"
-        if message_ids:
-            marks = ", ".join(f":m{i}" for i in range(len(message_ids)))
-            params.update({f"m{i}": m for i, m in enumerate(message_ids)})
-            where = f"status IN ('dead', 'pending') AND id IN ({marks})"
         with self.db.transaction(write=True) as tx:
-            params["now"] = tx.codec.dt_out(now)
-            return tx.execute(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now "
-                f"WHERE {where}",
-                params,
-            ).rowcount
+            return tx.retry_outbox(now, message_ids)
 
     def listing(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Messages for operators, newest first."""
-        where, params = "", {"limit": limit}
-        if status:
-            where = "WHERE status = :status"
-            params["status"] = status  # type: ignore[assignment]
         with self.db.transaction(write=False) as tx:
-            rows = tx.all(
-                "SELECT id, case_id, kind, recipient, status, attempts, next_attempt_at, "
-                f"last_error FROM outbox {where} ORDER BY id DESC LIMIT :limit",
-                params,
-            )
-            return [
-                {
-                    "id": int(r[0]),
-                    "case_id": r[1],
-                    "kind": r[2],
-                    "recipient": r[3],
-                    "status": r[4],
-                    "attempts": int(r[5]),
-                    "next_attempt_at": tx.codec.dt_in(r[6]),
-                    "last_error": r[7],
-                }
-                for r in rows
-            ]
+            entries = tx.outbox_entries(status, limit)
+        return [asdict(entry) for entry in entries]
 
 
 def build_senders(

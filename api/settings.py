@@ -20,7 +20,6 @@ class Settings(BaseSettings):
     case_number_pattern: str = "（{year}）{committee_abbr}调字第{seq:04d}号"
     pii_key_file: Path | None = None  # default: data_dir/keys/pii.key (created on init)
     calendar_dir: Path | None = None  # default: data_dir/calendar (holiday data files)
-    timezone: str = "Asia/Shanghai"
     sql_echo: bool = False  # statements only: parameters are never logged
     log_format: Literal["text", "json"] = "text"  # json: one object per line for operators
     token_minutes: int = Field(default=30, gt=0)

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
         VerificationError,
     )
     from documents.model import (
-        REJECTION_GROUNDS,
         AcceptanceNotice,
         AgreementContent,
         Branding,
@@ -85,7 +84,6 @@ _WHERE = {
     "NotASignatory": "documents.errors",
     "Party": "documents.model",
     "Person": "documents.model",
-    "REJECTION_GROUNDS": "documents.model",
     "RegistrationForm": "documents.model",
     "RenderError": "documents.errors",
     "Renderer": "documents.render",
@@ -124,7 +122,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEV_MARK",
-    "REJECTION_GROUNDS",
     "AcceptanceNotice",
     "AgreementContent",
     "AlreadySigned",

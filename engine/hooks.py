@@ -29,6 +29,8 @@ from engine.records import (
     CasePartyRecord,
     CaseRecord,
     CategoryRecord,
+    OrgUnitRow,
+    RoleHolder,
     SignatureRecord,
     VisitRecord,
 )
@@ -229,12 +231,12 @@ class TransitionContext:
     def label_of(self, vocabulary: str, code: str | None) -> str | None:
         return None if code is None else self.labels(vocabulary).get(code, code)
 
-    def users_holding(self, roles: tuple[str, ...]) -> list[tuple[int, str, int, str]]:
-        """(user id, display name, org unit, role) of active users holding any of `roles`."""
+    def users_holding(self, roles: tuple[str, ...]) -> list[RoleHolder]:
+        """The memberships of active users in any of `roles` (a user in two units comes twice)."""
         return self._tx.users_holding(roles)
 
-    def org_units_of(self, kinds: tuple[str, ...]) -> list[tuple[int, str, str, int | None]]:
-        """(id, name, path, parent id) of every org unit of the given kinds."""
+    def org_units_of(self, kinds: tuple[str, ...]) -> list[OrgUnitRow]:
+        """Every org unit of the given kinds, by id."""
         return self._tx.org_units_of(kinds)
 
     def org_unit_path(self, unit_id: int) -> str | None:

@@ -16,6 +16,6 @@ _NEXT_SEQ = (
 
 def next_sequence(tx: Tx, office_id: int, year: int) -> int:
     """Take the next sequence number for (office, year) inside the caller's transaction."""
-    row = tx.one(_NEXT_SEQ, {"office_id": office_id, "year": year})
+    row = tx.row(_NEXT_SEQ, {"office_id": office_id, "year": year})
     assert row is not None
-    return int(row[0])
+    return int(row["last_seq"])

@@ -167,6 +167,16 @@ class EventRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleHolder:
+    """An active user holding a role in an org unit: one membership, with the user's name."""
+
+    user_id: int
+    display_name: str
+    org_unit_id: int
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrgUnitRow:
     """An org unit as the engine reads it: its kind, names and materialised path."""
 

@@ -102,7 +102,7 @@ class TimerService:
         db = self.engine.db
         lock = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
         with db.transaction(write=True) as tx:
-            rows = tx.all(
+            rows = tx.rows(
                 _CLAIM.format(lock=lock),
                 {
                     "now": tx.codec.dt_out(now),
@@ -112,14 +112,14 @@ class TimerService:
             )
         timers = [
             ClaimedTimer(
-                id=int(r[0]),
-                case_id=int(r[1]),
-                kind=str(r[2]),
-                name=str(r[3]),
-                due_at=db.codec.dt_in_required(r[4]),
-                on_expiry=str(r[5]),
-                payload=_json(r[6]),
-                token=int(r[7]),
+                id=int(r["id"]),
+                case_id=int(r["case_id"]),
+                kind=str(r["kind"]),
+                name=str(r["name"]),
+                due_at=db.codec.dt_in_required(r["due_at"]),
+                on_expiry=str(r["on_expiry"]),
+                payload=_json(r["payload"]),
+                token=int(r["attempts"]),
             )
             for r in rows
         ]
@@ -162,8 +162,10 @@ class TimerService:
 
     def _still_ours(self, tx: Tx, timer: ClaimedTimer) -> bool:
         lock = " FOR UPDATE" if tx.db.dialect == "postgresql" else ""
-        row = tx.one(f"SELECT status, attempts FROM timers WHERE id = :id{lock}", {"id": timer.id})
-        return row is not None and row[0] == "claimed" and int(row[1]) == timer.token
+        row = tx.row(f"SELECT status, attempts FROM timers WHERE id = :id{lock}", {"id": timer.id})
+        if row is None or row["status"] != "claimed":
+            return False
+        return int(row["attempts"]) == timer.token
 
     def _apply(self, tx: Tx, timer: ClaimedTimer, now: datetime) -> str:
         engine = self.engine
@@ -224,18 +226,20 @@ class TimerService:
         calendar = calendar or self.engine.calendar
         moved = 0
         with self.engine.db.transaction(write=True) as tx:
-            rows = tx.all(
+            rows = tx.rows(
                 "SELECT id, created_at, days, working_days, payload, due_at FROM timers "
                 "WHERE status = 'pending' AND provisional = :yes",
                 {"yes": True},
             )
             for row in rows:
-                started = tx.codec.dt_in_required(row[1])
-                due = calendar.add_days(started, int(row[2]), working_days=bool(row[3]))
-                before = timedelta(days=int(_json(row[4]).get("days_before", 0)))
+                started = tx.codec.dt_in_required(row["created_at"])
+                due = calendar.add_days(
+                    started, int(row["days"]), working_days=bool(row["working_days"])
+                )
+                before = timedelta(days=int(_json(row["payload"]).get("days_before", 0)))
                 due_at = due.due_at - before
-                if due_at != tx.codec.dt_in_required(row[5]) or not due.provisional:
-                    tx.move_timer(int(row[0]), due_at, provisional=due.provisional)
+                if due_at != tx.codec.dt_in_required(row["due_at"]) or not due.provisional:
+                    tx.move_timer(int(row["id"]), due_at, provisional=due.provisional)
                     moved += 1
         return moved
 

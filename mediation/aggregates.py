@@ -281,7 +281,8 @@ def grouped(
 
 def _local_day(dialect: str) -> str:
     if dialect == "postgresql":
-        return "CAST(to_char(registered_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') AS INTEGER)"
+        zone = SHANGHAI.key  # the one definition of the zone (engine/calendar.py)
+        return f"CAST(to_char(registered_at AT TIME ZONE '{zone}', 'YYYYMMDD') AS INTEGER)"
     # SQLite keeps UTC text; Beijing time has been UTC+8 without daylight saving since 1991
     return "CAST(strftime('%Y%m%d', registered_at, '+8 hours') AS INTEGER)"
 

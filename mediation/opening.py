@@ -196,16 +196,16 @@ class CaseOpening(CaseStart):
         mine = actor.all_units or grid_id in actor.unit_ids
         if not mine and not str(unit.path).startswith(served):
             raise InvalidInput(f"“{unit.name}”不在您的辖区内", field="grid_id")
-        heads = [u for u in tx.users_holding(("central_household",)) if u[2] == grid_id]
-        return grid_id, (heads[0][0] if heads else None)
+        heads = [h for h in tx.users_holding(("central_household",)) if h.org_unit_id == grid_id]
+        return grid_id, (heads[0].user_id if heads else None)
 
     def suggest_grid(self, address: str) -> int | None:
         """The grid whose household register holds this address, if any (a suggestion)."""
         with self.db.transaction(write=False) as tx:
-            row = tx.one(
+            row = tx.row(
                 "SELECT grid_id FROM households WHERE address = :a", {"a": address.strip()}
             )
-            return None if row is None else int(row[0])
+            return None if row is None else int(row["grid_id"])
 
     def _require_registration_scope(
         self,
@@ -242,20 +242,21 @@ class CaseOpening(CaseStart):
         unit = tx.org_unit(unit_id)
         if unit is None:
             return frozenset()
-        rows = tx.all("SELECT id FROM org_units WHERE path LIKE :p", {"p": unit.path + "%"})
-        return frozenset(int(r[0]) for r in rows)
+        rows = tx.rows("SELECT id FROM org_units WHERE path LIKE :p", {"p": unit.path + "%"})
+        return frozenset(int(r["id"]) for r in rows)
 
     def _route(self, tx: Tx, intake: CaseIntake) -> tuple[int | None, int | None]:
         """Find the grid and the 中心户 covering the first party with a known address."""
         for party in intake.parties:
             if not party.address:
                 continue
-            row = tx.one(
+            row = tx.row(
                 "SELECT grid_id, central_household_user_id FROM households WHERE address = :a",
                 {"a": party.address},
             )
             if row is not None:
-                return int(row[0]), (None if row[1] is None else int(row[1]))
+                head = row["central_household_user_id"]
+                return int(row["grid_id"]), (None if head is None else int(head))
         return None, None
 
     def _prepare_party(

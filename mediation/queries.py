@@ -12,7 +12,9 @@ from typing import Any
 from engine.records import Actor, CaseRecord
 from engine.records import OrgUnitRow as OrgUnitRow  # re-exported: the row org_unit() returns
 from engine.repository import Tx
-from engine.repository.cases import CASE_COLUMN_COUNT, CASE_COLUMNS
+from engine.repository.cases import CASE_COLUMNS
+from engine.repository.connection import Row
+from engine.repository.directory import ORG_UNIT, org_unit_row
 from mediation import search
 
 MAX_PAGE = 200
@@ -215,25 +217,25 @@ def list_cases(
     dt = tx.codec.dt_in_required
     return [
         CaseRow(
-            id=r[0],
-            number=r[1],
-            spec_id=r[2],
-            spec_version=r[3],
-            state=r[4],
-            level=r[5],
-            category_code=r[6],
-            risk_level=r[7],
-            origin=r[8],
-            summary=r[9],
-            org_unit_id=r[10],
-            committee_id=r[11],
-            court_id=r[12],
-            overdue=bool(r[13]),
-            version=r[14],
-            created_at=dt(r[15]),
-            state_entered_at=dt(r[16]),
+            id=r["id"],
+            number=r["number"],
+            spec_id=r["spec_id"],
+            spec_version=r["spec_version"],
+            state=r["state"],
+            level=r["level"],
+            category_code=r["category_code"],
+            risk_level=r["risk_level"],
+            origin=r["origin"],
+            summary=r["summary"],
+            org_unit_id=r["org_unit_id"],
+            committee_id=r["committee_id"],
+            court_id=r["court_id"],
+            overdue=bool(r["overdue"]),
+            version=r["version"],
+            created_at=dt(r["created_at"]),
+            state_entered_at=dt(r["state_entered_at"]),
         )
-        for r in tx.all(sql, params)
+        for r in tx.rows(sql, params)
     ]
 
 
@@ -242,14 +244,14 @@ def party_names(tx: Tx, case_ids: Sequence[int]) -> dict[int, list[str]]:
     if not case_ids:
         return {}
     params: dict[str, Any] = {}
-    rows = tx.all(
+    rows = tx.rows(
         "SELECT cp.case_id, p.name FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
         f"WHERE cp.case_id IN ({in_params('case', case_ids, params)}) ORDER BY cp.id",
         params,
     )
     names: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
-    for case_id, name in rows:
-        names[int(case_id)].append(str(name))
+    for row in rows:
+        names[int(row["case_id"])].append(str(row["name"]))
     return names
 
 
@@ -266,31 +268,33 @@ def cases_with_extra(tx: Tx, case_ids: Collection[int]) -> dict[int, tuple[CaseR
         params["id"] = next(iter(case_ids))
     else:
         where = f"id IN ({in_params('id', case_ids, params)})"
-    rows = tx.all(
+    rows = tx.rows(
         f"SELECT {CASE_COLUMNS}, summary, registrar_id, updated_at FROM cases WHERE {where}",
         params,
     )
-    dt = tx.codec.dt_in_required
-    found: dict[int, tuple[CaseRecord, CaseExtra]] = {}
-    for row in rows:
-        rest = row[CASE_COLUMN_COUNT:]
-        found[int(row[0])] = (tx.case_record(row), CaseExtra(rest[0], rest[1], dt(rest[2])))
-    return found
+    return {int(row["id"]): (tx.case_record(row), _case_extra(tx, row)) for row in rows}
+
+
+def _case_extra(tx: Tx, row: Row) -> CaseExtra:
+    return CaseExtra(
+        summary=row["summary"],
+        registrar_id=row["registrar_id"],
+        updated_at=tx.codec.dt_in_required(row["updated_at"]),
+    )
 
 
 def case_extra(tx: Tx, case_id: int) -> CaseExtra | None:
-    row = tx.one(
+    row = tx.row(
         "SELECT summary, registrar_id, updated_at FROM cases WHERE id = :id", {"id": case_id}
     )
-    if row is None:
-        return None
-    return CaseExtra(row[0], row[1], tx.codec.dt_in_required(row[2]))
+    return None if row is None else _case_extra(tx, row)
 
 
 def parties(tx: Tx, case_id: int) -> list[PartyRow]:
-    rows = tx.all(
-        "SELECT p.id, cp.id, cp.role, p.kind, p.name, p.sex, p.ethnicity, p.birth_date, "
-        "p.occupation, p.address, p.representative, p.guardian_name, cp.agent_name, cp.consent, "
+    rows = tx.rows(
+        "SELECT p.id AS party_id, cp.id AS case_party_id, cp.role, p.kind, p.name, p.sex, "
+        "p.ethnicity, p.birth_date, p.occupation, p.address, p.representative, p.guardian_name, "
+        "cp.agent_name, cp.consent, "
         "cp.consent_at, cp.notice_acknowledged_at, p.id_number_masked, p.id_number_cipher, "
         "p.phone_masked, p.phone_cipher, p.guardian_relation "
         "FROM case_parties cp JOIN parties p ON p.id = cp.party_id "
@@ -300,56 +304,61 @@ def parties(tx: Tx, case_id: int) -> list[PartyRow]:
     dt = tx.codec.dt_in
     return [
         PartyRow(
-            party_id=r[0],
-            case_party_id=r[1],
-            role=r[2],
-            kind=r[3],
-            name=r[4],
-            sex=r[5],
-            ethnicity=r[6],
-            birth_date=date.fromisoformat(r[7]) if isinstance(r[7], str) else r[7],
-            occupation=r[8],
-            address=r[9],
-            representative=r[10],
-            guardian_name=r[11],
-            agent_name=r[12],
-            consent=r[13],
-            consent_at=dt(r[14]),
-            notice_acknowledged_at=dt(r[15]),
-            id_number_masked=r[16],
-            id_number_cipher=r[17],
-            phone_masked=r[18],
-            phone_cipher=r[19],
-            guardian_relation=r[20],
+            party_id=r["party_id"],
+            case_party_id=r["case_party_id"],
+            role=r["role"],
+            kind=r["kind"],
+            name=r["name"],
+            sex=r["sex"],
+            ethnicity=r["ethnicity"],
+            birth_date=_date(r["birth_date"]),
+            occupation=r["occupation"],
+            address=r["address"],
+            representative=r["representative"],
+            guardian_name=r["guardian_name"],
+            agent_name=r["agent_name"],
+            consent=r["consent"],
+            consent_at=dt(r["consent_at"]),
+            notice_acknowledged_at=dt(r["notice_acknowledged_at"]),
+            id_number_masked=r["id_number_masked"],
+            id_number_cipher=r["id_number_cipher"],
+            phone_masked=r["phone_masked"],
+            phone_cipher=r["phone_cipher"],
+            guardian_relation=r["guardian_relation"],
         )
         for r in rows
     ]
 
 
+def _date(value: Any) -> date | None:
+    """A DATE column's value: SQLite hands back its ISO text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def sessions(tx: Tx, case_id: int) -> list[SessionRow]:
-    rows = tx.all(
+    rows = tx.rows(
         "SELECT id, state, level, held_at, place, public, attendees, record, recorder_id "
         "FROM mediation_sessions WHERE case_id = :case_id ORDER BY held_at, id",
         {"case_id": case_id},
     )
     return [
         SessionRow(
-            id=r[0],
-            state=r[1],
-            level=r[2],
-            held_at=tx.codec.dt_in_required(r[3]),
-            place=r[4],
-            public=bool(r[5]),
-            attendees=list(json.loads(r[6])),
-            record=r[7],
-            recorder_id=r[8],
+            id=r["id"],
+            state=r["state"],
+            level=r["level"],
+            held_at=tx.codec.dt_in_required(r["held_at"]),
+            place=r["place"],
+            public=bool(r["public"]),
+            attendees=list(json.loads(r["attendees"])),
+            record=r["record"],
+            recorder_id=r["recorder_id"],
         )
         for r in rows
     ]
 
 
 def assignments(tx: Tx, case_id: int) -> list[AssignmentRow]:
-    rows = tx.all(
+    rows = tx.rows(
         "SELECT a.id, a.user_id, u.display_name, a.role, a.assigned_at, a.ended_at, "
         "a.parties_consented_at FROM assignments a JOIN users u ON u.id = a.user_id "
         "WHERE a.case_id = :case_id ORDER BY a.id",
@@ -357,12 +366,17 @@ def assignments(tx: Tx, case_id: int) -> list[AssignmentRow]:
     )
     dt = tx.codec.dt_in
     return [
-        AssignmentRow(r[0], r[1], r[2], r[3], tx.codec.dt_in_required(r[4]), dt(r[5]), dt(r[6]))
+        AssignmentRow(
+            id=r["id"],
+            user_id=r["user_id"],
+            display_name=r["display_name"],
+            role=r["role"],
+            assigned_at=tx.codec.dt_in_required(r["assigned_at"]),
+            ended_at=dt(r["ended_at"]),
+            parties_consented_at=dt(r["parties_consented_at"]),
+        )
         for r in rows
     ]
-
-
-_UNIT = "SELECT id, kind, name, short_name, parent_id, path FROM org_units"
 
 
 def org_units(tx: Tx, *, kind: str | None = None, parent_id: int | None = None) -> list[OrgUnitRow]:
@@ -375,7 +389,7 @@ def org_units(tx: Tx, *, kind: str | None = None, parent_id: int | None = None) 
         where.append("parent_id = :parent")
         params["parent"] = parent_id
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return [OrgUnitRow(*r) for r in tx.all(f"{_UNIT}{clause} ORDER BY path", params)]
+    return [org_unit_row(r) for r in tx.rows(f"{ORG_UNIT}{clause} ORDER BY path", params)]
 
 
 def org_unit(tx: Tx, unit_id: int) -> OrgUnitRow | None:
@@ -386,8 +400,8 @@ def subtree_ids(tx: Tx, paths: Iterable[str]) -> frozenset[int]:
     """Every org unit under (and including) the units with these materialised paths."""
     found: set[int] = set()
     for path in sorted(set(paths)):
-        rows = tx.all("SELECT id FROM org_units WHERE path LIKE :p", {"p": path + "%"})
-        found.update(int(r[0]) for r in rows)
+        rows = tx.rows("SELECT id FROM org_units WHERE path LIKE :p", {"p": path + "%"})
+        found.update(int(r["id"]) for r in rows)
     return frozenset(found)
 
 
@@ -398,58 +412,74 @@ def _memberships(tx: Tx, user_ids: Sequence[int]) -> dict[int, list[MembershipRo
     if not user_ids:
         return {}
     params: dict[str, Any] = {}
-    rows = tx.all(
+    rows = tx.rows(
         "SELECT m.user_id, m.org_unit_id, m.role, o.path FROM memberships m "
         "JOIN org_units o ON o.id = m.org_unit_id "
         f"WHERE m.user_id IN ({in_params('user', user_ids, params)}) ORDER BY m.id",
         params,
     )
     found: dict[int, list[MembershipRow]] = {uid: [] for uid in user_ids}
-    for user_id, unit_id, role, path in rows:
-        found[int(user_id)].append(MembershipRow(int(unit_id), str(role), str(path)))
+    for r in rows:
+        found[int(r["user_id"])].append(
+            MembershipRow(
+                org_unit_id=int(r["org_unit_id"]), role=str(r["role"]), path=str(r["path"])
+            )
+        )
     return found
 
 
-def _user(tx: Tx, row: Sequence[Any]) -> UserRow:
-    members = _memberships(tx, [int(row[0])])[int(row[0])]
-    return UserRow(int(row[0]), row[1], row[2], bool(row[3]), row[4], tuple(members))
+def _user_row(row: Row, members: Sequence[MembershipRow]) -> UserRow:
+    return UserRow(
+        id=int(row["id"]),
+        username=row["username"],
+        display_name=row["display_name"],
+        active=bool(row["active"]),
+        password_hash=row["password_hash"],
+        memberships=tuple(members),
+    )
+
+
+def _user(tx: Tx, row: Row) -> UserRow:
+    return _user_row(row, _memberships(tx, [int(row["id"])])[int(row["id"])])
 
 
 def user(tx: Tx, user_id: int) -> UserRow | None:
-    row = tx.one(f"{_USER} WHERE id = :id", {"id": user_id})
+    row = tx.row(f"{_USER} WHERE id = :id", {"id": user_id})
     return None if row is None else _user(tx, row)
 
 
 def user_by_username(tx: Tx, username: str) -> UserRow | None:
-    row = tx.one(f"{_USER} WHERE username = :username", {"username": username})
+    row = tx.row(f"{_USER} WHERE username = :username", {"username": username})
     return None if row is None else _user(tx, row)
 
 
 def token_state(tx: Tx, user_id: int) -> tuple[bool, int] | None:
     """(active, token epoch) of a user."""
-    row = tx.one("SELECT active, token_epoch FROM users WHERE id = :id", {"id": user_id})
-    return None if row is None else (bool(row[0]), int(row[1]))
+    row = tx.row("SELECT active, token_epoch FROM users WHERE id = :id", {"id": user_id})
+    return None if row is None else (bool(row["active"]), int(row["token_epoch"]))
 
 
 def session_state(tx: Tx, user_id: int, session_id: str) -> tuple[bool, int, bool] | None:
     """(active, token epoch, session revoked) in one read: what every authenticated request
     checks."""
-    row = tx.one(
+    row = tx.row(
         "SELECT active, token_epoch, (SELECT COUNT(*) FROM revoked_sessions "
-        "WHERE session_id = :sid) FROM users WHERE id = :id",
+        "WHERE session_id = :sid) AS revoked FROM users WHERE id = :id",
         {"id": user_id, "sid": session_id},
     )
-    return None if row is None else (bool(row[0]), int(row[1]), bool(row[2]))
+    if row is None:
+        return None
+    return bool(row["active"]), int(row["token_epoch"]), bool(row["revoked"])
 
 
 def password_hash(tx: Tx, user_id: int) -> str | None:
-    row = tx.one("SELECT password_hash FROM users WHERE id = :id", {"id": user_id})
-    return None if row is None or row[0] is None else str(row[0])
+    row = tx.row("SELECT password_hash FROM users WHERE id = :id", {"id": user_id})
+    return None if row is None or row["password_hash"] is None else str(row["password_hash"])
 
 
 def username_taken(tx: Tx, username: str) -> bool:
     """Whether a user already has this name in any letter case (`ADMIN` beside `admin`)."""
-    row = tx.one("SELECT 1 FROM users WHERE lower(username) = :name", {"name": username.lower()})
+    row = tx.row("SELECT 1 FROM users WHERE lower(username) = :name", {"name": username.lower()})
     return row is not None
 
 
@@ -459,11 +489,9 @@ def users(tx: Tx, *, before_id: int | None, limit: int) -> list[UserRow]:
     if before_id is not None:
         clause = " WHERE id < :before_id"
         params["before_id"] = before_id
-    rows = tx.all(f"{_USER}{clause} ORDER BY id DESC LIMIT :limit", params)
-    members = _memberships(tx, [int(r[0]) for r in rows])
-    return [
-        UserRow(int(r[0]), r[1], r[2], bool(r[3]), r[4], tuple(members[int(r[0])])) for r in rows
-    ]
+    rows = tx.rows(f"{_USER}{clause} ORDER BY id DESC LIMIT :limit", params)
+    members = _memberships(tx, [int(r["id"]) for r in rows])
+    return [_user_row(r, members[int(r["id"])]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,7 +516,7 @@ def assigned_cases(
         people += " AND user_id = :user_id"
         params["user_id"] = user_id
     scope = scope_clause(actor, params) if actor is not None else "1 = 1"
-    rows = tx.all(  # DISTINCT on the assignments only: PostgreSQL cannot compare json values
+    rows = tx.rows(  # DISTINCT on the assignments only: PostgreSQL cannot compare json values
         "SELECT c.id, c.number, c.state, a.user_id, c.data FROM cases c JOIN "
         f"(SELECT DISTINCT case_id, user_id FROM assignments WHERE {people}) a "
         f"ON a.case_id = c.id WHERE {scope} ORDER BY c.id DESC",
@@ -496,20 +524,56 @@ def assigned_cases(
     )
     return [
         AssignedCase(
-            id=int(r[0]),
-            number=str(r[1]),
-            state=str(r[2]),
-            user_id=int(r[3]),
-            data=json.loads(r[4]) if isinstance(r[4], str) else dict(r[4] or {}),
+            id=int(r["id"]),
+            number=str(r["number"]),
+            state=str(r["state"]),
+            user_id=int(r["user_id"]),
+            data=json.loads(r["data"]) if isinstance(r["data"], str) else dict(r["data"] or {}),
         )
         for r in rows
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class FollowupDue:
+    """A follow-up visit falling due, with its case's number and the timer's payload."""
+
+    case_id: int
+    number: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def followups_due(tx: Tx, actor: Actor, until: datetime, *, limit: int) -> list[FollowupDue]:
+    """Pending follow-ups of the actor's cases due by `until`, soonest first."""
+    params: dict[str, Any] = {"until": tx.codec.dt_out(until), "limit": limit}
+    scope = scope_clause(actor, params)
+    rows = tx.rows(
+        "SELECT t.case_id, c.number, t.payload, t.due_at FROM timers t "
+        "JOIN cases c ON c.id = t.case_id "
+        f"WHERE t.kind = 'followup' AND t.status = 'pending' AND t.due_at <= :until AND {scope} "
+        "ORDER BY t.due_at LIMIT :limit",
+        params,
+    )
+    found = []
+    for r in rows:
+        payload = r["payload"]
+        data = json.loads(payload) if isinstance(payload, str) else payload  # JSON text column
+        found.append(
+            FollowupDue(
+                case_id=int(r["case_id"]),
+                number=str(r["number"]),
+                due_at=tx.codec.dt_in_required(r["due_at"]),
+                payload=data if isinstance(data, dict) else {},
+            )
+        )
+    return found
+
+
 def unit_branding(tx: Tx, unit_id: int) -> tuple[str | None, bytes | None]:
     """An org unit's seal text and logo (PNG), as its documents print them."""
-    row = tx.one("SELECT seal_text, logo_png FROM org_units WHERE id = :id", {"id": unit_id})
+    row = tx.row("SELECT seal_text, logo_png FROM org_units WHERE id = :id", {"id": unit_id})
     if row is None:
         return None, None
-    logo = row[1]
-    return row[0], bytes(logo) if logo is not None else None
+    logo = row["logo_png"]
+    return row["seal_text"], bytes(logo) if logo is not None else None

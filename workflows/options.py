@@ -41,14 +41,14 @@ def users_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """Active users holding one of the field's roles, in the district of the case's committee
     (a room's mediators, the grid's 中心户, the district's judges, lawyers and police)."""
     district = _district(ctx.org_unit_path(ctx.case.committee_id))
-    units = {u[0]: u for u in ctx.org_units_of(_ALL_KINDS)}
+    units = {u.id: u for u in ctx.org_units_of(_ALL_KINDS)}
     found: dict[int, tuple[str, list[str], str]] = {}
-    for user_id, name, unit_id, role in ctx.users_holding(field.roles):
-        unit = units.get(unit_id)
-        if unit is None or not unit[2].startswith(district):
+    for holder in ctx.users_holding(field.roles):
+        unit = units.get(holder.org_unit_id)
+        if unit is None or not unit.path.startswith(district):
             continue
-        entry = found.setdefault(user_id, (name, [], unit[1]))
-        entry[1].append(ROLE_LABELS.get(role, role))
+        entry = found.setdefault(holder.user_id, (holder.display_name, [], unit.name))
+        entry[1].append(ROLE_LABELS.get(holder.role, holder.role))
     return [
         Option(user_id, f"{name}（{'、'.join(roles)}，{unit}）")
         for user_id, (name, roles, unit) in found.items()
@@ -78,13 +78,13 @@ def units_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     district = _district(committee_path)
     served = committee_path.rstrip("/").rsplit("/", 1)[0] + "/"  # the committee's parent
     options = []
-    for unit_id, name, path, _parent in ctx.org_units_of(field.kinds):
-        in_reach = path.startswith(district)
+    for unit in ctx.org_units_of(field.kinds):
+        in_reach = unit.path.startswith(district)
         if "grid" in field.kinds:
-            mine = ctx.actor.all_units or unit_id in ctx.actor.unit_ids
-            in_reach = in_reach and (mine or path.startswith(served))
+            mine = ctx.actor.all_units or unit.id in ctx.actor.unit_ids
+            in_reach = in_reach and (mine or unit.path.startswith(served))
         if in_reach:
-            options.append(Option(unit_id, name))
+            options.append(Option(unit.id, unit.name))
     return options
 
 
@@ -95,19 +95,19 @@ def competent_courts(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     application: a court without them would leave the case waiting for ever."""
     del field
     staff = ctx.users_holding(("judge", "court_clerk"))
-    judges = {unit for _, _, unit, role in staff if role == "judge"}
-    clerks = {unit for _, _, unit, role in staff if role == "court_clerk"}
+    judges = {h.org_unit_id for h in staff if h.role == "judge"}
+    clerks = {h.org_unit_id for h in staff if h.role == "court_clerk"}
     district = _district(ctx.org_unit_path(ctx.case.committee_id))
     referring = ctx.case.referring_court_id
     options = []
-    for unit_id, name, path, _parent in ctx.org_units_of(("court",)):
-        if unit_id not in judges or unit_id not in clerks:
+    for court in ctx.org_units_of(("court",)):
+        if court.id not in judges or court.id not in clerks:
             continue
-        if referring is not None and unit_id != referring:
+        if referring is not None and court.id != referring:
             continue
-        if referring is None and not path.startswith(district):
+        if referring is None and not court.path.startswith(district):
             continue
-        options.append(Option(unit_id, name))
+        options.append(Option(court.id, court.name))
     return options
 
 
@@ -115,7 +115,7 @@ def competent_courts(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
 def court_refused(ctx: TransitionContext, field: FieldSpec, value: object) -> str | None:
     """R-JC-COURT: why this court cannot take the case's application, in the parties' words."""
     del field
-    courts = {unit_id: (name, path) for unit_id, name, path, _ in ctx.org_units_of(("court",))}
+    courts = {unit.id: (unit.name, unit.path) for unit in ctx.org_units_of(("court",))}
     if value not in courts:
         return f"编号 {value} 不是人民法院"
     name, path = courts[value]
@@ -129,7 +129,7 @@ def court_refused(ctx: TransitionContext, field: FieldSpec, value: object) -> st
             f"{name}不在调解委员会所在辖区：应向当事人住所地、标的物所在地或调解组织所在地的"
             "基层人民法院申请（民事诉讼法第205条）"
         )
-    staff = {(unit, role) for _, _, unit, role in ctx.users_holding(("judge", "court_clerk"))}
+    staff = {(h.org_unit_id, h.role) for h in ctx.users_holding(("judge", "court_clerk"))}
     if (value, "judge") not in staff or (value, "court_clerk") not in staff:
         return f"{name}尚未配备受理司法确认的法官和书记员"
     return None

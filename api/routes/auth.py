@@ -173,10 +173,7 @@ def _change_password(
     services.limiter.check(principal.username, address, verify)  # guesses count as logins
     new_hash = hash_password(body.new_password)
     with engine.db.transaction(write=True) as tx:
-        tx.execute(
-            "UPDATE users SET password_hash = :h WHERE id = :id",
-            {"h": new_hash, "id": principal.user_id},
-        )
+        tx.set_password_hash(principal.user_id, new_hash)
         revoke_tokens(tx, principal.user_id)
         state = queries.token_state(tx, principal.user_id)
     assert state is not None

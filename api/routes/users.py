@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
@@ -26,15 +25,12 @@ from api.schemas import (
     UserPublic,
 )
 from engine.errors import InvalidInput, NotFound
-from engine.models.org import Membership, User
 from engine.repository import Tx
+from engine.repository.accounts import add_user
 from mediation import queries
 from mediation.vocabulary import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/users", tags=["用户"])
-
-_USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
-_MEMBERSHIPS: sa.Table = Membership.__table__  # type: ignore[attr-defined]
 
 
 def user_public(row: queries.UserRow) -> UserPublic:
@@ -98,27 +94,15 @@ def create_user(
                     )
                 check_membership(member.role, unit.kind, unit.name, f"memberships.{index}")
         password_hash = hash_password(body.password)
-        try:
-            with engine.db.engine.begin() as connection:
-                user_id = connection.execute(
-                    _USERS.insert()
-                    .values(
-                        username=body.username,
-                        display_name=body.display_name,
-                        password_hash=password_hash,
-                        active=True,
-                    )
-                    .returning(_USERS.c.id)
-                ).scalar_one()
-                unique = {(m.org_unit_id, m.role) for m in body.memberships}
-                for unit_id, role in sorted(unique):
-                    connection.execute(
-                        _MEMBERSHIPS.insert().values(
-                            user_id=user_id, org_unit_id=unit_id, role=str(role)
-                        )
-                    )
-        except sa.exc.IntegrityError as exc:  # a concurrent create took the username
-            raise InvalidInput(f"用户名“{body.username}”已存在", field="username") from exc
+        user_id = add_user(
+            engine.db.engine,
+            username=body.username,
+            display_name=body.display_name,
+            password_hash=password_hash,
+            memberships=sorted({(m.org_unit_id, str(m.role)) for m in body.memberships}),
+        )
+        if user_id is None:  # a concurrent create took the username
+            raise InvalidInput(f"用户名“{body.username}”已存在", field="username")
         with engine.db.transaction(write=False) as tx:
             row = queries.user(tx, user_id)
         assert row is not None
@@ -170,7 +154,7 @@ def disable_user(user_id: UserId, services: ServicesDep, principal: CurrentPrinc
         raise InvalidInput("不能停用自己的账号", field="user_id")
 
     def change(tx: Tx) -> None:
-        tx.execute("UPDATE users SET active = :no WHERE id = :id", {"no": False, "id": user_id})
+        tx.set_user_active(user_id, False)
 
     return _change(services, principal, user_id, "停用用户", change)
 
@@ -180,7 +164,7 @@ def enable_user(user_id: UserId, services: ServicesDep, principal: CurrentPrinci
     """Enable a disabled account again; it logs in afresh (administrators)."""
 
     def change(tx: Tx) -> None:
-        tx.execute("UPDATE users SET active = :yes WHERE id = :id", {"yes": True, "id": user_id})
+        tx.set_user_active(user_id, True)
 
     return _change(services, principal, user_id, "启用用户", change)
 
@@ -194,10 +178,7 @@ def reset_password(
     password_hash = hash_password(body.new_password)  # argon2 outside the transaction
 
     def change(tx: Tx) -> None:
-        tx.execute(
-            "UPDATE users SET password_hash = :h WHERE id = :id",
-            {"h": password_hash, "id": user_id},
-        )
+        tx.set_password_hash(user_id, password_hash)
 
     _change(services, principal, user_id, "重置密码", change)
     return Response(status_code=204)
@@ -217,11 +198,7 @@ def set_memberships(
                     f"组织 {member.org_unit_id} 不存在", field=f"memberships.{index}.org_unit_id"
                 )
             check_membership(member.role, unit.kind, unit.name, f"memberships.{index}")
-        tx.execute("DELETE FROM memberships WHERE user_id = :id", {"id": user_id})
-        for unit_id, role in sorted({(m.org_unit_id, m.role) for m in body.memberships}):
-            tx.execute(
-                "INSERT INTO memberships (user_id, org_unit_id, role) VALUES (:u, :o, :r)",
-                {"u": user_id, "o": unit_id, "r": str(role)},
-            )
+        unique = sorted({(m.org_unit_id, str(m.role)) for m in body.memberships})
+        tx.replace_memberships(user_id, unique)
 
     return _change(services, principal, user_id, "变更用户角色", change)

@@ -117,21 +117,12 @@ def create_unit(
             errors.append({"field": "kind", "message": f"请选择组织类型：{where}下只能建立{names}"})
         if errors:  # every problem at once, as a form shows them
             raise PayloadInvalid("create_org_unit", errors)
-        unit_id = tx.insert(
-            "INSERT INTO org_units (kind, name, short_name, parent_id, path, address) "
-            "VALUES (:kind, :name, :short, :parent, :path, :address)",
-            {
-                "kind": kind,
-                "name": name,
-                "short": short_name,
-                "parent": parent_id,
-                "path": "/",
-                "address": "",
-            },
-        )
-        path = (parent.path if parent else "/") + f"{unit_id}/"
-        tx.execute(
-            "UPDATE org_units SET path = :path WHERE id = :id", {"path": path, "id": unit_id}
+        unit_id = tx.add_org_unit(
+            kind=kind,
+            name=name,
+            short_name=short_name,
+            parent_id=parent_id,
+            parent_path=parent.path if parent else None,
         )
         row = queries.org_unit(tx, unit_id)
     assert row is not None
@@ -200,14 +191,9 @@ def set_branding(
             raise InvalidInput("标识图片不能超过 2 MB", field="logo")
         png = photo_as_png(logo, "logo")
     with engine.db.transaction(write=True) as tx:
-        tx.execute(
-            "UPDATE org_units SET name = :name, seal_text = :seal WHERE id = :id",
-            {"name": name, "seal": seal, "id": unit_id},
-        )
+        tx.rename_org_unit(unit_id, name, seal)
         if png is not None or remove_logo:
-            tx.execute(
-                "UPDATE org_units SET logo_png = :logo WHERE id = :id", {"logo": png, "id": unit_id}
-            )
+            tx.set_unit_logo(unit_id, png)
 
 
 def logo(engine: Engine, principal: Principal, unit_id: int) -> bytes:

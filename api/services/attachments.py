@@ -95,21 +95,16 @@ def upload(
         raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field="party_id")
     digest = documents.store.put(data)
     with engine.db.transaction(write=True) as tx:
-        tx.insert(
-            "INSERT INTO case_attachments (case_id, kind, party_id, title, media_type, size, "
-            "sha256, uploaded_by, uploaded_at) VALUES (:case_id, :kind, :party_id, :title, "
-            ":media_type, :size, :sha, :user, :now)",
-            {
-                "case_id": case_id,
-                "kind": kind,
-                "party_id": party_id,
-                "title": title,
-                "media_type": media_type,
-                "size": len(data),
-                "sha": digest,
-                "user": principal.user_id,
-                "now": tx.codec.dt_out(engine.clock.now()),
-            },
+        tx.add_attachment(
+            case_id=case_id,
+            kind=kind,
+            party_id=party_id,
+            title=title,
+            media_type=media_type,
+            size=len(data),
+            sha256=digest,
+            uploaded_by=principal.user_id,
+            uploaded_at=engine.clock.now(),
         )
     return listed(documents, case_id)[-1]
 
@@ -117,27 +112,22 @@ def upload(
 def listed(documents: DocumentService, case_id: int) -> list[Attachment]:
     """The case's attachments, oldest first (no scope check: callers check the case)."""
     with documents.engine.db.transaction(write=False) as tx:
-        rows = tx.all(
-            "SELECT a.id, a.kind, a.party_id, p.name, a.title, a.media_type, a.size, a.sha256, "
-            "a.uploaded_at FROM case_attachments a LEFT JOIN parties p ON p.id = a.party_id "
-            "WHERE a.case_id = :case_id ORDER BY a.id",
-            {"case_id": case_id},
+        records = tx.attachments(case_id)
+    return [
+        Attachment(
+            id=r.id,
+            kind=r.kind,
+            kind_label=KINDS.get(r.kind, r.kind),
+            party_id=r.party_id,
+            party_name=r.party_name,
+            title=r.title,
+            media_type=r.media_type,
+            size=r.size,
+            sha256=r.sha256,
+            uploaded_at=r.uploaded_at,
         )
-        return [
-            Attachment(
-                id=int(r[0]),
-                kind=str(r[1]),
-                kind_label=KINDS.get(str(r[1]), str(r[1])),
-                party_id=r[2],
-                party_name=r[3],
-                title=str(r[4]),
-                media_type=str(r[5]),
-                size=int(r[6]),
-                sha256=str(r[7]),
-                uploaded_at=tx.codec.dt_in_required(r[8]),
-            )
-            for r in rows
-        ]
+        for r in records
+    ]
 
 
 def for_case(documents: DocumentService, principal: Principal, case_id: int) -> list[Attachment]:
@@ -172,17 +162,13 @@ def read(
                 else [p.party_id for p in queries.parties(tx, case_id)]
             )
             for party_id in concerned:
-                tx.execute(
-                    "INSERT INTO pii_access_log (at, user_id, case_id, party_id, fields, "
-                    "purpose) VALUES (:at, :user_id, :case_id, :party_id, 'attachment', "
-                    ":purpose)",
-                    {
-                        "at": tx.codec.dt_out(engine.clock.now()),
-                        "user_id": principal.user_id,
-                        "case_id": case_id,
-                        "party_id": party_id,
-                        "purpose": f"{PURPOSE}：{found.title}（{purpose}）"[:200],
-                    },
+                tx.log_pii_access(
+                    at=engine.clock.now(),
+                    user_id=principal.user_id,
+                    case_id=case_id,
+                    party_id=party_id,
+                    fields="attachment",
+                    purpose=f"{PURPOSE}：{found.title}（{purpose}）"[:200],
                 )
     return found, data
 

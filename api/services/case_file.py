@@ -19,6 +19,7 @@ from documents.volume import VOLUME_KIND, VolumeCover, VolumePart, assemble
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import InvalidInput
 from engine.records import Actor, CaseRecord
+from mediation import queries
 from workflows.kinds import AGREEMENT, AGREEMENT_SCAN, RULING
 
 ARCHIVED_VERSION = 1
@@ -89,24 +90,19 @@ class CaseFileService:
         whichever door closed it). Returns the cases archived and those that failed (logged;
         the caller skips them)."""
         with self.engine.db.transaction(write=False) as tx:
-            rows = tx.all(
-                "SELECT c.id FROM cases c WHERE c.closed_at IS NOT NULL AND NOT EXISTS "
-                "(SELECT 1 FROM documents d WHERE d.case_id = c.id AND d.kind = :kind) "
-                "ORDER BY c.closed_at, c.id LIMIT :n",
-                {"kind": VOLUME_KIND, "n": limit + len(skip)},
-            )
+            waiting = tx.closed_without_document(VOLUME_KIND, limit + len(skip))
         done: list[int] = []
         failed: list[int] = []
-        for (case_id,) in rows:
-            if int(case_id) in skip or len(done) + len(failed) >= limit:
+        for case_id in waiting:
+            if case_id in skip or len(done) + len(failed) >= limit:
                 continue
             try:
-                self.volume(int(case_id), Actor.system())
+                self.volume(case_id, Actor.system())
             except Exception:  # per-item isolation: one broken case never stops the others
                 log.exception("case %s: its case file could not be archived", case_id)
-                failed.append(int(case_id))
+                failed.append(case_id)
             else:
-                done.append(int(case_id))
+                done.append(case_id)
         return done, failed
 
     # --- binding ---------------------------------------------------------------------
@@ -116,25 +112,9 @@ class CaseFileService:
         with self.engine.db.transaction(write=False) as tx:
             parties = tx.case_parties(case.id)
             category = tx.category(case.category_code)
-            assignments = tx.all(
-                "SELECT a.role, u.display_name FROM assignments a "
-                "JOIN users u ON u.id = a.user_id WHERE a.case_id = :case_id ORDER BY a.id",
-                {"case_id": case.id},
-            )
-            held = [
-                _local(tx.codec.dt_in_required(r[0])).date()
-                for r in tx.all(
-                    "SELECT held_at FROM mediation_sessions WHERE case_id = :case_id ORDER BY id",
-                    {"case_id": case.id},
-                )
-            ]
-            visited = [
-                _local(tx.codec.dt_in_required(r[0])).date()
-                for r in tx.all(
-                    "SELECT visited_at FROM visits WHERE case_id = :case_id ORDER BY id",
-                    {"case_id": case.id},
-                )
-            ]
+            assignments = queries.assignments(tx, case.id)
+            held = [_local(at).date() for at in tx.session_times(case.id)]
+            visited = [_local(v.visited_at).date() for v in tx.visits(case.id)]
         branding, committee_id = documents.branding(case)
         committee = branding.committee_name
         notes: list[str] = []
@@ -207,9 +187,11 @@ class CaseFileService:
                 html=_back_cover(len(parts), notes, filer, today, archived=version > 0),
             )
         )
-        mediators = tuple(dict.fromkeys(str(n) for r, n in assignments if r == "mediator"))
+        mediators = tuple(
+            dict.fromkeys(a.display_name for a in assignments if a.role == "mediator")
+        )
         households = tuple(
-            dict.fromkeys(str(n) for r, n in assignments if r == "central_household")
+            dict.fromkeys(a.display_name for a in assignments if a.role == "central_household")
         )
         spec = self.engine.registry.get(case.spec_id, case.spec_version).spec
         names = [p.name for p in parties]

@@ -3,7 +3,6 @@ page shows it. The pages call these; so may any route that wants the same view."
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,18 +86,12 @@ def _scoped(tx: Tx, principal: Principal, filters: queries.CaseFilters) -> list[
 
 def deadlines(tx: Tx, case_id: int, state: str, now: datetime) -> tuple[Deadline, ...]:
     """The pending deadline of the case's state and the running clocks, soonest first."""
-    rows = tx.all(
-        "SELECT kind, name, due_at, payload FROM timers WHERE case_id = :case_id "
-        "AND status = 'pending' AND kind IN ('state_deadline', 'clock') ORDER BY due_at",
-        {"case_id": case_id},
-    )
     found = []
-    for kind, name, due_raw, _ in rows:
-        if kind == "state_deadline" and name != state:
+    for timer in tx.running_deadlines(case_id):
+        if timer.kind == "state_deadline" and timer.name != state:
             continue
-        due = tx.codec.dt_in_required(due_raw)
-        label = _DEADLINE_LABELS.get(name, name)
-        found.append(Deadline(label, due, _days_left(due, now)))
+        label = _DEADLINE_LABELS.get(timer.name, timer.name)
+        found.append(Deadline(label, timer.due_at, _days_left(timer.due_at, now)))
     return tuple(found)
 
 
@@ -126,21 +119,12 @@ def court_queue(engine: Engine, principal: Principal) -> list[QueueItem]:
 
 
 def _visits(tx: Tx, principal: Principal, now: datetime) -> list[VisitDue]:
-    params: dict[str, Any] = {"until": tx.codec.dt_out(now + VISITS_AHEAD)}
-    scope = queries.scope_clause(principal.actor, params)
-    rows = tx.all(
-        "SELECT t.case_id, c.number, t.payload, t.due_at FROM timers t "
-        "JOIN cases c ON c.id = t.case_id "
-        f"WHERE t.kind = 'followup' AND t.status = 'pending' AND t.due_at <= :until AND {scope} "
-        "ORDER BY t.due_at LIMIT 50",
-        params,
-    )
     visits = []
-    for case_id, number, payload, due_raw in rows:
-        due = tx.codec.dt_in_required(due_raw)
-        data = json.loads(payload) if isinstance(payload, str) else payload  # JSON text column
-        label = str(data.get("label", "回访")) if isinstance(data, dict) else "回访"
-        visits.append(VisitDue(case_id, number, label, due, _days_left(due, now)))
+    for due in queries.followups_due(tx, principal.actor, now + VISITS_AHEAD, limit=50):
+        label = str(due.payload.get("label", "回访"))
+        visits.append(
+            VisitDue(due.case_id, due.number, label, due.due_at, _days_left(due.due_at, now))
+        )
     return visits
 
 

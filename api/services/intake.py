@@ -57,12 +57,7 @@ def intake_options(
             ]
 
         committees = units("committee")
-        categories = [
-            Choice(str(code), str(name))
-            for code, name in tx.all(
-                "SELECT code, name FROM categories WHERE active ORDER BY sort_order, code"
-            )
-        ]
+        categories = [Choice(c.code, c.name) for c in tx.active_categories()]
     allowed = set(spec.origins) or {str(o) for o in ORIGIN_LABELS}
     found = grid_match(GridMatchRequest(address="-"), engine, principal)
     return IntakeOptions(

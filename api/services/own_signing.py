@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -54,11 +53,6 @@ class SigningAct:
     identity_method: str | None
     used: bool
     created_by: int
-
-
-def _row(row: Sequence[Any] | None) -> Sequence[Any]:
-    assert row is not None, "the act was just read"
-    return row
 
 
 def _hash(token: str) -> str:
@@ -128,26 +122,18 @@ class OwnActSigning:
             if party is None:
                 raise NotFound("当事人", party_id)
             signer = party.guardian_name or party.name
-            act_id = tx.insert(
-                "INSERT INTO signing_acts (case_id, document_kind, document_sha256, "
-                "signer_kind, party_id, signer_name, channel, token_hash, created_by, "
-                "created_at, expires_at, identity_failures, otp_attempts) VALUES (:case_id, "
-                ":kind, :sha, 'party', :party_id, :signer, :channel, :hash, :user, :now, "
-                ":expires, 0, 0)",
-                {
-                    "case_id": case_id,
-                    "kind": document,
-                    "sha": latest.sha256,
-                    "party_id": party_id,
-                    "signer": signer,
-                    "channel": channel,
-                    "hash": _hash(token),
-                    "user": principal.user_id,
-                    "now": tx.codec.dt_out(now),
-                    "expires": tx.codec.dt_out(now + lifetime),
-                },
+            tx.add_party_signing_act(
+                case_id=case_id,
+                document_kind=document,
+                document_sha256=latest.sha256,
+                party_id=party_id,
+                signer_name=signer,
+                channel=channel,
+                token_hash=_hash(token),
+                created_by=principal.user_id,
+                now=now,
+                expires_at=now + lifetime,
             )
-        del act_id
         return self.act(token), token
 
     def act(self, token: str) -> SigningAct:
@@ -157,31 +143,24 @@ class OwnActSigning:
             NotFound: no act has this secret.
         """
         with self.engine.db.transaction(write=False) as tx:
-            row = tx.one(
-                "SELECT a.id, a.case_id, a.party_id, p.name, a.signer_name, a.channel, "
-                "a.document_sha256, a.expires_at, a.identity_method, a.used_at, a.created_by, "
-                "p.guardian_name, a.document_kind FROM signing_acts a "
-                "LEFT JOIN parties p ON p.id = a.party_id "
-                "WHERE a.token_hash = :hash",
-                {"hash": _hash(token)},
-            )
-            if row is None:
-                raise NotFound("签署链接", 0)
-            return SigningAct(
-                id=int(row[0]),
-                case_id=int(row[1]),
-                party_id=row[2],
-                party_name=str(row[3] or row[4]),
-                signer_name=str(row[4]),
-                document_kind=str(row[12]),
-                capacity="法定代理人" if row[11] else None,
-                channel=str(row[5]),
-                document_sha256=str(row[6]),
-                expires_at=tx.codec.dt_in_required(row[7]),
-                identity_method=row[8],
-                used=row[9] is not None,
-                created_by=int(row[10]),
-            )
+            row = tx.signing_act(_hash(token))
+        if row is None:
+            raise NotFound("签署链接", 0)
+        return SigningAct(
+            id=row.id,
+            case_id=row.case_id,
+            party_id=row.party_id,
+            party_name=row.party_name or row.signer_name,
+            signer_name=row.signer_name,
+            document_kind=row.document_kind,
+            capacity="法定代理人" if row.guardian_name else None,
+            channel=row.channel,
+            document_sha256=row.document_sha256,
+            expires_at=row.expires_at,
+            identity_method=row.identity_method,
+            used=row.used_at is not None,
+            created_by=row.created_by,
+        )
 
     def _usable(self, token: str) -> SigningAct:
         act = self.act(token)
@@ -206,25 +185,17 @@ class OwnActSigning:
             visible_case(tx, act.case_id, principal)
             if not principal.has_any(OPENING_ROLES):
                 raise InvalidInput("身份证件须由调解员当面核对", field="id_number")
-            row = _row(
-                tx.one(
-                    "SELECT p.id_number_cipher, p.guardian_id_cipher, p.guardian_name, "
-                    "a.identity_failures FROM signing_acts a JOIN parties p ON p.id = a.party_id "
-                    "WHERE a.id = :id",
-                    {"id": act.id},
-                )
+            identity = tx.signer_identity(act.id)
+            assert identity is not None, "the act was just read"
+            cipher = (
+                identity.guardian_id_cipher if identity.guardian_name else identity.id_number_cipher
             )
-            cipher = row[1] if row[2] else row[0]
-            if int(row[3]) >= MAX_ID_FAILURES:
+            if identity.identity_failures >= MAX_ID_FAILURES:
                 raise InvalidInput("身份核对失败次数过多，请重新发起签署", field="id_number")
             stored = self.engine.pii.decrypt(cipher) if cipher else None
             typed = id_number.strip().upper()
             if stored is None or not hmac.compare_digest(stored.upper(), typed):
-                tx.execute(
-                    "UPDATE signing_acts SET identity_failures = identity_failures + 1 "
-                    "WHERE id = :id",
-                    {"id": act.id},
-                )
+                tx.count_identity_failure(act.id)
         if stored is None or not hmac.compare_digest(stored.upper(), typed):
             raise InvalidInput(
                 f"证件号码与{act.signer_name}登记的身份证号码不符，请核对证件", field="id_number"
@@ -242,25 +213,15 @@ class OwnActSigning:
         now = self.engine.clock.now()
         code = f"{secrets.randbelow(1_000_000):06d}"
         with self.engine.db.transaction(write=True) as tx:
-            row = _row(
-                tx.one(
-                    "SELECT p.phone_cipher, p.guardian_name FROM parties p WHERE p.id = :id",
-                    {"id": act.party_id},
-                )
-            )
-            if row[1] or not row[0]:
+            parties = queries.parties(tx, act.case_id)
+            party = next((p for p in parties if p.party_id == act.party_id), None)
+            if party is None or party.guardian_name or not party.phone_cipher:
                 raise InvalidInput(
                     "没有登记签署人本人的手机号码，请改为出示身份证件由调解员核对", field="phone"
                 )
-            phone = self.engine.pii.decrypt(row[0])
-            tx.execute(
-                "UPDATE signing_acts SET otp_hash = :hash, otp_expires_at = :expires, "
-                "otp_attempts = 0 WHERE id = :id",
-                {
-                    "hash": _code_hash(code),
-                    "expires": tx.codec.dt_out(now + timedelta(minutes=self.settings.otp_minutes)),
-                    "id": act.id,
-                },
+            phone = self.engine.pii.decrypt(party.phone_cipher)
+            tx.set_signing_code(
+                act.id, _code_hash(code), now + timedelta(minutes=self.settings.otp_minutes)
             )
         self.sender.send(
             phone,
@@ -276,25 +237,16 @@ class OwnActSigning:
         act = self._usable(token)
         now = self.engine.clock.now()
         with self.engine.db.transaction(write=True) as tx:
-            row = _row(
-                tx.one(
-                    "SELECT otp_hash, otp_expires_at, otp_attempts FROM signing_acts "
-                    "WHERE id = :id",
-                    {"id": act.id},
-                )
-            )
-            if row[0] is None:
+            sent = tx.signing_code(act.id)
+            assert sent is not None, "the act was just read"
+            if sent.otp_hash is None or sent.otp_expires_at is None:
                 raise InvalidInput("请先获取验证码", field="code")
-            if now >= tx.codec.dt_in_required(row[1]):
+            if now >= sent.otp_expires_at:
                 raise InvalidInput("验证码已过期，请重新获取", field="code")
-            if int(row[2]) >= self.settings.otp_max_attempts:
+            if sent.otp_attempts >= self.settings.otp_max_attempts:
                 raise InvalidInput("验证码错误次数过多，请重新获取", field="code")
-            ok = _code_matches(code.strip(), str(row[0]))
-            tx.execute(
-                "UPDATE signing_acts SET otp_attempts = otp_attempts + :n, "
-                "otp_hash = CASE WHEN :ok THEN NULL ELSE otp_hash END WHERE id = :id",
-                {"n": 0 if ok else 1, "ok": ok, "id": act.id},
-            )
+            ok = _code_matches(code.strip(), sent.otp_hash)
+            tx.record_code_attempt(act.id, ok=ok)
         if not ok:
             raise InvalidInput("验证码不正确", field="code")
         self._record_identity(act.id, "sms_otp", None, now)
@@ -302,11 +254,7 @@ class OwnActSigning:
 
     def _record_identity(self, act_id: int, method: str, by: int | None, now: datetime) -> None:
         with self.engine.db.transaction(write=True) as tx:
-            tx.execute(
-                "UPDATE signing_acts SET identity_method = :method, identity_checked_at = :now, "
-                "identity_checked_by = :by WHERE id = :id",
-                {"method": method, "now": tx.codec.dt_out(now), "by": by, "id": act_id},
-            )
+            tx.record_identity(act_id, method, by, now)
 
     # --- signing ------------------------------------------------------------------------
 
@@ -333,10 +281,7 @@ class OwnActSigning:
             raise InvalidInput("请在方框内签名，或拍照上传指印", field="signature")
         now = self.engine.clock.now()
         with self.engine.db.transaction(write=True) as tx:  # single use: claim it first
-            claimed = tx.execute(
-                "UPDATE signing_acts SET used_at = :now WHERE id = :id AND used_at IS NULL",
-                {"now": tx.codec.dt_out(now), "id": act.id},
-            ).rowcount
+            claimed = tx.claim_signing_act(act.id, now)
             creator = build_principal(tx, act.created_by)
         if not claimed:
             raise InvalidInput("该签署链接已使用，不能再次签署", field="token")
@@ -378,13 +323,10 @@ class OwnActSigning:
                 )
         except Exception:
             with self.engine.db.transaction(write=True) as tx:  # not signed: usable again
-                tx.execute("UPDATE signing_acts SET used_at = NULL WHERE id = :id", {"id": act.id})
+                tx.release_signing_act(act.id)
             raise
         with self.engine.db.transaction(write=True) as tx:
-            tx.execute(
-                "UPDATE signing_acts SET certificate_serial = :serial WHERE id = :id",
-                {"serial": format(signer.certificate.serial_number, "x"), "id": act.id},
-            )
+            tx.set_certificate_serial(act.id, format(signer.certificate.serial_number, "x"))
         return result
 
     def sign_as_mediator(self, principal: Principal, case_id: int, password: str) -> FireResult:
@@ -399,28 +341,18 @@ class OwnActSigning:
             visible_case(tx, case_id, principal)
             if latest is None:
                 raise InvalidInput("本案尚无协议书", field="document")
-            stored = tx.one(
-                "SELECT password_hash FROM users WHERE id = :id", {"id": principal.user_id}
-            )
-        if stored is None or not verify_password(stored[0], password):
+            stored = queries.password_hash(tx, principal.user_id)
+        if not verify_password(stored, password):
             raise InvalidInput("密码不正确，未签署", field="password")
         with self.engine.db.transaction(write=True) as tx:
-            act_id = tx.insert(
-                "INSERT INTO signing_acts (case_id, document_kind, document_sha256, "
-                "signer_kind, user_id, signer_name, channel, token_hash, created_by, "
-                "created_at, expires_at, identity_method, identity_checked_at, "
-                "identity_checked_by, identity_failures, otp_attempts, used_at) VALUES "
-                "(:case_id, :kind, :sha, 'mediator', :user, :name, 'session', :hash, :user, "
-                ":now, :now, 'password', :now, :user, 0, 0, :now)",
-                {
-                    "case_id": case_id,
-                    "kind": AGREEMENT,
-                    "sha": latest.sha256,
-                    "user": principal.user_id,
-                    "name": principal.display_name,
-                    "hash": _hash(secrets.token_urlsafe(24)),
-                    "now": tx.codec.dt_out(now),
-                },
+            act_id = tx.add_mediator_signing_act(
+                case_id=case_id,
+                document_kind=AGREEMENT,
+                document_sha256=latest.sha256,
+                user_id=principal.user_id,
+                signer_name=principal.display_name,
+                token_hash=_hash(secrets.token_urlsafe(24)),
+                now=now,
             )
         pdf = self.documents.read(latest.sha256)
         event = SigningEvent(

@@ -14,6 +14,7 @@ from typing import Any
 
 from api.authz import Principal, visible_case
 from engine.errors import InvalidInput, NotFound
+from engine.repository.progress import ProgressLinkState
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
 from mediation.vocabulary import Role
@@ -89,18 +90,13 @@ def create_link(engine: Engine, principal: Principal, case_id: int, party_id: in
         visible_case(tx, case_id, principal)
         if party_id not in {p.party_id for p in queries.parties(tx, case_id)}:
             raise NotFound("当事人", party_id)
-        tx.execute(
-            "INSERT INTO progress_links (case_id, party_id, token_hash, token_cipher, "
-            "created_by, created_at, failed_checks) VALUES (:case_id, :party_id, :hash, "
-            ":cipher, :user, :now, 0)",
-            {
-                "case_id": case_id,
-                "party_id": party_id,
-                "hash": _hash(token),
-                "cipher": engine.pii.encrypt(token),
-                "user": principal.user_id,
-                "now": tx.codec.dt_out(now),
-            },
+        tx.add_progress_link(
+            case_id=case_id,
+            party_id=party_id,
+            token_hash=_hash(token),
+            token_cipher=engine.pii.encrypt(token),
+            created_by=principal.user_id,
+            now=now,
         )
     return token
 
@@ -109,50 +105,36 @@ def revoke_link(engine: Engine, principal: Principal, case_id: int, link_id: int
     now = engine.clock.now()
     with engine.db.transaction(write=True) as tx:
         visible_case(tx, case_id, principal)
-        tx.execute(
-            "UPDATE progress_links SET revoked_at = :now "
-            "WHERE id = :id AND case_id = :case_id AND revoked_at IS NULL",
-            {"now": tx.codec.dt_out(now), "id": link_id, "case_id": case_id},
-        )
+        tx.revoke_progress_link(case_id, link_id, now)
 
 
 def case_links(engine: Engine, principal: Principal, case_id: int) -> list[LinkRow]:
     with engine.db.transaction(write=False) as tx:
         visible_case(tx, case_id, principal)
         names = {p.party_id: p.name for p in queries.parties(tx, case_id)}
-        rows = tx.all(
-            "SELECT id, party_id, token_cipher, created_at, revoked_at FROM progress_links "
-            "WHERE case_id = :case_id ORDER BY id",
-            {"case_id": case_id},
+        links = tx.progress_links(case_id)
+    return [
+        LinkRow(
+            link.id,
+            link.party_id,
+            names.get(link.party_id, ""),
+            engine.pii.decrypt(link.token_cipher),
+            link.created_at,
+            link.revoked_at is not None,
         )
-        return [
-            LinkRow(
-                int(r[0]),
-                int(r[1]),
-                names.get(int(r[1]), ""),
-                engine.pii.decrypt(str(r[2])),
-                tx.codec.dt_in_required(r[3]),
-                r[4] is not None,
-            )
-            for r in rows
-        ]
+        for link in links
+    ]
 
 
-def _link(tx: Any, token: str) -> tuple[Any, ...] | None:
-    row = tx.one(
-        "SELECT l.id, l.case_id, l.party_id, l.revoked_at, l.failed_checks, l.locked_until, "
-        "c.state FROM progress_links l JOIN cases c ON c.id = l.case_id "
-        "WHERE l.token_hash = :hash",
-        {"hash": _hash(token)},
-    )
-    return None if row is None else tuple(row)
+def _open(link: ProgressLinkState | None) -> bool:
+    return link is not None and link.revoked_at is None and link.case_state not in FINAL
 
 
 def usable(engine: Engine, token: str) -> bool:
     """Whether the link exists, is not revoked and its case is not closed."""
     with engine.db.transaction(write=False) as tx:
-        row = _link(tx, token)
-    return row is not None and row[3] is None and row[6] not in FINAL
+        link = tx.progress_link(_hash(token))
+    return _open(link)
 
 
 def check_digits(engine: Engine, token: str, digits: str) -> tuple[int | None, str | None]:
@@ -160,29 +142,22 @@ def check_digits(engine: Engine, token: str, digits: str) -> tuple[int | None, s
     Each wrong answer counts; five in a row lock the link for half an hour."""
     now = engine.clock.now()
     with engine.db.transaction(write=True) as tx:
-        row = _link(tx, token)
-        if row is None or row[3] is not None or row[6] in FINAL:
+        link = tx.progress_link(_hash(token))
+        if link is None or not _open(link):
             return None, "该链接已失效，请与调解员联系"
-        link_id, case_id, party_id, _, failed, locked_raw, _ = row
-        locked = tx.codec.dt_in(locked_raw)
+        link_id, case_id, party_id = link.id, link.case_id, link.party_id
+        locked = link.locked_until
         if locked is not None and locked > now:
             minutes = max(1, int((locked - now).total_seconds() // 60))
             return None, f"输错次数过多，请 {minutes} 分钟后再试"
         party = next((p for p in queries.parties(tx, case_id) if p.party_id == party_id), None)
         phone = engine.pii.decrypt(party.phone_cipher) if party and party.phone_cipher else ""
         if len(digits) == 4 and phone and hmac.compare_digest(phone[-4:], digits):
-            tx.execute(
-                "UPDATE progress_links SET failed_checks = 0, locked_until = NULL WHERE id = :id",
-                {"id": link_id},
-            )
-            return int(link_id), None
-        failed = int(failed) + 1
-        lock = tx.codec.dt_out(now + LOCK) if failed >= MAX_FAILED_CHECKS else None
-        tx.execute(
-            "UPDATE progress_links SET failed_checks = :failed, locked_until = :lock "
-            "WHERE id = :id",
-            {"failed": 0 if lock else failed, "lock": lock, "id": link_id},
-        )
+            tx.set_progress_checks(link_id, 0, None)
+            return link_id, None
+        failed = link.failed_checks + 1
+        lock = now + LOCK if failed >= MAX_FAILED_CHECKS else None
+        tx.set_progress_checks(link_id, 0 if lock else failed, lock)
     if not phone:
         return None, "登记时没有留手机号码，请与调解员联系"
     return None, "手机号码后四位不对，请重新输入"
@@ -210,10 +185,10 @@ def pass_link(engine: Engine, value: str | None) -> int | None:
 def progress(engine: Engine, token: str, link_id: int) -> ProgressView | None:
     """The party's view, if `link_id` (from their pass) is this token's usable link."""
     with engine.db.transaction(write=False) as tx:
-        row = _link(tx, token)
-        if row is None or int(row[0]) != link_id or row[3] is not None or row[6] in FINAL:
+        link = tx.progress_link(_hash(token))
+        if link is None or link.id != link_id or not _open(link):
             return None
-        _, case_id, party_id, *_ = row
+        case_id, party_id = link.case_id, link.party_id
         case = tx.load_case(case_id)
         assert case is not None  # the link's foreign key
         party = next((p for p in queries.parties(tx, case_id) if p.party_id == party_id), None)

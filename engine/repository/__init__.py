@@ -7,8 +7,9 @@ schema still lives in engine/models/, and values are encoded exactly as the ORM 
 (UTC timestamps, JSON as text), so rows written here read back through SQLModel unchanged.
 
 The connection machinery is engine/repository/connection.py; Tx combines one query class per
-aggregate (cases, timers, parties, directory, proceedings, documents, outbox), each in its
-own module on the same raw statements.
+aggregate (cases, timers, parties, directory, proceedings, documents, outbox, and the host's
+attachments, signing acts, progress links, accounts and idempotency keys), each in its own
+module on the same raw statements, each returning named records read from rows by name.
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from engine.repository.accounts import AccountQueries
+from engine.repository.attachments import AttachmentQueries
 from engine.repository.cases import CaseQueries
 from engine.repository.connection import _NAMED, Codec, _FifoLock, _Link
 from engine.repository.directory import DirectoryQueries
 from engine.repository.documents import DocumentQueries
+from engine.repository.idempotency import IdempotencyQueries
 from engine.repository.outbox import OutboxQueries
 from engine.repository.parties import PartyQueries
 from engine.repository.proceedings import ProceedingQueries
+from engine.repository.progress import ProgressLinkQueries
+from engine.repository.signing import SigningActQueries
 from engine.repository.timers import TimerQueries
 
 
@@ -36,6 +42,7 @@ class Database:
         self.dialect = engine.dialect.name
         self.codec = Codec(self.dialect)
         self._sql: dict[str, str] = {}
+        self.column_names: dict[str, tuple[str, ...]] = {}  # per statement text, for TxCore.rows
         # SQLite has one writer at a time; queueing this process's writers on a lock is fair
         # and fast, where its busy handler makes them sleep and retry (a long p99 under load)
         self._sqlite_writer = _FifoLock() if self.dialect == "sqlite" else None
@@ -95,6 +102,11 @@ class Tx(
     ProceedingQueries,
     DocumentQueries,
     OutboxQueries,
+    AttachmentQueries,
+    SigningActQueries,
+    ProgressLinkQueries,
+    AccountQueries,
+    IdempotencyQueries,
 ):
     """One open transaction; every method runs inside it and nothing here commits.
 

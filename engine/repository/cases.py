@@ -4,14 +4,14 @@ with its audit event in one round trip) and the events read back."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from engine.audit import CaseBinding, ChainHead
 from engine.models.columns import dumps
 from engine.records import CaseRecord, EventRecord
-from engine.repository.connection import TxCore
+from engine.repository.connection import Row, TxCore
 
 CASE_COLUMNS = (
     "id, number, committee_id, spec_id, spec_version, state, level, resolved_level, "
@@ -19,7 +19,6 @@ CASE_COLUMNS = (
     "state_sessions, overdue, data, version, audit_seq, audit_head, created_at, "
     "state_entered_at, agreement_effective_at, closed_at"
 )
-CASE_COLUMN_COUNT = CASE_COLUMNS.count(",") + 1
 _LOAD_CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
 _EVENT_COLUMN_NAMES = (
     "case_id",
@@ -69,38 +68,38 @@ class CaseQueries(TxCore):
 
     def load_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
         text = _LOAD_CASE + (" FOR UPDATE" if for_update and not self.codec.sqlite else "")
-        row = self.one(text, {"id": case_id})
+        row = self.row(text, {"id": case_id})
         return None if row is None else self.case_record(row)
 
-    def case_record(self, row: Sequence[Any]) -> CaseRecord:
-        """A CaseRecord from a row whose first columns are CASE_COLUMNS, in that order."""
+    def case_record(self, row: Row) -> CaseRecord:
+        """A CaseRecord from a row holding CASE_COLUMNS (by name; other columns are left)."""
         dt = self.codec.dt_in
         return CaseRecord(
-            id=row[0],
-            number=row[1],
-            committee_id=row[2],
-            spec_id=row[3],
-            spec_version=row[4],
-            state=row[5],
-            level=row[6],
-            resolved_level=row[7],
-            category_code=row[8],
-            risk_level=row[9],
-            origin=row[10],
-            org_unit_id=row[11],
-            grid_id=row[12],
-            court_id=row[13],
-            referring_court_id=row[14],
-            state_sessions=row[15],
-            overdue=bool(row[16]),
-            data=json.loads(row[17]),
-            version=row[18],
-            audit_seq=row[19],
-            audit_head=row[20],
-            created_at=self.codec.dt_in_required(row[21]),
-            state_entered_at=self.codec.dt_in_required(row[22]),
-            agreement_effective_at=dt(row[23]),
-            closed_at=dt(row[24]),
+            id=row["id"],
+            number=row["number"],
+            committee_id=row["committee_id"],
+            spec_id=row["spec_id"],
+            spec_version=row["spec_version"],
+            state=row["state"],
+            level=row["level"],
+            resolved_level=row["resolved_level"],
+            category_code=row["category_code"],
+            risk_level=row["risk_level"],
+            origin=row["origin"],
+            org_unit_id=row["org_unit_id"],
+            grid_id=row["grid_id"],
+            court_id=row["court_id"],
+            referring_court_id=row["referring_court_id"],
+            state_sessions=row["state_sessions"],
+            overdue=bool(row["overdue"]),
+            data=json.loads(row["data"]),
+            version=row["version"],
+            audit_seq=row["audit_seq"],
+            audit_head=row["audit_head"],
+            created_at=self.codec.dt_in_required(row["created_at"]),
+            state_entered_at=self.codec.dt_in_required(row["state_entered_at"]),
+            agreement_effective_at=dt(row["agreement_effective_at"]),
+            closed_at=dt(row["closed_at"]),
         )
 
     def record_transition(
@@ -192,7 +191,7 @@ class CaseQueries(TxCore):
         }
 
     def events(self, case_id: int) -> list[EventRecord]:
-        rows = self.all(
+        rows = self.rows(
             "SELECT seq, at, actor_id, actor_name, actor_roles, trigger, source_state, "
             "dest_state, version, payload, reason, prev_hash, hash FROM audit_events "
             "WHERE case_id = :case_id ORDER BY seq",
@@ -200,42 +199,60 @@ class CaseQueries(TxCore):
         )
         return [
             EventRecord(
-                seq=r[0],
-                at=self.codec.dt_in_required(r[1]),
-                actor_id=r[2],
-                actor_name=r[3],
-                actor_roles=tuple(x for x in str(r[4]).split(",") if x),
-                trigger=r[5],
-                source_state=r[6],
-                dest_state=r[7],
-                version=r[8],
-                payload=json.loads(r[9]),
-                reason=r[10],
-                prev_hash=r[11],
-                hash=r[12],
+                seq=r["seq"],
+                at=self.codec.dt_in_required(r["at"]),
+                actor_id=r["actor_id"],
+                actor_name=r["actor_name"],
+                actor_roles=tuple(x for x in str(r["actor_roles"]).split(",") if x),
+                trigger=r["trigger"],
+                source_state=r["source_state"],
+                dest_state=r["dest_state"],
+                version=r["version"],
+                payload=json.loads(r["payload"]),
+                reason=r["reason"],
+                prev_hash=r["prev_hash"],
+                hash=r["hash"],
             )
             for r in rows
         ]
 
     def case_ids(self) -> list[int]:
         """Every case's id, in order."""
-        return [int(r[0]) for r in self.all("SELECT id FROM cases ORDER BY id")]
+        return [int(r["id"]) for r in self.rows("SELECT id FROM cases ORDER BY id")]
+
+    def closed_without_document(self, kind: str, limit: int) -> list[int]:
+        """Closed cases with no document of `kind` yet, the earliest closed first."""
+        rows = self.rows(
+            "SELECT c.id FROM cases c WHERE c.closed_at IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM documents d WHERE d.case_id = c.id AND d.kind = :kind) "
+            "ORDER BY c.closed_at, c.id LIMIT :n",
+            {"kind": kind, "n": limit},
+        )
+        return [int(r["id"]) for r in rows]
 
     def chain_binding(self, case_id: int) -> CaseBinding | None:
         """What the case row says its hash chain produced; None for no such case."""
-        row = self.one(
+        row = self.row(
             "SELECT audit_head, state, version, audit_seq FROM cases WHERE id = :id",
             {"id": case_id},
         )
         if row is None:
             return None
-        return CaseBinding(str(row[1]), int(row[2]), int(row[3]), str(row[0]))
+        return CaseBinding(
+            state=str(row["state"]),
+            version=int(row["version"]),
+            seq=int(row["audit_seq"]),
+            head=str(row["audit_head"]),
+        )
 
     def chain_heads(self) -> list[ChainHead]:
         """Every case's chain head (from its last event), in case order."""
-        rows = self.all(
+        rows = self.rows(
             "SELECT e.case_id, e.seq, e.hash FROM audit_events e "
             "JOIN (SELECT case_id, MAX(seq) AS seq FROM audit_events GROUP BY case_id) m "
             "ON m.case_id = e.case_id AND m.seq = e.seq ORDER BY e.case_id"
         )
-        return [ChainHead(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+        return [
+            ChainHead(case_id=int(r["case_id"]), seq=int(r["seq"]), hash=str(r["hash"]))
+            for r in rows
+        ]

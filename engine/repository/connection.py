@@ -24,10 +24,14 @@ if TYPE_CHECKING:
 
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
+Row = dict[str, Any]  # one row's values under their column names
+
 
 class _Cursor(Protocol):
     @property
     def rowcount(self) -> int: ...
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None: ...
 
     def execute(self, sql: str, params: Any = ...) -> Any: ...
     def executemany(self, sql: str, params: Any) -> Any: ...
@@ -263,6 +267,31 @@ class TxCore:
     def all(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
         return self.execute(text, params).fetchall()
 
+    def row(self, text: str, params: Mapping[str, Any] | None = None) -> Row | None:
+        """The first row, its values under their column names (or the names `AS` gives)."""
+        cursor = self.execute(text, params)
+        values = cursor.fetchone()
+        return None if values is None else dict(zip(self._names(text, cursor), values, strict=True))
+
+    def rows(self, text: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Every row, each its values under their column names: read by name, a column
+        added to or moved in the statement cannot shift what a field receives."""
+        cursor = self.execute(text, params)
+        names = self._names(text, cursor)
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def _names(self, text: str, cursor: _Cursor) -> tuple[str, ...]:
+        """The statement's column names, read from the driver once per statement text."""
+        names = self.db.column_names.get(text)
+        if names is None:
+            description = cursor.description
+            assert description is not None, "not a statement that returns rows"
+            names = tuple(str(column[0]) for column in description)
+            if len(set(names)) != len(names):
+                raise ValueError(f"two columns share a name (alias them): {names}")
+            self.db.column_names[text] = names
+        return names
+
     def execute_many(self, text: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """One statement, many parameter sets: a bulk load (the 台账 import) in one round."""
         if rows:
@@ -284,6 +313,6 @@ class TxCore:
         self._replace = None
 
     def insert(self, text: str, params: Mapping[str, Any]) -> int:
-        row = self.one(text + " RETURNING id", params)
+        row = self.row(text + " RETURNING id", params)
         assert row is not None
-        return int(row[0])
+        return int(row["id"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.records import CategoryRecord, OrgUnitRow
-from engine.repository.connection import TxCore
+from engine.records import CategoryRecord, OrgUnitRow, RoleHolder
+from engine.repository.connection import Row, TxCore
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,68 +16,137 @@ class NamedUser:
     display_name: str
 
 
+_CATEGORY = "SELECT code, name, excluded_from_confirmation, excluded_from_esign FROM categories"
+ORG_UNIT = "SELECT id, kind, name, short_name, parent_id, path FROM org_units"
+
+
+def _category(row: Row) -> CategoryRecord:
+    return CategoryRecord(
+        code=row["code"],
+        name=row["name"],
+        excluded_from_confirmation=bool(row["excluded_from_confirmation"]),
+        excluded_from_esign=bool(row["excluded_from_esign"]),
+    )
+
+
+def org_unit_row(row: Row) -> OrgUnitRow:
+    """An OrgUnitRow from a row holding ORG_UNIT's columns."""
+    return OrgUnitRow(
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        short_name=row["short_name"],
+        parent_id=row["parent_id"],
+        path=row["path"],
+    )
+
+
 class DirectoryQueries(TxCore):
     """Tx's queries on categories, org units and users; Tx combines them."""
 
     def category(self, code: str) -> CategoryRecord | None:
-        row = self.one(
-            "SELECT code, name, excluded_from_confirmation, excluded_from_esign "
-            "FROM categories WHERE code = :code",
-            {"code": code},
-        )
-        return None if row is None else CategoryRecord(row[0], row[1], bool(row[2]), bool(row[3]))
+        row = self.row(f"{_CATEGORY} WHERE code = :code", {"code": code})
+        return None if row is None else _category(row)
 
     def categories(self) -> list[CategoryRecord]:
-        rows = self.all(
-            "SELECT code, name, excluded_from_confirmation, excluded_from_esign "
-            "FROM categories ORDER BY code"
-        )
-        return [CategoryRecord(r[0], r[1], bool(r[2]), bool(r[3])) for r in rows]
+        return [_category(r) for r in self.rows(f"{_CATEGORY} ORDER BY code")]
 
     def org_unit(self, unit_id: int) -> OrgUnitRow | None:
-        row = self.one(
-            "SELECT id, kind, name, short_name, parent_id, path FROM org_units WHERE id = :id",
-            {"id": unit_id},
-        )
-        return None if row is None else OrgUnitRow(*row)
+        row = self.row(f"{ORG_UNIT} WHERE id = :id", {"id": unit_id})
+        return None if row is None else org_unit_row(row)
 
     def display_name(self, user_id: int) -> str | None:
         """The user's name as they sign; None for no such user."""
-        row = self.one("SELECT display_name FROM users WHERE id = :id", {"id": user_id})
-        return None if row is None else str(row[0])
+        row = self.row("SELECT display_name FROM users WHERE id = :id", {"id": user_id})
+        return None if row is None else str(row["display_name"])
 
     def members_in_role(self, unit_id: int, role: str) -> list[NamedUser]:
         """The unit's members holding `role`, in the order they were made members."""
-        rows = self.all(
+        rows = self.rows(
             "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id "
             "WHERE m.role = :role AND m.org_unit_id = :unit ORDER BY m.id",
             {"role": role, "unit": unit_id},
         )
-        return [NamedUser(int(r[0]), str(r[1])) for r in rows]
+        return [NamedUser(int(r["id"]), str(r["display_name"])) for r in rows]
 
     def user_exists(self, user_id: int) -> bool:
         return self.one("SELECT 1 FROM users WHERE id = :id", {"id": user_id}) is not None
 
-    def users_holding(self, roles: tuple[str, ...]) -> list[tuple[int, str, int, str]]:
-        """(user id, display name, org unit id, role) of active users holding any of `roles`."""
+    def users_holding(self, roles: tuple[str, ...]) -> list[RoleHolder]:
+        """The memberships of active users in any of `roles`, by user and then unit."""
         if not roles:
             return []
         marks = ", ".join(f":r{i}" for i in range(len(roles)))
-        rows = self.all(
+        rows = self.rows(
             "SELECT u.id, u.display_name, m.org_unit_id, m.role FROM users u "
             f"JOIN memberships m ON m.user_id = u.id WHERE u.active = :yes AND m.role IN ({marks}) "
             "ORDER BY u.id, m.org_unit_id",
             {"yes": True, **{f"r{i}": r for i, r in enumerate(roles)}},
         )
-        return [(int(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in rows]
+        return [
+            RoleHolder(
+                user_id=int(r["id"]),
+                display_name=str(r["display_name"]),
+                org_unit_id=int(r["org_unit_id"]),
+                role=str(r["role"]),
+            )
+            for r in rows
+        ]
 
-    def org_units_of(self, kinds: tuple[str, ...]) -> list[tuple[int, str, str, int | None]]:
-        """(id, name, path, parent id) of the org units of the given kinds, by id."""
+    def org_units_of(self, kinds: tuple[str, ...]) -> list[OrgUnitRow]:
+        """The org units of the given kinds, by id."""
         if not kinds:
             return []
         marks = ", ".join(f":k{i}" for i in range(len(kinds)))
-        rows = self.all(
-            f"SELECT id, name, path, parent_id FROM org_units WHERE kind IN ({marks}) ORDER BY id",
+        rows = self.rows(
+            f"{ORG_UNIT} WHERE kind IN ({marks}) ORDER BY id",
             {f"k{i}": k for i, k in enumerate(kinds)},
         )
-        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+        return [org_unit_row(r) for r in rows]
+
+    def active_categories(self) -> list[CategoryRecord]:
+        """The categories offered at intake, in their sort order."""
+        rows = self.rows(f"{_CATEGORY} WHERE active ORDER BY sort_order, code")
+        return [_category(r) for r in rows]
+
+    # --- what administrators change ------------------------------------------------------
+
+    def add_org_unit(
+        self,
+        *,
+        kind: str,
+        name: str,
+        short_name: str,
+        parent_path: str | None,
+        parent_id: int | None,
+    ) -> int:
+        """A new unit under `parent_id` (None: at the top), its path ending in its own id."""
+        unit_id = self.insert(
+            "INSERT INTO org_units (kind, name, short_name, parent_id, path, address) "
+            "VALUES (:kind, :name, :short, :parent, :path, :address)",
+            {
+                "kind": kind,
+                "name": name,
+                "short": short_name,
+                "parent": parent_id,
+                "path": "/",
+                "address": "",
+            },
+        )
+        path = (parent_path or "/") + f"{unit_id}/"
+        self.execute(
+            "UPDATE org_units SET path = :path WHERE id = :id", {"path": path, "id": unit_id}
+        )
+        return unit_id
+
+    def rename_org_unit(self, unit_id: int, name: str, seal_text: str | None) -> None:
+        self.execute(
+            "UPDATE org_units SET name = :name, seal_text = :seal WHERE id = :id",
+            {"name": name, "seal": seal_text, "id": unit_id},
+        )
+
+    def set_unit_logo(self, unit_id: int, png: bytes | None) -> None:
+        """The unit's logo as PNG (None: removed)."""
+        self.execute(
+            "UPDATE org_units SET logo_png = :logo WHERE id = :id", {"logo": png, "id": unit_id}
+        )

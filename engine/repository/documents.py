@@ -40,9 +40,16 @@ class DocumentQueries(TxCore):
         if kind is not None:
             text += " AND kind = :kind"
             params["kind"] = kind
-        rows = self.all(text + " ORDER BY id", params)
+        rows = self.rows(text + " ORDER BY id", params)
         return [
-            DocumentRecord(int(r[0]), r[1], int(r[2]), r[3], r[4], self.codec.dt_in_required(r[5]))
+            DocumentRecord(
+                id=int(r["id"]),
+                kind=r["kind"],
+                version=int(r["version"]),
+                sha256=r["sha256"],
+                parent_id=r["parent_id"],
+                created_at=self.codec.dt_in_required(r["created_at"]),
+            )
             for r in rows
         ]
 
@@ -72,9 +79,9 @@ class DocumentQueries(TxCore):
 
     def signature_documents(self, case_id: int) -> list[tuple[str, int | None, int | None]]:
         """(signer kind, party id, document id) of the case's signatures, oldest first."""
-        rows = self.all(
+        rows = self.rows(
             "SELECT signer_kind, party_id, document_id FROM signatures "
             "WHERE case_id = :case_id ORDER BY id",
             {"case_id": case_id},
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r["signer_kind"], r["party_id"], r["document_id"]) for r in rows]

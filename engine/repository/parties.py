@@ -15,7 +15,7 @@ class PartyQueries(TxCore):
     # --- what guards read ----------------------------------------------------------------
 
     def case_parties(self, case_id: int) -> list[CasePartyRecord]:
-        rows = self.all(
+        rows = self.rows(
             "SELECT cp.id, cp.party_id, p.name, p.kind, cp.role, cp.consent, cp.consent_at, "
             "cp.notice_acknowledged_at, p.address, p.guardian_name, p.guardian_relation "
             "FROM case_parties cp "
@@ -25,20 +25,37 @@ class PartyQueries(TxCore):
         dt = self.codec.dt_in
         return [
             CasePartyRecord(
-                r[0], r[1], r[2], r[3], r[4], r[5], dt(r[6]), dt(r[7]), r[8], r[9], r[10]
+                id=r["id"],
+                party_id=r["party_id"],
+                name=r["name"],
+                kind=r["kind"],
+                role=r["role"],
+                consent=r["consent"],
+                consent_at=dt(r["consent_at"]),
+                notice_acknowledged_at=dt(r["notice_acknowledged_at"]),
+                address=r["address"],
+                representative_name=r["guardian_name"],
+                representative_relation=r["guardian_relation"],
             )
             for r in rows
         ]
 
     def assignments(self, case_id: int) -> list[AssignmentRecord]:
-        rows = self.all(
+        rows = self.rows(
             "SELECT id, user_id, role, assigned_at, ended_at, parties_consented_at "
             "FROM assignments WHERE case_id = :case_id ORDER BY id",
             {"case_id": case_id},
         )
         dt = self.codec.dt_in
         return [
-            AssignmentRecord(r[0], r[1], r[2], self.codec.dt_in_required(r[3]), dt(r[4]), dt(r[5]))
+            AssignmentRecord(
+                id=r["id"],
+                user_id=r["user_id"],
+                role=r["role"],
+                assigned_at=self.codec.dt_in_required(r["assigned_at"]),
+                ended_at=dt(r["ended_at"]),
+                parties_consented_at=dt(r["parties_consented_at"]),
+            )
             for r in rows
         ]
 
@@ -48,13 +65,13 @@ class PartyQueries(TxCore):
         if not roles:
             return []
         marks = ", ".join(f":r{i}" for i in range(len(roles)))
-        rows = self.all(
+        rows = self.rows(
             "SELECT a.user_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
             f"WHERE a.case_id = :case_id AND a.ended_at IS NULL AND a.role IN ({marks}) "
             "ORDER BY a.id",
             {"case_id": case_id, **{f"r{i}": r for i, r in enumerate(roles)}},
         )
-        return [NamedUser(int(r[0]), str(r[1])) for r in rows]
+        return [NamedUser(int(r["user_id"]), str(r["display_name"])) for r in rows]
 
     def is_assigned(self, case_id: int, user_id: int) -> bool:
         row = self.one(

@@ -26,34 +26,65 @@ class ProceedingQueries(TxCore):
     """Tx's queries on sessions, signatures and visits; Tx combines them."""
 
     def signatures(self, case_id: int) -> list[SignatureRecord]:
-        rows = self.all(
+        rows = self.rows(
             "SELECT signer_kind, party_id, user_id, method, signed_at, signer_name "
             "FROM signatures WHERE case_id = :case_id ORDER BY id",
             {"case_id": case_id},
         )
         return [
-            SignatureRecord(r[0], r[1], r[2], r[3], self.codec.dt_in_required(r[4]), r[5])
+            SignatureRecord(
+                signer_kind=r["signer_kind"],
+                party_id=r["party_id"],
+                user_id=r["user_id"],
+                method=r["method"],
+                signed_at=self.codec.dt_in_required(r["signed_at"]),
+                signer_name=r["signer_name"],
+            )
             for r in rows
         ]
 
+    def session_times(self, case_id: int) -> list[datetime]:
+        """When the case's sessions were held, in the order they were recorded."""
+        rows = self.rows(
+            "SELECT held_at FROM mediation_sessions WHERE case_id = :case_id ORDER BY id",
+            {"case_id": case_id},
+        )
+        return [self.codec.dt_in_required(r["held_at"]) for r in rows]
+
     def visits(self, case_id: int) -> list[VisitRecord]:
-        rows = self.all(
+        rows = self.rows(
             "SELECT term_index, visited_at, performance, satisfaction FROM visits "
             "WHERE case_id = :case_id ORDER BY id",
             {"case_id": case_id},
         )
-        return [VisitRecord(r[0], self.codec.dt_in_required(r[1]), r[2], r[3]) for r in rows]
+        return [
+            VisitRecord(
+                term_index=r["term_index"],
+                visited_at=self.codec.dt_in_required(r["visited_at"]),
+                performance=r["performance"],
+                satisfaction=r["satisfaction"],
+            )
+            for r in rows
+        ]
 
     def visit_reports(self, case_id: int) -> list[VisitReport]:
         """The case's visits in the order they were recorded, with their visitors' names."""
-        rows = self.all(
+        rows = self.rows(
             "SELECT v.visited_at, v.performance, v.satisfaction, v.new_risks, v.notes, "
             "u.display_name FROM visits v LEFT JOIN users u ON u.id = v.visitor_id "
             "WHERE v.case_id = :case_id ORDER BY v.id",
             {"case_id": case_id},
         )
         return [
-            VisitReport(self.codec.dt_in_required(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows
+            VisitReport(
+                visited_at=self.codec.dt_in_required(r["visited_at"]),
+                performance=r["performance"],
+                satisfaction=r["satisfaction"],
+                new_risks=r["new_risks"],
+                notes=r["notes"],
+                visitor_name=r["display_name"],
+            )
+            for r in rows
         ]
 
     def add_session(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,15 @@ _CANCEL_TIMERS = (
     "UPDATE timers SET status = 'cancelled' WHERE case_id = :case_id AND kind = :kind "
     "AND name = :name AND status = 'pending'"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTimer:
+    """A pending timer of a case: what it is and when it falls due."""
+
+    kind: str
+    name: str
+    due_at: datetime
 
 
 class TimerQueries(TxCore):
@@ -61,23 +71,31 @@ class TimerQueries(TxCore):
         ).rowcount
 
     def pending_timers(self, case_id: int, kind: str, name: str) -> list[tuple[int, datetime]]:
-        rows = self.all(
+        rows = self.rows(
             "SELECT id, due_at FROM timers WHERE case_id = :case_id AND kind = :kind "
             "AND name = :name AND status = 'pending'",
             {"case_id": case_id, "kind": kind, "name": name},
         )
-        return [(int(r[0]), self.codec.dt_in_required(r[1])) for r in rows]
+        return [(int(r["id"]), self.codec.dt_in_required(r["due_at"])) for r in rows]
 
     def pending_periods(
         self, case_id: int, kind: str, name: str
     ) -> list[tuple[int, datetime, int, bool]]:
         """(id, started at, length in days, working days?) of pending timers of (kind, name)."""
-        rows = self.all(
+        rows = self.rows(
             "SELECT id, created_at, days, working_days FROM timers WHERE case_id = :case_id "
             "AND kind = :kind AND name = :name AND status = 'pending'",
             {"case_id": case_id, "kind": kind, "name": name},
         )
-        return [(int(r[0]), self.codec.dt_in_required(r[1]), int(r[2]), bool(r[3])) for r in rows]
+        return [
+            (
+                int(r["id"]),
+                self.codec.dt_in_required(r["created_at"]),
+                int(r["days"]),
+                bool(r["working_days"]),
+            )
+            for r in rows
+        ]
 
     def move_timer(
         self, timer_id: int, due_at: datetime, provisional: bool, days: int | None = None
@@ -99,3 +117,19 @@ class TimerQueries(TxCore):
             "AND status IN ('pending', 'failed')",
             {"case_id": case_id},
         ).rowcount
+
+    def running_deadlines(self, case_id: int) -> list[PendingTimer]:
+        """The case's pending state deadlines and clocks, soonest first."""
+        rows = self.rows(
+            "SELECT kind, name, due_at FROM timers WHERE case_id = :case_id "
+            "AND status = 'pending' AND kind IN ('state_deadline', 'clock') ORDER BY due_at",
+            {"case_id": case_id},
+        )
+        return [
+            PendingTimer(
+                kind=str(r["kind"]),
+                name=str(r["name"]),
+                due_at=self.codec.dt_in_required(r["due_at"]),
+            )
+            for r in rows
+        ]

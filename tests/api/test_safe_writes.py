@@ -16,6 +16,7 @@ from api.app import create_app
 from api.errors import IdempotencyInProgress
 from api.settings import Settings
 from engine.models.delivery import IdempotencyRecord
+from engine.repository.idempotency import IdempotencyKeys
 from tests.api.conftest import PASSWORD, Api
 
 
@@ -94,7 +95,7 @@ def test_a_key_left_by_a_request_that_died_is_taken_over_after_a_while(
         raise RuntimeError("the process died here")
 
     with monkeypatch.context() as patch:  # no clean-up runs when a process dies
-        patch.setattr(idempotency, "_ours", lambda _: sa.false())
+        patch.setattr(IdempotencyKeys, "release", lambda *_: None)
         patch.setattr(api.engine, "open_case", dies)
         with pytest.raises(RuntimeError):
             api.client.post("/api/v1/cases", json=body, headers=headers)

@@ -34,7 +34,7 @@ def assign_member(ctx: MediationContext) -> None:
     user_id: int = ctx.value("user_id")
     role: str = ctx.value("role")
     label = ctx.label_of("assignable_roles", role)
-    if role != "recorder" and not any(h[0] == user_id for h in ctx.users_holding((role,))):
+    if role != "recorder" and not any(h.user_id == user_id for h in ctx.users_holding((role,))):
         raise InvalidInput(f"该人员不担任{label}，不能以此角色参与", field="role")
     if any(a.active and a.user_id == user_id and a.role == role for a in ctx.assignments()):
         raise InvalidInput(f"该人员已是本案的{label}", field="user_id")
