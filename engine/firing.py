@@ -206,7 +206,8 @@ class FirePath:
             raise ConcurrentUpdate(case_id, case.version, current.version if current else None)
         if state_changed:
             self._enter_state(tx, compiled, case, case.state, dest, now)
-        facts.refresh(tx, self.registry, self.calendar, case_id)  # R-STATS, same transaction
+        # R-STATS, same transaction: what this fire moved, most fires nothing (no statement)
+        facts.after_fire(tx, self.registry, self.calendar, case, bound.spec, dest, changes)
         return FireResult(
             case_id, trigger, case.state, dest, version, event.hash, case.spec_id, case.spec_version
         )
