@@ -106,18 +106,52 @@ def delta(
     """What changes in the counts when a case's facts go from `before` to `after` (None: no
     facts), each counted for its units and for every case; the rows that do not change left
     out."""
+    units = {ALL_CASES, *before_units}
+    if (
+        before is not None
+        and after is not None
+        and units == {ALL_CASES, *after_units}
+        and before.registered_at == after.registered_at
+    ):  # a fire on a case: the same rows lose and gain, so only what differs is spread
+        return _spread(_difference(contributions(before), contributions(after)), after, units)
     changes: dict[Key, list[int]] = defaultdict(lambda: [0] * len(SUMS))
-    for fact, units, sign in ((before, before_units, -1), (after, after_units, 1)):
+    for fact, held, sign in ((before, before_units, -1), (after, after_units, 1)):
         if fact is None:
             continue
         rows = contributions(fact)
         for span, period in _periods(fact):
-            for unit in {ALL_CASES, *units}:
+            for unit in {ALL_CASES, *held}:
                 for (dim, value), vector in rows.items():
                     total = changes[(unit, span, period, dim, value)]
                     for index, amount in enumerate(vector):
                         total[index] += sign * amount
     return {key: tuple(v) for key, v in sorted(changes.items()) if any(v)}
+
+
+def _difference(
+    before: Mapping[tuple[str, str], Vector], after: Mapping[tuple[str, str], Vector]
+) -> dict[tuple[str, str], Vector]:
+    zero = (0,) * len(SUMS)
+    found = {}
+    for row in before.keys() | after.keys():
+        vector = tuple(
+            a - b for a, b in zip(after.get(row, zero), before.get(row, zero), strict=True)
+        )
+        if any(vector):
+            found[row] = vector
+    return found
+
+
+def _spread(
+    rows: Mapping[tuple[str, str], Vector], fact: Any, units: Iterable[int]
+) -> dict[Key, Vector]:
+    spread = {
+        (unit, span, period, dim, value): vector
+        for span, period in _periods(fact)
+        for unit in units
+        for (dim, value), vector in rows.items()
+    }
+    return dict(sorted(spread.items()))
 
 
 class BulkCounts:

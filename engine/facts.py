@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -405,7 +405,7 @@ def _write(tx: Tx, before: CaseFacts | None, after: CaseFacts, *, counts: bool =
 
 
 def _params(tx: Tx, facts: CaseFacts) -> dict[str, Any]:
-    params = dict(zip(FACT_COLUMNS, astuple(facts), strict=True))
+    params = {name: getattr(facts, name) for name in FACT_COLUMNS}  # astuple deep-copies
     for name in ("registered_at", "agreement_effective_at", "closed_at"):
         params[name] = tx.codec.dt_out(params[name])
     return params
