@@ -192,21 +192,36 @@ def apply(tx: Tx, changes: Mapping[Key, Vector]) -> None:
 def _upsert(tx: Tx, changes: Sequence[tuple[Key, Vector]]) -> None:
     if not changes:
         return
-    params: dict[str, Any] = {}
-    values = []
-    for index, (key, vector) in enumerate(changes):
-        names = []
-        for name, value in zip(KEY + SUMS, key + vector, strict=True):
-            params[f"{name}{index}"] = value
-            names.append(f":{name}{index}")
-        values.append(f"({', '.join(names)})")
-    columns = ", ".join(KEY + SUMS)
-    updates = ", ".join(f"{c} = unit_period_counts.{c} + excluded.{c}" for c in SUMS)
-    tx.execute(
-        f"INSERT INTO unit_period_counts ({columns}) VALUES {', '.join(values)} "
-        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}",
-        params,
-    )
+    text, names = _upsert_sql(len(changes))
+    values = [v for key, vector in changes for v in (*key, *vector)]
+    tx.execute(text, dict(zip(names, values, strict=True)))
+
+
+_ROW = KEY + SUMS
+_UPSERTS: dict[int, tuple[str, tuple[str, ...]]] = {}
+_CACHED_ROWS = 128
+
+
+def _upsert_sql(rows: int) -> tuple[str, tuple[str, ...]]:
+    """The upsert of `rows` rows and its parameter names in order, made once per size (a
+    fire moves a few dozen rows; the same sizes come back)."""
+    found = _UPSERTS.get(rows)
+    if found is None:
+        names = tuple(f"{name}{index}" for index in range(rows) for name in _ROW)
+        width = len(_ROW)
+        values = ", ".join(
+            "(" + ", ".join(":" + n for n in names[i : i + width]) + ")"
+            for i in range(0, len(names), width)
+        )
+        updates = ", ".join(f"{c} = unit_period_counts.{c} + excluded.{c}" for c in SUMS)
+        text = (
+            f"INSERT INTO unit_period_counts ({', '.join(_ROW)}) VALUES {values} "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
+        )
+        found = (text, names)
+        if rows <= _CACHED_ROWS:  # a fire's; an import's batches of hundreds are built anew
+            _UPSERTS[rows] = found
+    return found
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -343,7 +343,7 @@ def after_fire(
     old = _inputs(case, states.get(case.state), {})
     new = _inputs(case, states.get(dest), changes)
     if old == new and not moves.history:
-        return  # written as it was (the same risk level again)
+        return  # nothing the facts hold moved (a flag for a late visit only, not counted)
     before = stored(tx, [case.id]).get(case.id)
     if before is None:  # a case the facts never held: count it from scratch
         refresh(tx, registry, calendar, case.id)
@@ -362,9 +362,13 @@ def after_fire(
 
 
 def _may_touch(case: CaseRecord, changes: Mapping[str, Any]) -> bool:
-    if not _COLUMN_INPUTS.isdisjoint(changes):
-        return True
-    return case.overdue and "data" in changes
+    """Whether the fire wrote a column the facts read with a value it did not have."""
+    for name in _COLUMN_INPUTS.intersection(changes):
+        if changes[name] != getattr(case, name):
+            return True
+    if case.overdue and "data" in changes:
+        return _overdue_reason(changes["data"]) != _overdue_reason(case.data)
+    return False
 
 
 def _inputs(case: CaseRecord, state: StateSpec | None, changes: Mapping[str, Any]) -> CaseInputs:
