@@ -6,6 +6,7 @@ and the Engine itself (engine/runtime.py) build on it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,12 +30,24 @@ from engine.ports import Clock, DeadlineCalendar, PiiProtector
 from engine.records import Actor, CaseRecord, EventRecord, FireResult
 from engine.registry import Registry
 from engine.repository import Database, Tx
-from engine.spec import SYSTEM_ROLE, ClockSpec, DeadlineSpec
+from engine.spec import SYSTEM_ROLE, ClockSpec, DeadlineSpec, TransitionSpec
 
 Within = Callable[[Tx, FireResult], None]
 # Told of every case a fire or an opening changed, inside its transaction (the host's
 # derived records: mediation keeps its statistics facts so).
-CaseObserver = Callable[[Tx, int], None]
+CaseObserver = Callable[[Tx, int, "CaseChange | None"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    """What a fire did, for the observers: the case as it was loaded, the transition, the
+    state it entered and the columns its actions wrote. None for a case just opened."""
+
+    case: CaseRecord
+    transition: TransitionSpec
+    dest: str
+    changes: Mapping[str, Any]
+
 
 OPEN_TRIGGER = "open"
 
@@ -203,14 +216,15 @@ class FirePath:
             raise ConcurrentUpdate(case_id, case.version, current.version if current else None)
         if state_changed:
             self._enter_state(tx, compiled, case, case.state, dest, now)
-        self._observe(tx, case_id)  # R-STATS: the facts, in the same transaction
+        # R-STATS and the like, same transaction: the observers see what this fire moved
+        self._observe(tx, case_id, CaseChange(case, bound.spec, dest, changes))
         return FireResult(
             case_id, trigger, case.state, dest, version, event.hash, case.spec_id, case.spec_version
         )
 
-    def _observe(self, tx: Tx, case_id: int) -> None:
+    def _observe(self, tx: Tx, case_id: int, change: CaseChange | None) -> None:
         for observer in self.observers:
-            observer(tx, case_id)
+            observer(tx, case_id, change)
 
     def check_payload(
         self, ctx: TransitionContext, actor: Actor, payload: Mapping[str, Any]

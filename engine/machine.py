@@ -150,6 +150,11 @@ class CompiledSpec:
         """The triggers leading out of `state`, in the spec's order."""
         return self.machine.get_triggers(state)
 
+    def transitions_from(self, state: str) -> dict[str, BoundTransition]:
+        """Every transition leading out of `state`, by trigger, in the spec's order."""
+        found = {trigger: self.transition(state, trigger) for trigger in self.triggers(state)}
+        return {trigger: bound for trigger, bound in found.items() if bound is not None}
+
     def _event(self, transition: BoundTransition, firing: FiringCase) -> EventData:
         machine = self.machine
         return EventData(

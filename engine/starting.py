@@ -150,7 +150,7 @@ class CaseStart(FirePath):
         case = tx.load_case(case_id)
         assert case is not None
         self._enter_state(tx, compiled, case, None, initial.name, now)
-        self._observe(tx, case_id)
+        self._observe(tx, case_id, None)
         return FireResult(
             case_id,
             OPEN_TRIGGER,

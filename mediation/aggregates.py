@@ -106,18 +106,52 @@ def delta(
     """What changes in the counts when a case's facts go from `before` to `after` (None: no
     facts), each counted for its units and for every case; the rows that do not change left
     out."""
+    units = {ALL_CASES, *before_units}
+    if (
+        before is not None
+        and after is not None
+        and units == {ALL_CASES, *after_units}
+        and before.registered_at == after.registered_at
+    ):  # a fire on a case: the same rows lose and gain, so only what differs is spread
+        return _spread(_difference(contributions(before), contributions(after)), after, units)
     changes: dict[Key, list[int]] = defaultdict(lambda: [0] * len(SUMS))
-    for fact, units, sign in ((before, before_units, -1), (after, after_units, 1)):
+    for fact, held, sign in ((before, before_units, -1), (after, after_units, 1)):
         if fact is None:
             continue
         rows = contributions(fact)
         for span, period in _periods(fact):
-            for unit in {ALL_CASES, *units}:
+            for unit in {ALL_CASES, *held}:
                 for (dim, value), vector in rows.items():
                     total = changes[(unit, span, period, dim, value)]
                     for index, amount in enumerate(vector):
                         total[index] += sign * amount
     return {key: tuple(v) for key, v in sorted(changes.items()) if any(v)}
+
+
+def _difference(
+    before: Mapping[tuple[str, str], Vector], after: Mapping[tuple[str, str], Vector]
+) -> dict[tuple[str, str], Vector]:
+    zero = (0,) * len(SUMS)
+    found = {}
+    for row in before.keys() | after.keys():
+        vector = tuple(
+            a - b for a, b in zip(after.get(row, zero), before.get(row, zero), strict=True)
+        )
+        if any(vector):
+            found[row] = vector
+    return found
+
+
+def _spread(
+    rows: Mapping[tuple[str, str], Vector], fact: Any, units: Iterable[int]
+) -> dict[Key, Vector]:
+    spread = {
+        (unit, span, period, dim, value): vector
+        for span, period in _periods(fact)
+        for unit in units
+        for (dim, value), vector in rows.items()
+    }
+    return dict(sorted(spread.items()))
 
 
 class BulkCounts:
@@ -166,21 +200,36 @@ def apply(tx: Tx, changes: Mapping[Key, Vector]) -> None:
 def _upsert(tx: Tx, changes: Sequence[tuple[Key, Vector]]) -> None:
     if not changes:
         return
-    params: dict[str, Any] = {}
-    values = []
-    for index, (key, vector) in enumerate(changes):
-        names = []
-        for name, value in zip(KEY + SUMS, key + vector, strict=True):
-            params[f"{name}{index}"] = value
-            names.append(f":{name}{index}")
-        values.append(f"({', '.join(names)})")
-    columns = ", ".join(KEY + SUMS)
-    updates = ", ".join(f"{c} = unit_period_counts.{c} + excluded.{c}" for c in SUMS)
-    tx.execute(
-        f"INSERT INTO unit_period_counts ({columns}) VALUES {', '.join(values)} "
-        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}",
-        params,
-    )
+    text, names = _upsert_sql(len(changes))
+    values = [v for key, vector in changes for v in (*key, *vector)]
+    tx.execute(text, dict(zip(names, values, strict=True)))
+
+
+_ROW = KEY + SUMS
+_UPSERTS: dict[int, tuple[str, tuple[str, ...]]] = {}
+_CACHED_ROWS = 128
+
+
+def _upsert_sql(rows: int) -> tuple[str, tuple[str, ...]]:
+    """The upsert of `rows` rows and its parameter names in order, made once per size (a
+    fire moves a few dozen rows; the same sizes come back)."""
+    found = _UPSERTS.get(rows)
+    if found is None:
+        names = tuple(f"{name}{index}" for index in range(rows) for name in _ROW)
+        width = len(_ROW)
+        values = ", ".join(
+            "(" + ", ".join(":" + n for n in names[i : i + width]) + ")"
+            for i in range(0, len(names), width)
+        )
+        updates = ", ".join(f"{c} = unit_period_counts.{c} + excluded.{c}" for c in SUMS)
+        text = (
+            f"INSERT INTO unit_period_counts ({', '.join(_ROW)}) VALUES {values} "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
+        )
+        found = (text, names)
+        if rows <= _CACHED_ROWS:  # a fire's; an import's batches of hundreds are built anew
+            _UPSERTS[rows] = found
+    return found
 
 
 def apply_bulk(tx: Tx, changes: Mapping[Key, Vector]) -> None:

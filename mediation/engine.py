@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.firing import CaseObserver
+from engine.firing import CaseChange, CaseObserver
 from engine.repository import Tx
 from engine.runtime import Engine
 from mediation import facts
@@ -31,6 +31,18 @@ class MediationEngine(CaseOpening, Engine):
         super().__init__(*args, observers=(self._refresh_facts, *observers), **kwargs)
         self.number_pattern = number_pattern
 
-    def _refresh_facts(self, tx: Tx, case_id: int) -> None:
-        """R-STATS: the case's facts and the counts they add to, in the changing transaction."""
-        facts.refresh(tx, self.registry, self.calendar, case_id)
+    def _refresh_facts(self, tx: Tx, case_id: int, change: CaseChange | None) -> None:
+        """R-STATS: the case's facts and the counts they add to, in the changing transaction:
+        counted whole for a case just opened, else derived from what the fire moved."""
+        if change is None:
+            facts.refresh(tx, self.registry, self.calendar, case_id)
+            return
+        facts.after_fire(
+            tx,
+            self.registry,
+            self.calendar,
+            change.case,
+            change.transition,
+            change.dest,
+            change.changes,
+        )
