@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine.models.org import Household, Membership, OrgKind, OrgUnit, User
+from engine.models.org import Membership, OrgUnit, User
 from engine.records import Actor
 from mediation.intake import ApplicationForm, CaseIntake, Origin, PartyIntake, PartyRole
+from mediation.models.org import Household, OrgKind
 from mediation.validation import check_digit
 from mediation.vocabulary import Role
 

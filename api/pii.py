@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from engine.models.org import PiiAccess
 from engine.repository import Tx
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
+from mediation.models.org import PiiAccess
 
 __all__ = ["PiiRead", "log_reads", "party_reads"]
 

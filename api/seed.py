@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from engine.models.cases import Category
+from mediation.models.cases import Category
 
 # code, name, excluded_from_confirmation (R-JC-EXCLUDE), excluded_from_esign (R-ESIGN-EXCLUDE)
 CATEGORIES: list[tuple[str, str, bool, bool]] = [

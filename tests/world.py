@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from engine.models.cases import Category
-from engine.models.org import Household, Membership, OrgKind, OrgUnit, User
+from engine.models.org import Membership, OrgUnit, User
 from engine.records import Actor
 from mediation.intake import CaseIntake, Origin, PartyIntake, PartyRole
+from mediation.models.cases import Category
+from mediation.models.org import Household, OrgKind
 from mediation.vocabulary import Role
 
 CATEGORIES = [

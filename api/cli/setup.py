@@ -81,7 +81,7 @@ def demo(
     from api.wiring import make_sa_engine
     from documents import DocumentError
     from engine.errors import EngineError
-    from engine.models.cases import Category
+    from mediation.models.cases import Category
 
     settings = settings_now()
     engine = make_sa_engine(settings.resolved_database_url)

@@ -17,8 +17,8 @@ from api.routes.common import AUTH_PROBLEMS, UnitId
 from api.schemas import MAX_ID, OrgUnitPublic
 from api.services import admin
 from engine.errors import NotFound
-from engine.models.org import OrgKind
 from mediation import queries
+from mediation.models.org import OrgKind
 
 router = APIRouter(prefix="/org-units", tags=["组织"])
 

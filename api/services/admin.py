@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from api.authz import Principal, require_roles
 from api.services.signing import photo_as_png
 from engine.errors import InvalidInput, NotFound, PayloadInvalid
-from engine.models.org import OrgKind
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
+from mediation.models.org import OrgKind
 from mediation.vocabulary import Role
 
 KIND_LABELS: dict[str, str] = {

@@ -17,10 +17,10 @@ from api.authz import Principal, require_roles
 from api.errors import Forbidden
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
-from engine.models.org import OrgKind
 from engine.repository import Tx
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
+from mediation.models.org import OrgKind
 from mediation.statistics import (
     RESULT_LABELS,
     CaseStatistics,

@@ -1,10 +1,10 @@
-"""Tables of the organisation and its people: units, users, memberships, households, and
-what sign-in and unmasked PII reads leave behind."""
+"""Tables of the organisation and its people: units, users, memberships, and what sign-in
+leaves behind. The kinds of unit, households and the PII read log are the host's
+(mediation/models/org.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -12,24 +12,12 @@ from sqlmodel import Field, SQLModel
 from engine.models.columns import _ts
 
 
-class OrgKind(StrEnum):
-    district = "district"
-    street = "street"
-    community = "community"
-    grid = "grid"
-    committee = "committee"  # 人民调解委员会: owns the seal
-    room = "room"  # 个人品牌调解工作室: under a committee, no seal of its own (R-SEAL)
-    court = "court"
-    law_firm = "law_firm"
-    police_station = "police_station"
-    procuratorate = "procuratorate"
-
-
 class OrgUnit(SQLModel, table=True):
     __tablename__ = "org_units"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: OrgKind = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    # a kind the host declares (mediation: mediation/models/org.py OrgKind)
+    kind: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     name: str = Field(max_length=100)
     short_name: str = Field(default="", max_length=20)  # used in case numbers
     parent_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
@@ -72,18 +60,6 @@ class Membership(SQLModel, table=True):
     role: str = Field(max_length=32)
 
 
-class Household(SQLModel, table=True):
-    """A household of a grid and the 中心户 who covers it: intake routes by address."""
-
-    __tablename__ = "households"
-
-    id: int | None = Field(default=None, primary_key=True)
-    grid_id: int = Field(foreign_key="org_units.id", index=True)
-    address: str = Field(max_length=200, unique=True)
-    head_name: str = Field(default="", max_length=64)
-    central_household_user_id: int | None = Field(default=None, foreign_key="users.id")
-
-
 class LoginFailure(SQLModel, table=True):
     """A login attempt, kept for the rate limit's window unless it succeeds; in the database so
     that every worker process counts the same ones (in memory, N workers allowed N × the limit)."""
@@ -107,17 +83,3 @@ class RevokedSession(SQLModel, table=True):
     session_id: str = Field(primary_key=True, max_length=32)
     user_id: int = Field(foreign_key="users.id")
     expires_at: datetime = _ts(index=True)
-
-
-class PiiAccess(SQLModel, table=True):
-    """Every unmasked read of an ID or phone number (R-PII: "every unmasked view logged")."""
-
-    __tablename__ = "pii_access_log"
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts(index=True)
-    user_id: int = Field(foreign_key="users.id", index=True)
-    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
-    party_id: int = Field(foreign_key="parties.id", index=True)
-    fields: str = Field(max_length=100)  # comma-separated: id_number, phone
-    purpose: str = Field(max_length=200)  # the route and the role that justified it

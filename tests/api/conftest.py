@@ -20,11 +20,12 @@ from api.documents import DocumentService
 from api.services.own_signing import OwnActSigning
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
-from engine.models.org import Membership, OrgKind, OrgUnit, User
+from engine.models.org import Membership, OrgUnit, User
 from engine.ports import FixedClock
 from engine.records import Actor
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import PartyIntake, PartyRole
+from mediation.models.org import OrgKind
 from mediation.vocabulary import Role
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case

@@ -17,9 +17,10 @@ from sqlmodel import Session
 from api.app import create_app
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
-from engine.models.org import OrgKind, OrgUnit
+from engine.models.org import OrgUnit
 from engine.ports import FixedClock
 from engine.records import Actor
+from mediation.models.org import OrgKind
 from tests.api.conftest import Api, _add_users, drive_to_application
 from tests.api.schema_client import values_for
 from tests.conftest import make_engine

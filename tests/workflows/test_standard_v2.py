@@ -10,11 +10,11 @@ from sqlmodel import Session
 
 from engine.calendar import SHANGHAI, months_later
 from engine.errors import GuardRejected, InvalidInput, PayloadInvalid
-from engine.models.org import OrgKind
 from engine.ports import FixedClock
 from engine.timers import TimerService
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import CaseIntake, PartyIntake, PartyRole, RepresentativeIntake
+from mediation.models.org import OrgKind
 from mediation.statistics import CaseStatistics, case_statistics
 from tests.flow import Driver, open_case
 from tests.world import World, _unit
