@@ -34,7 +34,7 @@ class Signature(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     document_id: int | None = Field(default=None, foreign_key="documents.id")
     signer_kind: str = Field(max_length=20)  # party | mediator | seal
-    party_id: int | None = Field(default=None, foreign_key="parties.id")
+    party_id: int | None = None  # a party the host keeps (mediation: parties.id)
     user_id: int | None = Field(default=None, foreign_key="users.id")
     method: str = Field(default="electronic", max_length=20)  # electronic | paper
     signer_name: str | None = Field(default=None, max_length=64)  # who signed for the party
@@ -54,7 +54,7 @@ class SigningAct(SQLModel, table=True):
     document_kind: str = Field(max_length=40)  # agreement | confirmation_application
     document_sha256: str = Field(max_length=64)  # the version shown and signed
     signer_kind: str = Field(max_length=20)  # party | mediator
-    party_id: int | None = Field(default=None, foreign_key="parties.id")
+    party_id: int | None = None  # a party the host keeps (mediation: parties.id)
     user_id: int | None = Field(default=None, foreign_key="users.id")  # a mediator signing
     signer_name: str = Field(max_length=64)  # who performs the act (a representative for a minor)
     channel: str = Field(max_length=20)  # link | kiosk | session
@@ -95,7 +95,7 @@ class CaseAttachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     kind: str = Field(max_length=30)  # identity_proof | property_proof | power_of_attorney ...
-    party_id: int | None = Field(default=None, foreign_key="parties.id")
+    party_id: int | None = None  # a party the host keeps (mediation: parties.id)
     title: str = Field(max_length=100)
     media_type: str = Field(max_length=40)
     size: int

@@ -1,8 +1,9 @@
 """Mediation's tables about a case and its people: the dispute categories, the parties and
 their place in a case, the sessions held, the follow-up visits and the parties' progress links.
 
-Moved out of engine/models/ (same tables, same columns): the engine's case row refers to
-categories and parties by table name only.
+Moved out of engine/models/ (same tables, same columns). The engine's case row and papers
+hold a category code and party ids as plain values; the foreign keys to these tables are
+declared here, so the engine's tables can be created without them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from engine.models import METADATA  # with the engine's tables, which this module refers to
 from engine.models.columns import _json, _ts
 
 
@@ -121,3 +123,20 @@ class ProgressLink(SQLModel, table=True):
     revoked_at: datetime | None = _ts(nullable=True)
     failed_checks: int = 0  # wrong last-four digits in a row
     locked_until: datetime | None = _ts(nullable=True)
+
+
+def _refer_engine_tables_to_mediation() -> None:
+    """The engine's tables name a category and parties by value only (the engine knows no
+    such tables); mediation declares those references as the foreign keys they always were,
+    so the schema, the migrations and the drift check are what they were before the move."""
+    references = (
+        ("cases", "category_code", "categories.code"),
+        ("signatures", "party_id", "parties.id"),
+        ("signing_acts", "party_id", "parties.id"),
+        ("case_attachments", "party_id", "parties.id"),
+    )
+    for table, column, target in references:
+        METADATA.tables[table].append_constraint(sa.ForeignKeyConstraint([column], [target]))
+
+
+_refer_engine_tables_to_mediation()

@@ -1,0 +1,67 @@
+"""The engine's schema is the engine's alone: imported without mediation, its METADATA holds
+no mediation table and creates on an empty database with no foreign key left dangling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+ENGINE_TABLES = {
+    "assignments",
+    "audit_events",
+    "case_attachments",
+    "case_counters",
+    "cases",
+    "document_blobs",
+    "documents",
+    "idempotency_keys",
+    "login_failures",
+    "memberships",
+    "org_units",
+    "outbox",
+    "revoked_sessions",
+    "signatures",
+    "signing_acts",
+    "timers",
+    "users",
+}
+
+# run in a fresh interpreter: in this one tests/conftest.py has imported mediation already
+PROBE = """
+import json, sys
+import sqlalchemy as sa
+import engine, engine.runtime, engine.timers, engine.repository
+from engine.models import METADATA
+connection = sa.create_engine("sqlite://")
+METADATA.create_all(connection)
+print(json.dumps({
+    "tables": sorted(METADATA.tables),
+    "created": sorted(sa.inspect(connection).get_table_names()),
+    "host_modules": sorted(m for m in sys.modules if m.split(".")[0] in
+                           ("mediation", "workflows", "api", "documents")),
+}))
+"""
+
+
+def test_the_engine_defines_only_its_own_tables_and_creates_them_alone() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=120
+    )
+    found = json.loads(result.stdout)
+    assert found["host_modules"] == []
+    assert set(found["tables"]) == ENGINE_TABLES
+    assert set(found["created"]) == ENGINE_TABLES
+
+
+def test_mediation_declares_its_foreign_keys_on_the_engine_tables() -> None:
+    from mediation.models import METADATA
+
+    targets = {
+        (table, key.parent.name, key.target_fullname)
+        for table in ("cases", "signatures", "signing_acts", "case_attachments")
+        for key in METADATA.tables[table].foreign_keys
+    }
+    assert ("cases", "category_code", "categories.code") in targets
+    for table in ("signatures", "signing_acts", "case_attachments"):
+        assert (table, "party_id", "parties.id") in targets
