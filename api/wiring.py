@@ -16,9 +16,9 @@ from engine.pii import AesGcmProtector
 from engine.policy import Policy
 from engine.ports import Clock, SystemClock
 from engine.registry import Registry, Requirements
-from engine.repository import Database
 from engine.repository.connection import configure_engine
 from mediation.engine import MediationEngine as Engine
+from mediation.repository import MediationDatabase
 from workflows import HOOKS, WORKFLOWS_DIR
 
 
@@ -89,7 +89,9 @@ def load_calendar(calendar_dir: Path) -> WorkingCalendar:
 def build_engine(
     settings: Settings, *, clock: Clock | None = None, create_key: bool = False
 ) -> Engine:
-    database = Database(make_sa_engine(settings.resolved_database_url, echo=settings.sql_echo))
+    database = MediationDatabase(
+        make_sa_engine(settings.resolved_database_url, echo=settings.sql_echo)
+    )
     return Engine(
         database,
         load_registry(),

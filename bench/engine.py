@@ -43,8 +43,8 @@ from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.registry import Registry
-from engine.repository import Database
 from mediation.engine import MediationEngine as Engine
+from mediation.repository import MediationDatabase
 from tests.world import build_world
 from workflows import HOOKS, WORKFLOWS_DIR
 
@@ -110,7 +110,7 @@ def bench_engine(sa_engine: sa.Engine) -> tuple[dict[str, Runner], Callable[[], 
     world = build_world(sa_engine)
     engines = [
         kind(
-            Database(sa_engine),
+            MediationDatabase(sa_engine),
             registry,
             clock=FixedClock(START),
             calendar=WorkingCalendar.from_chinesecalendar(),

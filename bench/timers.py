@@ -19,9 +19,9 @@ from bench.common import fresh_database
 from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
 from engine.ports import SystemClock
-from engine.repository import Database
 from engine.timers import TimerService
 from mediation.engine import MediationEngine as Engine
+from mediation.repository import MediationDatabase
 from tests.world import build_world
 
 PENDING = 100_000
@@ -53,7 +53,7 @@ def _measure(url: str | None) -> dict[str, float]:
         sa_engine = fresh_database(url, Path(folder), "timers.db")
         world = build_world(sa_engine)
         engine = Engine(
-            Database(sa_engine),
+            MediationDatabase(sa_engine),
             load_registry(),
             clock=SystemClock(),
             calendar=WorkingCalendar.from_chinesecalendar(),

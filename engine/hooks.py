@@ -26,13 +26,10 @@ from engine.ports import DeadlineCalendar, DueDate
 from engine.records import (
     Actor,
     AssignmentRecord,
-    CasePartyRecord,
     CaseRecord,
-    CategoryRecord,
     OrgUnitRow,
     RoleHolder,
     SignatureRecord,
-    VisitRecord,
 )
 from engine.repository import Tx
 from engine.repository.documents import DocumentRecord
@@ -43,9 +40,7 @@ __all__ = [
     "Action",
     "Actor",
     "AssignmentRecord",
-    "CasePartyRecord",
     "CaseRecord",
-    "CategoryRecord",
     "DocumentRecord",
     "FieldSpec",
     "FieldType",
@@ -57,7 +52,6 @@ __all__ = [
     "RefusalExplainer",
     "SignatureRecord",
     "TransitionContext",
-    "VisitRecord",
 ]
 
 Guard = Callable[["TransitionContext"], str | None]

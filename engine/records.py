@@ -68,21 +68,6 @@ class CaseRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class CasePartyRecord:
-    id: int
-    party_id: int
-    name: str
-    kind: str
-    role: str
-    consent: str
-    consent_at: datetime | None
-    notice_acknowledged_at: datetime | None
-    address: str
-    representative_name: str | None = None  # the legal representative acting for the party
-    representative_relation: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AssignmentRecord:
     id: int
     user_id: int
@@ -97,14 +82,6 @@ class AssignmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class CategoryRecord:
-    code: str
-    name: str
-    excluded_from_confirmation: bool
-    excluded_from_esign: bool
-
-
-@dataclass(frozen=True, slots=True)
 class SignatureRecord:
     signer_kind: str
     party_id: int | None
@@ -112,14 +89,6 @@ class SignatureRecord:
     method: str
     signed_at: datetime
     signer_name: str | None = None  # who signed for the party (a legal representative)
-
-
-@dataclass(frozen=True, slots=True)
-class VisitRecord:
-    term_index: int | None
-    visited_at: datetime
-    performance: str
-    satisfaction: str | None
 
 
 @dataclass(frozen=True, slots=True)

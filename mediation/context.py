@@ -8,11 +8,15 @@ from datetime import datetime
 
 from engine.errors import InvalidInput
 from engine.hooks import TransitionContext
-from engine.records import CasePartyRecord, CategoryRecord, SignatureRecord, VisitRecord
+from engine.records import SignatureRecord
+from mediation.records import CasePartyRecord, CategoryRecord, VisitRecord
+from mediation.repository import MediationTx
 
 
 class MediationContext(TransitionContext):
     """What a mediation guard or action knows about the fire in progress."""
+
+    _tx: MediationTx  # the MediationEngine runs on a MediationDatabase
 
     @classmethod
     def of(cls, ctx: TransitionContext) -> MediationContext:
@@ -56,6 +60,10 @@ class MediationContext(TransitionContext):
             if party.party_id == party_id:
                 return party
         raise InvalidInput(f"当事人 {party_id} 不是本案当事人", field=key)
+
+    def _writer(self) -> MediationTx:
+        super()._writer()  # refuses a guard
+        return self._tx
 
     def record_consent(self, party: CasePartyRecord, consent: str, source: str) -> None:
         self._writer().set_consent(party.id, consent, source, self.now)

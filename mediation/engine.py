@@ -13,6 +13,7 @@ from mediation import facts
 from mediation.context import MediationContext
 from mediation.numbering import DEFAULT_PATTERN
 from mediation.opening import CaseOpening
+from mediation.repository import MediationDatabase
 
 
 class MediationEngine(CaseOpening, Engine):
@@ -22,13 +23,17 @@ class MediationEngine(CaseOpening, Engine):
 
     def __init__(
         self,
+        database: MediationDatabase,
         *args: Any,
         number_pattern: str = DEFAULT_PATTERN,
         observers: Sequence[CaseObserver] = (),
         **kwargs: Any,
     ) -> None:
-        """`number_pattern`: how case numbers are written (R-NUMBER, mediation/numbering.py)."""
-        super().__init__(*args, observers=(self._refresh_facts, *observers), **kwargs)
+        """`database`: a MediationDatabase, whose transactions carry mediation's queries.
+        `number_pattern`: how case numbers are written (R-NUMBER, mediation/numbering.py)."""
+        if not isinstance(database, MediationDatabase):
+            raise TypeError("MediationEngine runs on a MediationDatabase")
+        super().__init__(database, *args, observers=(self._refresh_facts, *observers), **kwargs)
         self.number_pattern = number_pattern
 
     def _refresh_facts(self, tx: Tx, case_id: int, change: CaseChange | None) -> None:

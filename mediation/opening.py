@@ -17,6 +17,7 @@ from engine.starting import CaseStart
 from mediation import validation
 from mediation.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from mediation.numbering import DEFAULT_PATTERN, format_number
+from mediation.repository import MediationDatabase
 
 _INSERT_PARTY = (
     "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
@@ -34,6 +35,7 @@ class CaseOpening(CaseStart):
     """Opening a case: the intake's parties, scope, number and route."""
 
     number_pattern: str = DEFAULT_PATTERN  # the deployment's, given to MediationEngine
+    db: MediationDatabase  # its transactions carry mediation's queries
 
     # --- opening -------------------------------------------------------------------------
 

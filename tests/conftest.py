@@ -16,9 +16,9 @@ from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.registry import Registry
-from engine.repository import Database
 from mediation.engine import MediationEngine as Engine
 from mediation.models import METADATA
+from mediation.repository import MediationDatabase
 from tests.world import World, build_world
 
 
@@ -110,7 +110,7 @@ def make_engine(
     """An engine as a deployment without documents runs it (the flow's own rules, no PDFs):
     service steps are open at the generic door unless `open_services` says otherwise."""
     return Engine(
-        Database(sa_engine),
+        MediationDatabase(sa_engine),
         load_registry(),
         clock=clock,
         calendar=calendar,

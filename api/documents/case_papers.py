@@ -33,10 +33,11 @@ from documents import (
 )
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import InvalidInput
-from engine.records import Actor, CaseRecord, CategoryRecord
-from engine.repository import Tx
+from engine.records import Actor, CaseRecord
 from mediation import queries
 from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, ApplicationForm, Origin
+from mediation.records import CategoryRecord
+from mediation.repository import MediationTx
 
 CaseFileKind = Literal[
     "application",
@@ -71,7 +72,7 @@ class _CaseFile:
         return tuple(p for p, r in zip(self.parties, self.rows, strict=True) if r.role == role)
 
 
-def _case_file(tx: Tx, case: CaseRecord) -> _CaseFile:
+def _case_file(tx: MediationTx, case: CaseRecord) -> _CaseFile:
     """What every paper of the case file is drawn from, with the parties' numbers masked."""
     category = tx.category(case.category_code)
     assert category is not None, "cases reference categories by foreign key"
@@ -152,7 +153,7 @@ class CaseFileDocuments(DocumentCore):
         with self.engine.db.transaction(write=False) as tx:
             file = _case_file(tx, case)
             branding = file.branding
-            builders: dict[str, Callable[[Tx, _CaseFile, int | None], DocumentContent]] = {
+            builders: dict[str, Callable[[MediationTx, _CaseFile, int | None], DocumentContent]] = {
                 "application": self._application,
                 "registration": self._registration,
                 "transcript": self._transcript,
@@ -177,7 +178,9 @@ class CaseFileDocuments(DocumentCore):
         with self.engine.db.transaction(write=False) as tx:
             return self._confirmation_application(tx, _case_file(tx, case), None)
 
-    def _application(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationApplication:
+    def _application(
+        self, tx: MediationTx, file: _CaseFile, index: int | None
+    ) -> MediationApplication:
         del tx, index
         applicants = file.with_role("applicant")
         respondents = file.with_role("respondent")
@@ -197,7 +200,9 @@ class CaseFileDocuments(DocumentCore):
             facts_and_reasons=file.summary,
         )
 
-    def _registration(self, tx: Tx, file: _CaseFile, index: int | None) -> RegistrationForm:
+    def _registration(
+        self, tx: MediationTx, file: _CaseFile, index: int | None
+    ) -> RegistrationForm:
         del index
         case = file.case
         spec = self.engine.registry.get(case.spec_id, case.spec_version).spec
@@ -216,7 +221,9 @@ class CaseFileDocuments(DocumentCore):
             registrar=Person(name=_display_name(tx, file.registrar_id), title="登记人"),
         )
 
-    def _transcript(self, tx: Tx, file: _CaseFile, index: int | None) -> MediationTranscript:
+    def _transcript(
+        self, tx: MediationTx, file: _CaseFile, index: int | None
+    ) -> MediationTranscript:
         """R-TRANSCRIPT: who held the session signs as its mediator (a 中心户 as 中心户, never
         as 调解员), the case's recorder as 记录人; one person is never both."""
         sessions = queries.sessions(tx, file.case.id)
@@ -262,7 +269,7 @@ class CaseFileDocuments(DocumentCore):
         )
 
     def _confirmation_application(
-        self, tx: Tx, file: _CaseFile, index: int | None
+        self, tx: MediationTx, file: _CaseFile, index: int | None
     ) -> ConfirmationApplication:
         del index
         case = file.case
@@ -304,7 +311,7 @@ class CaseFileDocuments(DocumentCore):
             attachments=tuple(attachments),
         )
 
-    def _followup(self, tx: Tx, file: _CaseFile, index: int | None) -> FollowUpRecord:
+    def _followup(self, tx: MediationTx, file: _CaseFile, index: int | None) -> FollowUpRecord:
         visits = tx.visit_reports(file.case.id)
         visit = _pick(visits, index, "回访记录", "尚无回访记录：请先记录一次回访", "index")
         visited_at = visit.visited_at.astimezone(BEIJING)
@@ -323,7 +330,7 @@ class CaseFileDocuments(DocumentCore):
             visitor=Person(name=visit.visitor_name or UNRECORDED, title="回访人"),
         )
 
-    def _legal_opinion(self, tx: Tx, file: _CaseFile, index: int | None) -> LegalOpinion:
+    def _legal_opinion(self, tx: MediationTx, file: _CaseFile, index: int | None) -> LegalOpinion:
         opinions: list[dict[str, Any]] = file.case.data.get("legal_opinions", [])
         given = _pick(opinions, index, "法律意见", "尚无律师出具的法律意见", "index")
         lawyer_id = given.get("by")
@@ -359,7 +366,7 @@ def _pick(items: Sequence[_T], index: int | None, what: str, empty: str, field: 
     return items[index - 1]
 
 
-def _display_name(tx: Tx, user_id: int | None) -> str:
+def _display_name(tx: MediationTx, user_id: int | None) -> str:
     if user_id is None:
         return UNRECORDED
     return tx.display_name(user_id) or UNRECORDED

@@ -25,10 +25,11 @@ from engine import access
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
-from engine.records import Actor, CaseRecord, CategoryRecord
+from engine.records import Actor, CaseRecord
 from engine.repository import Tx
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
+from mediation.records import CategoryRecord
 from workflows.kinds import AGREEMENT
 
 PARTY_LABELS = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}

@@ -14,9 +14,9 @@ from typing import Any
 
 from api.authz import Principal, visible_case
 from engine.errors import InvalidInput, NotFound
-from engine.repository.progress import ProgressLinkState
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
+from mediation.repository.progress import ProgressLinkState
 from mediation.vocabulary import Role
 from workflows.scheduling import upcoming_session
 

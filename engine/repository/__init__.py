@@ -7,9 +7,10 @@ schema still lives in engine/models/, and values are encoded exactly as the ORM 
 (UTC timestamps, JSON as text), so rows written here read back through SQLModel unchanged.
 
 The connection machinery is engine/repository/connection.py; Tx combines one query class per
-aggregate (cases, timers, parties, directory, proceedings, documents, outbox, and the host's
-attachments, signing acts, progress links, accounts and idempotency keys), each in its own
-module on the same raw statements, each returning named records read from rows by name.
+aggregate (cases, timers, assignments, directory, documents, outbox, accounts and
+idempotency keys), each in its own module on the same raw statements, each returning named
+records read from rows by name. A host adds its own query classes by subclassing Tx and
+handing the subclass to Database (mediation/repository/: MediationTx, MediationDatabase).
 """
 
 from __future__ import annotations
@@ -20,25 +21,23 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from engine.repository.accounts import AccountQueries
-from engine.repository.attachments import AttachmentQueries
+from engine.repository.assignments import AssignmentQueries
 from engine.repository.cases import CaseQueries
 from engine.repository.connection import _NAMED, Codec, _FifoLock, _Link
 from engine.repository.directory import DirectoryQueries
 from engine.repository.documents import DocumentQueries
 from engine.repository.idempotency import IdempotencyQueries
 from engine.repository.outbox import OutboxQueries
-from engine.repository.parties import PartyQueries
-from engine.repository.proceedings import ProceedingQueries
-from engine.repository.progress import ProgressLinkQueries
-from engine.repository.signing import SigningActQueries
 from engine.repository.timers import TimerQueries
 
 
 class Database:
     """The engine's handle on storage: an SQLAlchemy engine plus raw transactions."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, tx_class: type[Tx] | None = None) -> None:
+        """`tx_class`: the Tx (sub)class every transaction is, the host's queries added."""
         self.engine = engine
+        self.tx_class = tx_class or Tx
         self.dialect = engine.dialect.name
         self.codec = Codec(self.dialect)
         self._sql: dict[str, str] = {}
@@ -81,7 +80,7 @@ class Database:
             link.open(autocommit=autocommit)
             replace = None if self.dialect == "sqlite" else link.replace
             try:
-                yield Tx(self, link.cursor, replace=replace)
+                yield self.tx_class(self, link.cursor, replace=replace)
                 if not autocommit:
                     link.raw.commit()
             except BaseException:
@@ -97,14 +96,10 @@ class Database:
 class Tx(
     CaseQueries,
     TimerQueries,
-    PartyQueries,
+    AssignmentQueries,
     DirectoryQueries,
-    ProceedingQueries,
     DocumentQueries,
     OutboxQueries,
-    AttachmentQueries,
-    SigningActQueries,
-    ProgressLinkQueries,
     AccountQueries,
     IdempotencyQueries,
 ):

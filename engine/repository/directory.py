@@ -1,10 +1,10 @@
-"""What the fire path looks up outside the case: categories, org units and users."""
+"""What the fire path looks up outside the case: org units and users."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.records import CategoryRecord, OrgUnitRow, RoleHolder
+from engine.records import OrgUnitRow, RoleHolder
 from engine.repository.connection import Row, TxCore
 
 
@@ -16,17 +16,7 @@ class NamedUser:
     display_name: str
 
 
-_CATEGORY = "SELECT code, name, excluded_from_confirmation, excluded_from_esign FROM categories"
 ORG_UNIT = "SELECT id, kind, name, short_name, parent_id, path FROM org_units"
-
-
-def _category(row: Row) -> CategoryRecord:
-    return CategoryRecord(
-        code=row["code"],
-        name=row["name"],
-        excluded_from_confirmation=bool(row["excluded_from_confirmation"]),
-        excluded_from_esign=bool(row["excluded_from_esign"]),
-    )
 
 
 def org_unit_row(row: Row) -> OrgUnitRow:
@@ -42,14 +32,7 @@ def org_unit_row(row: Row) -> OrgUnitRow:
 
 
 class DirectoryQueries(TxCore):
-    """Tx's queries on categories, org units and users; Tx combines them."""
-
-    def category(self, code: str) -> CategoryRecord | None:
-        row = self.row(f"{_CATEGORY} WHERE code = :code", {"code": code})
-        return None if row is None else _category(row)
-
-    def categories(self) -> list[CategoryRecord]:
-        return [_category(r) for r in self.rows(f"{_CATEGORY} ORDER BY code")]
+    """Tx's queries on org units and users; Tx combines them."""
 
     def org_unit(self, unit_id: int) -> OrgUnitRow | None:
         row = self.row(f"{ORG_UNIT} WHERE id = :id", {"id": unit_id})
@@ -103,11 +86,6 @@ class DirectoryQueries(TxCore):
             {f"k{i}": k for i, k in enumerate(kinds)},
         )
         return [org_unit_row(r) for r in rows]
-
-    def active_categories(self) -> list[CategoryRecord]:
-        """The categories offered at intake, in their sort order."""
-        rows = self.rows(f"{_CATEGORY} WHERE active ORDER BY sort_order, code")
-        return [_category(r) for r in rows]
 
     # --- what administrators change ------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""What happens in a case and is kept beside it: sessions, signatures and visits."""
+"""What happens in a mediation case and is kept beside it: sessions and visits (the
+signatures on its papers are the engine's, engine/repository/documents.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine.models.columns import dumps
-from engine.records import SignatureRecord, VisitRecord
 from engine.repository.connection import TxCore
+from mediation.records import VisitRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,25 +24,7 @@ class VisitReport:
 
 
 class ProceedingQueries(TxCore):
-    """Tx's queries on sessions, signatures and visits; Tx combines them."""
-
-    def signatures(self, case_id: int) -> list[SignatureRecord]:
-        rows = self.rows(
-            "SELECT signer_kind, party_id, user_id, method, signed_at, signer_name "
-            "FROM signatures WHERE case_id = :case_id ORDER BY id",
-            {"case_id": case_id},
-        )
-        return [
-            SignatureRecord(
-                signer_kind=r["signer_kind"],
-                party_id=r["party_id"],
-                user_id=r["user_id"],
-                method=r["method"],
-                signed_at=self.codec.dt_in_required(r["signed_at"]),
-                signer_name=r["signer_name"],
-            )
-            for r in rows
-        ]
+    """MediationTx's queries on sessions and visits; MediationTx combines them."""
 
     def session_times(self, case_id: int) -> list[datetime]:
         """When the case's sessions were held, in the order they were recorded."""
@@ -114,34 +97,6 @@ class ProceedingQueries(TxCore):
                 "attendees": dumps(attendees),
                 "record": record,
                 "recorder_id": recorder_id,
-            },
-        )
-
-    def add_signature(
-        self,
-        *,
-        case_id: int,
-        signer_kind: str,
-        party_id: int | None,
-        user_id: int | None,
-        method: str,
-        signed_at: datetime,
-        document_id: int | None = None,
-        signer_name: str | None = None,
-    ) -> int:
-        return self.insert(
-            "INSERT INTO signatures (case_id, document_id, signer_kind, party_id, user_id, "
-            "method, signer_name, signed_at) VALUES (:case_id, :document_id, :signer_kind, "
-            ":party_id, :user_id, :method, :signer_name, :signed_at)",
-            {
-                "signer_name": signer_name,
-                "case_id": case_id,
-                "document_id": document_id,
-                "signer_kind": signer_kind,
-                "party_id": party_id,
-                "user_id": user_id,
-                "method": method,
-                "signed_at": self.codec.dt_out(signed_at),
             },
         )
 

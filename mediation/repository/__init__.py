@@ -1,0 +1,55 @@
+"""Mediation's storage: the engine's Tx with mediation's queries added (parties, categories,
+sessions and visits, supporting papers and the PII read log, signing acts, progress links),
+on the engine's one connection machinery (engine/repository/).
+
+MediationEngine runs on a MediationDatabase, so every transaction it opens, and every one its
+guards, actions and observers see, is a MediationTx.
+"""
+
+from __future__ import annotations
+
+from contextlib import _GeneratorContextManager
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from engine.repository import Database, Tx
+from mediation.repository.attachments import AttachmentQueries
+from mediation.repository.categories import CategoryQueries
+from mediation.repository.parties import PartyQueries
+from mediation.repository.proceedings import ProceedingQueries, VisitReport
+from mediation.repository.progress import ProgressLinkQueries
+from mediation.repository.signing import SigningActQueries
+
+__all__ = ["MediationDatabase", "MediationTx", "VisitReport", "mediation_tx"]
+
+
+class MediationTx(
+    Tx,
+    PartyQueries,
+    CategoryQueries,
+    ProceedingQueries,
+    AttachmentQueries,
+    SigningActQueries,
+    ProgressLinkQueries,
+):
+    """One open transaction with the engine's queries and mediation's."""
+
+
+class MediationDatabase(Database):
+    """A Database whose transactions are MediationTx."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine, tx_class=MediationTx)
+
+    if TYPE_CHECKING:  # the same transactions, typed as what they are
+
+        def transaction(
+            self, *, write: bool, snapshot: bool = True
+        ) -> _GeneratorContextManager[MediationTx]: ...
+
+
+def mediation_tx(tx: Tx) -> MediationTx:
+    """A transaction the engine hands to mediation code (an observer's), as what it is."""
+    assert isinstance(tx, MediationTx), "mediation runs on a MediationDatabase"
+    return tx
