@@ -10,10 +10,9 @@
     ├── ReasonRequired           the transition needs a written reason
     ├── ConcurrentUpdate         the case changed since the caller read it (carries the version)
     ├── ServiceStepRefused       the step belongs to a host service; names the route to use
-    ├── InvalidInput             bad data from a caller; names the field
-    │   ├── PayloadInvalid       a payload breaks its transition's declared fields (each named)
-    │   ├── InvalidIdNumber      R-ID
-    │   └── InvalidPhoneNumber   R-PHONE
+    ├── InvalidInput             bad data from a caller; names the field (a host adds its
+    │   │                        own kinds: mediation/errors.py, R-ID and R-PHONE)
+    │   └── PayloadInvalid       a payload breaks its transition's declared fields (each named)
     ├── NotFound                 a referenced row (org unit, user, category, party) is missing
     └── CalendarDataError        a holiday data file is malformed
 
@@ -183,21 +182,6 @@ class ServiceStepRefused(EngineError):
 
 
 SERVICE_LABELS = {"documents": "文书服务（生成并签署文书）", "court": "法院裁定服务（生成裁定书）"}
-
-
-class InvalidIdNumber(InvalidInput):
-    code = "invalid_id_number"
-    title_zh = "身份证号码有误"
-
-    def __init__(self, message_zh: str, *, reason: str, field: str | None = None) -> None:
-        super().__init__(message_zh, field=field)
-        self.fields["reason"] = reason
-        self.reason = reason
-
-
-class InvalidPhoneNumber(InvalidInput):
-    code = "invalid_phone_number"
-    title_zh = "手机号码有误"
 
 
 class CalendarDataError(EngineError):

@@ -8,13 +8,15 @@ from typing import Any
 
 from engine import access
 from engine.calendar import SHANGHAI
-from engine.errors import InvalidIdNumber, InvalidInput, InvalidPhoneNumber, NotFound, OutOfScope
+from engine.errors import InvalidInput, NotFound, OutOfScope
 from engine.firing import Within
 from engine.numbering import next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
 from engine.starting import CaseStart
+from mediation import access as mediation_access
 from mediation import validation
+from mediation.errors import InvalidIdNumber, InvalidPhoneNumber
 from mediation.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from mediation.numbering import DEFAULT_PATTERN, format_number
 from mediation.repository import MediationDatabase
@@ -231,7 +233,7 @@ class CaseOpening(CaseStart):
         committee = tx.org_unit(committee_id)
         assert committee is not None  # _numbering_office found it
         area = self._area(tx, committee.parent_id)
-        access.require_serving(actor, intake.committee_id, area)
+        mediation_access.require_serving(actor, intake.committee_id, area)
         if grid_id is not None and grid_id not in area:
             raise OutOfScope(unit_id=grid_id)
         if intake.org_unit_id is not None and org_unit_id not in (intake.committee_id, grid_id):

@@ -15,6 +15,7 @@ from pathlib import Path
 import api
 import documents
 import engine
+import mediation
 import workflows
 from api.errors import STATUS, Failure
 from documents.errors import DocumentError
@@ -29,7 +30,7 @@ SKIP = (
 
 
 def _import_everything() -> None:
-    for package in (engine, workflows, documents, api):
+    for package in (engine, mediation, workflows, documents, api):
         for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             if not module.name.startswith(SKIP):
                 importlib.import_module(module.name)

@@ -4,7 +4,8 @@ fields a client needs: the guard that refused, the current version, the field th
 from __future__ import annotations
 
 from api.errors import STATUS, status_for
-from engine.errors import ConcurrentUpdate, EngineError, GuardRejected, InvalidIdNumber, OutOfScope
+from engine.errors import ConcurrentUpdate, EngineError, GuardRejected, OutOfScope
+from mediation.errors import InvalidIdNumber
 from tests.api.conftest import Api
 
 

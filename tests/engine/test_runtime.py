@@ -9,9 +9,7 @@ from engine.errors import (
     CaseNotFound,
     ConcurrentUpdate,
     GuardRejected,
-    InvalidIdNumber,
     InvalidInput,
-    InvalidPhoneNumber,
     OutOfScope,
     PayloadInvalid,
     RoleNotPermitted,
@@ -19,6 +17,7 @@ from engine.errors import (
 )
 from engine.ports import FixedClock
 from mediation.engine import MediationEngine as Engine
+from mediation.errors import InvalidIdNumber, InvalidPhoneNumber
 from mediation.intake import PartyIntake, PartyRole
 from tests.flow import open_case
 from tests.world import APPLICANT_ID, World
