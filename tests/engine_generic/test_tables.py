@@ -1,11 +1,17 @@
 """The engine's schema is the engine's alone: imported without mediation, its METADATA holds
-no mediation table and creates on an empty database with no foreign key left dangling."""
+no mediation table and creates on an empty database with no foreign key left dangling, and
+no statement of the engine names a mediation table."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
+
+import engine
 
 ENGINE_TABLES = {
     "assignments",
@@ -65,3 +71,30 @@ def test_mediation_declares_its_foreign_keys_on_the_engine_tables() -> None:
     assert ("cases", "category_code", "categories.code") in targets
     for table in ("signatures", "signing_acts", "case_attachments"):
         assert (table, "party_id", "parties.id") in targets
+
+
+_SQL_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
+
+
+def _tables_named_in(path: Path) -> set[str]:
+    """The table names the string literals of one module put after FROM, JOIN, INTO, UPDATE."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    named: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named.update(m.group(1).lower() for m in _SQL_TABLE.finditer(node.value))
+    return named
+
+
+def test_the_engine_s_statements_name_none_of_mediation_s_tables() -> None:
+    from mediation.models import METADATA
+
+    mediation_tables = set(METADATA.tables) - ENGINE_TABLES
+    assert {"parties", "case_parties", "categories", "visits"} <= mediation_tables
+    engine_root = Path(engine.__file__).parent
+    found = {
+        str(path.relative_to(engine_root.parent)): named & mediation_tables
+        for path in sorted(engine_root.rglob("*.py"))
+        if (named := _tables_named_in(path)) & mediation_tables
+    }
+    assert found == {}
