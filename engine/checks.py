@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from engine.errors import DefinitionError
-from engine.fields import REFERENCE_TYPES, FieldSpec, FieldType, Vocabulary
+from engine.fields import FieldSpec, FieldType, Vocabulary, is_reference
 from engine.hooks import HookSet
 from engine.spec import (
     LEVELS_VOCABULARY,
@@ -305,7 +305,7 @@ def check_fields(
                 f"改为“{hint}”" if hint else "在 workflows/vocabularies/ 中增加该词表",
             )
         kind = field.of or field.type
-        if kind in REFERENCE_TYPES and kind.value not in providers:
+        if is_reference(kind) and kind not in providers:
             fail((*path, "type"), f"字段类型“{kind}”没有可选项提供者", "在 workflows/ 中注册")
         if (
             field.document_kind is not None

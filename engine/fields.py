@@ -3,9 +3,9 @@
 A transition lists its fields in the YAML (`fields:`); the engine checks each payload against
 them before any guard runs, whoever calls, and hands actions typed values. Unknown keys are
 refused, every bad field is named by its Chinese label, and nothing is written. Reference
-fields (a party, a user, an org unit, a court, a document) are checked against the options
-the flow's option providers offer for this case and actor, so a form offers exactly what the
-engine will accept.
+fields (a user, an org unit, a document, or a reference type the host declares: mediation's
+party and court) are checked against the options the flow's option providers offer for this
+case and actor, so a form offers exactly what the engine will accept.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ _TEXT_PATTERN = rf"^{_PRINTABLE}*[^\s\x00-\x1f\x7f]{_PRINTABLE}*$"  # for schema
 
 
 class FieldType(StrEnum):
-    """The kinds of value a transition may take; forms draw one widget per kind."""
+    """The kinds of value a transition may take; forms draw one widget per kind. Beside these
+    a field may name a reference type its host declares (HookSet.options_for with a name)."""
 
     text = "text"
     long_text = "long_text"
@@ -42,10 +43,8 @@ class FieldType(StrEnum):
     datetime = "datetime"
     boolean = "boolean"
     choice = "choice"  # a code of a named vocabulary
-    party = "party"  # a party of this case
     user = "user"  # a user in scope holding one of `roles`
     org_unit = "org_unit"  # an org unit of one of `kinds`
-    court = "court"  # a court competent for the case
     document = "document"  # a recorded version of this case's `document_kind`
     list = "list"  # a list of items: objects with their own `fields`, or values `of` a type
 
@@ -63,18 +62,23 @@ class _K:
     datetime = FieldType.datetime
     boolean = FieldType.boolean
     choice = FieldType.choice
-    party = FieldType.party
     user = FieldType.user
     org_unit = FieldType.org_unit
-    court = FieldType.court
     document = FieldType.document
     list = FieldType.list
 
 
-REFERENCE_TYPES = frozenset(
-    {FieldType.party, FieldType.user, FieldType.org_unit, FieldType.court, FieldType.document}
-)
-_DEFAULT_MAX_LENGTH = {FieldType.text: 200, FieldType.long_text: 10000}
+REFERENCE_TYPES = frozenset({FieldType.user, FieldType.org_unit, FieldType.document})
+# a field's kind: one of the engine's, or the name of a reference type the host declares
+FieldKind = Annotated[FieldType | Identifier, Field(union_mode="left_to_right")]
+
+
+def is_reference(kind: FieldType | str) -> bool:
+    """Whether values of this kind name a row picked from the options offered now."""
+    return kind in REFERENCE_TYPES or not isinstance(kind, FieldType)
+
+
+_DEFAULT_MAX_LENGTH: dict[str, int] = {FieldType.text: 200, FieldType.long_text: 10000}
 
 
 class _Frozen(BaseModel):
@@ -86,7 +90,7 @@ class FieldSpec(_Frozen):
 
     name: Identifier
     label: str = Field(min_length=1)
-    type: FieldType
+    type: FieldKind
     help: str | None = None
     required: bool = False
     minimum: float | None = None  # integer, money
@@ -97,7 +101,7 @@ class FieldSpec(_Frozen):
     kinds: tuple[Identifier, ...] = ()  # org_unit: of one of these kinds
     document_kind: Identifier | None = None  # document
     fields: tuple[FieldSpec, ...] = ()  # list of objects: each item's fields
-    of: FieldType | None = None  # list of plain values: their type (text, party...)
+    of: FieldKind | None = None  # list of plain values: their type (text, party...)
     min_items: int = Field(default=0, ge=0)
     max_items: int = Field(default=100, gt=0, le=1000)
     internal: bool = False  # set by the service that performs the step, never by a person
@@ -192,9 +196,11 @@ class _Checker:
         *,
         people: bool,
         refusal: Callable[[FieldSpec, Any], str | None] | None = None,
+        rules: Mapping[str, str] | None = None,
     ) -> None:
         self.options = options
         self.refusal = refusal
+        self.rules = rules or {}
         self.people = people  # the system tick is not held to `required`
         self.errors: list[FieldError] = []
 
@@ -282,10 +288,14 @@ class _Checker:
             why = self.refusal(spec, raw) if self.refusal is not None else None
             return self.fail(
                 path,
-                f"“{label}”{_REFERENCE_RULES[kind]}（{why or f'{raw} 不在可选范围内'}）",
+                f"“{label}”{self.rule(kind)}（{why or f'{raw} 不在可选范围内'}）",
                 "reference",
             )
         return raw
+
+    def rule(self, kind: FieldType | str) -> str:
+        """What a value of a reference kind must be, in the people's words."""
+        return self.rules.get(kind) or _REFERENCE_RULES.get(kind) or "须为可选范围内的值"
 
     def bounded(self, spec: FieldSpec, value: Any, path: str) -> Any:
         if spec.minimum is not None and value < spec.minimum:
@@ -322,11 +332,9 @@ class _Checker:
         return items
 
 
-_REFERENCE_RULES = {
-    _K.party: "须为本案当事人",
+_REFERENCE_RULES: dict[str, str] = {  # the host's reference types bring their own
     _K.user: "须为本辖区内担任相应角色的在职人员",
     _K.org_unit: "须为您可以选择的单位",
-    _K.court: "须为对本案有管辖权、配有法官和书记员的人民法院",
     _K.document: "须为本案已有的文书版本",
 }
 
@@ -363,6 +371,7 @@ def check_payload(
     where: str,
     people: bool = True,
     refusal: Callable[[FieldSpec, Any], str | None] | None = None,
+    rules: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """Check `payload` against `fields`; returns the typed values and every problem found.
 
@@ -373,8 +382,9 @@ def check_payload(
         where: the transition's label, for messages about unknown keys.
         people: False for the system tick, which is not held to `required`.
         refusal: says why a refused reference value is refused, when it can.
+        rules: what a value of each host reference type must be (HookSet.reference_rules).
     """
-    checker = _Checker(options, people=people, refusal=refusal)
+    checker = _Checker(options, people=people, refusal=refusal, rules=rules)
     values = checker.check(fields, payload, "", f"“{where}”")
     return values, checker.errors
 
@@ -412,7 +422,7 @@ def field_schema(
     include_internal: bool = False,
 ) -> dict[str, Any]:
     """One field's JSON Schema, with `x-kind` naming the widget a form should draw."""
-    schema: dict[str, Any] = {"title": spec.label, "x-kind": spec.type.value}
+    schema: dict[str, Any] = {"title": spec.label, "x-kind": str(spec.type)}
     if spec.help:
         schema["description"] = spec.help
     kind = spec.type

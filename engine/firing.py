@@ -248,6 +248,7 @@ class FirePath:
             where=transition.label,
             people=people,
             refusal=lambda field, raw: self.registry.refusal(ctx, field, raw),
+            rules=self.registry.hooks.reference_rules,
         )
         if errors:
             raise PayloadInvalid(

@@ -79,6 +79,7 @@ class HookSet:
         self.options: dict[str, OptionProvider] = {}  # by reference field type
         self.vocabularies: dict[str, OptionProvider] = {}  # vocabularies computed per case
         self.refusals: dict[str, RefusalExplainer] = {}  # why a value is not among the options
+        self.reference_rules: dict[str, str] = {}  # what a host reference type's value must be
 
     def guard(self, name: str) -> Callable[[F], F]:
         return self._register(self.guards, name, "guard")
@@ -86,24 +87,39 @@ class HookSet:
     def action(self, name: str) -> Callable[[F], F]:
         return self._register(self.actions, name, "action")
 
-    def options_for(self, field_type: FieldType) -> Callable[[OptionProvider], OptionProvider]:
-        """Register what a reference field (party, user, court...) may name for a case."""
+    def options_for(
+        self, field_type: FieldType | str, *, rule: str | None = None
+    ) -> Callable[[OptionProvider], OptionProvider]:
+        """Register what a reference field (a user, an org unit...) may name for a case.
+
+        A name that is not one of the engine's FieldTypes declares a reference type of the
+        host's (mediation's `party`, `court`), which fields may then take as their `type`;
+        `rule` says in the people's words what its value must be (须为本案当事人).
+        """
+        kind = str(field_type)
+        if rule is None and kind not in FieldType.__members__:
+            raise ValueError(f"reference type {kind!r} needs the rule its values follow")
 
         def decorate(fn: OptionProvider) -> OptionProvider:
-            if field_type.value in self.options:
-                raise ValueError(f"options for {field_type} registered twice")
-            self.options[field_type.value] = fn
+            if kind in self.options:
+                raise ValueError(f"options for {kind} registered twice")
+            self.options[kind] = fn
+            if rule is not None:
+                self.reference_rules[kind] = rule
             return fn
 
         return decorate
 
-    def refusal_for(self, field_type: FieldType) -> Callable[[RefusalExplainer], RefusalExplainer]:
+    def refusal_for(
+        self, field_type: FieldType | str
+    ) -> Callable[[RefusalExplainer], RefusalExplainer]:
         """Register what says, for one refused value of a reference field, why it is refused."""
+        kind = str(field_type)
 
         def decorate(fn: RefusalExplainer) -> RefusalExplainer:
-            if field_type.value in self.refusals:
-                raise ValueError(f"refusal for {field_type} registered twice")
-            self.refusals[field_type.value] = fn
+            if kind in self.refusals:
+                raise ValueError(f"refusal for {kind} registered twice")
+            self.refusals[kind] = fn
             return fn
 
         return decorate

@@ -10,6 +10,10 @@ from engine.hooks import FieldSpec, FieldType, Option, TransitionContext
 from mediation.context import MediationContext
 from workflows.hookset import HOOKS
 
+# mediation's reference types: fields declared `type: party` or `type: court` name one
+PARTY = "party"  # a party of this case
+COURT = "court"  # a court competent for the case
+
 ROLE_LABELS = {
     "mediator": "调解员",
     "central_household": "中心户",
@@ -29,7 +33,7 @@ def _district(path: str | None) -> str:
     return f"/{parts[0]}/" if parts else ""
 
 
-@HOOKS.options_for(FieldType.party)
+@HOOKS.options_for(PARTY, rule="须为本案当事人")
 def case_parties(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """The parties of this case."""
     del field
@@ -88,7 +92,7 @@ def units_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     return options
 
 
-@HOOKS.options_for(FieldType.court)
+@HOOKS.options_for(COURT, rule="须为对本案有管辖权、配有法官和书记员的人民法院")
 def competent_courts(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """R-JC-COURT: the delegating court when there is one; otherwise the basic courts of the
     committee's district. Only a court with at least one judge and one clerk can take an
@@ -111,7 +115,7 @@ def competent_courts(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     return options
 
 
-@HOOKS.refusal_for(FieldType.court)
+@HOOKS.refusal_for(COURT)
 def court_refused(ctx: TransitionContext, field: FieldSpec, value: object) -> str | None:
     """R-JC-COURT: why this court cannot take the case's application, in the parties' words."""
     del field

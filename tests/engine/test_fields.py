@@ -19,7 +19,7 @@ TERMS = FieldSpec(
     required=True,
     min_items=1,
     fields=(
-        FieldSpec(name="obligor", label="义务人", type=FieldType.party, required=True),
+        FieldSpec(name="obligor", label="义务人", type="party", required=True),
         FieldSpec(name="amount", label="金额（元）", type=FieldType.money),
         FieldSpec(name="due_date", label="履行期限", type=FieldType.date, required=True),
     ),
@@ -42,7 +42,9 @@ def _options(field: FieldSpec) -> Sequence[Option]:
 
 
 def _check(payload: dict[str, object]) -> tuple[dict[str, object], dict[str, str]]:
-    values, errors = check_payload(FIELDS, payload, _options, where="记录调解")
+    values, errors = check_payload(
+        FIELDS, payload, _options, where="记录调解", rules={"party": "须为本案当事人"}
+    )
     return values, {e.field: e.message for e in errors}
 
 
