@@ -21,7 +21,7 @@ from mediation.repository.proceedings import ProceedingQueries, VisitReport
 from mediation.repository.progress import ProgressLinkQueries
 from mediation.repository.signing import SigningActQueries
 
-__all__ = ["MediationDatabase", "MediationTx", "VisitReport", "mediation_tx"]
+__all__ = ["MediationDatabase", "MediationTx", "VisitReport"]
 
 
 class MediationTx(
@@ -47,9 +47,3 @@ class MediationDatabase(Database):
         def transaction(
             self, *, write: bool, snapshot: bool = True
         ) -> _GeneratorContextManager[MediationTx]: ...
-
-
-def mediation_tx(tx: Tx) -> MediationTx:
-    """A transaction the engine hands to mediation code (an observer's), as what it is."""
-    assert isinstance(tx, MediationTx), "mediation runs on a MediationDatabase"
-    return tx
