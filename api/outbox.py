@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import httpx
 
 from engine.repository import Database
+from engine.repository.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +41,21 @@ KIND_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    case_id: int | None
-    kind: str
-    recipient: str
-    payload: dict[str, Any]
-    attempts: int
-    created_at: datetime
+# a message claimed for delivery, as the repository reads it
+OutboxItem = OutboxMessage
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "title": KIND_LABELS.get(self.kind, self.kind),
-            "recipient": self.recipient,
-            "case_id": self.case_id,
-            "payload": self.payload,
-            "created_at": self.created_at.isoformat(),
-        }
+
+def delivery_body(item: OutboxItem) -> dict[str, Any]:
+    """What a webhook receives for one message (signed, see `signature`)."""
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "title": KIND_LABELS.get(item.kind, item.kind),
+        "recipient": item.recipient,
+        "case_id": item.case_id,
+        "payload": item.payload,
+        "created_at": item.created_at.isoformat(),
+    }
 
 
 class DeliveryError(Exception):
@@ -90,7 +86,7 @@ class WebhookSender:
         return True
 
     def send(self, item: OutboxItem) -> None:
-        body = json.dumps(item.body(), ensure_ascii=False, sort_keys=True).encode()
+        body = json.dumps(delivery_body(item), ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(item.created_at.timestamp()))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
@@ -188,18 +184,7 @@ class OutboxDispatcher:
     def _claim(self, now: datetime, limit: int) -> list[OutboxItem]:
         with self.db.transaction(write=True) as tx:
             claimed = tx.claim_outbox(now, now + self.lease, limit)
-        return [
-            OutboxItem(
-                id=m.id,
-                case_id=m.case_id,
-                kind=m.kind,
-                recipient=m.recipient,
-                payload=m.payload,
-                attempts=m.attempts,
-                created_at=m.created_at,
-            )
-            for m in claimed
-        ]
+        return claimed
 
     def _delivered(self, item: OutboxItem, now: datetime) -> None:
         with self.db.transaction(write=True) as tx:

@@ -7,14 +7,14 @@ the parties' personal data upload or download them, and every download is logged
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
 
 from api.authz import Principal, pii_purpose, visible_case
 from api.documents import DocumentService
 from api.errors import UploadTooLarge
 from engine.errors import InvalidInput, NotFound
 from mediation import queries
+from mediation.repository.attachments import AttachmentRecord
 
 KINDS = {
     "identity_proof": "身份证明",
@@ -34,17 +34,10 @@ PURPOSE = "核对或向人民法院提交司法确认申请附件"
 
 
 @dataclass(frozen=True, slots=True)
-class Attachment:
-    id: int
-    kind: str
+class Attachment(AttachmentRecord):
+    """A stored attachment with its kind in words, as the pages and the API show it."""
+
     kind_label: str
-    party_id: int | None
-    party_name: str | None
-    title: str
-    media_type: str
-    size: int
-    sha256: str
-    uploaded_at: datetime
 
 
 def media_type_of(data: bytes) -> str:
@@ -113,21 +106,7 @@ def listed(documents: DocumentService, case_id: int) -> list[Attachment]:
     """The case's attachments, oldest first (no scope check: callers check the case)."""
     with documents.engine.db.transaction(write=False) as tx:
         records = tx.attachments(case_id)
-    return [
-        Attachment(
-            id=r.id,
-            kind=r.kind,
-            kind_label=KINDS.get(r.kind, r.kind),
-            party_id=r.party_id,
-            party_name=r.party_name,
-            title=r.title,
-            media_type=r.media_type,
-            size=r.size,
-            sha256=r.sha256,
-            uploaded_at=r.uploaded_at,
-        )
-        for r in records
-    ]
+    return [Attachment(**asdict(r), kind_label=KINDS.get(r.kind, r.kind)) for r in records]
 
 
 def for_case(documents: DocumentService, principal: Principal, case_id: int) -> list[Attachment]:
