@@ -121,12 +121,20 @@ class Codec:
 
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
+        # the last datetime encoded and its encoding: a fire writes the same `now` to the
+        # case (updated_at, state_entered_at) and to its event
+        self._last_out: tuple[datetime | None, Any] = (None, None)
 
     def dt_out(self, value: datetime | None) -> Any:
         if value is None:
             return None
+        last = self._last_out  # one read: another thread may replace it meanwhile
+        if last[0] is value:  # the very object (datetimes are immutable), held here alive
+            return last[1]
         utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None).strftime(SQLITE_DATETIME_FORMAT) if self.sqlite else utc
+        out = utc.replace(tzinfo=None).strftime(SQLITE_DATETIME_FORMAT) if self.sqlite else utc
+        self._last_out = (value, out)
+        return out
 
     def dt_in(self, value: Any) -> datetime | None:
         if value is None:
