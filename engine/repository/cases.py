@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,15 @@ CASE_COLUMNS = (
     "state_entered_at, agreement_effective_at, closed_at"
 )
 _LOAD_CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
+# load_case builds its record from the row's values in place: CASE_COLUMNS name CaseRecord's
+# fields in order (checked here, so neither can move without the other), and the values
+# needing decoding are found by name once
+_CASE_NAMES = tuple(name.strip() for name in CASE_COLUMNS.split(","))
+if _CASE_NAMES != tuple(f.name for f in fields(CaseRecord)):
+    raise AssertionError("CASE_COLUMNS must name CaseRecord's fields in order")
+_OVERDUE, _DATA = _CASE_NAMES.index("overdue"), _CASE_NAMES.index("data")
+_REQUIRED_TIMES = tuple(_CASE_NAMES.index(n) for n in ("created_at", "state_entered_at"))
+_OPTIONAL_TIMES = tuple(_CASE_NAMES.index(n) for n in ("agreement_effective_at", "closed_at"))
 _EVENT_COLUMN_NAMES = (
     "case_id",
     "seq",
@@ -86,8 +96,17 @@ class CaseQueries(TxCore):
 
     def load_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
         text = _LOAD_CASE + (" FOR UPDATE" if for_update and not self.codec.sqlite else "")
-        row = self.row(text, {"id": case_id})
-        return None if row is None else self.case_record(row)
+        row = self.one(text, {"id": case_id})
+        if row is None:
+            return None
+        values = list(row)
+        values[_OVERDUE] = bool(values[_OVERDUE])
+        values[_DATA] = json.loads(values[_DATA])
+        for i in _REQUIRED_TIMES:
+            values[i] = self.codec.dt_in_required(values[i])
+        for i in _OPTIONAL_TIMES:
+            values[i] = self.codec.dt_in(values[i])
+        return CaseRecord(*values)
 
     def case_record(self, row: Row) -> CaseRecord:
         """A CaseRecord from a row holding CASE_COLUMNS (by name; other columns are left)."""
