@@ -25,7 +25,7 @@ _LOAD_CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
 # fields in order (checked here, so neither can move without the other), and the values
 # needing decoding are found by name once
 _CASE_NAMES = tuple(name.strip() for name in CASE_COLUMNS.split(","))
-if _CASE_NAMES != tuple(f.name for f in fields(CaseRecord)):
+if tuple(f.name for f in fields(CaseRecord)) != _CASE_NAMES:
     raise AssertionError("CASE_COLUMNS must name CaseRecord's fields in order")
 _OVERDUE, _DATA = _CASE_NAMES.index("overdue"), _CASE_NAMES.index("data")
 _REQUIRED_TIMES = tuple(_CASE_NAMES.index(n) for n in ("created_at", "state_entered_at"))
