@@ -12,6 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -116,6 +117,13 @@ def _watch_disconnects(engine: sa.Engine) -> None:
             raise sa.exc.DisconnectionError() from exc  # the pool tries a new connection
 
 
+@lru_cache(maxsize=4096)  # a case's created_at and state_entered_at, read on every fire
+def _stored_time(text: str) -> datetime:
+    """SQLite's stored timestamp text as an aware UTC datetime (immutable: safe to share)."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Codec:
     """Encodes values as the ORM types in engine/models/ would, for one dialect."""
 
@@ -140,7 +148,7 @@ class Codec:
         if value is None:
             return None
         if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+            return _stored_time(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
