@@ -67,6 +67,47 @@ def event_hash(
     return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
+def event_hash_of_text(
+    *,
+    prev_hash: str,
+    case_id: int,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    actor_name: str,
+    actor_roles: str,
+    trigger: str,
+    source_state: str | None,
+    dest_state: str,
+    version: int,
+    payload_text: str,
+    reason: str | None,
+) -> str:
+    """event_hash with the payload already in canonical text (`dumps(payload)`), so the fire
+    path encodes it once for the hash and the stored column.
+
+    The canonical form is `dumps` of the list of fields; a JSON list renders each item on its
+    own, joined by commas, so joining the items' renderings is the same text byte for byte.
+    """
+    head = dumps(
+        [
+            case_id,
+            seq,
+            _canonical_time(at),
+            actor_id,
+            actor_name,
+            actor_roles,
+            trigger,
+            source_state,
+            dest_state,
+            version,
+        ]
+    )
+    reason_text = "null" if reason is None else dumps(reason)
+    body = f"{head[:-1]},{payload_text},{reason_text}]"
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class ChainBreak:
     """Where a case's chain stops verifying, and how."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine import access
-from engine.audit import event_hash
+from engine.audit import event_hash_of_text
 from engine.calendar import month_period_days
 from engine.checks import did_you_mean
 from engine.errors import (
@@ -25,6 +25,7 @@ from engine.errors import (
 from engine.fields import check_payload
 from engine.hooks import TransitionContext
 from engine.machine import BoundTransition, CompiledSpec
+from engine.models.columns import dumps
 from engine.policy import Policy
 from engine.ports import Clock, DeadlineCalendar, PiiProtector
 from engine.records import Actor, CaseRecord, EventRecord, FireResult
@@ -190,7 +191,7 @@ class FirePath:
             changes.setdefault("state_sessions", 0)
         version = case.version + 1
         seq = case.audit_seq + 1
-        event = self._event(
+        event, payload_text = self._stamped_event(
             case_id,
             seq,
             case.audit_head,
@@ -211,6 +212,7 @@ class FirePath:
             state_changed=state_changed,
             changes=changes,
             event=event,
+            payload_text=payload_text,
         ):
             current = tx.load_case(case_id)
             raise ConcurrentUpdate(case_id, case.version, current.version if current else None)
@@ -303,9 +305,29 @@ class FirePath:
         payload: Mapping[str, Any],
         reason: str | None,
     ) -> EventRecord:
+        return self._stamped_event(
+            case_id, seq, prev_hash, at, actor, trigger, source, dest, version, payload, reason
+        )[0]
+
+    def _stamped_event(
+        self,
+        case_id: int,
+        seq: int,
+        prev_hash: str,
+        at: datetime,
+        actor: Actor,
+        trigger: str,
+        source: str | None,
+        dest: str,
+        version: int,
+        payload: Mapping[str, Any],
+        reason: str | None,
+    ) -> tuple[EventRecord, str]:
+        """The event and its payload's canonical text: encoded once, hashed and stored."""
         roles = tuple(sorted(str(r) for r in actor.roles))
         payload = dict(payload)
-        digest = event_hash(
+        payload_text = dumps(payload)
+        digest = event_hash_of_text(
             prev_hash=prev_hash,
             case_id=case_id,
             seq=seq,
@@ -317,10 +339,10 @@ class FirePath:
             source_state=source,
             dest_state=dest,
             version=version,
-            payload=payload,
+            payload_text=payload_text,
             reason=reason,
         )
-        return EventRecord(
+        event = EventRecord(
             seq,
             at,
             actor.user_id,
@@ -335,6 +357,7 @@ class FirePath:
             prev_hash,
             digest,
         )
+        return event, payload_text
 
     def _enter_state(
         self,

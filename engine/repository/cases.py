@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,15 @@ CASE_COLUMNS = (
     "state_entered_at, agreement_effective_at, closed_at"
 )
 _LOAD_CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
+# load_case builds its record from the row's values in place: CASE_COLUMNS name CaseRecord's
+# fields in order (checked here, so neither can move without the other), and the values
+# needing decoding are found by name once
+_CASE_NAMES = tuple(name.strip() for name in CASE_COLUMNS.split(","))
+if tuple(f.name for f in fields(CaseRecord)) != _CASE_NAMES:
+    raise AssertionError("CASE_COLUMNS must name CaseRecord's fields in order")
+_OVERDUE, _DATA = _CASE_NAMES.index("overdue"), _CASE_NAMES.index("data")
+_REQUIRED_TIMES = tuple(_CASE_NAMES.index(n) for n in ("created_at", "state_entered_at"))
+_OPTIONAL_TIMES = tuple(_CASE_NAMES.index(n) for n in ("agreement_effective_at", "closed_at"))
 _EVENT_COLUMN_NAMES = (
     "case_id",
     "seq",
@@ -59,6 +69,24 @@ _MUTABLE_CASE_FIELDS = frozenset(
     }
 )
 _DATETIME_FIELDS = frozenset({"agreement_effective_at", "closed_at"})
+# the versioned UPDATE's text per (state changed, columns the actions wrote): a handful of
+# shapes, rendered once each rather than on every fire
+_UPDATE_TEXTS: dict[tuple[bool, tuple[str, ...]], str] = {}
+
+
+def _update_text(state_changed: bool, names: tuple[str, ...]) -> str:
+    """The versioned UPDATE for the columns `names` (sorted), cached in _UPDATE_TEXTS."""
+    unknown = set(names) - _MUTABLE_CASE_FIELDS
+    if unknown:
+        raise KeyError(f"not a mutable case field: {sorted(unknown)}")
+    sets = ["state = :state", "version = :new_version", "audit_seq = :audit_seq"]
+    sets += ["audit_head = :audit_head", "updated_at = :now"]
+    if state_changed:
+        sets.append("state_entered_at = :now")
+    sets += [f"{name} = :{name}" for name in names]
+    text = f"UPDATE cases SET {', '.join(sets)} WHERE id = :id AND version = :expected"
+    _UPDATE_TEXTS[(state_changed, names)] = text
+    return text
 
 
 class CaseQueries(TxCore):
@@ -68,8 +96,17 @@ class CaseQueries(TxCore):
 
     def load_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
         text = _LOAD_CASE + (" FOR UPDATE" if for_update and not self.codec.sqlite else "")
-        row = self.row(text, {"id": case_id})
-        return None if row is None else self.case_record(row)
+        row = self.one(text, {"id": case_id})
+        if row is None:
+            return None
+        values = list(row)
+        values[_OVERDUE] = bool(values[_OVERDUE])
+        values[_DATA] = json.loads(values[_DATA])
+        for i in _REQUIRED_TIMES:
+            values[i] = self.codec.dt_in_required(values[i])
+        for i in _OPTIONAL_TIMES:
+            values[i] = self.codec.dt_in(values[i])
+        return CaseRecord(*values)
 
     def case_record(self, row: Row) -> CaseRecord:
         """A CaseRecord from a row holding CASE_COLUMNS (by name; other columns are left)."""
@@ -112,19 +149,22 @@ class CaseQueries(TxCore):
         state_changed: bool,
         changes: Mapping[str, Any],
         event: EventRecord,
+        payload_text: str | None = None,
     ) -> bool:
         """The versioned case update and its audit event; False (nothing written) when the
         version moved on. On PostgreSQL both go in one statement: one round trip less per
-        fire (bench/engine.py)."""
+        fire (bench/engine.py). `payload_text`: `dumps(event.payload)` when already at hand."""
         update, params = self._case_update(
             case_id, expected_version, state, event.seq, event.hash, now, state_changed, changes
         )
         if self.codec.sqlite:  # no data-modifying WITH in SQLite: two statements
             if self.execute(update, params).rowcount != 1:
                 return False
-            self.insert_event(case_id, event)
+            self.insert_event(case_id, event, payload_text)
             return True
-        event_params = {f"e_{k}": v for k, v in self._event_params(case_id, event).items()}
+        event_params = {
+            f"e_{k}": v for k, v in self._event_params(case_id, event, payload_text).items()
+        }
         text = (
             f"WITH moved AS ({update} RETURNING id) INSERT INTO audit_events ({_EVENT_COLUMNS}) "
             f"SELECT {', '.join(':e_' + c for c in _EVENT_COLUMN_NAMES)} FROM moved"
@@ -142,11 +182,10 @@ class CaseQueries(TxCore):
         state_changed: bool,
         changes: Mapping[str, Any],
     ) -> tuple[str, dict[str, Any]]:
-        unknown = set(changes) - _MUTABLE_CASE_FIELDS
-        if unknown:
-            raise KeyError(f"not a mutable case field: {sorted(unknown)}")
-        sets = ["state = :state", "version = :new_version", "audit_seq = :audit_seq"]
-        sets += ["audit_head = :audit_head", "updated_at = :now"]
+        names = tuple(sorted(changes))
+        text = _UPDATE_TEXTS.get((state_changed, names))
+        if text is None:
+            text = _update_text(state_changed, names)
         params: dict[str, Any] = {
             "id": case_id,
             "expected": expected_version,
@@ -156,23 +195,24 @@ class CaseQueries(TxCore):
             "audit_head": audit_head,
             "now": self.codec.dt_out(now),
         }
-        if state_changed:
-            sets.append("state_entered_at = :now")
-        for name in sorted(changes):
+        for name in names:
             value = changes[name]
             if name in _DATETIME_FIELDS:
                 value = self.codec.dt_out(value)
             elif name == "data":
                 value = dumps(value)
-            sets.append(f"{name} = :{name}")
             params[name] = value
-        text = f"UPDATE cases SET {', '.join(sets)} WHERE id = :id AND version = :expected"
         return text, params
 
-    def insert_event(self, case_id: int, event: EventRecord) -> None:
-        self.execute(_INSERT_EVENT, self._event_params(case_id, event))
+    def insert_event(
+        self, case_id: int, event: EventRecord, payload_text: str | None = None
+    ) -> None:
+        """`payload_text`: `dumps(event.payload)` when the caller has it already."""
+        self.execute(_INSERT_EVENT, self._event_params(case_id, event, payload_text))
 
-    def _event_params(self, case_id: int, event: EventRecord) -> dict[str, Any]:
+    def _event_params(
+        self, case_id: int, event: EventRecord, payload_text: str | None
+    ) -> dict[str, Any]:
         return {
             "case_id": case_id,
             "seq": event.seq,
@@ -184,7 +224,7 @@ class CaseQueries(TxCore):
             "source_state": event.source_state,
             "dest_state": event.dest_state,
             "version": event.version,
-            "payload": dumps(event.payload),
+            "payload": dumps(event.payload) if payload_text is None else payload_text,
             "reason": event.reason,
             "prev_hash": event.prev_hash,
             "hash": event.hash,

@@ -12,6 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -116,23 +117,38 @@ def _watch_disconnects(engine: sa.Engine) -> None:
             raise sa.exc.DisconnectionError() from exc  # the pool tries a new connection
 
 
+@lru_cache(maxsize=4096)  # a case's created_at and state_entered_at, read on every fire
+def _stored_time(text: str) -> datetime:
+    """SQLite's stored timestamp text as an aware UTC datetime (immutable: safe to share)."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Codec:
     """Encodes values as the ORM types in engine/models/ would, for one dialect."""
 
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
+        # the last datetime encoded and its encoding: a fire writes the same `now` to the
+        # case (updated_at, state_entered_at) and to its event
+        self._last_out: tuple[datetime | None, Any] = (None, None)
 
     def dt_out(self, value: datetime | None) -> Any:
         if value is None:
             return None
+        last = self._last_out  # one read: another thread may replace it meanwhile
+        if last[0] is value:  # the very object (datetimes are immutable), held here alive
+            return last[1]
         utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None).strftime(SQLITE_DATETIME_FORMAT) if self.sqlite else utc
+        out = utc.replace(tzinfo=None).strftime(SQLITE_DATETIME_FORMAT) if self.sqlite else utc
+        self._last_out = (value, out)
+        return out
 
     def dt_in(self, value: Any) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+            return _stored_time(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

@@ -1,0 +1,54 @@
+"""The fire path hashes an event from its payload's canonical text (engine/audit.py
+event_hash_of_text); the chain's verification recomputes it from the payload itself
+(event_hash). The two must agree byte for byte, or every fired event would fail to verify."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from engine.audit import event_hash, event_hash_of_text
+from engine.models.columns import dumps
+
+AT = datetime(2026, 3, 2, 1, 30, 0, 123456, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "actor_id", "source", "at"),
+    [
+        ({}, None, None, None, AT),
+        ({"risk_level": "blue"}, '复核，"风险"未变, ok]', 7, "intake", AT),
+        (
+            {"z": [1, 2.5, None, True], "a": {"名": "张三", "x": "\u2028\n\\"}},
+            "",
+            123,
+            "mediation_room",
+            AT.astimezone(timezone(timedelta(hours=8))),
+        ),
+    ],
+)
+def test_event_hash_of_text_is_event_hash(
+    payload: dict[str, Any],
+    reason: str | None,
+    actor_id: int | None,
+    source: str | None,
+    at: datetime,
+) -> None:
+    common: dict[str, Any] = {
+        "prev_hash": "ab" * 32,
+        "case_id": 42,
+        "seq": 3,
+        "at": at,
+        "actor_id": actor_id,
+        "actor_name": "李调解员",
+        "actor_roles": "mediator,staff",
+        "trigger": "reassess_risk",
+        "source_state": source,
+        "dest_state": "mediation_room",
+        "version": 3,
+        "reason": reason,
+    }
+    expected = event_hash(payload=payload, **common)
+    assert event_hash_of_text(payload_text=dumps(payload), **common) == expected
