@@ -36,21 +36,26 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record into its redacted, already formatted message."""
+    """Rewrites each record into its redacted, already formatted message. An access line
+    keeps its arguments (redacted, the query dropped): uvicorn's access formatter reads them
+    by position."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name in _ACCESS_LOGGERS and isinstance(record.args, tuple):
-            # uvicorn: (client, method, full path, http version, status): drop the query
-            args = list(record.args)
-            if len(args) >= 3 and isinstance(args[2], str):
-                args[2] = args[2].split("?", 1)[0]
-            record.args = tuple(args)
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
+        args = record.args
+        if record.name in _ACCESS_LOGGERS and isinstance(args, tuple) and len(args) == 5:
+            # uvicorn's line: (client, method, full path, http version, status); its format
+            # is fixed, its values are redacted and the path loses its query
+            path = args[2].split("?", 1)[0] if isinstance(args[2], str) else args[2]
+            record.args = tuple(
+                redact(a) if isinstance(a, str) else a for a in (*args[:2], path, *args[3:])
+            )
+        else:
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                message = str(record.msg)
+            record.msg = redact(message)
+            record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

@@ -51,12 +51,22 @@ def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "FENGQIAO_TICK_SECONDS": "0.2",
         "FENGQIAO_DOCUMENT_STORE": "database",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    with (data_dir / "server.log").open("ab") as log:  # shown when an assertion fails
+        return subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _logs(*data_dirs: Path) -> str:
+    """The servers' last output, for a failure's message."""
+    return "\n".join(
+        f"--- {d.name}/server.log ---\n" + (d / "server.log").read_text(errors="replace")[-4000:]
+        for d in data_dirs
+        if (d / "server.log").exists()
     )
 
 
@@ -137,7 +147,7 @@ def test_two_machines_share_documents_and_tick_without_double_firing(
             files={"file": ("ruling.pdf", pdf.content, "application/pdf")},
             timeout=60,
         )
-        assert verified.status_code == 200, verified.text
+        assert verified.status_code == 200, verified.text + "\n" + _logs(first, second)
         assert verified.json()["verdict"] == "valid", verified.json()
         stored = httpx.get(  # the QR code's check, from the store machine 1 wrote
             f"{other}/api/v1/documents/verify/{document['verification_id']}", timeout=60

@@ -5,6 +5,7 @@ verification id's MAC keeps everyone else out."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -59,6 +60,8 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
 }
+
+_log = logging.getLogger(__name__)
 
 
 def signature_check(report: SignatureReport) -> SignatureCheck:
@@ -122,6 +125,7 @@ def verify_bytes(
     except DocumentError:
         raise
     except Exception as exc:  # pyHanko raises many kinds on hostile input: all mean unreadable
+        _log.warning("an uploaded PDF could not be verified", exc_info=exc)  # why, for operators
         raise VerificationError("无法解析该 PDF 文件中的签名") from exc
     return verification_public(report, hashlib.sha256(pdf).hexdigest())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,37 @@ def test_access_lines_lose_their_query_and_secrets_are_masked(
     assert "GET /api/v1/cases HTTP/1.1" in text
     assert "%E9%A1%BE" not in text
     assert "hunter2" not in text
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_uvicorn_formats_the_filtered_access_line(
+    captured: tuple[logging.Logger, io.StringIO, logging.Handler],
+) -> None:
+    """uvicorn's access formatter reads the line's arguments by position: the filter keeps
+    them (it once flattened them, and every request logged a formatting error instead)."""
+    from uvicorn.logging import AccessFormatter
+
+    logger, stream, handler = captured
+    handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s'))
+    errors: list[BaseException] = []
+
+    def record_error(record: logging.LogRecord) -> None:
+        del record
+        errors.append(sys.exc_info()[1])  # type: ignore[arg-type]
+
+    handler.handleError = record_error  # type: ignore[method-assign]
+    logger.info(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "GET",
+        f"/api/v1/cases?q={SECRETS[3]}&party={SECRETS[2]}",
+        "1.1",
+        200,
+    )
+    assert errors == []
+    text = stream.getvalue()
+    assert '"GET /api/v1/cases HTTP/1.1" 200' in text, text
     for secret in SECRETS:
         assert secret not in text
 
