@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
+import documents
 from api import errors, web
 from api.auth import LoginLimiter, TokenSigner, parse_networks
 from api.authz import PrincipalCache
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings or get_settings(), engine)
         configure_logging(services.settings.log_format)
+        documents.preload()  # before the request and tick threads import them at once
         app.state.services = services
         app.state.engine = services.engine
         app.state.documents = DocumentService(services.settings, services.engine)

@@ -111,6 +111,45 @@ _WHERE = {
 }
 
 
+# what the functions here import when first called: preload() imports them all at once
+_DEFERRED_MODULES = (
+    "documents.ca",
+    "documents.render",
+    "documents.signing",
+    "documents.store",
+    "documents.verification",
+    "documents.volume",
+    "pyhanko.pdf_utils.generic",
+    "pyhanko.pdf_utils.images",
+    "pyhanko.pdf_utils.incremental_writer",
+    "pyhanko.pdf_utils.layout",
+    "pyhanko.pdf_utils.reader",
+    "pyhanko.pdf_utils.writer",
+    "pyhanko.sign",
+    "pyhanko.sign.diff_analysis",
+    "pyhanko.sign.fields",
+    "pyhanko.sign.signers",
+    "pyhanko.sign.timestamps",
+    "pyhanko.sign.validation",
+    "pyhanko.stamp",
+    "pyhanko_certvalidator",
+    "pyhanko_certvalidator.registry",
+    "weasyprint",
+    "weasyprint.css",
+    "weasyprint.text.fonts",
+    "segno",
+)
+
+
+def preload() -> None:
+    """Import now, in this thread, what the renderer, signer and verifier import on first
+    use. A server calls it before its threads start: two threads importing pyhanko's `sign`
+    package for the first time at once can meet it half initialised (an ImportError — a
+    verification beside the tick's binding of a case file failed so)."""
+    for module in _DEFERRED_MODULES:
+        importlib.import_module(module)
+
+
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
@@ -165,6 +204,7 @@ __all__ = [
     "VerificationError",
     "VerificationReport",
     "event_of",
+    "preload",
     "sign",
     "signing_plan",
     "verify",
