@@ -204,7 +204,6 @@ __all__ = [
     "VerificationError",
     "VerificationReport",
     "event_of",
-    "preload",
     "sign",
     "signing_plan",
     "verify",
