@@ -43,28 +43,27 @@ def event_hash(
     payload: dict[str, Any],
     reason: str | None,
 ) -> str:
-    """The SHA-256 of an event's canonical form chained to its predecessor.
+    """The SHA-256 of an event's canonical form chained to its predecessor: `dumps` of the
+    list of its fields, after `prev_hash|`.
 
     Returns:
         64 hex characters.
     """
-    body = dumps(
-        [
-            case_id,
-            seq,
-            _canonical_time(at),
-            actor_id,
-            actor_name,
-            actor_roles,
-            trigger,
-            source_state,
-            dest_state,
-            version,
-            payload,
-            reason,
-        ]
+    return event_hash_of_text(
+        prev_hash=prev_hash,
+        case_id=case_id,
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        actor_roles=actor_roles,
+        trigger=trigger,
+        source_state=source_state,
+        dest_state=dest_state,
+        version=version,
+        payload_text=dumps(payload),
+        reason=reason,
     )
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
 def event_hash_of_text(

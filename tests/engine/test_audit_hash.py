@@ -4,6 +4,7 @@ event_hash_of_text); the chain's verification recomputes it from the payload its
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -50,5 +51,21 @@ def test_event_hash_of_text_is_event_hash(
         "version": 3,
         "reason": reason,
     }
-    expected = event_hash(payload=payload, **common)
+    fields = [
+        common["case_id"],
+        common["seq"],
+        at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        actor_id,
+        common["actor_name"],
+        common["actor_roles"],
+        common["trigger"],
+        source,
+        common["dest_state"],
+        common["version"],
+        payload,
+        reason,
+    ]
+    # the canonical form, written out: `dumps` of the whole list after "prev_hash|"
+    expected = hashlib.sha256(f"{common['prev_hash']}|{dumps(fields)}".encode()).hexdigest()
     assert event_hash_of_text(payload_text=dumps(payload), **common) == expected
+    assert event_hash(payload=payload, **common) == expected
