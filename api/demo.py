@@ -32,8 +32,10 @@ from engine.calendar import SHANGHAI
 from engine.models.cases import Case
 from engine.models.org import OrgUnit
 from engine.ports import FixedClock
+from engine.records import CaseRecord
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import Origin
+from mediation.spec import mediation_spec
 
 STEP = timedelta(minutes=15)  # between two actions on one demo case
 OFFICE_OPENS = time(8, 30)  # Beijing time: every demo case's day starts in office hours
@@ -168,7 +170,7 @@ class DemoCase:
             self._sign_without_documents(case.number, paper=paper)
         elif paper:
             self._sign_on_paper(self.documents, case.number)
-        elif self.engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing:
+        elif _own_act(self.engine, case):
             from api.demo_signing import sign_as_own_acts  # R-ESIGN: v2 flows
 
             sign_as_own_acts(self.documents, self.case_id, self.district.actors[self.mediator])
@@ -200,6 +202,11 @@ class DemoCase:
             self.fire(self.mediator, "sign_party", party_id=party_id, method=method, **extra)
         self.fire(self.mediator, "sign_mediator", **extra)
         self.fire(self.mediator, "apply_seal", **extra)
+
+
+def _own_act(engine: Engine, case: CaseRecord) -> bool:
+    """Whether the case's flow signs as the signers' own acts (R-ESIGN: v2 flows)."""
+    return mediation_spec(engine.registry.get(case.spec_id, case.spec_version).spec).own_act_signing
 
 
 def _grid_recorder(c: DemoCase) -> None:
@@ -258,7 +265,7 @@ def _in_effect(c: DemoCase) -> None:
 def _applied(c: DemoCase) -> None:
     _in_effect(c)
     case = c.engine.get_case(c.case_id, c.district.actors["supervisor"])
-    if c.engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing:
+    if _own_act(c.engine, case):
         from api.demo_signing import apply_as_parties  # R-JC-PACKAGE: v2 flows
 
         court = c.district.units["tribunal"]

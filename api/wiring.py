@@ -13,11 +13,11 @@ from api.keys import load_pii_key
 from api.settings import Settings
 from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
-from engine.policy import Policy
 from engine.ports import Clock, SystemClock
 from engine.registry import Registry, Requirements
 from engine.repository.connection import configure_engine
 from mediation.engine import MediationEngine as Engine
+from mediation.policy import Policy
 from mediation.repository import MediationDatabase
 from workflows import HOOKS, WORKFLOWS_DIR
 
@@ -62,10 +62,13 @@ SERVICE_STEPS: dict[str, frozenset[str]] = {
     ),
     "court": frozenset({"confirm", "reject"}),
 }
+# What a refusal at the generic door calls each service (ServiceStepRefused's message).
+SERVICE_LABELS = {"documents": "文书服务（生成并签署文书）", "court": "法院裁定服务（生成裁定书）"}
 # Names the code relies on beyond the service steps: statistics count these triggers, the
 # court queue lists these states, the document service stores these kinds.
 REQUIREMENTS = Requirements(
     services=SERVICE_STEPS,
+    service_labels=SERVICE_LABELS,
     triggers=frozenset({"apply_confirmation", "accept_application", "record_visit"}),
     states=frozenset({*COURT_QUEUE_STATES, "agreement_in_effect", "followup"}),
     document_kinds=frozenset({"agreement", "agreement_scan", "ruling"}),

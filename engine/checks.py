@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from engine.errors import DefinitionError
 from engine.fields import FieldSpec, FieldType, Vocabulary, is_reference
@@ -16,6 +17,7 @@ from engine.spec import (
     ROLES_VOCABULARY,
     SYSTEM_ROLE,
     ReminderSpec,
+    SpecExtension,
     WorkflowSpec,
 )
 
@@ -53,8 +55,7 @@ def declare(
 ) -> WorkflowSpec:
     """The spec with its roles and levels declared: its own `roles:` / `levels:`, else the
     deployment's vocabularies of those names. Every role a transition or `open_roles` names
-    and every level a state or risk level names must be declared (`system`, the timer
-    tick, always is).
+    and every level a state names must be declared (`system`, the timer tick, always is).
 
     Raises:
         DefinitionError: an undeclared role or level, naming file and line.
@@ -88,10 +89,6 @@ def declare(
         for i, state in enumerate(spec.states)
         if state.level is not None
     ]
-    levels.extend(
-        (("risk_levels", i, "lowest_level"), risk.lowest_level)
-        for i, risk in enumerate(spec.risk_levels)
-    )
     for path, level in levels:
         if level not in spec.levels:
             hint = did_you_mean(level, spec.levels)
@@ -109,7 +106,6 @@ def check_spec(
     hooks: HookSet,
     file: Path,
     lines: LineMap,
-    origins: Vocabulary | None = None,
 ) -> None:
     """Raise DefinitionError on the first problem found, naming file and line.
 
@@ -139,14 +135,6 @@ def check_spec(
             )
 
     known_state(spec.initial, ("initial",), "初始状态")
-    origin_codes = [] if origins is None else [o.code for o in origins.options]
-    for index, origin in enumerate(spec.origins):
-        if origin not in origin_codes:
-            hint = did_you_mean(origin, origin_codes)
-            fail(("origins", index), f"未知的案件来源“{origin}”", f"改为“{hint}”" if hint else None)
-    codes = [r.code for r in spec.risk_levels]
-    if len(set(codes)) != len(codes):
-        fail(("risk_levels",), "风险等级代码重复", "每个 code 只能出现一次")
 
     outgoing: dict[str, set[str]] = {name: set() for name in names}
     edges: dict[str, set[str]] = {name: set() for name in names}
@@ -257,6 +245,27 @@ def check_spec(
             f"状态{listed}无法到达任何终态：案件进入后将永远无法结束",
             "增加一条从这些状态通往终态（或通往能结束的状态）的转换",
         )
+
+
+def check_host(
+    spec: WorkflowSpec,
+    extension: SpecExtension,
+    vocabularies: Mapping[str, Vocabulary],
+    file: Path,
+    lines: LineMap,
+) -> None:
+    """The host's own checks of its keys (SpecExtension.checks), failing as the engine's do.
+
+    Raises:
+        DefinitionError: naming file, line and what to change.
+    """
+    where = str(file)
+
+    def fail(path: tuple[str | int, ...], message: str, hint: str | None = None) -> NoReturn:
+        raise DefinitionError(message, file=where, line=line_of(lines, path), hint=hint)
+
+    for check in extension.checks:
+        check(spec, vocabularies, fail)
 
 
 def _check_file_name(spec: WorkflowSpec, file: Path, fail: object) -> None:

@@ -171,17 +171,17 @@ class ServiceStepRefused(EngineError):
     code = "performed_by_service"
     title_zh = "该步骤须通过专门的服务办理"
 
-    def __init__(self, trigger: str, service: str, label: str) -> None:
+    def __init__(
+        self, trigger: str, service: str, label: str, service_label: str | None = None
+    ) -> None:
+        """`service_label`: what the host calls the service (Requirements.service_labels)."""
         super().__init__(
-            f"“{label}”须通过{SERVICE_LABELS.get(service, service)}办理，不能直接执行",
+            f"“{label}”须通过{service_label or service}办理，不能直接执行",
             trigger=trigger,
             service=service,
         )
         self.trigger = trigger
         self.service = service
-
-
-SERVICE_LABELS = {"documents": "文书服务（生成并签署文书）", "court": "法院裁定服务（生成裁定书）"}
 
 
 class CalendarDataError(EngineError):

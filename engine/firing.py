@@ -26,7 +26,6 @@ from engine.fields import check_payload
 from engine.hooks import TransitionContext
 from engine.machine import BoundTransition, CompiledSpec
 from engine.models.columns import dumps
-from engine.policy import Policy
 from engine.ports import Clock, DeadlineCalendar, PiiProtector
 from engine.records import Actor, CaseRecord, EventRecord, FireResult
 from engine.registry import Registry
@@ -68,7 +67,6 @@ class FirePath:
         clock: Clock,
         calendar: DeadlineCalendar,
         pii: PiiProtector,
-        policy: Policy | None = None,
         open_services: frozenset[str] = frozenset(),
         observers: Sequence[CaseObserver] = (),
     ) -> None:
@@ -76,7 +74,6 @@ class FirePath:
         door may then fire (a deployment that truly keeps no PDFs)."""
         self.db = database
         self.open_services = open_services
-        self.policy = policy or Policy()
         self.registry = registry
         self.clock = clock
         self.calendar = calendar
@@ -151,7 +148,8 @@ class FirePath:
             service = bound.spec.service
             if service not in (None, performed_by, *self.open_services):
                 assert service is not None
-                raise ServiceStepRefused(trigger, service, bound.spec.label)
+                labels = self.registry.requirements.service_labels
+                raise ServiceStepRefused(trigger, service, bound.spec.label, labels.get(service))
             result = self.apply(tx, case, compiled, bound, actor, payload, reason, now)
             if within is not None:
                 within(tx, result)
@@ -280,7 +278,6 @@ class FirePath:
             spec=compiled.spec,
             transition=bound.spec,
             calendar=self.calendar,
-            policy=self.policy,
             vocabularies=self._labels,
         )
 

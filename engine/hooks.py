@@ -21,7 +21,6 @@ from engine.fields import (
     RefusalExplainer,
     Vocabulary,
 )
-from engine.policy import Policy
 from engine.ports import DeadlineCalendar, DueDate
 from engine.records import (
     Actor,
@@ -33,7 +32,7 @@ from engine.records import (
 )
 from engine.repository import Tx
 from engine.repository.documents import DocumentRecord
-from engine.spec import SYSTEM_ROLE, StateSpec, TransitionSpec, WorkflowSpec
+from engine.spec import SYSTEM_ROLE, SpecExtension, StateSpec, TransitionSpec, WorkflowSpec
 
 __all__ = [
     "SYSTEM_ROLE",
@@ -70,10 +69,17 @@ class Hook:
 class HookSet:
     """Named guards and actions, resolved by name when specs load (never at fire time)."""
 
-    def __init__(self, declarations: Mapping[str, Vocabulary] | None = None) -> None:
+    def __init__(
+        self,
+        declarations: Mapping[str, Vocabulary] | None = None,
+        *,
+        extension: SpecExtension | None = None,
+    ) -> None:
         """`declarations`: the host's code-given vocabularies (its `roles` and `levels`,
-        say); a data file of the same name replaces one."""
+        say); a data file of the same name replaces one. `extension`: the top-level keys
+        the host's specs add to the engine's, and the host's checks of them."""
         self.declarations: dict[str, Vocabulary] = dict(declarations or {})
+        self.extension = extension
         self.guards: dict[str, Hook] = {}
         self.actions: dict[str, Hook] = {}
         self.options: dict[str, OptionProvider] = {}  # by reference field type
@@ -160,7 +166,6 @@ class TransitionContext:
         spec: WorkflowSpec,
         transition: TransitionSpec,
         calendar: DeadlineCalendar,
-        policy: Policy,
         vocabularies: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.case = case
@@ -172,7 +177,6 @@ class TransitionContext:
         self.transition = transition
         self._tx = tx
         self._calendar = calendar
-        self.policy = policy
         self._cache: dict[str, Any] = {}
         self.changes: dict[str, Any] = {}
         self.writable = False

@@ -8,14 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from engine.checks import LineMap, check_fields, check_spec, declare, did_you_mean, line_of
+from engine.checks import (
+    LineMap,
+    check_fields,
+    check_host,
+    check_spec,
+    declare,
+    did_you_mean,
+    line_of,
+)
 from engine.errors import DefinitionError
 from engine.fields import FieldSpec, Option, Vocabulary
 from engine.hooks import HookSet
 from engine.machine import CompiledSpec, compile_spec
-from engine.spec import ORIGINS_VOCABULARY, WorkflowSpec
+from engine.spec import ENGINE_KEYS, SpecExtension, WorkflowSpec
 
 if TYPE_CHECKING:
     from engine.hooks import TransitionContext
@@ -32,9 +40,12 @@ class Requirements:
 
     `services` maps a service to the triggers it performs; a transition naming that service
     must be one of them, and each must exist, naming the service, in some loaded spec.
+    `service_labels` names a service in the people's words when its step is refused at
+    the generic door.
     """
 
     services: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    service_labels: Mapping[str, str] = field(default_factory=dict)  # named in refusals
     triggers: frozenset[str] = frozenset()
     states: frozenset[str] = frozenset()
     document_kinds: frozenset[str] = frozenset()
@@ -63,8 +74,13 @@ def _line_map(
             _line_map(item, (*path, index), lines, file)
 
 
-def parse_spec_file(file: Path) -> tuple[WorkflowSpec, LineMap]:
+def parse_spec_file(
+    file: Path, extension: SpecExtension | None = None
+) -> tuple[WorkflowSpec, LineMap]:
     """Parse one YAML file into a frozen WorkflowSpec and a map of paths to line numbers.
+
+    The engine's keys make the spec; the others are the host's, validated by
+    `extension.model` into `spec.extension`. A key neither declares is refused.
 
     Raises:
         DefinitionError: unreadable YAML, unknown keys, wrong types; with file and line.
@@ -83,20 +99,42 @@ def parse_spec_file(file: Path) -> tuple[WorkflowSpec, LineMap]:
         raise DefinitionError("文件为空或顶层不是映射", file=where, line=1, hint="以 id: 开头")
     lines: dict[Any, int] = {}
     _line_map(node, (), lines, where)
+    host_keys = frozenset() if extension is None else extension.keys()
+    ours = {key: value for key, value in data.items() if key in ENGINE_KEYS}
+    theirs = {key: value for key, value in data.items() if key in host_keys - ENGINE_KEYS}
     try:
-        spec = WorkflowSpec.model_validate(data)
+        spec = WorkflowSpec.model_validate(ours)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        field = ".".join(str(p) for p in loc)
-        if first["type"] == "extra_forbidden":
-            message, hint = f"未知的键“{loc[-1]}”（{field}）", "删除它或检查拼写"
-        elif first["type"] == "missing":
-            message, hint = f"缺少必填项“{field}”", "补上该项"
-        else:
-            message, hint = f"“{field}”的值无效：{first['msg']}", None
-        raise DefinitionError(message, file=where, line=line_of(lines, loc), hint=hint) from exc
-    return spec, lines
+        raise _invalid(exc, lines, where) from exc
+    for key in data:
+        if key not in ENGINE_KEYS and key not in host_keys:
+            raise DefinitionError(
+                f"未知的键“{key}”（{key}）",
+                file=where,
+                line=line_of(lines, (key,)),
+                hint="删除它或检查拼写",
+            )
+    if extension is None:
+        return spec, lines
+    try:
+        host: BaseModel = extension.model.model_validate(theirs)
+    except ValidationError as exc:
+        raise _invalid(exc, lines, where) from exc
+    return spec.model_copy(update={"extension": host}), lines
+
+
+def _invalid(exc: ValidationError, lines: LineMap, where: str) -> DefinitionError:
+    """The first validation error of a spec file, in the words of a DefinitionError."""
+    first = exc.errors()[0]
+    loc = tuple(first["loc"])
+    field = ".".join(str(p) for p in loc)
+    if first["type"] == "extra_forbidden":
+        message, hint = f"未知的键“{loc[-1]}”（{field}）", "删除它或检查拼写"
+    elif first["type"] == "missing":
+        message, hint = f"缺少必填项“{field}”", "补上该项"
+    else:
+        message, hint = f"“{field}”的值无效：{first['msg']}", None
+    return DefinitionError(message, file=where, line=line_of(lines, loc), hint=hint)
 
 
 class Registry:
@@ -134,9 +172,12 @@ class Registry:
         return [self.load_file(file) for file in files]
 
     def load_file(self, file: Path) -> CompiledSpec:
-        spec, lines = parse_spec_file(file)
+        extension = self.hooks.extension
+        spec, lines = parse_spec_file(file, extension)
         spec = declare(spec, self.vocabularies, file, lines)
-        check_spec(spec, self.hooks, file, lines, self.vocabularies.get(ORIGINS_VOCABULARY))
+        check_spec(spec, self.hooks, file, lines)
+        if extension is not None:
+            check_host(spec, extension, self.vocabularies, file, lines)
         check_fields(
             spec,
             file,

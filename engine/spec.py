@@ -1,17 +1,21 @@
 """Frozen models of a workflow definition: what a YAML file under workflows/ may say.
 
 Specs are data only. Names of guards and actions are strings here and are resolved against
-the hook registry when the registry loads (engine/checks.py), never at fire time.
+the hook registry when the registry loads (engine/checks.py), never at fire time. A host
+adds top-level keys of its own (mediation's risk scale) through a SpecExtension: the
+registry validates them with the host's model and the spec carries the result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.fields import FieldSpec
+from engine.fields import FieldSpec, Vocabulary
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 
@@ -20,7 +24,6 @@ SYSTEM_ROLE = "system"  # the timer tick: always declared, never logs in
 SYSTEM_LABEL = "系统"
 ROLES_VOCABULARY = "roles"  # the deployment's roles and labels, when a spec declares none
 LEVELS_VOCABULARY = "levels"  # its levels, lowest first
-ORIGINS_VOCABULARY = "origins"  # where cases come from, when a spec limits them
 
 
 class _Frozen(BaseModel):
@@ -138,16 +141,6 @@ class TransitionSpec(_Frozen):
         return next((f for f in self.fields if f.name == name), None)
 
 
-class RiskLevelSpec(_Frozen):
-    """One step of the risk scale (R-RISK); `lowest_level` is where such a case may be handled."""
-
-    code: Identifier
-    label: str
-    lowest_level: Identifier = "grid"
-    report_to_police: bool = False
-    visit_every_days: int | None = Field(default=None, gt=0, le=365)  # periodic follow-up
-
-
 class WorkflowSpec(_Frozen):
     id: Identifier
     version: int = Field(gt=0)
@@ -158,18 +151,12 @@ class WorkflowSpec(_Frozen):
     # deployment's `roles` / `levels` vocabularies, filled in when the registry loads the spec.
     roles: dict[Identifier, str] = Field(default_factory=dict)
     levels: dict[Identifier, str] = Field(default_factory=dict)
-    risk_levels: tuple[RiskLevelSpec, ...] = ()
     states: tuple[StateSpec, ...] = Field(min_length=1)
     transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
     clocks: tuple[ClockSpec, ...] = ()
-    origins: tuple[str, ...] = ()  # allowed R-SOURCE origins; empty: any
-    referring_court_required: bool = False  # court-delegated flows report back to the court
-    # persons under this age act through a legal representative recorded as a person at intake
-    representation_age: int | None = Field(default=None, ge=1, le=30)
-    signatories: tuple[str, ...] = ("parties", "mediator", "seal")
-    # R-ESIGN: signatures are the signer's own act (identity check, event certificate);
-    # False keeps the platform-held keys of the versions published before it (v1)
-    own_act_signing: bool = False
+    # The host's own top-level keys, validated by its SpecExtension's model when the
+    # registry loads the file (None: the host declares none). Never a key of the file.
+    extension: BaseModel | None = Field(default=None, exclude=True)
 
     def state(self, name: str) -> StateSpec:
         for state in self.states:
@@ -189,5 +176,44 @@ class WorkflowSpec(_Frozen):
         """A level's place in the declared order, lowest first (-1 if undeclared)."""
         return next((i for i, code in enumerate(self.levels) if code == level), -1)
 
-    def risk(self, code: str) -> RiskLevelSpec | None:
-        return next((r for r in self.risk_levels if r.code == code), None)
+    def definition(self) -> dict[str, Any]:
+        """The spec as its file says it, as JSON: the engine's keys and the host's."""
+        data = self.model_dump(mode="json")
+        if self.extension is not None:
+            data.update(self.extension.model_dump(mode="json"))
+        return data
+
+
+# The keys of a spec file the engine reads; any other top-level key is the host's or an error.
+ENGINE_KEYS = frozenset(WorkflowSpec.model_fields) - {"extension"}
+
+SpecPath = tuple[str | int, ...]
+
+
+class Fail(Protocol):
+    """Refuses the spec being loaded: raises DefinitionError naming its file and the line
+    of `path`, with `hint` saying what to change."""
+
+    def __call__(self, path: SpecPath, message: str, hint: str | None = None) -> NoReturn: ...
+
+
+# A host's load-time check of a spec: the spec (its extension validated, its roles and
+# levels declared), the deployment's vocabularies, and how to refuse it.
+SpecCheck = Callable[[WorkflowSpec, Mapping[str, Vocabulary], Fail], None]
+
+
+@dataclass(frozen=True)
+class SpecExtension:
+    """The top-level keys a host adds to its flows' specs, declared on its HookSet.
+
+    `model` (a frozen pydantic model) validates them when the registry loads a file; a key
+    neither the engine nor the model declares is refused. `checks` run after the engine's
+    own, for what a model alone cannot see (a code against a vocabulary, a declared level).
+    """
+
+    model: type[BaseModel]
+    checks: tuple[SpecCheck, ...] = ()
+
+    def keys(self) -> frozenset[str]:
+        """The top-level keys the model reads (by alias where it has one)."""
+        return frozenset(f.alias or name for name, f in self.model.model_fields.items())

@@ -9,20 +9,28 @@ from datetime import datetime
 from engine.errors import InvalidInput
 from engine.hooks import TransitionContext
 from engine.records import SignatureRecord
+from mediation.policy import Policy
 from mediation.records import CasePartyRecord, CategoryRecord, VisitRecord
 from mediation.repository import MediationTx
+from mediation.spec import MediationSpec, mediation_spec
 
 
 class MediationContext(TransitionContext):
     """What a mediation guard or action knows about the fire in progress."""
 
     _tx: MediationTx  # the MediationEngine runs on a MediationDatabase
+    policy: Policy = Policy()  # the deployment's, set by the MediationEngine on every context
 
     @classmethod
     def of(cls, ctx: TransitionContext) -> MediationContext:
         """The context an option provider receives, as the mediation engine built it."""
         assert isinstance(ctx, cls), "mediation flows run on the MediationEngine"
         return ctx
+
+    @property
+    def mediation_spec(self) -> MediationSpec:
+        """The spec's mediation keys: its risk scale, origins, signing."""
+        return mediation_spec(self.spec)
 
     def parties(self) -> list[CasePartyRecord]:
         result: list[CasePartyRecord] = self._cached(

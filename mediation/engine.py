@@ -13,6 +13,7 @@ from mediation import facts
 from mediation.context import MediationContext
 from mediation.numbering import DEFAULT_PATTERN
 from mediation.opening import CaseOpening
+from mediation.policy import Policy
 from mediation.repository import MediationDatabase
 
 
@@ -26,15 +27,23 @@ class MediationEngine(CaseOpening, Engine):
         database: MediationDatabase,
         *args: Any,
         number_pattern: str = DEFAULT_PATTERN,
+        policy: Policy | None = None,
         observers: Sequence[CaseObserver] = (),
         **kwargs: Any,
     ) -> None:
         """`database`: a MediationDatabase, whose transactions carry mediation's queries.
-        `number_pattern`: how case numbers are written (R-NUMBER, mediation/numbering.py)."""
+        `number_pattern`: how case numbers are written (R-NUMBER, mediation/numbering.py).
+        `policy`: the deployment's follow-up visits (R-FOLLOWUP), given to every context."""
         if not isinstance(database, MediationDatabase):
             raise TypeError("MediationEngine runs on a MediationDatabase")
         super().__init__(database, *args, observers=(self._refresh_facts, *observers), **kwargs)
         self.number_pattern = number_pattern
+        self.policy = policy or Policy()
+
+    def _context(self, *args: Any, **kwargs: Any) -> MediationContext:
+        context = MediationContext.of(super()._context(*args, **kwargs))
+        context.policy = self.policy
+        return context
 
     def _refresh_facts(self, tx: Tx, case_id: int, change: CaseChange | None) -> None:
         """R-STATS: the case's facts and the counts they add to, in the changing transaction:

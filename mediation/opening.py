@@ -20,6 +20,7 @@ from mediation.errors import InvalidIdNumber, InvalidPhoneNumber
 from mediation.intake import COURT_ORIGINS, CaseIntake, PartyIntake
 from mediation.numbering import DEFAULT_PATTERN, format_number
 from mediation.repository import MediationDatabase
+from mediation.spec import mediation_spec
 
 _INSERT_PARTY = (
     "INSERT INTO parties (kind, name, sex, ethnicity, birth_date, occupation, "
@@ -65,8 +66,9 @@ class CaseOpening(CaseStart):
         )
         spec = compiled.spec
         access.require_role(actor, compiled.open_transition, spec)
-        if spec.risk(intake.risk_level) is None:
-            codes = "、".join(f"{r.code}（{r.label}）" for r in spec.risk_levels)
+        flow = mediation_spec(spec)
+        if flow.risk(intake.risk_level) is None:
+            codes = "、".join(f"{r.code}（{r.label}）" for r in flow.risk_levels)
             raise InvalidInput(f"风险等级须为：{codes}", field="risk_level")
         if (
             not any(p.role == "applicant" for p in intake.parties)
@@ -101,9 +103,9 @@ class CaseOpening(CaseStart):
                     raise InvalidInput(
                         "案件来源不是法院委派或委托，不能填写委派法院", field="referring_court_id"
                     )
-            if spec.referring_court_required and referring is None:
+            if flow.referring_court_required and referring is None:
                 raise InvalidInput("委派调解案件必须填写委派法院", field="referring_court_id")
-            if spec.origins and intake.origin.value not in spec.origins:
+            if flow.origins and intake.origin.value not in flow.origins:
                 raise InvalidInput(f"“{spec.title}”不受理此来源的案件", field="origin")
             grid_id, household_head = self._route(tx, intake)
             if intake.grid_id is not None:
@@ -116,7 +118,7 @@ class CaseOpening(CaseStart):
                 raise NotFound("组织", org_unit_id)
             self._require_registration_scope(tx, actor, intake, office[0], org_unit_id, grid_id)
             parties = [
-                self._prepare_party(p, index, now.date(), spec.representation_age)
+                self._prepare_party(p, index, now.date(), flow.representation_age)
                 for index, p in enumerate(intake.parties)
             ]
             year = now.astimezone(SHANGHAI).year  # R-NUMBER: the year where the case is registered

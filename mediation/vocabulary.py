@@ -14,14 +14,9 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from engine.fields import Vocabulary, VocabularyOption
-from engine.spec import (
-    LEVELS_VOCABULARY,
-    ORIGINS_VOCABULARY,
-    ROLES_VOCABULARY,
-    SYSTEM_LABEL,
-    SYSTEM_ROLE,
-)
+from engine.spec import LEVELS_VOCABULARY, ROLES_VOCABULARY, SYSTEM_LABEL, SYSTEM_ROLE
 from mediation.intake import ORIGIN_LABELS
+from mediation.spec import ORIGINS_VOCABULARY
 
 
 class Role(StrEnum):

@@ -55,7 +55,7 @@ def within_session_limit(ctx: MediationContext) -> str | None:
 @HOOKS.guard("risk_allows_dest_level")
 def risk_allows_dest_level(ctx: MediationContext) -> str | None:
     """R-RISK: high-risk disputes skip the lower tiers."""
-    risk = ctx.spec.risk(ctx.case.risk_level)
+    risk = ctx.mediation_spec.risk(ctx.case.risk_level)
     dest_level = ctx.dest_state.level
     if risk is None or dest_level is None:
         return None
@@ -238,7 +238,7 @@ _MONEY_WORDS = re.compile(r"\d\s*(元|万元|块)|[¥￥]|人民币|赔偿|给�
 @HOOKS.guard("police_report_recorded")
 def police_report_recorded(ctx: MediationContext) -> str | None:
     """R-RISK: at a level the scale marks `report_to_police`, mediation waits for the report."""
-    risk = ctx.spec.risk(ctx.case.risk_level)
+    risk = ctx.mediation_spec.risk(ctx.case.risk_level)
     if risk is None or not risk.report_to_police:
         return None
     if ctx.data.get("police_reports"):

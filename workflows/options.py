@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from engine.hooks import FieldSpec, FieldType, Option, TransitionContext
 from mediation.context import MediationContext
+from mediation.spec import mediation_spec
 from workflows.hookset import HOOKS
 
 # mediation's reference types: fields declared `type: party` or `type: court` name one
@@ -159,5 +160,7 @@ def risk_levels(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     key = (ctx.spec.id, ctx.spec.version)
     scale = _RISK_SCALES.get(key)
     if scale is None:
-        scale = _RISK_SCALES[key] = [Option(r.code, r.label) for r in ctx.spec.risk_levels]
+        scale = _RISK_SCALES[key] = [
+            Option(r.code, r.label) for r in mediation_spec(ctx.spec).risk_levels
+        ]
     return scale

@@ -38,6 +38,7 @@ from mediation import queries
 from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, ApplicationForm, Origin
 from mediation.records import CategoryRecord
 from mediation.repository import MediationTx
+from mediation.spec import mediation_spec
 
 CaseFileKind = Literal[
     "application",
@@ -206,7 +207,7 @@ class CaseFileDocuments(DocumentCore):
         del index
         case = file.case
         spec = self.engine.registry.get(case.spec_id, case.spec_version).spec
-        risk = spec.risk(case.risk_level)
+        risk = mediation_spec(spec).risk(case.risk_level)
         origin = ORIGIN_LABELS.get(Origin(case.origin), case.origin)
         return RegistrationForm(
             number=case.number,

@@ -30,6 +30,7 @@ from engine.repository import Tx
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
 from mediation.records import CategoryRecord
+from mediation.spec import mediation_spec
 from workflows.kinds import AGREEMENT
 
 PARTY_LABELS = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
@@ -236,7 +237,9 @@ class DocumentCore:
         return load_authority(self.settings)
 
     def _own_act(self, case: CaseRecord) -> bool:
-        return self.engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing
+        return mediation_spec(
+            self.engine.registry.get(case.spec_id, case.spec_version).spec
+        ).own_act_signing
 
     # --- reading and verifying -----------------------------------------------------------
 

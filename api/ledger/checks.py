@@ -25,6 +25,7 @@ from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
 from mediation import validation
 from mediation.intake import COURT_ORIGINS, ORIGIN_LABELS, Origin
+from mediation.spec import mediation_spec
 
 _NUMBER = re.compile(r"^[（(]\s*(\d{4})\s*[）)].*第\s*(\d+)\s*号$")
 _SPLIT = re.compile("[" + re.escape(PARTY_SEPARATORS) + "]")
@@ -195,7 +196,7 @@ def check_row(context: Context, number: int, cells: dict[str, Any]) -> CaseRow |
             f"纠纷类别“{category}”不在类别表中，可选：{listed}",
             Problem.category_unknown,
         )
-    origin = _origin(row, spec.origins)
+    origin = _origin(row, mediation_spec(spec).origins)
     form = row.text("application_form")
     application_form = FORM_WORDS.get(form) if form else None
     if form and application_form is None:
@@ -313,7 +314,7 @@ def _origin(row: _Row, allowed: tuple[str, ...]) -> Origin | None:
 
 
 def _risk(row: _Row) -> str | None:
-    levels = row.context.compiled.spec.risk_levels
+    levels = mediation_spec(row.context.compiled.spec).risk_levels
     value = row.text("risk")
     if not value:
         return levels[0].code  # the lowest: a ledger that keeps no risk level
@@ -350,7 +351,7 @@ def _parties(row: _Row, role: str, registered: date | None) -> list[PartyRow]:
         _cells(row, f"{role}_representative_relations", len(names)),
         strict=True,
     )
-    age = row.context.compiled.spec.representation_age or 14
+    age = mediation_spec(row.context.compiled.spec).representation_age or 14
     on = registered or row.context.today
     found = []
     for name, id_raw, phone_raw, address, given in zip(

@@ -30,6 +30,7 @@ from engine.repository import Tx
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import ORIGIN_LABELS
 from mediation.queries import in_params
+from mediation.spec import mediation_spec
 from mediation.vocabulary import Role
 
 BATCH = 2_000
@@ -191,7 +192,7 @@ def _rows(
     ):
         mediators.setdefault(int(case_id), []).append(str(name))
     risks = {
-        (c.spec.id, c.spec.version): {r.code: r.label for r in c.spec.risk_levels}
+        (c.spec.id, c.spec.version): {r.code: r.label for r in mediation_spec(c.spec).risk_levels}
         for c in engine.registry.all()
     }
     for row in cases:

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import problem_responses
+from mediation.spec import mediation_spec
 
 router = APIRouter(prefix="/vocabularies", tags=["词表"])
 
@@ -76,7 +77,7 @@ def list_vocabularies(engine: EngineDep, principal: CurrentPrincipal) -> list[Vo
                         label=r.label,
                         flags=["report_to_police"] if r.report_to_police else [],
                     )
-                    for r in spec.risk_levels
+                    for r in mediation_spec(spec).risk_levels
                 ],
             )
         )

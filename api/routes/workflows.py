@@ -57,7 +57,7 @@ def read_workflow(
 ) -> dict[str, Any]:
     """One workflow version's definition as JSON."""
     del principal
-    return _compiled(engine, spec_id, version).spec.model_dump(mode="json")
+    return _compiled(engine, spec_id, version).spec.definition()
 
 
 @router.get(

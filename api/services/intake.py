@@ -13,6 +13,7 @@ from engine.records import FireResult
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
+from mediation.spec import mediation_spec
 from mediation.validation import ValidationFailure, normalise_phone, parse_resident_id
 
 
@@ -58,13 +59,13 @@ def intake_options(
 
         committees = units("committee")
         categories = [Choice(c.code, c.name) for c in tx.active_categories()]
-    allowed = set(spec.origins) or {str(o) for o in ORIGIN_LABELS}
+    allowed = set(mediation_spec(spec).origins) or {str(o) for o in ORIGIN_LABELS}
     found = grid_match(GridMatchRequest(address="-"), engine, principal)
     return IntakeOptions(
         committees=committees,
         grids=[Choice(str(g.id), g.name) for g in found.choices],
         categories=categories,
-        risk_levels=[Choice(r.code, r.label) for r in spec.risk_levels],
+        risk_levels=[Choice(r.code, r.label) for r in mediation_spec(spec).risk_levels],
         origins=[Choice(str(o), label) for o, label in ORIGIN_LABELS.items() if str(o) in allowed],
         application_forms=[Choice(str(f), label) for f, label in APPLICATION_FORM_LABELS.items()],
         party_roles=[Choice(str(r), label) for r, label in PARTY_ROLE_LABELS.items()],

@@ -14,6 +14,7 @@ from api.authz import Principal, visible_case
 from engine.errors import InvalidInput
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
+from mediation.spec import mediation_spec
 
 MAX_PIXELS = 40_000_000  # a phone camera's photo, not a decompression bomb
 
@@ -92,7 +93,9 @@ def signing_status(engine: Engine, principal: Principal, case_id: int) -> Signin
         esign_excluded=bool(category and category.excluded_from_esign),
         category_name=category.name if category else case.category_code,
         agreement=dict(case.data.get("agreement", {})),
-        own_act=engine.registry.get(case.spec_id, case.spec_version).spec.own_act_signing,
+        own_act=mediation_spec(
+            engine.registry.get(case.spec_id, case.spec_version).spec
+        ).own_act_signing,
     )
 
 

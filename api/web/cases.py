@@ -27,6 +27,7 @@ from engine.spec import WorkflowSpec
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
+from mediation.spec import mediation_spec
 from mediation.vocabulary import LEVEL_LABELS, ROLE_LABELS
 from workflows.scheduling import upcoming_session
 
@@ -100,7 +101,9 @@ def ordered_actions(
 
 def risk_labels(engine: Engine) -> dict[str, str]:
     """Risk levels as the flows define them (R-RISK: the scale is data)."""
-    return {r.code: r.label for c in engine.registry.all() for r in c.spec.risk_levels}
+    return {
+        r.code: r.label for c in engine.registry.all() for r in mediation_spec(c.spec).risk_levels
+    }
 
 
 def _labels(engine: Engine) -> dict[str, Any]:

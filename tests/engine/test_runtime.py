@@ -272,7 +272,6 @@ def test_guards_cannot_write(engine: Engine, world: World, clock: FixedClock) ->
             spec=compiled.spec,
             transition=bound.spec,
             calendar=engine.calendar,
-            policy=engine.policy,
         )
         with pytest.raises(RuntimeError, match="guards are pure"):
             ctx.set_case(overdue=True)

@@ -193,7 +193,7 @@ def schedule_followups_by_risk(ctx: MediationContext) -> None:
     """R-FOLLOWUP: the visits of `schedule_followups`, plus periodic visits for a case whose
     risk level the scale gives `visit_every_days`, until the last term's deadline."""
     schedule_followups(ctx)
-    risk = ctx.spec.risk(ctx.case.risk_level)
+    risk = ctx.mediation_spec.risk(ctx.case.risk_level)
     if risk is None or risk.visit_every_days is None:
         return
     every = risk.visit_every_days

@@ -1,4 +1,5 @@
-"""Deployment choices the law leaves open, handed to the engine by the host (from settings)."""
+"""Deployment choices the law leaves open for mediation, handed to MediationEngine by the
+host (from settings) and read by the follow-up actions through MediationContext.policy."""
 
 from __future__ import annotations
 
