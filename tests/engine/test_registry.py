@@ -9,6 +9,7 @@ import pytest
 from api.wiring import REQUIREMENTS
 from engine.errors import DefinitionError
 from engine.registry import VOCABULARY_DIR, Registry, load_vocabularies
+from mediation.spec import RiskLevelSpec, mediation_spec
 from workflows import HOOKS, WORKFLOWS_DIR
 
 VOCABULARIES = load_vocabularies(WORKFLOWS_DIR / VOCABULARY_DIR)
@@ -227,3 +228,37 @@ def test_a_state_the_court_queue_relies_on_must_exist(tmp_path: Path) -> None:
         Registry.from_directory(root, HOOKS, REQUIREMENTS)
     assert "程序依赖的状态“jc_applied”在任何流程中都不存在" in caught.value.message_zh
     assert caught.value.hint == "把“jc_filed”改回“jc_applied”"
+
+
+def test_mediation_s_keys_are_validated_by_its_model_at_their_line(tmp_path: Path) -> None:
+    broken = _edit("lowest_level: community}", "lowest_level: community, report: true}")
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    assert "未知的键“report”（risk_levels.2.report）" in caught.value.message_zh
+    assert caught.value.line == _line_of(broken, "report: true")
+    spec = _load(tmp_path, GOOD).latest("standard").spec
+    assert mediation_spec(spec).risk("red") == RiskLevelSpec(
+        code="red", label="红色（特别重大）", lowest_level="street", report_to_police=True
+    )
+
+
+def test_a_risk_level_handled_at_an_undeclared_level_is_refused(tmp_path: Path) -> None:
+    broken = _edit("lowest_level: street,", "lowest_level: stret,")
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    assert "层级“stret”未声明（risk_levels.3.lowest_level）" in caught.value.message_zh
+    assert caught.value.line == _line_of(broken, "stret")
+    assert caught.value.hint == "改为“street”"
+
+
+def test_a_risk_code_given_twice_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="风险等级代码重复"):
+        _load(tmp_path, _edit("{code: yellow,", "{code: blue,"))
+
+
+def test_an_origin_outside_the_deployment_s_is_refused(tmp_path: Path) -> None:
+    text = _edit("risk_levels:  ", "origins: [party_application, walk_in]\nrisk_levels:  ")
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, text)
+    assert "未知的案件来源“walk_in”" in caught.value.message_zh
+    assert caught.value.line == _line_of(text, "walk_in")
