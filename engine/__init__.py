@@ -25,6 +25,7 @@ from engine.registry import Registry
 from engine.runtime import Engine
 from engine.spec import (
     DeadlineSpec,
+    SpecExtension,
     StateSpec,
     TransitionSpec,
     WorkflowSpec,
@@ -53,6 +54,7 @@ __all__ = [
     "ReasonRequired",
     "Registry",
     "RoleNotPermitted",
+    "SpecExtension",
     "StateSpec",
     "SystemClock",
     "TransitionContext",

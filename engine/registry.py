@@ -101,7 +101,7 @@ def parse_spec_file(
     _line_map(node, (), lines, where)
     host_keys = frozenset() if extension is None else extension.keys()
     ours = {key: value for key, value in data.items() if key in ENGINE_KEYS}
-    theirs = {key: value for key, value in data.items() if key in host_keys - ENGINE_KEYS}
+    theirs = {key: value for key, value in data.items() if key in host_keys}
     try:
         spec = WorkflowSpec.model_validate(ours)
     except ValidationError as exc:

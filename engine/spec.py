@@ -214,6 +214,10 @@ class SpecExtension:
     model: type[BaseModel]
     checks: tuple[SpecCheck, ...] = ()
 
+    def __post_init__(self) -> None:
+        if shared := sorted(self.keys() & ENGINE_KEYS):
+            raise ValueError(f"{self.model.__name__} redeclares the engine's keys {shared}")
+
     def keys(self) -> frozenset[str]:
         """The top-level keys the model reads (by alias where it has one)."""
         return frozenset(f.alias or name for name, f in self.model.model_fields.items())

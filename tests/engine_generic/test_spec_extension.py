@@ -66,6 +66,14 @@ def _line(text: str, needle: str) -> int:
     return next(n for n, t in enumerate(text.splitlines(), start=1) if needle in t)
 
 
+def test_a_host_may_not_redeclare_a_key_of_the_engine() -> None:
+    class Retitled(BaseModel):
+        title: str = ""
+
+    with pytest.raises(ValueError, match="title"):
+        SpecExtension(Retitled)
+
+
 def test_a_key_nobody_declares_is_refused_with_its_line(tmp_path: Path) -> None:
     text = EXPENSE + "limit_yuan: 500\n"
     with pytest.raises(DefinitionError) as caught:
