@@ -124,6 +124,8 @@ def test_service_steps_are_refused_at_the_generic_door_naming_their_route(
         route,
     )
     assert route in body["detail"]
+    # the service as the host labels it (api/wiring.py's SERVICE_LABELS)
+    assert body["detail"].startswith("“拟定调解协议”须通过文书服务（生成并签署文书）办理")
     assert (api.version(driver.case_id), _history(api, driver.case_id)) == (version, events)
     drafting = _actions(api, "mediator", driver.case_id)["draft_agreement"]
     assert (drafting["service"], drafting["route"]) == ("documents", route)
@@ -143,6 +145,7 @@ def test_confirm_and_sign_at_the_generic_door_are_refused(
     body = response.json()
     assert (response.status_code, body["code"]) == (409, "performed_by_service")
     assert body["route"] == f"POST /api/v1/cases/{driver.case_id}/documents/ruling"
+    assert "须通过法院裁定服务（生成裁定书）办理" in body["detail"]
     assert api.engine.get_case(driver.case_id, Actor.system()).state == "jc_reviewing"
 
 
