@@ -29,7 +29,6 @@ from engine.records import (
     CaseRecord,
     OrgUnitRow,
     RoleHolder,
-    SignatureRecord,
 )
 from engine.repository import Tx
 from engine.repository.documents import DocumentRecord
@@ -50,7 +49,6 @@ __all__ = [
     "Option",
     "OptionProvider",
     "RefusalExplainer",
-    "SignatureRecord",
     "TransitionContext",
 ]
 
