@@ -113,6 +113,7 @@ def _latest_stored(settings: Settings, case_id: int, kind: str) -> tuple[int, st
         return None
     path = url.removeprefix("sqlite:///")
     try:
+        # SQLite's own driver, hand SQL: the render command starts without SQLAlchemy
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             if db.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None:
                 raise fail(f"案件 {case_id} 不存在", "case_not_found")

@@ -66,3 +66,11 @@ class SignatureQueries(TxCore):
                 "signed_at": self.codec.dt_out(signed_at),
             },
         )
+
+    def sealed_case_count(self) -> int:
+        """How many cases carry the committee's seal on a stored document version."""
+        row = self.one(
+            "SELECT count(DISTINCT case_id) FROM signatures "
+            "WHERE signer_kind = 'seal' AND document_id IS NOT NULL"
+        )
+        return int(row[0]) if row else 0
