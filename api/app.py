@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy import text
+from sqlalchemy import select
 
 import documents
 from api import errors, web
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Liveness and readiness: the database answers and the workflows are loaded."""
         running: Engine = app.state.engine
         with running.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            connection.execute(select(1))
         specs = [f"{c.spec.id}@v{c.spec.version}" for c in running.registry.all()]
         return {"status": "ok", "database": running.db.dialect, "workflows": specs}
 

@@ -280,12 +280,9 @@ def restore(
                 connection.execute(table.insert(), rows)
             report.tables[table.name] = len(rows)
             if engine.dialect.name == "postgresql" and "id" in table.columns and rows:
-                connection.execute(
-                    sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"(SELECT MAX(id) FROM {table.name}))"
-                    )
-                )
+                sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+                highest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
+                connection.execute(sa.select(sa.func.setval(sequence, highest)))
     for name, data in members.items():
         if name.startswith("documents/"):
             _write_file(settings.documents_dir / name.removeprefix("documents/"), data, 0o400)
@@ -323,9 +320,11 @@ def verify_restored(settings: Settings, report: RestoreReport) -> None:
         breaks = engine.verify_audit(covered=checkpoint.covered() if checkpoint else {})
         if breaks:
             raise BackupError("审计链校验失败：" + "；".join(b.describe() for b in breaks[:5]))
-        with engine.db.transaction(write=False) as tx:
-            digests = {str(r[0]) for r in tx.all("SELECT DISTINCT sha256 FROM documents")}
-            report.chains = int((tx.one("SELECT COUNT(*) FROM cases") or (0,))[0])
+        documents, cases = METADATA.tables["documents"], METADATA.tables["cases"]
+        with engine.db.engine.connect() as connection, connection.begin():
+            digests = {str(d) for d in connection.scalars(sa.select(documents.c.sha256).distinct())}
+            count = sa.select(sa.func.count()).select_from(cases)
+            report.chains = int(connection.execute(count).scalar_one())
         store = open_document_store(settings, engine.db.engine)
         stored = set(store.digests())
         for digest in sorted(stored):

@@ -504,11 +504,7 @@ def load_demo(
     _court_referrals(engine, documents, clock, district, rng, anchor - timedelta(days=10))
     counts["court_referral"] = 2
     with engine.db.transaction(write=False) as tx:
-        row = tx.one(
-            "SELECT count(DISTINCT case_id) FROM signatures "
-            "WHERE signer_kind = 'seal' AND document_id IS NOT NULL"
-        )
-    sealed = int(row[0]) if row else 0
+        sealed = tx.sealed_case_count()
     engine.db.engine.dispose()
     total = sum(counts.values())
     lines = [

@@ -27,19 +27,13 @@ def sign_as_own_acts(documents: DocumentService, case_id: int, mediator: Actor) 
     with engine.db.transaction(write=False) as tx:
         principal = build_principal(tx, mediator.user_id)
         parties = queries.parties(tx, case_id)
-        numbers = {
-            p.party_id: tx.one(
-                "SELECT COALESCE(guardian_id_cipher, id_number_cipher) FROM parties WHERE id = :id",
-                {"id": p.party_id},
-            )
-            for p in parties
-        }
+        numbers = {p.party_id: tx.identity_document_cipher(p.party_id) for p in parties}
     for party in parties:
-        row = numbers[party.party_id]
-        if row is None or row[0] is None:
+        cipher = numbers[party.party_id]
+        if cipher is None:
             continue
         _, token = own.open_party_act(principal, case_id, party.party_id, "kiosk")
-        own.check_id_document(principal, token, engine.pii.decrypt(row[0]))
+        own.check_id_document(principal, token, engine.pii.decrypt(cipher))
         own.sign(token, read_and_agreed=True, signature_png=None, mark="thumbprint")
     latest = documents.latest(case_id)
     assert latest is not None
@@ -88,16 +82,12 @@ def apply_as_parties(
         own = OwnActSigning(documents, ConsoleSender())
         for party in parties:
             with engine.db.transaction(write=False) as tx:
-                row = tx.one(
-                    "SELECT COALESCE(guardian_id_cipher, id_number_cipher) FROM parties "
-                    "WHERE id = :id",
-                    {"id": party.party_id},
-                )
-            if row is None or row[0] is None:
+                cipher = tx.identity_document_cipher(party.party_id)
+            if cipher is None:
                 continue
             step()
             _, token = own.open_party_act(principal, case_id, party.party_id, "kiosk", APPLICATION)
-            own.check_id_document(principal, token, engine.pii.decrypt(row[0]))
+            own.check_id_document(principal, token, engine.pii.decrypt(cipher))
             own.sign(token, read_and_agreed=True, signature_png=None, mark="thumbprint")
     engine.fire(
         case_id,

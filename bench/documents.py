@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from documents import CertificateAuthority, Renderer, SignerRole, sign, verify
+from engine.calendar import SHANGHAI
 from tests.documents.samples import AGREEMENT, BRANDING, LI, MEDIATOR, ZHANG
 
 RUNS = 15
@@ -39,7 +40,7 @@ def run(postgres_url: str | None = None) -> dict[str, Any]:
     del postgres_url  # documents touch no database
     from weasyprint import HTML
 
-    renderer = Renderer("https://fengqiao.example.cn/verify")
+    renderer = Renderer("https://fengqiao.example.cn/verify", zone=SHANGHAI)
     html = renderer.render_html(AGREEMENT, BRANDING, document_id="AGR-BENCH")
     ours = _times(lambda: renderer.render(AGREEMENT, BRANDING, document_id="AGR-BENCH"), RUNS)
     bare = _times(lambda: HTML(string=html).write_pdf(), RUNS)
@@ -61,18 +62,18 @@ def run(postgres_url: str | None = None) -> dict[str, Any]:
         base = renderer.render(AGREEMENT, BRANDING, document_id="AGR-BENCH")
         warm = base
         for signer in signers:  # warm: seal drawing, key wrapping, imports
-            warm = sign(warm, signer)
+            warm = sign(warm, signer, zone=SHANGHAI)
         per_signature: list[float] = []
         signed = base
         for _ in range(5):
             signed = base
             for signer in signers:
                 started = time.perf_counter()
-                signed = sign(signed, signer)
+                signed = sign(signed, signer, zone=SHANGHAI)
                 per_signature.append(time.perf_counter() - started)
         roots = ca.trust_roots
-        verification = _times(lambda: verify(signed, roots), 5)
-        assert verify(signed, roots).ok
+        verification = _times(lambda: verify(signed, roots, zone=SHANGHAI), 5)
+        assert verify(signed, roots, zone=SHANGHAI).ok
     return {
         "render": _stats(ours),
         "bare_weasyprint": _stats(bare),

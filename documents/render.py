@@ -12,12 +12,11 @@ import base64
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
@@ -28,7 +27,6 @@ from documents.model import Branding, DocumentContent, SignerRole
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 PDF_VARIANT = "pdf/a-3b"
-BEIJING = ZoneInfo("Asia/Shanghai")
 FIELD_PREFIX = "sig"
 ESIGN_INFO_KEY = "FengqiaoSigning"
 ESIGN_WET_ONLY = "wet-only"
@@ -66,16 +64,16 @@ _SMALL = ("", "拾", "佰", "仟")
 _BIG = ("", "万", "亿", "兆")
 
 
-def cn_date(value: date) -> str:
-    """2026年3月2日; aware datetimes are shown in Beijing time."""
+def cn_date(value: date, zone: tzinfo) -> str:
+    """2026年3月2日; aware datetimes are shown in the deployment's zone (Beijing time)."""
     if isinstance(value, datetime):
-        value = value.astimezone(BEIJING).date()
+        value = value.astimezone(zone).date()
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-def cn_datetime(value: datetime) -> str:
-    local = value.astimezone(BEIJING)
-    return f"{cn_date(local.date())}{local.hour:02d}时{local.minute:02d}分"
+def cn_datetime(value: datetime, zone: tzinfo) -> str:
+    local = value.astimezone(zone)
+    return f"{cn_date(local.date(), zone)}{local.hour:02d}时{local.minute:02d}分"
 
 
 def rmb(value: Decimal) -> str:
@@ -152,7 +150,7 @@ def qr_data_uri(url: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _environment(templates: Path) -> jinja2.Environment:
+def _environment(templates: Path, zone: tzinfo) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
         autoescape=jinja2.select_autoescape(["html"], default=True),
@@ -162,8 +160,8 @@ def _environment(templates: Path) -> jinja2.Environment:
         auto_reload=False,
     )
     env.filters.update(
-        cn_date=cn_date,
-        cn_datetime=cn_datetime,
+        cn_date=partial(cn_date, zone=zone),
+        cn_datetime=partial(cn_datetime, zone=zone),
         rmb=rmb,
         rmb_upper=rmb_upper,
         cn_count=cn_count,
@@ -178,6 +176,7 @@ class Renderer:
 
     Args:
         verify_base_url: where the QR code points: "{verify_base_url}/{document_id}".
+        zone: the zone dates and times are printed in (the host's; documents defines none).
         templates_dir: the Jinja2 templates; defaults to documents/templates.
         font_family: the CJK family fontconfig must resolve.
         pdf_variant: a WeasyPrint PDF variant; PDF/A-3b by default (None for plain PDF).
@@ -191,6 +190,7 @@ class Renderer:
         self,
         verify_base_url: str,
         *,
+        zone: tzinfo,
         templates_dir: Path | None = None,
         font_family: str = CJK_FAMILY,
         pdf_variant: str | None = PDF_VARIANT,
@@ -202,7 +202,7 @@ class Renderer:
         self.verify_base_url = verify_base_url.rstrip("/")
         self.font_family = font_family
         self.pdf_variant = pdf_variant
-        self._env = _environment((templates_dir or TEMPLATES_DIR).resolve())
+        self._env = _environment((templates_dir or TEMPLATES_DIR).resolve(), zone)
         self._font_config = FontConfiguration()
         self._cache: dict[str, Any] = {}
         self._color_profiles = _srgb_profiles()

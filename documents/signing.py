@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from documents.errors import (
     VerificationError,
 )
 from documents.model import SignerRole
-from documents.render import BEIJING, ESIGN_INFO_KEY, ESIGN_WET_ONLY, FIELD_PREFIX
+from documents.render import ESIGN_INFO_KEY, ESIGN_WET_ONLY, FIELD_PREFIX
 
 PDF_VERSION = (1, 7)  # PDF/A-3 is built on ISO 32000-1 (PDF 1.7)
 _HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
@@ -236,6 +236,7 @@ def sign(
     pdf: bytes,
     signer: IssuedSigner,
     *,
+    zone: tzinfo,
     signature_png: bytes | None = None,
     timestamp_url: str | None = None,
     location: str | None = None,
@@ -248,6 +249,7 @@ def sign(
     Args:
         pdf: the document as rendered (or as returned by the previous `sign`).
         signer: an issued signer whose certificate names the expected signatory.
+        zone: the host's zone (Beijing time), in which a seal's date is the signing day.
         signature_png: a handwritten signature image (parties); else the typed name is used.
         timestamp_url: an RFC 3161 time-stamping service, passed to pyHanko.
         location: where the signature was made, recorded in the signature dictionary.
@@ -255,7 +257,7 @@ def sign(
             organisation's seal; signatories other than parties always sign by name or seal.
         signed_at: the signing time the signature claims (timezone-aware; default now): the
             host passes the time its record of the signature carries, so the two agree. A
-            seal prints its Beijing date in its appearance: the day the last seal is applied
+            seal prints its date (in `zone`) in its appearance: the day the last seal is applied
             is the agreement's date.
         reason: the signature's reason text; default "<label>签名" (e.g. who applied a seal).
 
@@ -290,7 +292,7 @@ def sign(
     when = signed_at or datetime.now(UTC)
     if when.tzinfo is None:
         raise SigningError("签署时间须带时区")
-    day = when.astimezone(BEIJING).date()
+    day = when.astimezone(zone).date()
     # the committee's seal carries the agreement's date; a court prints its date in the text
     dated = f"{day.year}年{day.month}月{day.day}日" if slot.role is SignerRole.COMMITTEE else None
     meta = signers.PdfSignatureMetadata(

@@ -18,7 +18,7 @@ from documents.store import Sealer, check_digest
 
 __all__ = ["BLOBS", "DatabaseDocumentStore"]
 
-# the table as migration 0013 creates it (engine.models.documents.DocumentBlob is the same table)
+# the table as migration 0013 creates it (mediation.models.papers.DocumentBlob is the same table)
 BLOBS = sa.table(
     "document_blobs",
     sa.column("digest", sa.String),

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from documents.ca import DEV_MARK
 from documents.errors import VerificationError
 from documents.model import SignerRole
-from documents.render import BEIJING, KIND_INFO_KEY
+from documents.render import KIND_INFO_KEY
 from documents.signing import Slot, _read, _slots
 
 _LEVELS_ZH = {
@@ -89,9 +89,9 @@ _EXIT_CODES = {
 }
 
 
-def beijing_time(value: datetime) -> str:
-    """`2026-11-30 14:05:09`, always in Beijing time (the caller adds the zone's name once)."""
-    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+def local_time(value: datetime, zone: tzinfo) -> str:
+    """`2026-11-30 14:05:09` in `zone` (the caller adds the zone's name once)."""
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,7 @@ class SignatureReport:
     modification_level: str
     bottom_line: bool
     development_certificate: bool
+    zone: tzinfo  # the zone `summary_zh` tells the signing time in (verify's caller's)
     in_plan: bool = True
     # R-ESIGN: an event certificate's identity check and whether it names these very bytes
     identity_method: str | None = None
@@ -167,7 +168,11 @@ class SignatureReport:
 
     @property
     def summary_zh(self) -> str:
-        when = f"，{beijing_time(self.signing_time)}（北京时间）签署" if self.signing_time else ""
+        when = (
+            f"，{local_time(self.signing_time, self.zone)}（北京时间）签署"
+            if self.signing_time
+            else ""
+        )
         dev = "（开发用证书）" if self.development_certificate else ""
         identity = f"（{self.identity_zh}）" if self.identity_zh else ""
         return f"{self.label}{self.signer_name}{dev}{when}{identity}：{self.state_zh}"
@@ -310,13 +315,18 @@ def _kind(reader: Any) -> str | None:
 
 
 def verify(
-    pdf: bytes, trust_roots: Iterable[x509.Certificate | bytes], *, kind: str | None = None
+    pdf: bytes,
+    trust_roots: Iterable[x509.Certificate | bytes],
+    *,
+    zone: tzinfo,
+    kind: str | None = None,
 ) -> VerificationReport:
     """Validate every signature in `pdf` against `trust_roots` (no network fetching).
 
     Args:
         pdf: the signed document.
         trust_roots: CA certificates to trust (cryptography objects, DER or PEM bytes).
+        zone: the zone the reports tell signing times in (the host's; documents has none).
         kind: the document kind (agreement, ruling, …) when the caller knows it; else read
             from the document information the renderer wrote.
 
@@ -328,7 +338,7 @@ def verify(
     """
     with _quiet_pyhanko():
         try:
-            return _verify(pdf, trust_roots, kind)
+            return _verify(pdf, trust_roots, kind, zone)
         except VerificationError:
             raise
         except Exception as exc:  # pyHanko raises many kinds on hostile input
@@ -336,7 +346,7 @@ def verify(
 
 
 def _verify(
-    pdf: bytes, trust_roots: Iterable[x509.Certificate | bytes], kind: str | None
+    pdf: bytes, trust_roots: Iterable[x509.Certificate | bytes], kind: str | None, zone: tzinfo
 ) -> VerificationReport:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
@@ -388,6 +398,7 @@ def _verify(
                 modification_level=level.name if level is not None else "UNKNOWN",
                 bottom_line=bool(status.bottom_line),
                 development_certificate=DEV_MARK in cert.subject.rfc4514_string(),
+                zone=zone,
                 in_plan=slot is not None,
                 identity_method=event.identity_method if event else None,
                 signed_by=event.signed_by if event else None,

@@ -28,7 +28,6 @@ from engine.records import (
     CaseRecord,
     OrgUnitRow,
     RoleHolder,
-    SignatureRecord,
 )
 from engine.repository import Tx
 from engine.repository.documents import DocumentRecord
@@ -49,7 +48,6 @@ __all__ = [
     "Option",
     "OptionProvider",
     "RefusalExplainer",
-    "SignatureRecord",
     "TransitionContext",
 ]
 

@@ -82,16 +82,6 @@ class AssignmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class SignatureRecord:
-    signer_kind: str
-    party_id: int | None
-    user_id: int | None
-    method: str
-    signed_at: datetime
-    signer_name: str | None = None  # who signed for the party (a legal representative)
-
-
-@dataclass(frozen=True, slots=True)
 class TriggerOption:
     """One thing the actor could do now, or why not (for `available_triggers`)."""
 

@@ -8,9 +8,8 @@ from datetime import datetime
 
 from engine.errors import InvalidInput
 from engine.hooks import TransitionContext
-from engine.records import SignatureRecord
 from mediation.policy import Policy
-from mediation.records import CasePartyRecord, CategoryRecord, VisitRecord
+from mediation.records import CasePartyRecord, CategoryRecord, SignatureRecord, VisitRecord
 from mediation.repository import MediationTx
 from mediation.spec import MediationSpec, mediation_spec
 

@@ -483,6 +483,12 @@ def username_taken(tx: Tx, username: str) -> bool:
     return row is not None
 
 
+def user_id_any_case(tx: Tx, username: str) -> int | None:
+    """The id of the user of this name in any letter case (names are unique that way)."""
+    row = tx.row("SELECT id FROM users WHERE lower(username) = lower(:u)", {"u": username})
+    return None if row is None else int(row["id"])
+
+
 def users(tx: Tx, *, before_id: int | None, limit: int) -> list[UserRow]:
     params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE))}
     clause = ""

@@ -36,3 +36,15 @@ class VisitRecord:
     visited_at: datetime
     performance: str
     satisfaction: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRecord:
+    """A signature on the agreement: party, mediator or seal, electronic or on paper."""
+
+    signer_kind: str
+    party_id: int | None
+    user_id: int | None
+    method: str
+    signed_at: datetime
+    signer_name: str | None = None  # who signed for the party (a legal representative)

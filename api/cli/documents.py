@@ -40,7 +40,8 @@ def documents_verify(
 
     from api.documents.authority import trust_roots
     from documents import DocumentError, Verdict, verify
-    from documents.verification import beijing_time
+    from documents.verification import local_time
+    from engine.calendar import SHANGHAI
 
     try:
         pdf = file.read_bytes()
@@ -52,7 +53,7 @@ def documents_verify(
     except OSError as exc:
         raise fail(f"无法读取证书文件：{exc}", "file_unreadable") from exc
     try:
-        report = verify(pdf, roots)
+        report = verify(pdf, roots, zone=SHANGHAI)
     except DocumentError as exc:
         console.print(f"核验结论：无效。{exc.message_zh}", soft_wrap=True, highlight=False)
         raise fail(exc.message_zh, exc.code) from exc
@@ -62,7 +63,9 @@ def documents_verify(
     total = len(report.signatures)
     for index, signature in enumerate(report.signatures, start=1):
         when = (
-            f"{beijing_time(signature.signing_time)}（北京时间）" if signature.signing_time else "—"
+            f"{local_time(signature.signing_time, SHANGHAI)}（北京时间）"
+            if signature.signing_time
+            else "—"
         )
         dev = "（开发用证书）" if signature.development_certificate else ""
         level = signature.modification_level
@@ -113,6 +116,7 @@ def _latest_stored(settings: Settings, case_id: int, kind: str) -> tuple[int, st
         return None
     path = url.removeprefix("sqlite:///")
     try:
+        # SQLite's own driver, hand SQL: the render command starts without SQLAlchemy
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             if db.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None:
                 raise fail(f"案件 {case_id} 不存在", "case_not_found")

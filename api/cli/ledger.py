@@ -28,14 +28,15 @@ def _actor(engine: Engine, username: str | None) -> Actor:
     console operator as the system actor (every unit)."""
     from api.authz import build_principal
     from engine.records import Actor
+    from mediation import queries
 
     if username is None:
         return Actor.system()
     with engine.db.transaction(write=False) as tx:
-        found = tx.one("SELECT id FROM users WHERE lower(username) = lower(:u)", {"u": username})
-        if found is None:
+        user_id = queries.user_id_any_case(tx, username)
+        if user_id is None:
             raise fail(f"用户“{username}”不存在", "not_found")
-        return build_principal(tx, int(found[0])).actor
+        return build_principal(tx, user_id).actor
 
 
 def _print_problems(title: str, problems: list[RowError], style: str) -> None:

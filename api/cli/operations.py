@@ -131,29 +131,23 @@ def timers_list(
 
     settings = settings_now()
     engine = build_engine(settings)
-    where = "status = :status" + (" AND case_id = :case" if case_id else "")
     with engine.db.transaction(write=False) as tx:
-        rows = tx.all(
-            "SELECT id, case_id, kind, name, due_at, on_expiry, provisional, attempts, last_error "
-            f"FROM timers WHERE {where} ORDER BY due_at LIMIT :limit",
-            {"status": status, "case": case_id, "limit": limit},
+        timers = tx.timers_by_status(status, case_id=case_id or None, limit=limit)
+    table = Table(
+        "编号", "案件", "类型", "名称", "到期（北京时间）", "到期执行", "暂定", "尝试", "错误"
+    )
+    for timer in timers:
+        table.add_row(
+            str(timer.id),
+            str(timer.case_id),
+            timer.kind,
+            timer.name,
+            timer.due_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            timer.on_expiry,
+            "是" if timer.provisional else "",
+            str(timer.attempts),
+            (timer.last_error or "")[:50],
         )
-        table = Table(
-            "编号", "案件", "类型", "名称", "到期（北京时间）", "到期执行", "暂定", "尝试", "错误"
-        )
-        for r in rows:
-            due = tx.codec.dt_in_required(r[4]).astimezone(SHANGHAI)
-            table.add_row(
-                str(r[0]),
-                str(r[1]),
-                str(r[2]),
-                str(r[3]),
-                due.strftime("%Y-%m-%d %H:%M"),
-                str(r[5]),
-                "是" if r[6] else "",
-                str(r[7]),
-                (r[8] or "")[:50],
-            )
     console.print(table)
     engine.db.engine.dispose()
 

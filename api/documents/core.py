@@ -74,7 +74,7 @@ class ResolvedDocument:
 @lru_cache(maxsize=4)
 def shared_renderer(verify_base_url: str, font_family: str = CJK_FAMILY) -> Renderer:
     """One Renderer per process: building it loads fonts and WeasyPrint (~0.7 s)."""
-    return Renderer(verify_base_url, font_family=font_family)
+    return Renderer(verify_base_url, font_family=font_family, zone=BEIJING)
 
 
 def check_environment(font_family: str = CJK_FAMILY) -> None:
@@ -266,7 +266,7 @@ class DocumentCore:
 
     def verify(self, digest: str) -> VerificationReport:
         """Verify a stored document against this deployment's CA."""
-        return verify(self.store.get(digest), self.trust_roots)
+        return verify(self.store.get(digest), self.trust_roots, zone=BEIJING)
 
     def resolve(self, public_id: str) -> ResolvedDocument:
         """The document a verification id names, for whoever holds it (no login).

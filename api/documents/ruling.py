@@ -133,6 +133,7 @@ class CourtRulings(DocumentCore):
             timestamp_url=self.timestamp_url,
             location=court_name,
             signed_at=self.engine.clock.now(),
+            zone=BEIJING,
         )
         digest = self.store.put(signed)
         payload: dict[str, Any] = {"ruling_number": ruling_number, "document_sha256": digest}

@@ -9,6 +9,7 @@ from api.documents.core import DocumentCore, _CaseFacts, _require_draft
 from api.errors import OwnActRequired
 from documents import IssuedSigner, SignerRole, sign
 from documents.signing import Mark
+from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
 from engine.records import Actor, FireResult
 from workflows.agreement_content import overdue_terms
@@ -149,6 +150,7 @@ class AgreementSigning(DocumentCore):
             mark=mark,
             signed_at=self.engine.clock.now(),
             reason=reason,
+            zone=SHANGHAI,
         )
         digest = self.store.put(signed)
         return self.engine.fire(

@@ -22,9 +22,9 @@ from api.ledger.columns import (
 from api.ledger.read import RowError, parse_date, text
 from engine.machine import CompiledSpec
 from engine.records import Actor, OrgUnitRow
-from engine.repository import Tx
 from mediation import validation
 from mediation.intake import COURT_ORIGINS, ORIGIN_LABELS, Origin
+from mediation.repository import MediationTx
 from mediation.spec import mediation_spec
 
 _NUMBER = re.compile(r"^[（(]\s*(\d{4})\s*[）)].*第\s*(\d+)\s*号$")
@@ -99,7 +99,7 @@ class Context:
     @classmethod
     def load(
         cls,
-        tx: Tx,
+        tx: MediationTx,
         compiled: CompiledSpec,
         actor: Actor,
         today: date,
@@ -120,9 +120,9 @@ class Context:
             elif unit.kind == "grid":
                 grids.setdefault(unit.name, []).append(unit)
         categories: dict[str, str] = {}
-        for code, name in tx.all("SELECT code, name FROM categories WHERE active"):
-            categories[str(code)] = str(code)
-            categories.setdefault(str(name), str(code))
+        for category in tx.active_categories():
+            categories[category.code] = category.code
+            categories.setdefault(category.name, category.code)
         context = cls(compiled, actor, today, headers, None, categories, units, grids, by_id)
         if default_unit:
             context.default_unit = context.unit_named(default_unit)

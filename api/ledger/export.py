@@ -5,7 +5,6 @@ numbers masked unless an administrator asks for them in full, each such read log
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,9 +26,10 @@ from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
 from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
+from mediation import ledger_queries
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import ORIGIN_LABELS
-from mediation.queries import in_params
+from mediation.ledger_queries import LedgerParty
 from mediation.spec import mediation_spec
 from mediation.vocabulary import Role
 
@@ -67,8 +67,8 @@ def export_unit(tx: Tx, actor: Actor, unit: str | int | None) -> OrgUnitRow | No
     if isinstance(unit, int) or str(unit).isdigit():
         row = tx.org_unit(int(unit))
     else:
-        found = tx.one("SELECT id FROM org_units WHERE name = :n OR short_name = :n", {"n": unit})
-        row = tx.org_unit(int(found[0])) if found else None
+        found = ledger_queries.unit_id_named(tx, str(unit))
+        row = tx.org_unit(found) if found is not None else None
     if row is None:
         raise NotFound("组织", unit)
     if not actor.all_units and row.id not in actor.unit_ids:
@@ -138,119 +138,87 @@ def _letter(index: int) -> str:
 
 def _case_ids(tx: Tx, root: OrgUnitRow | None, period: Period) -> list[int]:
     first, after = period.bounds()
-    params: dict[str, Any] = {"first": tx.codec.dt_out(first), "after": tx.codec.dt_out(after)}
-    where = "c.created_at >= :first AND c.created_at < :after"
-    if root is not None:
-        params["path"] = root.path + "%"
-        subtree = "SELECT id FROM org_units WHERE path LIKE :path"
-        where += (
-            f" AND (c.committee_id IN ({subtree}) OR c.org_unit_id IN ({subtree}) "
-            f"OR c.grid_id IN ({subtree}))"
-        )
-    rows = tx.all(f"SELECT c.id FROM cases c WHERE {where} ORDER BY c.created_at, c.id", params)
-    return [int(r[0]) for r in rows]
+    return ledger_queries.case_ids_registered(tx, first, after, root.path if root else None)
 
 
-def _day(tx: Tx, value: Any) -> date | None:
-    found = tx.codec.dt_in(value)
-    return None if found is None else found.astimezone(SHANGHAI).date()
+def _day(value: datetime | None) -> date | None:
+    return None if value is None else value.astimezone(SHANGHAI).date()
 
 
 def _rows(
     tx: Tx, engine: Engine, case_ids: Sequence[int], full_numbers: bool
 ) -> Iterator[tuple[list[Any], list[tuple[int, bool]], int]]:
     """Each case's cells, its parties (id, whether a representative's ID is stored) and id."""
-    params: dict[str, Any] = {}
-    ids = in_params("c", case_ids, params)
-    cases = tx.all(
-        "SELECT c.id, c.number, c.created_at, CASE WHEN u.kind = 'room' THEN u.name "
-        "ELSE m.name END, g.name, k.name, c.origin, c.data, "
-        "c.risk_level, c.summary, c.state, c.spec_id, c.spec_version, f.result, "
-        "f.resolved_level, c.agreement_effective_at, c.closed_at, f.latest_performance "
-        "FROM cases c JOIN org_units u ON u.id = c.org_unit_id "
-        "JOIN org_units m ON m.id = c.committee_id "
-        "LEFT JOIN org_units g ON g.id = c.grid_id "
-        "LEFT JOIN categories k ON k.code = c.category_code "
-        f"LEFT JOIN case_facts f ON f.case_id = c.id WHERE c.id IN ({ids}) "
-        "ORDER BY c.created_at, c.id",
-        params,
-    )
-    parties: dict[int, list[Sequence[Any]]] = {}
-    for row in tx.all(
-        "SELECT cp.case_id, cp.role, p.id, p.name, p.address, p.id_number_cipher, "
-        "p.id_number_masked, p.phone_cipher, p.phone_masked, p.guardian_name, "
-        "p.guardian_id_cipher, p.guardian_id_masked, p.guardian_relation FROM case_parties cp "
-        f"JOIN parties p ON p.id = cp.party_id WHERE cp.case_id IN ({ids}) ORDER BY cp.id",
-        params,
-    ):
-        parties.setdefault(int(row[0]), []).append(row)
-    mediators: dict[int, list[str]] = {}
-    for case_id, name in tx.all(
-        "SELECT a.case_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
-        f"WHERE a.case_id IN ({ids}) AND a.role = 'mediator' ORDER BY a.id",
-        params,
-    ):
-        mediators.setdefault(int(case_id), []).append(str(name))
+    cases = ledger_queries.ledger_cases(tx, case_ids)
+    parties = ledger_queries.ledger_parties(tx, case_ids)
+    mediators = ledger_queries.mediator_names(tx, case_ids)
     risks = {
         (c.spec.id, c.spec.version): {r.code: r.label for r in mediation_spec(c.spec).risk_levels}
         for c in engine.registry.all()
     }
-    for row in cases:
-        case_id = int(row[0])
-        data = row[7] if isinstance(row[7], dict) else json.loads(row[7] or "{}")
-        outcome = STATE_OUTCOMES.get(row[10])
+    for case in cases:
+        data = case.data
+        outcome = STATE_OUTCOMES.get(case.state)
         if outcome is None:
-            outcome = Outcome.successful if row[13] == "successful" else Outcome.open
+            outcome = Outcome.successful if case.result == "successful" else Outcome.open
         successful = outcome is Outcome.successful
-        sides: dict[str, list[Sequence[Any]]] = {"applicant": [], "respondent": []}
-        for party in parties.get(case_id, []):
-            sides["applicant" if party[1] == "applicant" else "respondent"].append(party)
+        sides: dict[str, list[LedgerParty]] = {"applicant": [], "respondent": []}
+        for party in parties.get(case.id, []):
+            sides["applicant" if party.role == "applicant" else "respondent"].append(party)
 
-        def numbers(side: list[Sequence[Any]], cipher: int, masked: int) -> str:
+        def numbers(side: list[LedgerParty], cipher: str, masked: str) -> str:
             values = [
-                (engine.pii.decrypt(p[cipher]) if full_numbers and p[cipher] else p[masked] or "")
+                (
+                    engine.pii.decrypt(getattr(p, cipher))
+                    if full_numbers and getattr(p, cipher)
+                    else getattr(p, masked) or ""
+                )
                 for p in side
             ]
             return "、".join(values) if any(values) else ""
 
         cells = [
-            row[1],
-            _day(tx, row[2]),
-            row[3],
-            row[4] or "",
-            row[5] or "",
-            _ORIGINS.get(row[6], row[6]),
+            case.number,
+            _day(case.created_at),
+            case.committee_name,
+            case.grid_name or "",
+            case.category_name or "",
+            _ORIGINS.get(case.origin, case.origin),
             FORM_LABELS.get(str(data.get("application_form", "")), ""),
-            risks.get((row[11], int(row[12])), {}).get(row[8], row[8]),
+            risks.get((case.spec_id, case.spec_version), {}).get(case.risk_level, case.risk_level),
         ]
         for side in (sides["applicant"], sides["respondent"]):
             cells += [
-                "、".join(p[3] for p in side),
-                numbers(side, 5, 6),
-                numbers(side, 7, 8),
-                _each(side, 4),
+                "、".join(p.name for p in side),
+                numbers(side, "id_number_cipher", "id_number_masked"),
+                numbers(side, "phone_cipher", "phone_masked"),
+                _each(side, "address"),
                 # R-MINOR: the 法定代理人 recorded as a person (a guardian named alone, as
                 # the older intake allowed, has no ID and no relation to give)
-                _each(side, 9),
-                numbers(side, 10, 11),
-                _each(side, 12),
+                _each(side, "guardian_name"),
+                numbers(side, "guardian_id_cipher", "guardian_id_masked"),
+                _each(side, "guardian_relation"),
             ]
         cells += [
-            _text(row[9]),
+            _text(case.summary),
             OUTCOME_LABELS[outcome],
-            LEVEL_LABELS.get(row[14] or "", "") if successful else "",
-            _day(tx, row[15]) if successful else None,
-            _day(tx, row[16]),
-            PERFORMANCE_LABELS.get(row[17] or "", "") if successful else "",
-            "、".join(mediators.get(case_id, [])) or str(data.get("ledger_mediator", "")),
+            LEVEL_LABELS.get(case.resolved_level or "", "") if successful else "",
+            _day(case.agreement_effective_at) if successful else None,
+            _day(case.closed_at),
+            PERFORMANCE_LABELS.get(case.latest_performance or "", "") if successful else "",
+            "、".join(mediators.get(case.id, [])) or str(data.get("ledger_mediator", "")),
             _text(str(data.get("ledger_notes", ""))),
         ]
-        yield cells, [(int(p[2]), p[10] is not None) for s in sides.values() for p in s], case_id
+        party_ids = [
+            (p.party_id, p.guardian_id_cipher is not None) for s in sides.values() for p in s
+        ]
+        yield cells, party_ids, case.id
 
 
-def _each(side: Sequence[Sequence[Any]], column: int) -> str:
+def _each(side: Sequence[LedgerParty], column: str) -> str:
     """One value per party in order ("、" between, empty for a party without), or nothing."""
-    return "、".join(str(p[column] or "") for p in side) if any(p[column] for p in side) else ""
+    values = [getattr(p, column) for p in side]
+    return "、".join(str(v or "") for v in values) if any(values) else ""
 
 
 def _text(value: str) -> str:
@@ -260,14 +228,7 @@ def _text(value: str) -> str:
 
 def _log(engine: Engine, actor: Actor, reads: list[dict[str, Any]]) -> None:
     """R-PII: every unmasked read logged, in its own committed transaction."""
-    now = engine.clock.now()
     with engine.db.transaction(write=True) as tx:
-        stamp = tx.codec.dt_out(now)
-        tx.execute_many(
-            "INSERT INTO pii_access_log (at, user_id, case_id, party_id, fields, purpose) "
-            "VALUES (:at, :user_id, :case_id, :party_id, :fields, :purpose)",
-            [
-                {**r, "at": stamp, "user_id": actor.user_id, "purpose": FULL_NUMBERS_PURPOSE}
-                for r in reads
-            ],
+        ledger_queries.log_pii_reads(
+            tx, engine.clock.now(), actor.user_id, FULL_NUMBERS_PURPOSE, reads
         )

@@ -8,7 +8,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from api.errors import Forbidden
 from api.ledger.checks import CaseRow, Context, check_row
@@ -19,8 +18,8 @@ from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
 from engine.records import Actor
 from engine.repository import Tx
+from mediation import ledger_queries
 from mediation.engine import MediationEngine as Engine
-from mediation.queries import in_params
 from mediation.vocabulary import ROLE_LABELS, Role
 
 SPEC_ID = "standard"
@@ -132,7 +131,7 @@ def import_ledger(
             report.imported = len(good)
             return report
         number_cases(tx, engine, good)
-        paths = {int(i): str(p) for i, p in tx.all("SELECT id, path FROM org_units")}
+        paths = ledger_queries.unit_paths(tx)
         writer = Writer(tx, engine, compiled, actor, source, paths)
         progress("写入", len(good), 0)
         report.case_ids = writer.write(good, lambda n: progress("写入", len(good), n))
@@ -173,24 +172,11 @@ def _numbers_free(
     numbered = [r for r in kept if r.number is not None]
     stored: set[str] = set()
     for start in range(0, len(numbered), 500):
-        params: dict[str, Any] = {}
-        batch = [r.number for r in numbered[start : start + 500]]
-        stored.update(
-            str(n)
-            for (n,) in tx.all(
-                f"SELECT number FROM cases WHERE number IN ({in_params('n', batch, params)})",
-                params,
-            )
-        )
+        batch = [r.number for r in numbered[start : start + 500] if r.number is not None]
+        stored |= ledger_queries.numbers_stored(tx, batch)
     taken: set[tuple[int, int, int]] = set()
     for office, year in {(r.office_id, r.year) for r in numbered}:
-        taken.update(
-            (office, year, int(s))
-            for (s,) in tx.all(
-                "SELECT seq FROM cases WHERE committee_id = :o AND year = :y",
-                {"o": office, "y": year},
-            )
-        )
+        taken.update((office, year, s) for s in ledger_queries.seqs_taken(tx, office, year))
     free = []
     for row in kept:
         if row.number is not None and (

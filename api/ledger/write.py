@@ -23,7 +23,7 @@ from engine.models.columns import dumps
 from engine.records import Actor
 from engine.repository import Tx
 from engine.spec import ClockSpec, DeadlineSpec
-from mediation import aggregates, facts, search, validation
+from mediation import aggregates, facts, ledger_queries, search, validation
 from mediation.engine import MediationEngine as Engine
 from mediation.numbering import format_number
 from mediation.statistics import classify
@@ -53,6 +53,7 @@ def _allocate(tx: Tx, table: str, count: int) -> list[int]:
     or from the table's sequence (PostgreSQL), so rows can name each other before insert."""
     if count == 0:
         return []
+    # hand SQL: each dialect's own key allocation, on the import's measured path (bench/ledger)
     if tx.db.dialect == "postgresql":
         rows = tx.all(
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)",
@@ -74,15 +75,7 @@ def number_cases(tx: Tx, engine: Engine, rows: Sequence[CaseRow]) -> None:
             last[key] = max(last.get(key, 0), row.seq)
     wanted = {(r.office_id, r.registered.year) for r in rows} | set(last)
     for office, year in wanted:
-        found = tx.one(
-            "SELECT MAX(seq) FROM cases WHERE committee_id = :o AND year = :y",
-            {"o": office, "y": year},
-        )
-        counter = tx.one(
-            "SELECT last_seq FROM case_counters WHERE office_id = :o AND year = :y",
-            {"o": office, "y": year},
-        )
-        stored = max(int(found[0] or 0) if found else 0, int(counter[0]) if counter else 0)
+        stored = ledger_queries.last_seq(tx, office, year)
         last[(office, year)] = max(last.get((office, year), 0), stored)
     for row in rows:
         if row.number is None:
@@ -92,12 +85,7 @@ def number_cases(tx: Tx, engine: Engine, rows: Sequence[CaseRow]) -> None:
             row.number = format_number(
                 engine.number_pattern, year=row.year, committee_abbr=row.office_abbr, seq=row.seq
             )
-    tx.execute_many(
-        "INSERT INTO case_counters (office_id, year, last_seq) VALUES (:o, :y, :s) "
-        "ON CONFLICT (office_id, year) DO UPDATE SET last_seq = CASE WHEN excluded.last_seq > "
-        "case_counters.last_seq THEN excluded.last_seq ELSE case_counters.last_seq END",
-        [{"o": o, "y": y, "s": s} for (o, y), s in last.items()],
-    )
+    ledger_queries.raise_counters(tx, last)
 
 
 class Writer:
@@ -135,7 +123,7 @@ class Writer:
 
     def write(self, rows: Sequence[CaseRow], progress: Callable[[int], None]) -> list[int]:
         if self.tx.db.dialect == "sqlite":  # the growing indexes stay in memory while loading
-            self.tx.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            self.tx.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # SQLite's own setting
         else:
             return self._write_overlapped(rows, progress)
         with search.bulk_load(self.tx) as index:
@@ -438,7 +426,7 @@ class _Table:
         names = [c for c, _ in self.columns] + [c for c, _ in self.fixed]
         values = itemgetter(*(k for _, k in self.columns))
         fixed = tuple(v for _, v in self.fixed)
-        tx.copy_rows(self.name, names, [values(row) + fixed for row in rows])
+        tx.copy_rows(self.name, names, [values(row) + fixed for row in rows])  # COPY (bench/ledger)
 
 
 def _same(*names: str) -> tuple[tuple[str, str], ...]:

@@ -46,7 +46,8 @@ from documents import SigningError
 from documents.appearance import handwritten
 from engine.errors import InvalidInput
 from engine.hooks import DocumentRecord
-from engine.records import FireResult, SignatureRecord
+from engine.records import FireResult
+from mediation.records import SignatureRecord
 from workflows.kinds import AGREEMENT, AGREEMENT_SCAN, RULING
 
 # one router for the stored documents and the case file, so routes/__init__ stays as it was

@@ -121,7 +121,7 @@ def verify_bytes(
         VerificationError: not a PDF whose signatures can be read.
     """
     try:
-        report = verify(pdf, documents.trust_roots, kind=kind)
+        report = verify(pdf, documents.trust_roots, kind=kind, zone=BEIJING)
     except DocumentError:
         raise
     except Exception as exc:  # pyHanko raises many kinds on hostile input: all mean unreadable

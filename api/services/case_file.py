@@ -228,6 +228,7 @@ class CaseFileService:
             timestamp_url=documents.timestamp_url,
             location=committee,
             signed_at=self.engine.clock.now(),
+            zone=BEIJING,
         )
 
 

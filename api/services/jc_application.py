@@ -14,6 +14,7 @@ from api.documents import DocumentService
 from api.services.attachments import listed
 from documents import Branding, IssuedSigner
 from documents.signing import Mark, sign
+from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
 from engine.records import Actor, FireResult
 from mediation import queries
@@ -113,6 +114,7 @@ def sign_application_as_act(
             mark=mark,
             signed_at=engine.clock.now(),
             reason="本人申请司法确认",
+            zone=SHANGHAI,
         )
         digest = documents.store.put(signed)
         return engine.fire(

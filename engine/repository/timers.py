@@ -30,6 +30,21 @@ class PendingTimer:
     due_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class TimerRow:
+    """A timer as the operator lists it: when it falls due and how its runs went."""
+
+    id: int
+    case_id: int
+    kind: str
+    name: str
+    due_at: datetime
+    on_expiry: str
+    provisional: bool
+    attempts: int
+    last_error: str | None
+
+
 class TimerQueries(TxCore):
     """Tx's queries on a case's timers; Tx combines them."""
 
@@ -130,6 +145,29 @@ class TimerQueries(TxCore):
                 kind=str(r["kind"]),
                 name=str(r["name"]),
                 due_at=self.codec.dt_in_required(r["due_at"]),
+            )
+            for r in rows
+        ]
+
+    def timers_by_status(self, status: str, *, case_id: int | None, limit: int) -> list[TimerRow]:
+        """Timers in one status (of one case, or every case), soonest due first."""
+        where = "status = :status" + (" AND case_id = :case" if case_id is not None else "")
+        rows = self.rows(
+            "SELECT id, case_id, kind, name, due_at, on_expiry, provisional, attempts, last_error "
+            f"FROM timers WHERE {where} ORDER BY due_at LIMIT :limit",
+            {"status": status, "case": case_id, "limit": limit},
+        )
+        return [
+            TimerRow(
+                id=int(r["id"]),
+                case_id=int(r["case_id"]),
+                kind=str(r["kind"]),
+                name=str(r["name"]),
+                due_at=self.codec.dt_in_required(r["due_at"]),
+                on_expiry=str(r["on_expiry"]),
+                provisional=bool(r["provisional"]),
+                attempts=int(r["attempts"]),
+                last_error=r["last_error"],
             )
             for r in rows
         ]

@@ -129,12 +129,7 @@ def _refer_engine_tables_to_mediation() -> None:
     """The engine's tables name a category and parties by value only (the engine knows no
     such tables); mediation declares those references as the foreign keys they always were,
     so the schema, the migrations and the drift check are what they were before the move."""
-    references = (
-        ("cases", "category_code", "categories.code"),
-        ("signatures", "party_id", "parties.id"),
-        ("signing_acts", "party_id", "parties.id"),
-        ("case_attachments", "party_id", "parties.id"),
-    )
+    references = (("cases", "category_code", "categories.code"),)
     for table, column, target in references:
         METADATA.tables[table].append_constraint(sa.ForeignKeyConstraint([column], [target]))
 

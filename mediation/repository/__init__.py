@@ -1,6 +1,6 @@
 """Mediation's storage: the engine's Tx with mediation's queries added (parties, categories,
-sessions and visits, supporting papers and the PII read log, signing acts, progress links),
-on the engine's one connection machinery (engine/repository/).
+sessions and visits, supporting papers and the PII read log, signatures and signing acts,
+progress links), on the engine's one connection machinery (engine/repository/).
 
 MediationEngine runs on a MediationDatabase, so every transaction it opens, and every one its
 guards, actions and observers see, is a MediationTx.
@@ -19,6 +19,7 @@ from mediation.repository.categories import CategoryQueries
 from mediation.repository.parties import PartyQueries
 from mediation.repository.proceedings import ProceedingQueries, VisitReport
 from mediation.repository.progress import ProgressLinkQueries
+from mediation.repository.signatures import SignatureQueries
 from mediation.repository.signing import SigningActQueries
 
 __all__ = ["MediationDatabase", "MediationTx", "VisitReport"]
@@ -30,6 +31,7 @@ class MediationTx(
     CategoryQueries,
     ProceedingQueries,
     AttachmentQueries,
+    SignatureQueries,
     SigningActQueries,
     ProgressLinkQueries,
 ):

@@ -38,6 +38,15 @@ class PartyQueries(TxCore):
             for r in rows
         ]
 
+    def identity_document_cipher(self, party_id: int) -> str | None:
+        """The encrypted ID number an identity check compares: the legal representative's
+        where the party has one, else the party's own (None: neither was recorded)."""
+        row = self.one(
+            "SELECT COALESCE(guardian_id_cipher, id_number_cipher) FROM parties WHERE id = :id",
+            {"id": party_id},
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     def set_consent(self, case_party_id: int, consent: str, source: str, now: datetime) -> int:
         return self.execute(
             "UPDATE case_parties SET consent = :consent, consent_at = :now, "

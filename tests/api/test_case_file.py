@@ -17,6 +17,7 @@ from api.documents import DocumentService
 from api.documents.case_papers import CASE_FILE_KINDS
 from api.settings import Settings, get_settings
 from documents import SignerRole
+from engine.calendar import SHANGHAI
 from engine.errors import CaseNotFound, InvalidInput, OutOfScope
 from engine.ports import FixedClock
 from engine.records import Actor
@@ -415,9 +416,9 @@ def test_r_docs_the_volume_binds_the_papers_in_order_and_r_close_archives_it_onc
     originals = _embedded(volume)
     assert sorted(originals) == ["agreement-v5.pdf", "ruling-v1.pdf"]
     for original in originals.values():
-        assert verify(original, service.trust_roots).verdict is Verdict.VALID
+        assert verify(original, service.trust_roots, zone=SHANGHAI).verdict is Verdict.VALID
     # the committee seals the volume
-    report = verify(volume, service.trust_roots)
+    report = verify(volume, service.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.VALID, report.summary_zh
     assert [(s.role, s.signer_name) for s in report.signatures] == [
         (SignerRole.COMMITTEE, COMMITTEE)

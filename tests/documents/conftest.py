@@ -16,6 +16,7 @@ from documents import (
     SignerRole,
     sign,
 )
+from engine.calendar import SHANGHAI
 from tests.documents.samples import AGREEMENT, BRANDING, LI, MEDIATOR, ZHANG
 
 VERIFY_BASE = "https://fengqiao.example.cn/verify"
@@ -32,7 +33,7 @@ def run_tool(*args: str) -> str:
 
 @pytest.fixture(scope="session")
 def renderer() -> Renderer:
-    return Renderer(VERIFY_BASE)
+    return Renderer(VERIFY_BASE, zone=SHANGHAI)
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,7 @@ def agreement_pdf(renderer: Renderer) -> bytes:
 def signed_agreement(agreement_pdf: bytes, agreement_signers: tuple[IssuedSigner, ...]) -> bytes:
     pdf = agreement_pdf
     for signer in agreement_signers:
-        pdf = sign(pdf, signer)
+        pdf = sign(pdf, signer, zone=SHANGHAI)
     return pdf
 
 

@@ -21,6 +21,7 @@ from documents import (
     sign,
     verify,
 )
+from engine.calendar import SHANGHAI
 from tests.documents.samples import BRANDING, LI, MEDIATOR, ZHANG
 
 
@@ -44,7 +45,7 @@ def _event(
 
 
 def _sign_once(pdf: bytes, signer: IssuedSigner) -> bytes:
-    signed = sign(pdf, signer)
+    signed = sign(pdf, signer, zone=SHANGHAI)
     signer.destroy_key()
     return signed
 
@@ -75,8 +76,8 @@ def test_r_esign_event_certificates_verify_with_identity_method(
     )
     pdf = _sign_once(pdf, _event(ca, pdf, MEDIATOR.name, SignerRole.MEDIATOR, 3, "password"))
     seal = ca.issue(BRANDING.seal, SignerRole.COMMITTEE, organisation=BRANDING.committee_name)
-    pdf = sign(pdf, seal)
-    report = verify(pdf, ca.trust_roots)
+    pdf = sign(pdf, seal, zone=SHANGHAI)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.VALID, report.summary_zh
     methods = [s.identity_method for s in report.signatures]
     assert methods == ["id_document", "sms_otp", "password", None]
@@ -115,7 +116,7 @@ def test_r_esign_event_certificate_bound_to_other_bytes_is_invalid(
     other = agreement_pdf + b"\n% another version\n"
     signer = _event(ca, other, ZHANG.name, SignerRole.PARTY, 9, "id_document")
     pdf = _sign_once(agreement_pdf, signer)
-    report = verify(pdf, ca.trust_roots)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     first = report.signatures[0]
     assert first.bound_to_document is False
     assert not first.ok

@@ -15,6 +15,7 @@ import pytest
 
 from documents import CertificateAuthority, Renderer, SignerRole, sign
 from documents.volume import VolumeCover, VolumePart, assemble
+from engine.calendar import SHANGHAI
 from tests.documents.conftest import run_tool, write
 from tests.documents.samples import BRANDING
 
@@ -100,7 +101,7 @@ def test_pdfa_the_case_file_volume_keeps_the_same_promises(
     )
     volume = assemble(renderer, cover, parts, document_id="1-case_file-1-0")
     seal = ca.issue(BRANDING.committee_name, SignerRole.COMMITTEE, organisation="x")
-    sealed = sign(volume, seal)
+    sealed = sign(volume, seal, zone=SHANGHAI)
     facts = _facts(sealed)
     assert facts["header"] == "%PDF-1.7"
     assert facts["catalog_version"] in (None, "/1.7")

@@ -10,6 +10,7 @@ import pytest
 
 from documents import FontUnavailable, Renderer, TemplateDataError, signing_plan
 from documents.render import css_string, qr_data_uri, rmb_upper
+from engine.calendar import SHANGHAI
 from tests.documents.conftest import AGREEMENT_ID, VERIFY_BASE, run_tool, write
 from tests.documents.samples import AGREEMENT, ALL, BRANDING
 
@@ -168,7 +169,7 @@ def test_css_strings_are_escaped() -> None:
 
 def test_missing_template_parameter_names_it(tmp_path: Path) -> None:
     (tmp_path / "agreement.html").write_text("{{ doc.no_such_field }}", encoding="utf-8")
-    broken = Renderer(VERIFY_BASE, templates_dir=tmp_path)
+    broken = Renderer(VERIFY_BASE, templates_dir=tmp_path, zone=SHANGHAI)
     with pytest.raises(TemplateDataError, match="no_such_field") as caught:
         broken.render(AGREEMENT, BRANDING, document_id="X")
     assert caught.value.code == "document_template_data"
@@ -177,7 +178,7 @@ def test_missing_template_parameter_names_it(tmp_path: Path) -> None:
 
 def test_missing_cjk_font_is_a_clear_chinese_error() -> None:
     with pytest.raises(FontUnavailable, match="未找到中文字体") as caught:
-        Renderer(VERIFY_BASE, font_family="No Such Font SC")
+        Renderer(VERIFY_BASE, font_family="No Such Font SC", zone=SHANGHAI)
     assert "fonts-noto-cjk" in caught.value.message_zh
 
 

@@ -26,6 +26,7 @@ from documents import (
     signing_plan,
     verify,
 )
+from engine.calendar import SHANGHAI
 from tests.documents.conftest import run_tool, write
 from tests.documents.samples import AGREEMENT, BRANDING, FOLLOWUP
 
@@ -37,7 +38,7 @@ def _pdfsig(tmp_path: Path, pdf: bytes) -> str:
 def test_r_esign_four_signatures_validate_in_ours(
     signed_agreement: bytes, ca: CertificateAuthority
 ) -> None:
-    report = verify(signed_agreement, ca.trust_roots)
+    report = verify(signed_agreement, ca.trust_roots, zone=SHANGHAI)
     assert report.ok, report.summary_zh
     assert report.complete
     assert not report.modified_after_last_signature
@@ -74,7 +75,7 @@ def test_r_esign_four_signatures_validate_in_pdfsig(
 
 def test_untrusted_root_is_reported(signed_agreement: bytes, tmp_path: Path) -> None:
     other = CertificateAuthority.development(tmp_path / "other-ca")
-    report = verify(signed_agreement, other.trust_roots)
+    report = verify(signed_agreement, other.trust_roots, zone=SHANGHAI)
     assert not report.ok
     assert not any(s.trusted for s in report.signatures)
     assert all(s.intact for s in report.signatures)
@@ -84,8 +85,8 @@ def test_untrusted_root_is_reported(signed_agreement: bytes, tmp_path: Path) -> 
 def test_partly_signed_agreement_is_not_complete(
     agreement_pdf: bytes, agreement_signers: tuple[IssuedSigner, ...], ca: CertificateAuthority
 ) -> None:
-    pdf = sign(agreement_pdf, agreement_signers[0], signature_png=None)
-    report = verify(pdf, ca.trust_roots)
+    pdf = sign(agreement_pdf, agreement_signers[0], signature_png=None, zone=SHANGHAI)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert not report.ok
     assert report.verdict is Verdict.INCOMPLETE
     assert not report.complete
@@ -106,7 +107,7 @@ def test_flipping_one_signed_byte_is_detected_by_both(
     data = bytearray(signed_agreement)
     offset = len(data) // 3  # inside the first revision, covered by every signature
     data[offset] ^= 0x01
-    report = verify(bytes(data), ca.trust_roots)
+    report = verify(bytes(data), ca.trust_roots, zone=SHANGHAI)
     assert not report.ok
     assert not any(s.intact for s in report.signatures)
     assert "篡改" in report.summary_zh
@@ -164,7 +165,7 @@ def test_changing_an_amount_in_place_is_detected_by_both(
     changed += b"\n" * (len(encoded) - len(changed))  # same length: offsets stay valid
     at = signed_agreement.index(encoded)
     tampered = signed_agreement[:at] + changed + signed_agreement[at + len(encoded) :]
-    report = verify(tampered, ca.trust_roots)
+    report = verify(tampered, ca.trust_roots, zone=SHANGHAI)
     assert not report.ok
     assert not any(s.intact for s in report.signatures)
     assert "Signature is Valid." not in _pdfsig(tmp_path, tampered)
@@ -199,7 +200,7 @@ def test_unsigned_revision_after_signing_is_detected_by_ours_only(
     tmp_path: Path, signed_agreement: bytes, ca: CertificateAuthority, change: str
 ) -> None:
     tampered = _append_revision(signed_agreement, change)
-    report = verify(tampered, ca.trust_roots)
+    report = verify(tampered, ca.trust_roots, zone=SHANGHAI)
     assert not report.ok, report.summary_zh
     assert report.modified_after_last_signature
     assert report.last_modification_level == "OTHER"
@@ -221,7 +222,7 @@ def test_signing_out_of_order_is_refused(
     agreement_pdf: bytes, agreement_signers: tuple[IssuedSigner, ...]
 ) -> None:
     with pytest.raises(SigningOutOfOrder, match="应先由甲方张三签署") as caught:
-        sign(agreement_pdf, agreement_signers[2])
+        sign(agreement_pdf, agreement_signers[2], zone=SHANGHAI)
     assert caught.value.code == "document_signing_out_of_order"
     assert caught.value.fields == {"expected": "sig01_party", "attempted": "sig03_mediator"}
 
@@ -229,19 +230,19 @@ def test_signing_out_of_order_is_refused(
 def test_signing_twice_is_refused(
     agreement_pdf: bytes, agreement_signers: tuple[IssuedSigner, ...]
 ) -> None:
-    once = sign(agreement_pdf, agreement_signers[0])
+    once = sign(agreement_pdf, agreement_signers[0], zone=SHANGHAI)
     with pytest.raises(AlreadySigned, match="已经签署"):
-        sign(once, agreement_signers[0])
+        sign(once, agreement_signers[0], zone=SHANGHAI)
     assert [s.signed for s in signing_plan(once)] == [True, False, False, False]
 
 
 def test_a_stranger_cannot_sign(agreement_pdf: bytes, ca: CertificateAuthority) -> None:
     stranger = ca.issue("王麻子", SignerRole.PARTY)
     with pytest.raises(NotASignatory, match="不是本文书的签署人"):
-        sign(agreement_pdf, stranger)
+        sign(agreement_pdf, stranger, zone=SHANGHAI)
     wrong_role = ca.issue("张三", SignerRole.MEDIATOR)
     with pytest.raises(NotASignatory):
-        sign(agreement_pdf, wrong_role)
+        sign(agreement_pdf, wrong_role, zone=SHANGHAI)
 
 
 def test_r_esign_exclude_marriage_agreement_refuses_e_signatures(
@@ -253,7 +254,7 @@ def test_r_esign_exclude_marriage_agreement_refuses_e_signatures(
     pdf = renderer.render(family, BRANDING, document_id="AGR-FAMILY")
     assert signing_plan(pdf)[:-1] == ()  # only the committee seal could be applied
     with pytest.raises(ElectronicSignatureExcluded, match="电子签名法第三条"):
-        sign(pdf, agreement_signers[0])
+        sign(pdf, agreement_signers[0], zone=SHANGHAI)
     text = run_tool("pdftotext", "-enc", "UTF-8", str(write(tmp_path, "f.pdf", pdf)), "-")
     assert "按指印" in "".join(text.split())
 
@@ -267,7 +268,9 @@ def test_handwritten_image_and_rsa_key_sign_and_verify(
     Image.new("LA", (200, 80), (0, 0)).save(png, format="PNG")
     pdf = renderer.render(FOLLOWUP, BRANDING, document_id="HF-1")
     visitor = ca.issue(FOLLOWUP.visitor.name, SignerRole.VISITOR, key_type="rsa")
-    signed = sign(pdf, visitor, signature_png=png.getvalue(), location="诸暨市枫桥镇")
-    report = verify(signed, ca.trust_roots)
+    signed = sign(
+        pdf, visitor, signature_png=png.getvalue(), location="诸暨市枫桥镇", zone=SHANGHAI
+    )
+    report = verify(signed, ca.trust_roots, zone=SHANGHAI)
     assert report.ok, report.summary_zh
     assert report.complete

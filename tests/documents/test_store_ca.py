@@ -22,6 +22,7 @@ from documents import (
     sign,
     verify,
 )
+from engine.calendar import SHANGHAI
 from tests.documents.samples import BRANDING, OPINION
 
 
@@ -82,8 +83,8 @@ def test_deployment_ca_from_pkcs12_issues_production_certificates(
     lawyer = ca.issue(OPINION.lawyer.name, SignerRole.LAWYER, organisation=OPINION.law_firm)
     assert "OU=" not in lawyer.certificate.subject.rfc4514_string()
     assert b"ENCRYPTED" in next((tmp_path / "signers").glob("*.key.pem")).read_bytes()
-    pdf = sign(renderer.render(OPINION, BRANDING, document_id="FY-1"), lawyer)
-    report = verify(pdf, ca.trust_roots)
+    pdf = sign(renderer.render(OPINION, BRANDING, document_id="FY-1"), lawyer, zone=SHANGHAI)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert report.ok
     assert report.complete
     with pytest.raises(CertificateError, match="口令错误"):

@@ -23,6 +23,7 @@ from documents import (
     verify,
 )
 from documents.signing import _pyhanko_signer
+from engine.calendar import SHANGHAI
 from tests.documents.conftest import run_tool, write
 from tests.documents.samples import BRANDING, RULING
 
@@ -56,10 +57,10 @@ def test_r_agreement_effect_every_earlier_revision_is_incomplete(
 ) -> None:
     cuts = revisions(signed_agreement)
     assert len(cuts) == 5  # rendered + four signatures
-    assert verify(cuts[-1], ca.trust_roots).verdict is Verdict.VALID
+    assert verify(cuts[-1], ca.trust_roots, zone=SHANGHAI).verdict is Verdict.VALID
     missing = ["甲方张三", "乙方李四", "调解员修丽君", "调解委员会印章枫桥镇人民调解委员会"]
     for signed, cut in enumerate(cuts[:-1]):
-        report = verify(cut, ca.trust_roots)
+        report = verify(cut, ca.trust_roots, zone=SHANGHAI)
         assert report.verdict is Verdict.INCOMPLETE, report.summary_zh
         assert not report.ok
         assert [s.display for s in report.unsigned] == missing[signed:]
@@ -72,7 +73,7 @@ def test_r_agreement_effect_seal_cut_off_is_incomplete_not_valid(
     signed_agreement: bytes, ca: CertificateAuthority
 ) -> None:
     without_seal = revisions(signed_agreement)[-2]
-    report = verify(without_seal, ca.trust_roots)
+    report = verify(without_seal, ca.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.INCOMPLETE
     assert "尚缺签署：调解委员会印章枫桥镇人民调解委员会" in report.headline_zh
     assert "协议书方发生效力" in report.headline_zh
@@ -89,7 +90,7 @@ def test_r_esign_seal_first_certifying_is_out_of_order(
     pdf = force_sign(pdf, zhang, "sig01_party", certify=False)
     pdf = force_sign(pdf, li, "sig02_party", certify=False)
     pdf = force_sign(pdf, mediator, "sig03_mediator", certify=False)
-    report = verify(pdf, ca.trust_roots)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert report.complete
     assert report.verdict is Verdict.OUT_OF_ORDER, report.summary_zh
     assert report.order_found_zh.startswith("调解委员会印章枫桥镇人民调解委员会→甲方张三")
@@ -104,11 +105,11 @@ def test_r_esign_seal_second_is_out_of_order(
     agreement_pdf: bytes, agreement_signers: tuple[IssuedSigner, ...], ca: CertificateAuthority
 ) -> None:
     zhang, li, mediator, seal = agreement_signers
-    pdf = sign(agreement_pdf, zhang)
+    pdf = sign(agreement_pdf, zhang, zone=SHANGHAI)
     pdf = force_sign(pdf, seal, "sig04_committee", certify=False)
     pdf = force_sign(pdf, li, "sig02_party", certify=False)
     pdf = force_sign(pdf, mediator, "sig03_mediator", certify=False)
-    assert verify(pdf, ca.trust_roots).verdict is Verdict.OUT_OF_ORDER
+    assert verify(pdf, ca.trust_roots, zone=SHANGHAI).verdict is Verdict.OUT_OF_ORDER
 
 
 def test_r_esign_mediator_and_seal_without_parties_is_out_of_order(
@@ -117,7 +118,7 @@ def test_r_esign_mediator_and_seal_without_parties_is_out_of_order(
     _, _, mediator, seal = agreement_signers
     pdf = force_sign(agreement_pdf, mediator, "sig03_mediator", certify=True)
     pdf = force_sign(pdf, seal, "sig04_committee", certify=False)
-    report = verify(pdf, ca.trust_roots)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.OUT_OF_ORDER
     assert "尚缺签署：甲方张三、乙方李四" in report.headline_zh
     assert Verdict.OUT_OF_ORDER.exit_code == 4
@@ -128,7 +129,7 @@ def test_r_esign_wrong_role_in_a_slot_is_invalid(
 ) -> None:
     impostor = ca.issue("张三", SignerRole.MEDIATOR)  # the right name, the wrong role
     pdf = force_sign(agreement_pdf, impostor, "sig01_party", certify=True)
-    report = verify(pdf, ca.trust_roots)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.INVALID
     assert "签名人与签名栏不符" in report.headline_zh
 
@@ -137,7 +138,7 @@ def test_r_esign_first_signature_not_certifying_is_invalid(
     agreement_pdf: bytes, agreement_signers: tuple[IssuedSigner, ...], ca: CertificateAuthority
 ) -> None:
     pdf = force_sign(agreement_pdf, agreement_signers[0], "sig01_party", certify=False)
-    report = verify(pdf, ca.trust_roots)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.INVALID
     assert "未作认证签名" in report.headline_zh
 
@@ -153,8 +154,8 @@ def test_r_esign_foreign_certificates_are_invalid_in_ours_and_pdfsig(
         ("修丽君", SignerRole.MEDIATOR),
         (BRANDING.seal, SignerRole.COMMITTEE),
     ):
-        pdf = sign(pdf, foreign.issue(name, role))
-    report = verify(pdf, ca.trust_roots)
+        pdf = sign(pdf, foreign.issue(name, role), zone=SHANGHAI)
+    report = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.INVALID
     assert report.headline_zh.count("证书不是受信任机构签发") == 4
     out = run_tool("pdfsig", str(write(tmp_path, "foreign.pdf", pdf)))
@@ -168,7 +169,7 @@ def test_r_esign_pdfsig_agrees_that_a_truncated_file_has_fewer_signatures(
     cut = revisions(signed_agreement)[2]
     out = run_tool("pdfsig", str(write(tmp_path, "cut.pdf", cut)))
     assert out.count("Signature is Valid.") == 2  # poppler sees two good signatures …
-    report = verify(cut, ca.trust_roots)
+    report = verify(cut, ca.trust_roots, zone=SHANGHAI)
     assert len(report.signatures) == 2  # … and so do we, but we know two are missing
     assert report.verdict is Verdict.INCOMPLETE
 
@@ -182,7 +183,7 @@ def test_hostile_input_is_one_error_without_tracebacks(
     outcomes = []
     for data in (broken, mangled, b"%PDF-1.7\n%%EOF", b"not a pdf"):
         try:
-            outcomes.append(verify(data, ca.trust_roots).verdict.value)
+            outcomes.append(verify(data, ca.trust_roots, zone=SHANGHAI).verdict.value)
         except VerificationError as exc:
             outcomes.append(exc.code)
     assert outcomes == ["document_unreadable"] * 4
@@ -193,11 +194,11 @@ def test_r_jc_track_ruling_signed_by_the_court_is_valid(
     renderer: Renderer, ca: CertificateAuthority
 ) -> None:
     pdf = renderer.render(RULING, BRANDING, document_id="RUL-1")
-    unsigned = verify(pdf, ca.trust_roots)
+    unsigned = verify(pdf, ca.trust_roots, zone=SHANGHAI)
     assert unsigned.verdict is Verdict.INCOMPLETE
     assert "协议" not in unsigned.headline_zh  # a ruling is worded as a ruling
     assert "民事裁定书" in unsigned.headline_zh
     court = ca.issue(RULING.court, SignerRole.COURT, organisation=RULING.court)
-    report = verify(sign(pdf, court), ca.trust_roots)
+    report = verify(sign(pdf, court, zone=SHANGHAI), ca.trust_roots, zone=SHANGHAI)
     assert report.verdict is Verdict.VALID, report.summary_zh
     assert report.kind == "ruling"

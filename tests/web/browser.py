@@ -23,6 +23,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from engine.calendar import SHANGHAI
 from tests.net import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,7 +87,7 @@ def launch() -> Iterator[Browser]:
 
 def new_context(browser: Browser, base_url: str, viewport: ViewportSize) -> BrowserContext:
     context = browser.new_context(
-        base_url=base_url, viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai"
+        base_url=base_url, viewport=viewport, locale="zh-CN", timezone_id=SHANGHAI.key
     )
     context.set_default_timeout(15_000)
     return context

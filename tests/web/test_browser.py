@@ -8,10 +8,10 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
+from engine.calendar import SHANGHAI as BEIJING
 from tests.api.conftest import PASSWORD, Api, drive_to_application
 from tests.flow import open_case
 from tests.web.browser import (
@@ -26,8 +26,6 @@ from tests.web.browser import (
 from tests.web.test_signing import case_at_signing
 from tests.web.test_verify import signed_agreement
 from tests.world import APPLICANT_ID, RESPONDENT_ID
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def sign_in(page: Page, username: str) -> None:

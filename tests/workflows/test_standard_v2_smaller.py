@@ -8,8 +8,8 @@ import pytest
 
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
-from engine.records import SignatureRecord
 from mediation.engine import MediationEngine as Engine
+from mediation.records import SignatureRecord
 from tests.flow import Driver, open_case
 from tests.world import World
 
