@@ -29,11 +29,11 @@ from api.documents import DocumentService
 from api.settings import Settings
 from api.wiring import build_engine
 from engine.calendar import SHANGHAI
-from engine.models.cases import Case
 from engine.models.org import OrgUnit
 from engine.ports import FixedClock
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import Origin
+from mediation.models.cases import Case
 
 STEP = timedelta(minutes=15)  # between two actions on one demo case
 OFFICE_OPENS = time(8, 30)  # Beijing time: every demo case's day starts in office hours

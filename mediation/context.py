@@ -9,7 +9,7 @@ from datetime import datetime
 from engine.errors import InvalidInput
 from engine.hooks import TransitionContext
 from engine.records import SignatureRecord
-from mediation.records import CasePartyRecord, CategoryRecord, VisitRecord
+from mediation.records import CasePartyRecord, CategoryRecord, MediationCase, VisitRecord
 from mediation.repository import MediationTx
 
 
@@ -17,6 +17,7 @@ class MediationContext(TransitionContext):
     """What a mediation guard or action knows about the fire in progress."""
 
     _tx: MediationTx  # the MediationEngine runs on a MediationDatabase
+    case: MediationCase  # which loads mediation's record of the case
 
     @classmethod
     def of(cls, ctx: TransitionContext) -> MediationContext:

@@ -148,7 +148,7 @@ class CaseOpening(CaseStart):
                 actor,
                 {
                     "number": number,
-                    "office_id": office[0],
+                    "committee_id": office[0],
                     "year": year,
                     "seq": seq,
                     "level": initial.level or "intake",
@@ -158,7 +158,8 @@ class CaseOpening(CaseStart):
                     "origin": intake.origin.value,
                     "org_unit_id": org_unit_id,
                     "grid_id": grid_id,
-                    "referring": referring,
+                    "referring_court_id": referring,
+                    "court_id": referring,  # the referring court until an application names one
                     "data": data,
                 },
                 {
