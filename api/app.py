@@ -27,10 +27,10 @@ from api.scheduler import Ticker, start_background
 from api.services.actions import trigger_schemas
 from api.settings import Settings, get_settings
 from api.wiring import build_engine, load_registry
-from engine.records import CaseRecord
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
 from mediation.queries import CaseExtra
+from mediation.records import MediationCase
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
@@ -57,7 +57,7 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
 
 def read_cases(
     engine: Engine, case_ids: Collection[int]
-) -> dict[int, tuple[CaseRecord, CaseExtra]]:
+) -> dict[int, tuple[MediationCase, CaseExtra]]:
     # one statement, no transaction around it: one round trip to PostgreSQL
     with engine.db.transaction(write=False, snapshot=False) as tx:
         return queries.cases_with_extra(tx, case_ids)

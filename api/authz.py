@@ -23,10 +23,12 @@ from datetime import datetime
 from api.errors import Forbidden, NotAuthenticated, PiiNotPermitted
 from engine import access
 from engine.errors import CaseNotFound, InvalidInput
-from engine.records import Actor, CaseRecord
+from engine.records import Actor
 from engine.repository import Tx
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
+from mediation.records import MediationCase
+from mediation.repository import MediationTx
 from mediation.vocabulary import ROLE_LABELS, Role
 
 SUBTREE_ROLES = frozenset(
@@ -193,7 +195,7 @@ def check_registration(principal: Principal, referring_court_id: int | None) -> 
         require_roles(principal, REFERRAL_ROLES, "登记法院委派、委托的案件")
 
 
-def visible_case(tx: Tx, case_id: int, principal: Principal) -> CaseRecord:
+def visible_case(tx: MediationTx, case_id: int, principal: Principal) -> MediationCase:
     """The case if the principal may see it; out-of-scope answers exactly like missing.
 
     Raises:
@@ -208,8 +210,8 @@ def visible_case(tx: Tx, case_id: int, principal: Principal) -> CaseRecord:
 
 
 def require_visible(
-    case: CaseRecord | None, case_id: int, principal: Principal, is_assigned: Callable[[], bool]
-) -> CaseRecord:
+    case: MediationCase | None, case_id: int, principal: Principal, is_assigned: Callable[[], bool]
+) -> MediationCase:
     """`visible_case` for a case the caller loaded itself (with more columns, say);
     `is_assigned` asks the database, and only when the principal's units do not cover it."""
     if case is None or not access.in_scope(principal.actor, case, is_assigned):
@@ -223,7 +225,7 @@ def court_units(principal: Principal) -> frozenset[int]:
     return principal.actor.unit_ids
 
 
-def pii_purpose(tx: Tx, principal: Principal, case: CaseRecord) -> str:
+def pii_purpose(tx: Tx, principal: Principal, case: MediationCase) -> str:
     """Why this principal may read the case's parties' full ID and phone numbers (R-PII).
 
     Only the roles whose work needs them: the case's own mediator (to contact the parties and

@@ -29,12 +29,12 @@ from api.documents import DocumentService
 from api.settings import Settings
 from api.wiring import build_engine
 from engine.calendar import SHANGHAI
-from engine.models.cases import Case
 from engine.models.org import OrgUnit
 from engine.ports import FixedClock
 from engine.records import CaseRecord
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import Origin
+from mediation.models.cases import Case
 from mediation.spec import mediation_spec
 
 STEP = timedelta(minutes=15)  # between two actions on one demo case

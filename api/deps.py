@@ -18,9 +18,10 @@ from api.authz import Principal, PrincipalCache
 from api.coalesce import ReadCoalescer
 from api.errors import NotAuthenticated
 from api.settings import Settings
-from engine.records import Actor, CaseRecord
+from engine.records import Actor
 from mediation.engine import MediationEngine as Engine
 from mediation.queries import CaseExtra
+from mediation.records import MediationCase
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -34,7 +35,7 @@ class Services:
     signer: TokenSigner
     limiter: LoginLimiter
     principals: PrincipalCache
-    case_reads: ReadCoalescer[int, tuple[CaseRecord, CaseExtra]]
+    case_reads: ReadCoalescer[int, tuple[MediationCase, CaseExtra]]
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
 

@@ -37,13 +37,14 @@ from engine.calendar import WorkingCalendar
 from engine.errors import GuardRejected
 from engine.hooks import TransitionContext
 from engine.machine import BoundTransition, CompiledSpec
-from engine.models.cases import AuditEvent, Case
+from engine.models.cases import AuditEvent
 from engine.models.columns import dumps
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.registry import Registry
 from mediation.engine import MediationEngine as Engine
+from mediation.models.cases import Case
 from mediation.repository import MediationDatabase
 from tests.world import build_world
 from workflows import HOOKS, WORKFLOWS_DIR

@@ -30,21 +30,20 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class CaseRecord:
+    """A case as guards and actions read it: the engine's own columns.
+
+    A host whose case row has attributes of its own reads them in a subclass
+    (mediation/records.py MediationCase), named with its table to the engine by its Tx
+    (engine/repository/cases.py CaseLayout): its fields are the columns the engine loads.
+    """
+
     id: int
     number: str
-    committee_id: int
     spec_id: str
     spec_version: int
     state: str
     level: str
-    resolved_level: str | None
-    category_code: str
-    risk_level: str
-    origin: str
     org_unit_id: int
-    grid_id: int | None
-    court_id: int | None
-    referring_court_id: int | None
     state_sessions: int
     overdue: bool
     data: dict[str, Any]
@@ -53,18 +52,11 @@ class CaseRecord:
     audit_head: str
     created_at: datetime
     state_entered_at: datetime
-    agreement_effective_at: datetime | None
     closed_at: datetime | None
 
     def unit_ids(self) -> tuple[int | None, ...]:
-        """Every org unit through which an actor can see this case."""
-        return (
-            self.org_unit_id,
-            self.committee_id,
-            self.grid_id,
-            self.court_id,
-            self.referring_court_id,
-        )
+        """Every org unit through which an actor can see this case (a host adds its own)."""
+        return (self.org_unit_id,)
 
 
 @dataclass(frozen=True, slots=True)

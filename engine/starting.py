@@ -14,30 +14,9 @@ from engine.calendar import SHANGHAI
 from engine.errors import NotFound
 from engine.firing import OPEN_TRIGGER, FirePath, Within
 from engine.machine import CompiledSpec
-from engine.models.columns import dumps
 from engine.numbering import next_sequence
 from engine.records import Actor, FireResult
 from engine.repository import Tx
-
-_INSERT_CASE = (
-    "INSERT INTO cases (number, committee_id, year, seq, spec_id, spec_version, state, "
-    "level, category_code, summary, risk_level, origin, org_unit_id, grid_id, "
-    "referring_court_id, court_id, registrar_id, state_sessions, overdue, data, "
-    "version, audit_seq, audit_head, created_at, updated_at, state_entered_at) VALUES "
-    "(:number, :office_id, :year, :seq, :spec_id, :spec_version, :state, :level, "
-    ":category_code, :summary, :risk_level, :origin, :org_unit_id, :grid_id, :referring, "
-    ":referring, :registrar, 0, false, :data, 1, 1, '', :now, :now, :now)"
-)
-# What the case row keeps beside the engine's own columns, and their defaults; the host
-# names them in `attributes` (the row predates generic flows: changing it is a migration).
-CASE_ATTRIBUTES: dict[str, Any] = {
-    "category_code": None,
-    "summary": "",
-    "risk_level": "",
-    "origin": "",
-    "grid_id": None,
-    "referring": None,
-}
 
 
 class CaseStart(FirePath):
@@ -59,7 +38,8 @@ class CaseStart(FirePath):
         `<spec id>-<year>-<seq>` under that unit.
 
         Args:
-            attributes: values of the row's other columns (CASE_ATTRIBUTES).
+            attributes: values of the host's attributes of the case row (its table's columns
+                beyond the engine's, `Tx.case_layout`); those left out take their defaults.
             data: the case's free-form data to begin with.
             payload: what the genesis event records beside the spec.
 
@@ -81,10 +61,8 @@ class CaseStart(FirePath):
             year = now.astimezone(SHANGHAI).year
             seq = next_sequence(tx, unit_id, year)
             row = {
-                **CASE_ATTRIBUTES,
                 **(attributes or {}),
                 "number": f"{compiled.spec.id}-{year}-{seq:04d}",
-                "office_id": unit_id,
                 "org_unit_id": unit_id,
                 "year": year,
                 "seq": seq,
@@ -105,28 +83,24 @@ class CaseStart(FirePath):
         now: datetime,
         records: Callable[[int], None] | None = None,
     ) -> FireResult:
-        """Insert the case row (`row`: number, office_id, org_unit_id, year, seq, data and
-        CASE_ATTRIBUTES; `level` defaults to the initial state's), let `records` add the
-        host's own records of the new case id (its parties, say), then write the genesis
-        event and enter the initial state (its deadlines and clocks), inside `tx`.
+        """Insert the case row (`row`: number, org_unit_id, year, seq, data and the host's
+        attributes; `level` defaults to the initial state's), let `records` add the host's own
+        records of the new case id (its parties, say), then write the genesis event and enter
+        the initial state (its deadlines and clocks), inside `tx`.
 
         The caller has checked roles, scope and its own rules.
         """
         spec = compiled.spec
         initial = compiled.states[spec.initial]
-        stamp = tx.codec.dt_out(now)
         values = {
-            **CASE_ATTRIBUTES,
             "level": initial.level or "",
             **row,
             "spec_id": spec.id,
             "spec_version": spec.version,
             "state": initial.name,
-            "registrar": actor.user_id,
-            "now": stamp,
+            "registrar_id": actor.user_id,
         }
-        values["data"] = dumps(values["data"])
-        case_id = tx.insert(_INSERT_CASE, values)
+        case_id = tx.insert_case(values, now)
         if records is not None:
             records(case_id)
         event = self._event(

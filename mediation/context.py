@@ -9,7 +9,13 @@ from datetime import datetime
 from engine.errors import InvalidInput
 from engine.hooks import TransitionContext
 from mediation.policy import Policy
-from mediation.records import CasePartyRecord, CategoryRecord, SignatureRecord, VisitRecord
+from mediation.records import (
+    CasePartyRecord,
+    CategoryRecord,
+    MediationCase,
+    SignatureRecord,
+    VisitRecord,
+)
 from mediation.repository import MediationTx
 from mediation.spec import MediationSpec, mediation_spec
 
@@ -18,6 +24,7 @@ class MediationContext(TransitionContext):
     """What a mediation guard or action knows about the fire in progress."""
 
     _tx: MediationTx  # the MediationEngine runs on a MediationDatabase
+    case: MediationCase  # which loads mediation's record of the case
     policy: Policy = Policy()  # the deployment's, set by the MediationEngine on every context
 
     @classmethod

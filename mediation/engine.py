@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.firing import CaseChange, CaseObserver
+from engine.records import Actor
 from engine.repository import Tx
 from engine.runtime import Engine
 from mediation import facts
@@ -14,6 +15,7 @@ from mediation.context import MediationContext
 from mediation.numbering import DEFAULT_PATTERN
 from mediation.opening import CaseOpening
 from mediation.policy import Policy
+from mediation.records import MediationCase
 from mediation.repository import MediationDatabase
 
 
@@ -21,6 +23,11 @@ class MediationEngine(CaseOpening, Engine):
     """Construct once per process, as the Engine; it is thread-safe."""
 
     context_class = MediationContext
+
+    if TYPE_CHECKING:  # its database's transactions load MediationCase records
+        db: MediationDatabase
+
+        def get_case(self, case_id: int, actor: Actor) -> MediationCase: ...
 
     def __init__(
         self,
@@ -51,11 +58,13 @@ class MediationEngine(CaseOpening, Engine):
         if change is None:
             facts.refresh(tx, self.registry, self.calendar, case_id)
             return
+        case = change.case
+        assert isinstance(case, MediationCase)  # loaded by a MediationTx
         facts.after_fire(
             tx,
             self.registry,
             self.calendar,
-            change.case,
+            case,
             change.transition,
             change.dest,
             change.changes,

@@ -22,12 +22,12 @@ from typing import Any, NamedTuple
 from engine.calendar import SHANGHAI
 from engine.machine import CompiledSpec
 from engine.ports import DeadlineCalendar
-from engine.records import CaseRecord
 from engine.registry import Registry
 from engine.repository import Tx
 from engine.spec import StateSpec, TransitionSpec
 from mediation import aggregates
 from mediation.queries import in_params
+from mediation.records import MediationCase
 from mediation.statistics import (
     CONFIRMATION_TRIGGERS,
     LATE_VISIT_ONLY,
@@ -326,7 +326,7 @@ def after_fire(
     tx: Tx,
     registry: Registry,
     calendar: DeadlineCalendar,
-    case: CaseRecord,
+    case: MediationCase,
     transition: TransitionSpec,
     dest: str,
     changes: Mapping[str, Any],
@@ -361,7 +361,7 @@ def after_fire(
         _write(tx, before, after)
 
 
-def _may_touch(case: CaseRecord, changes: Mapping[str, Any]) -> bool:
+def _may_touch(case: MediationCase, changes: Mapping[str, Any]) -> bool:
     """Whether the fire wrote a column the facts read with a value it did not have."""
     for name in _COLUMN_INPUTS.intersection(changes):
         if changes[name] != getattr(case, name):
@@ -371,7 +371,7 @@ def _may_touch(case: CaseRecord, changes: Mapping[str, Any]) -> bool:
     return False
 
 
-def _inputs(case: CaseRecord, state: StateSpec | None, changes: Mapping[str, Any]) -> CaseInputs:
+def _inputs(case: MediationCase, state: StateSpec | None, changes: Mapping[str, Any]) -> CaseInputs:
     get = changes.get
     effective = get("agreement_effective_at", case.agreement_effective_at)
     overdue = bool(get("overdue", case.overdue))

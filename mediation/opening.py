@@ -150,7 +150,7 @@ class CaseOpening(CaseStart):
                 actor,
                 {
                     "number": number,
-                    "office_id": office[0],
+                    "committee_id": office[0],
                     "year": year,
                     "seq": seq,
                     "level": initial.level or "intake",
@@ -160,7 +160,8 @@ class CaseOpening(CaseStart):
                     "origin": intake.origin.value,
                     "org_unit_id": org_unit_id,
                     "grid_id": grid_id,
-                    "referring": referring,
+                    "referring_court_id": referring,
+                    "court_id": referring,  # the referring court until an application names one
                     "data": data,
                 },
                 {

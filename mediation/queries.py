@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from engine.records import Actor, CaseRecord
+from engine.records import Actor
 from engine.records import OrgUnitRow as OrgUnitRow  # re-exported: the row org_unit() returns
 from engine.repository import Tx
-from engine.repository.cases import CASE_COLUMNS
 from engine.repository.connection import Row
 from engine.repository.directory import ORG_UNIT, org_unit_row
 from mediation import search
+from mediation.records import MediationCase
+from mediation.repository import MediationTx
 
 MAX_PAGE = 200
 
@@ -57,7 +58,7 @@ class CaseRow:
 
 @dataclass(frozen=True, slots=True)
 class CaseExtra:
-    """The columns of a case that CaseRecord leaves out."""
+    """The columns of a case that MediationCase leaves out."""
 
     summary: str
     registrar_id: int | None
@@ -255,12 +256,14 @@ def party_names(tx: Tx, case_ids: Sequence[int]) -> dict[int, list[str]]:
     return names
 
 
-def case_with_extra(tx: Tx, case_id: int) -> tuple[CaseRecord, CaseExtra] | None:
-    """The case and the columns CaseRecord leaves out, in one statement (the hot read)."""
+def case_with_extra(tx: MediationTx, case_id: int) -> tuple[MediationCase, CaseExtra] | None:
+    """The case and the columns MediationCase leaves out, in one statement (the hot read)."""
     return cases_with_extra(tx, [case_id]).get(case_id)
 
 
-def cases_with_extra(tx: Tx, case_ids: Collection[int]) -> dict[int, tuple[CaseRecord, CaseExtra]]:
+def cases_with_extra(
+    tx: MediationTx, case_ids: Collection[int]
+) -> dict[int, tuple[MediationCase, CaseExtra]]:
     """Several cases with those columns in one statement (the API coalesces its reads)."""
     params: dict[str, Any] = {}
     if len(case_ids) == 1:  # the common case keeps one statement text, prepared once
@@ -269,7 +272,8 @@ def cases_with_extra(tx: Tx, case_ids: Collection[int]) -> dict[int, tuple[CaseR
     else:
         where = f"id IN ({in_params('id', case_ids, params)})"
     rows = tx.rows(
-        f"SELECT {CASE_COLUMNS}, summary, registrar_id, updated_at FROM cases WHERE {where}",
+        f"SELECT {tx.case_layout.columns}, summary, registrar_id, updated_at FROM cases "
+        f"WHERE {where}",
         params,
     )
     return {int(row["id"]): (tx.case_record(row), _case_extra(tx, row)) for row in rows}

@@ -6,6 +6,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from engine.records import CaseRecord
+
+
+@dataclass(frozen=True, slots=True)
+class MediationCase(CaseRecord):
+    """A mediation case as guards, actions and the host read it: the engine's columns and
+    mediation's attributes (mediation/models/cases.py Case; the summary is read apart,
+    mediation/queries.py CaseExtra)."""
+
+    committee_id: int
+    resolved_level: str | None
+    category_code: str
+    risk_level: str
+    origin: str
+    grid_id: int | None
+    court_id: int | None
+    referring_court_id: int | None
+    agreement_effective_at: datetime | None
+
+    def unit_ids(self) -> tuple[int | None, ...]:
+        """Every org unit through which an actor can see this case: its own, its committee,
+        its grid, the court confirming it and the court that referred it."""
+        return (
+            self.org_unit_id,
+            self.committee_id,
+            self.grid_id,
+            self.court_id,
+            self.referring_court_id,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CasePartyRecord:

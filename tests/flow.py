@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from engine.ports import FixedClock
-from engine.records import CaseRecord
 from mediation.engine import MediationEngine as Engine
+from mediation.records import MediationCase
 from tests.world import World
 
 
@@ -21,12 +21,12 @@ class Driver:
         self.case_id = case_id
 
     @property
-    def case(self) -> CaseRecord:
+    def case(self) -> MediationCase:
         return self.engine.get_case(self.case_id, self.world.actors["supervisor"])
 
     def fire(
         self, actor: str, trigger: str, reason: str | None = None, **payload: Any
-    ) -> CaseRecord:
+    ) -> MediationCase:
         version = self.case.version
         self.engine.fire(self.case_id, trigger, self.world.actors[actor], version, payload, reason)
         return self.case
@@ -70,7 +70,7 @@ class Driver:
             {"party_id": applicant, "responsibility": "未及时告知，承担次要责任"},
         ]
 
-    def draft(self, actor: str = "mediator") -> CaseRecord:
+    def draft(self, actor: str = "mediator") -> MediationCase:
         return self.fire(
             actor,
             "draft_agreement",
@@ -80,14 +80,14 @@ class Driver:
             terms=self.terms(),
         )
 
-    def sign_all(self, mediator: str = "mediator") -> CaseRecord:
+    def sign_all(self, mediator: str = "mediator") -> MediationCase:
         self.fire(mediator, "start_signing")
         for party_id in self.party_ids():
             self.fire(mediator, "sign_party", party_id=party_id, method="electronic")
         self.fire(mediator, "sign_mediator")
         return self.fire(mediator, "apply_seal")
 
-    def apply_confirmation(self, actor: str = "mediator", **court: Any) -> CaseRecord:
+    def apply_confirmation(self, actor: str = "mediator", **court: Any) -> MediationCase:
         """Both parties apply to the world's court for judicial confirmation (on flows where
         the application is the parties' act, each signs it first: R-JC-PACKAGE)."""
         court = court or {"court_id": self.world.units["court"]}
@@ -97,7 +97,7 @@ class Driver:
                 self.fire(actor, "sign_confirmation_application", party_id=party_id)
         return self.fire(actor, "apply_confirmation", applicants=self.party_ids(), **court)
 
-    def prepare_application(self, actor: str = "mediator", **court: Any) -> CaseRecord:
+    def prepare_application(self, actor: str = "mediator", **court: Any) -> MediationCase:
         court = court or {"court_id": self.world.units["court"]}
         return self.fire(
             actor, "prepare_confirmation_application", applicants=self.party_ids(), **court
@@ -108,7 +108,7 @@ class Driver:
         spec = self.engine.registry.get(case.spec_id, case.spec_version).spec
         return any(t.trigger == trigger for t in spec.transitions)
 
-    def assign(self, user: str, role: str, *, consented: bool = True) -> CaseRecord:
+    def assign(self, user: str, role: str, *, consented: bool = True) -> MediationCase:
         return self.fire(
             "mediator",
             "assign",

@@ -45,7 +45,7 @@ def case_parties(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
 def users_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """Active users holding one of the field's roles, in the district of the case's committee
     (a room's mediators, the grid's 中心户, the district's judges, lawyers and police)."""
-    district = _district(ctx.org_unit_path(ctx.case.committee_id))
+    district = _district(ctx.org_unit_path(MediationContext.of(ctx).case.committee_id))
     units = {u.id: u for u in ctx.org_units_of(_ALL_KINDS)}
     found: dict[int, tuple[str, list[str], str]] = {}
     for holder in ctx.users_holding(field.roles):
@@ -79,7 +79,7 @@ def units_for_case(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     """Org units of the field's kinds in the district of the case's committee (a case may move
     up to another committee's room); grids only of the area the committee serves or of the
     actor's own scope (the person places the case within their area)."""
-    committee_path = ctx.org_unit_path(ctx.case.committee_id) or "/"
+    committee_path = ctx.org_unit_path(MediationContext.of(ctx).case.committee_id) or "/"
     district = _district(committee_path)
     served = committee_path.rstrip("/").rsplit("/", 1)[0] + "/"  # the committee's parent
     options = []
@@ -102,8 +102,8 @@ def competent_courts(ctx: TransitionContext, field: FieldSpec) -> list[Option]:
     staff = ctx.users_holding(("judge", "court_clerk"))
     judges = {h.org_unit_id for h in staff if h.role == "judge"}
     clerks = {h.org_unit_id for h in staff if h.role == "court_clerk"}
-    district = _district(ctx.org_unit_path(ctx.case.committee_id))
-    referring = ctx.case.referring_court_id
+    district = _district(ctx.org_unit_path(MediationContext.of(ctx).case.committee_id))
+    referring = MediationContext.of(ctx).case.referring_court_id
     options = []
     for court in ctx.org_units_of(("court",)):
         if court.id not in judges or court.id not in clerks:
@@ -124,11 +124,11 @@ def court_refused(ctx: TransitionContext, field: FieldSpec, value: object) -> st
     if value not in courts:
         return f"编号 {value} 不是人民法院"
     name, path = courts[value]
-    referring = ctx.case.referring_court_id
+    referring = MediationContext.of(ctx).case.referring_court_id
     if referring is not None and value != referring:
         return f"{name}不是委派法院：委派调解的案件应向委派法院申请司法确认（民事诉讼法第205条）"
     if referring is None and not path.startswith(
-        _district(ctx.org_unit_path(ctx.case.committee_id))
+        _district(ctx.org_unit_path(MediationContext.of(ctx).case.committee_id))
     ):
         return (
             f"{name}不在调解委员会所在辖区：应向当事人住所地、标的物所在地或调解组织所在地的"

@@ -33,10 +33,10 @@ from documents import (
 )
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import InvalidInput
-from engine.records import Actor, CaseRecord
+from engine.records import Actor
 from mediation import queries
 from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, ApplicationForm, Origin
-from mediation.records import CategoryRecord
+from mediation.records import CategoryRecord, MediationCase
 from mediation.repository import MediationTx
 from mediation.spec import mediation_spec
 
@@ -56,7 +56,7 @@ _SPEAKER = re.compile(r"^\s*([^：:\s]{1,12})[：:]\s*(.+)$")
 class _CaseFile:
     """What the read-only case-file documents draw on, read in one transaction."""
 
-    case: CaseRecord
+    case: MediationCase
     category: CategoryRecord
     summary: str
     registrar_id: int | None
@@ -73,7 +73,7 @@ class _CaseFile:
         return tuple(p for p, r in zip(self.parties, self.rows, strict=True) if r.role == role)
 
 
-def _case_file(tx: MediationTx, case: CaseRecord) -> _CaseFile:
+def _case_file(tx: MediationTx, case: MediationCase) -> _CaseFile:
     """What every paper of the case file is drawn from, with the parties' numbers masked."""
     category = tx.category(case.category_code)
     assert category is not None, "cases reference categories by foreign key"
@@ -110,7 +110,7 @@ def _masked_parties(
     return parties, tuple(rows)
 
 
-def _application_form(case: CaseRecord) -> str | None:
+def _application_form(case: MediationCase) -> str | None:
     """R-APPLY: 书面申请 or 口头申请, as recorded at registration (None: not a party's
     application, or registered before it was recorded)."""
     form = case.data.get("application_form")
@@ -171,7 +171,7 @@ class CaseFileDocuments(DocumentCore):
         )
 
     def confirmation_application_content(
-        self, case_id: int, actor: Actor, case: CaseRecord | None = None
+        self, case_id: int, actor: Actor, case: MediationCase | None = None
     ) -> ConfirmationApplication:
         """The 司法确认申请书's content with masked numbers (api/services/jc_package.py fills
         in what the court needs); `case` as read by a caller that checked its scope."""

@@ -25,11 +25,11 @@ from engine import access
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import ConcurrentUpdate, InvalidInput, NotFound
 from engine.hooks import DocumentRecord
-from engine.records import Actor, CaseRecord
+from engine.records import Actor
 from engine.repository import Tx
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
-from mediation.records import CategoryRecord
+from mediation.records import CategoryRecord, MediationCase
 from mediation.spec import mediation_spec
 from workflows.kinds import AGREEMENT
 
@@ -95,7 +95,7 @@ def check_environment(font_family: str = CJK_FAMILY) -> None:
 class _CaseFacts:
     """What the agreement says about a case besides its terms, read in one transaction."""
 
-    case: CaseRecord
+    case: MediationCase
     category: CategoryRecord
     parties: tuple[queries.PartyRow, ...]
     branding: Branding
@@ -150,7 +150,7 @@ def _committee_of(tx: Tx, unit_id: int) -> tuple[int, str] | None:
     return int(unit.id), str(unit.name)
 
 
-def _branding(tx: Tx, case: CaseRecord) -> tuple[Branding, int]:
+def _branding(tx: Tx, case: MediationCase) -> tuple[Branding, int]:
     """The committee whose seal the agreement carries, and the room's name if a room mediates.
 
     A personal-brand room has no seal of its own: its parent committee seals (R-SEAL).
@@ -236,7 +236,7 @@ class DocumentCore:
         """Loaded (or, in development, generated) on first signature, not at start-up."""
         return load_authority(self.settings)
 
-    def _own_act(self, case: CaseRecord) -> bool:
+    def _own_act(self, case: MediationCase) -> bool:
         return mediation_spec(
             self.engine.registry.get(case.spec_id, case.spec_version).spec
         ).own_act_signing
@@ -335,7 +335,7 @@ class DocumentCore:
                 ),
             )
 
-    def branding(self, case: CaseRecord) -> tuple[Branding, int]:
+    def branding(self, case: MediationCase) -> tuple[Branding, int]:
         """The committee in charge of `case` (a room's parent committee, R-SEAL) and its id."""
         with self.engine.db.transaction(write=False) as tx:
             return _branding(tx, case)

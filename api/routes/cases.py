@@ -52,12 +52,14 @@ from api.schemas import (
 )
 from api.services.actions import ActionOption, describe_actions, with_route
 from engine.errors import DefinitionError, InvalidInput, ServiceStepRefused
-from engine.records import Actor, CaseRecord, FireResult
+from engine.records import Actor, FireResult
 from engine.repository import Tx
 from mediation import queries
 from mediation.engine import MediationEngine as Engine
 from mediation.intake import CaseIntake
 from mediation.queries import CaseExtra
+from mediation.records import MediationCase
+from mediation.repository import MediationTx
 from mediation.vocabulary import Level
 
 router = APIRouter(prefix="/cases", tags=["案件"])
@@ -69,7 +71,7 @@ def _visible_public(
     engine: Engine,
     case_id: int,
     principal: Principal,
-    found: tuple[CaseRecord, CaseExtra] | None,
+    found: tuple[MediationCase, CaseExtra] | None,
     tx: Tx | None = None,
 ) -> CasePublic:
     """The case as the API shows it, if the principal may see it; `tx`: the transaction
@@ -125,6 +127,7 @@ def create_case(
     intake = _intake(body, engine)
 
     def created(tx: Tx, result: FireResult) -> StoredReply:
+        assert isinstance(tx, MediationTx)  # the engine runs on a MediationDatabase
         found = queries.case_with_extra(tx, result.case_id)
         case = _visible_public(engine, result.case_id, principal, found, tx)
         headers = {"ETag": etag(case.version), "Location": f"/api/v1/cases/{case.id}"}

@@ -11,9 +11,10 @@ from fastapi import Path
 from api.errors import problem_responses
 from api.schemas import MAX_ID, CasePublic
 from engine.errors import InvalidInput
-from engine.records import CaseRecord, FireResult
+from engine.records import FireResult
 from engine.registry import Registry
 from mediation.queries import CaseExtra
+from mediation.records import MediationCase
 
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="案件编号（内部 ID）")]
 UnitId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -76,7 +77,7 @@ def fired_fields(registry: Registry, result: FireResult) -> dict[str, Any]:
     }
 
 
-def case_public(registry: Registry, case: CaseRecord, extra: CaseExtra) -> CasePublic:
+def case_public(registry: Registry, case: MediationCase, extra: CaseExtra) -> CasePublic:
     return CasePublic(
         id=case.id,
         number=case.number,

@@ -18,8 +18,9 @@ from documents import SignerRole, sign
 from documents.volume import VOLUME_KIND, VolumeCover, VolumePart, assemble
 from engine.calendar import SHANGHAI as BEIJING
 from engine.errors import InvalidInput
-from engine.records import Actor, CaseRecord
+from engine.records import Actor
 from mediation import queries
+from mediation.records import MediationCase
 from workflows.kinds import AGREEMENT, AGREEMENT_SCAN, RULING
 
 ARCHIVED_VERSION = 1
@@ -107,7 +108,7 @@ class CaseFileService:
 
     # --- binding ---------------------------------------------------------------------
 
-    def _bind(self, case: CaseRecord, actor: Actor, version: int) -> bytes:
+    def _bind(self, case: MediationCase, actor: Actor, version: int) -> bytes:
         documents = self.documents
         with self.engine.db.transaction(write=False) as tx:
             parties = tx.case_parties(case.id)

@@ -13,8 +13,9 @@ from api.pii import PiiRead, log_reads
 from api.services.attachments import KINDS, package_lines
 from documents import Branding, ConfirmationApplication
 from engine.errors import InvalidInput
-from engine.records import Actor, CaseRecord
+from engine.records import Actor
 from mediation import queries
+from mediation.records import MediationCase
 from workflows.confirmation import APPLICATION, KEY
 from workflows.kinds import AGREEMENT
 
@@ -49,7 +50,7 @@ def attachments(
 
 
 def court_copy(
-    documents: DocumentService, case: CaseRecord, version: int = 0
+    documents: DocumentService, case: MediationCase, version: int = 0
 ) -> tuple[bytes, list[PiiRead]]:
     """The application rendered for the court from `case` (scope already checked): full ID
     numbers and phones, the attachments the case holds; and the PII reads it makes.
@@ -87,7 +88,7 @@ def court_copy(
     return pdf, logged
 
 
-def _signed_copy(documents: DocumentService, case: CaseRecord) -> bytes | None:
+def _signed_copy(documents: DocumentService, case: MediationCase) -> bytes | None:
     """The application the applicants signed (v2 flows): the version filed, else the one
     being signed; None on flows where the mediator alone filed it (v1)."""
     filed = case.data.get("confirmation", {}).get("application_version")

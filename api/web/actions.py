@@ -27,8 +27,8 @@ from api.web.forms import (
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import CaseNotFound, EngineError, ReasonRequired
-from engine.records import CaseRecord
 from mediation.engine import MediationEngine as Engine
+from mediation.records import MediationCase
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 User = Annotated[Principal, Depends(signed_in)]
@@ -51,7 +51,7 @@ def schema_of(option: ActionOption) -> dict[str, Any] | None:
 def _render(
     request: Request,
     user: Principal,
-    case: CaseRecord,
+    case: MediationCase,
     option: ActionOption,
     fields: list[FormField],
     *,

@@ -1,5 +1,6 @@
-"""Tables of a case: the case, its assignments, its hash-chained history and its number
-counter. Parties, sessions, visits and progress links are the host's (mediation/models/)."""
+"""Tables of a case: the columns of the case row (its table is the host's, with the host's
+attributes), its assignments, its hash-chained history and its number counter. Parties,
+sessions, visits and progress links are the host's (mediation/models/)."""
 
 from __future__ import annotations
 
@@ -9,45 +10,38 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from engine.models.columns import _json, _ts
+from engine.models.columns import JsonText, _json, _ts, timestamp
 
 
-class Case(SQLModel, table=True):
-    __tablename__ = "cases"
-    __table_args__ = (sa.UniqueConstraint("committee_id", "year", "seq"),)
+class CaseColumns(SQLModel):
+    """The engine's columns of the case row, declared once for a host's `cases` table.
+
+    Not a table: the host declares it with its own attributes (mediation/models/cases.py:
+    `class Case(CaseColumns, table=True)`, its committee, category, risk level...), and the
+    engine reads and writes whatever the host's declaration adds (engine/repository/cases.py
+    CaseLayout). No column here shares an `sa_column`, so two tables may derive from it.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=64, unique=True)
-    committee_id: int = Field(foreign_key="org_units.id")
     year: int
     seq: int
     spec_id: str = Field(max_length=64)
     spec_version: int
     state: str = Field(max_length=64, index=True)
     level: str = Field(max_length=20, index=True)
-    resolved_level: str | None = Field(default=None, max_length=20)
-    # a category the host keeps (mediation: its categories table and this foreign key)
-    category_code: str = Field(max_length=40, index=True)
-    summary: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    risk_level: str = Field(max_length=20)
-    origin: str = Field(max_length=40)
     org_unit_id: int = Field(foreign_key="org_units.id", index=True)
-    # indexed: the scope clause asks for each of them (mediation/queries.py scope_clause)
-    grid_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
-    court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
-    referring_court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
     registrar_id: int | None = Field(default=None, foreign_key="users.id")
     state_sessions: int = 0
     overdue: bool = False
-    data: dict[str, Any] = _json(default=dict)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JsonText, nullable=False)
     version: int = 0
     audit_seq: int = 0
     audit_head: str = Field(max_length=64)
-    created_at: datetime = _ts(index=True)  # a period's cases (台账, statistics)
-    updated_at: datetime = _ts()
-    state_entered_at: datetime = _ts()
-    agreement_effective_at: datetime | None = _ts(nullable=True)
-    closed_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp(index=True)  # a period's cases (台账, statistics)
+    updated_at: datetime = timestamp()
+    state_entered_at: datetime = timestamp()
+    closed_at: datetime | None = timestamp(nullable=True)
 
 
 class Assignment(SQLModel, table=True):

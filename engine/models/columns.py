@@ -68,3 +68,12 @@ def _ts(*, nullable: bool = False, index: bool = False) -> Any:
 
 def _json(*, default: Any) -> Any:
     return Field(default_factory=default, sa_column=sa.Column(JsonText(), nullable=False))
+
+
+def timestamp(*, nullable: bool = False, index: bool = False) -> Any:
+    """A UtcDateTime field whose column is built per table (`_ts` shares one Column object,
+    which a base class of two tables cannot: engine/models/cases.py CaseColumns). A nullable
+    one defaults to None: a case starts without it."""
+    if nullable:
+        return Field(default=None, sa_type=UtcDateTime, nullable=True, index=index)
+    return Field(sa_type=UtcDateTime, nullable=False, index=index)

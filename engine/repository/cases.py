@@ -1,35 +1,136 @@
 """Cases and their history: the fire path's hand-tuned statements (load, versioned update
-with its audit event in one round trip) and the events read back."""
+with its audit event in one round trip) and the events read back.
+
+The case row is the host's (its table declares the engine's CaseColumns and its own
+attributes): CaseLayout derives the statements from that declaration once, per Tx class."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from types import UnionType
+from typing import Any, ClassVar, Union, get_args, get_origin
 
 from engine.audit import CaseBinding, ChainHead
+from engine.models.cases import CaseColumns
 from engine.models.columns import dumps
 from engine.records import CaseRecord, EventRecord
 from engine.repository.connection import Row, TxCore
 
-CASE_COLUMNS = (
-    "id, number, committee_id, spec_id, spec_version, state, level, resolved_level, "
-    "category_code, risk_level, origin, org_unit_id, grid_id, court_id, referring_court_id, "
-    "state_sessions, overdue, data, version, audit_seq, audit_head, created_at, "
-    "state_entered_at, agreement_effective_at, closed_at"
+# the engine's columns its actions may write (ctx.set_case); a host adds its attributes
+_ENGINE_MUTABLE = frozenset(
+    {"level", "org_unit_id", "state_sessions", "overdue", "data", "closed_at"}
 )
-_LOAD_CASE = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"
-# load_case builds its record from the row's values in place: CASE_COLUMNS name CaseRecord's
-# fields in order (checked here, so neither can move without the other), and the values
-# needing decoding are found by name once
-_CASE_NAMES = tuple(name.strip() for name in CASE_COLUMNS.split(","))
-if tuple(f.name for f in fields(CaseRecord)) != _CASE_NAMES:
-    raise AssertionError("CASE_COLUMNS must name CaseRecord's fields in order")
-_OVERDUE, _DATA = _CASE_NAMES.index("overdue"), _CASE_NAMES.index("data")
-_REQUIRED_TIMES = tuple(_CASE_NAMES.index(n) for n in ("created_at", "state_entered_at"))
-_OPTIONAL_TIMES = tuple(_CASE_NAMES.index(n) for n in ("agreement_effective_at", "closed_at"))
+# the engine's columns an INSERT names (the others take their defaults or are set after it)
+_ENGINE_INSERTED = (
+    "number",
+    "year",
+    "seq",
+    "spec_id",
+    "spec_version",
+    "state",
+    "level",
+    "org_unit_id",
+    "registrar_id",
+    "data",
+)
+_ENGINE_COLUMNS = frozenset(CaseColumns.model_fields)
+_REQUIRED = object()  # an attribute without a default: the host names it on every start
+
+
+def _kind(annotation: Any) -> str:
+    """How a column's value is decoded and encoded: bool, json, time, time? or plain."""
+    members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    optional = type(None) in members
+    if optional:
+        annotation = next(m for m in members if m is not type(None))
+    if annotation is datetime:
+        return "time?" if optional else "time"
+    if annotation is bool:
+        return "bool"
+    if annotation is dict or get_origin(annotation) is dict:
+        return "json"
+    return "plain"
+
+
+class CaseLayout:
+    """What the engine reads and writes of a host's case row, derived once from its
+    declaration: the record it loads (CaseRecord or the host's subclass, whose fields name the
+    columns loaded, in order), the row's columns (CaseColumns or the host's table class: the
+    host's attributes and their defaults on insert), and which attributes actions may write
+    beside the engine's own. A Tx class carries one (`Tx.case_layout`; mediation: MediationTx).
+    """
+
+    def __init__(
+        self,
+        record: type[CaseRecord] = CaseRecord,
+        row: type[CaseColumns] = CaseColumns,
+        *,
+        mutable: Iterable[str] = (),
+    ) -> None:
+        columns = row.model_fields
+        kinds = {name: _kind(field.annotation) for name, field in columns.items()}
+        self.record = record
+        self.names = tuple(f.name for f in fields(record))
+        unknown = set(self.names) - set(columns)
+        if unknown:
+            raise TypeError(f"{record.__name__} reads no column of {row.__name__}: {unknown}")
+        self.columns = ", ".join(self.names)  # the SELECT list a record is built from
+        self.load_text = f"SELECT {self.columns} FROM cases WHERE id = :id"
+        # load_case decodes the row's values in place, found by position once
+        positions: dict[str, list[int]] = {k: [] for k in ("bool", "json", "time", "time?")}
+        for i, name in enumerate(self.names):
+            positions.get(kinds[name], []).append(i)
+        self.flags = tuple(positions["bool"])
+        self.documents = tuple(positions["json"])
+        self.required_times = tuple(positions["time"])
+        self.optional_times = tuple(positions["time?"])
+        # the host's attributes: the row's columns beyond the engine's, with their defaults
+        self.attributes: dict[str, Any] = {}
+        for name, field in columns.items():
+            if name not in _ENGINE_COLUMNS:
+                required = field.is_required()
+                self.attributes[name] = (
+                    _REQUIRED if required else field.get_default(call_default_factory=True)
+                )
+        self.mutable = _ENGINE_MUTABLE | frozenset(mutable)
+        wrong = self.mutable - _ENGINE_MUTABLE - set(self.attributes)
+        if wrong:
+            raise TypeError(f"not an attribute of {row.__name__} actions may write: {wrong}")
+        # the values a write encodes: timestamps through the codec, documents as JSON text
+        self.encoded = {
+            name: kinds[name].rstrip("?")
+            for name in (*self.mutable, *self.attributes)
+            if kinds[name] in ("json", "time", "time?")
+        }
+        inserted = (*_ENGINE_INSERTED, *self.attributes)
+        self.insert_text = (
+            f"INSERT INTO cases ({', '.join(inserted)}, state_sessions, overdue, version, "
+            "audit_seq, audit_head, created_at, updated_at, state_entered_at) VALUES "
+            f"({', '.join(':' + name for name in inserted)}, 0, false, 1, 1, '', :now, :now, "
+            ":now)"
+        )
+        # the versioned UPDATE's text per (state changed, columns the actions wrote): a
+        # handful of shapes, rendered once each rather than on every fire
+        self.update_texts: dict[tuple[bool, tuple[str, ...]], str] = {}
+
+    def update_text(self, state_changed: bool, names: tuple[str, ...]) -> str:
+        """The versioned UPDATE for the columns `names` (sorted), cached in update_texts."""
+        unknown = set(names) - self.mutable
+        if unknown:
+            raise KeyError(f"not a mutable case field: {sorted(unknown)}")
+        sets = ["state = :state", "version = :new_version", "audit_seq = :audit_seq"]
+        sets += ["audit_head = :audit_head", "updated_at = :now"]
+        if state_changed:
+            sets.append("state_entered_at = :now")
+        sets += [f"{name} = :{name}" for name in names]
+        text = f"UPDATE cases SET {', '.join(sets)} WHERE id = :id AND version = :expected"
+        self.update_texts[(state_changed, names)] = text
+        return text
+
+
 _EVENT_COLUMN_NAMES = (
     "case_id",
     "seq",
@@ -51,93 +152,58 @@ _INSERT_EVENT = (
     f"INSERT INTO audit_events ({_EVENT_COLUMNS}) "
     f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMN_NAMES)})"
 )
-_MUTABLE_CASE_FIELDS = frozenset(
-    {
-        "level",
-        "resolved_level",
-        "risk_level",
-        "category_code",
-        "summary",
-        "org_unit_id",
-        "grid_id",
-        "court_id",
-        "state_sessions",
-        "overdue",
-        "data",
-        "agreement_effective_at",
-        "closed_at",
-    }
-)
-_DATETIME_FIELDS = frozenset({"agreement_effective_at", "closed_at"})
-# the versioned UPDATE's text per (state changed, columns the actions wrote): a handful of
-# shapes, rendered once each rather than on every fire
-_UPDATE_TEXTS: dict[tuple[bool, tuple[str, ...]], str] = {}
-
-
-def _update_text(state_changed: bool, names: tuple[str, ...]) -> str:
-    """The versioned UPDATE for the columns `names` (sorted), cached in _UPDATE_TEXTS."""
-    unknown = set(names) - _MUTABLE_CASE_FIELDS
-    if unknown:
-        raise KeyError(f"not a mutable case field: {sorted(unknown)}")
-    sets = ["state = :state", "version = :new_version", "audit_seq = :audit_seq"]
-    sets += ["audit_head = :audit_head", "updated_at = :now"]
-    if state_changed:
-        sets.append("state_entered_at = :now")
-    sets += [f"{name} = :{name}" for name in names]
-    text = f"UPDATE cases SET {', '.join(sets)} WHERE id = :id AND version = :expected"
-    _UPDATE_TEXTS[(state_changed, names)] = text
-    return text
 
 
 class CaseQueries(TxCore):
     """Tx's queries on cases and their history; Tx combines them."""
 
+    case_layout: ClassVar[CaseLayout] = CaseLayout()  # a host's Tx names its own
+
     # --- cases ---------------------------------------------------------------------------
 
     def load_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
-        text = _LOAD_CASE + (" FOR UPDATE" if for_update and not self.codec.sqlite else "")
+        layout = self.case_layout
+        text = layout.load_text + (" FOR UPDATE" if for_update and not self.codec.sqlite else "")
         row = self.one(text, {"id": case_id})
         if row is None:
             return None
-        values = list(row)
-        values[_OVERDUE] = bool(values[_OVERDUE])
-        values[_DATA] = json.loads(values[_DATA])
-        for i in _REQUIRED_TIMES:
-            values[i] = self.codec.dt_in_required(values[i])
-        for i in _OPTIONAL_TIMES:
-            values[i] = self.codec.dt_in(values[i])
-        return CaseRecord(*values)
+        return self._decoded(layout, list(row))
 
     def case_record(self, row: Row) -> CaseRecord:
-        """A CaseRecord from a row holding CASE_COLUMNS (by name; other columns are left)."""
-        dt = self.codec.dt_in
-        return CaseRecord(
-            id=row["id"],
-            number=row["number"],
-            committee_id=row["committee_id"],
-            spec_id=row["spec_id"],
-            spec_version=row["spec_version"],
-            state=row["state"],
-            level=row["level"],
-            resolved_level=row["resolved_level"],
-            category_code=row["category_code"],
-            risk_level=row["risk_level"],
-            origin=row["origin"],
-            org_unit_id=row["org_unit_id"],
-            grid_id=row["grid_id"],
-            court_id=row["court_id"],
-            referring_court_id=row["referring_court_id"],
-            state_sessions=row["state_sessions"],
-            overdue=bool(row["overdue"]),
-            data=json.loads(row["data"]),
-            version=row["version"],
-            audit_seq=row["audit_seq"],
-            audit_head=row["audit_head"],
-            created_at=self.codec.dt_in_required(row["created_at"]),
-            state_entered_at=self.codec.dt_in_required(row["state_entered_at"]),
-            agreement_effective_at=dt(row["agreement_effective_at"]),
-            closed_at=dt(row["closed_at"]),
-        )
+        """The case's record from a row holding `case_layout.columns` (by name; other
+        columns are left)."""
+        layout = self.case_layout
+        return self._decoded(layout, [row[name] for name in layout.names])
+
+    def _decoded(self, layout: CaseLayout, values: list[Any]) -> CaseRecord:
+        """The record of the row's `values` (layout.names, in order), decoded in place."""
+        for i in layout.flags:
+            values[i] = bool(values[i])
+        for i in layout.documents:
+            values[i] = json.loads(values[i])
+        for i in layout.required_times:
+            values[i] = self.codec.dt_in_required(values[i])
+        for i in layout.optional_times:
+            values[i] = self.codec.dt_in(values[i])
+        return layout.record(*values)
+
+    def insert_case(self, row: Mapping[str, Any], now: datetime) -> int:
+        """Insert a case row: the engine's columns (number, year, seq, spec_id, spec_version,
+        state, level, org_unit_id, registrar_id, data) and the host's attributes (those not
+        given take their declared defaults); its id. Its audit head is set by the caller."""
+        layout = self.case_layout
+        unknown = set(row) - set(_ENGINE_INSERTED) - set(layout.attributes)
+        if unknown:
+            raise ValueError(f"not a column a case is started with: {sorted(unknown)}")
+        values = {**layout.attributes, **row, "now": self.codec.dt_out(now)}
+        missing = sorted(name for name, value in values.items() if value is _REQUIRED)
+        if missing:
+            raise ValueError(f"the case row needs a value for: {missing}")
+        for name, value in values.items():
+            kind = layout.encoded.get(name)
+            if kind is not None and value is not None:
+                values[name] = self.codec.dt_out(value) if kind == "time" else dumps(value)
+        return self.insert(layout.insert_text, values)
 
     def record_transition(
         self,
@@ -183,9 +249,10 @@ class CaseQueries(TxCore):
         changes: Mapping[str, Any],
     ) -> tuple[str, dict[str, Any]]:
         names = tuple(sorted(changes))
-        text = _UPDATE_TEXTS.get((state_changed, names))
+        layout = self.case_layout
+        text = layout.update_texts.get((state_changed, names))
         if text is None:
-            text = _update_text(state_changed, names)
+            text = layout.update_text(state_changed, names)
         params: dict[str, Any] = {
             "id": case_id,
             "expected": expected_version,
@@ -195,12 +262,12 @@ class CaseQueries(TxCore):
             "audit_head": audit_head,
             "now": self.codec.dt_out(now),
         }
+        encoded = layout.encoded
         for name in names:
             value = changes[name]
-            if name in _DATETIME_FIELDS:
-                value = self.codec.dt_out(value)
-            elif name == "data":
-                value = dumps(value)
+            kind = encoded.get(name)
+            if kind is not None:
+                value = self.codec.dt_out(value) if kind == "time" else dumps(value)
             params[name] = value
         return text, params
 

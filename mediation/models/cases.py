@@ -1,9 +1,10 @@
-"""Mediation's tables about a case and its people: the dispute categories, the parties and
-their place in a case, the sessions held, the follow-up visits and the parties' progress links.
+"""Mediation's tables about a case and its people: the case row (the engine's columns and
+mediation's attributes), the dispute categories, the parties and their place in a case, the
+sessions held, the follow-up visits and the parties' progress links.
 
-Moved out of engine/models/ (same tables, same columns). The engine's case row and papers
-hold a category code and party ids as plain values; the foreign keys to these tables are
-declared here, so the engine's tables can be created without them.
+Moved out of engine/models/ (same tables, same columns). The engine's papers hold party ids
+as plain values; the foreign keys to parties are declared here, so the engine's tables can be
+created without them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,30 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from engine.models import METADATA  # with the engine's tables, which this module refers to
-from engine.models.columns import _json, _ts
+from engine.models.cases import CaseColumns
+from engine.models.columns import _json, _ts, timestamp
+
+
+class Case(CaseColumns, table=True):
+    """A mediation case: the engine's columns and mediation's attributes (its committee and
+    number within it, category, risk, origin, the units and courts that see it, the level it
+    was resolved at, its agreement's effect). The records that read it are MediationCase
+    (mediation/records.py); MediationTx hands both to the engine."""
+
+    __tablename__ = "cases"
+    __table_args__ = (sa.UniqueConstraint("committee_id", "year", "seq"),)
+
+    committee_id: int = Field(foreign_key="org_units.id")
+    resolved_level: str | None = Field(default=None, max_length=20)
+    category_code: str = Field(max_length=40, index=True, foreign_key="categories.code")
+    summary: str = Field(default="", sa_type=sa.Text, nullable=False)
+    risk_level: str = Field(max_length=20)
+    origin: str = Field(max_length=40)
+    # indexed: the scope clause asks for each of them (mediation/queries.py scope_clause)
+    grid_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
+    court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
+    referring_court_id: int | None = Field(default=None, foreign_key="org_units.id", index=True)
+    agreement_effective_at: datetime | None = timestamp(nullable=True)
 
 
 class Category(SQLModel, table=True):
@@ -123,15 +146,3 @@ class ProgressLink(SQLModel, table=True):
     revoked_at: datetime | None = _ts(nullable=True)
     failed_checks: int = 0  # wrong last-four digits in a row
     locked_until: datetime | None = _ts(nullable=True)
-
-
-def _refer_engine_tables_to_mediation() -> None:
-    """The engine's tables name a category and parties by value only (the engine knows no
-    such tables); mediation declares those references as the foreign keys they always were,
-    so the schema, the migrations and the drift check are what they were before the move."""
-    references = (("cases", "category_code", "categories.code"),)
-    for table, column, target in references:
-        METADATA.tables[table].append_constraint(sa.ForeignKeyConstraint([column], [target]))
-
-
-_refer_engine_tables_to_mediation()

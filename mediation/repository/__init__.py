@@ -9,11 +9,15 @@ guards, actions and observers see, is a MediationTx.
 from __future__ import annotations
 
 from contextlib import _GeneratorContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 
 from engine.repository import Database, Tx
+from engine.repository.cases import CaseLayout
+from engine.repository.connection import Row
+from mediation.models.cases import Case
+from mediation.records import MediationCase
 from mediation.repository.attachments import AttachmentQueries
 from mediation.repository.categories import CategoryQueries
 from mediation.repository.parties import PartyQueries
@@ -35,7 +39,28 @@ class MediationTx(
     SigningActQueries,
     ProgressLinkQueries,
 ):
-    """One open transaction with the engine's queries and mediation's."""
+    """One open transaction with the engine's queries and mediation's, on mediation's case
+    row: it loads MediationCase records, and actions may write these attributes of it."""
+
+    case_layout: ClassVar[CaseLayout] = CaseLayout(
+        MediationCase,
+        Case,
+        mutable=(
+            "resolved_level",
+            "risk_level",
+            "category_code",
+            "summary",
+            "grid_id",
+            "court_id",
+            "agreement_effective_at",
+        ),
+    )
+
+    if TYPE_CHECKING:  # the records the layout builds, typed as what they are
+
+        def load_case(self, case_id: int, *, for_update: bool = False) -> MediationCase | None: ...
+
+        def case_record(self, row: Row) -> MediationCase: ...
 
 
 class MediationDatabase(Database):

@@ -1,5 +1,6 @@
-"""A database with the engine's tables, a small organisation (one unit, a few users, one
-category) seeded with plain SQL, and an Engine running only the flows under flows/."""
+"""A database with the engine's tables and this host's case row (tables.py: none of
+mediation's tables or columns), a small organisation (one unit, a few users) seeded with
+plain SQL, and an Engine running only the flows under flows/."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from engine import Actor, Engine, FixedClock, Registry, WorkingCalendar
-from engine.models import METADATA
 from engine.pii import AesGcmProtector
 from engine.repository import Database
 from engine.repository.connection import configure_engine
 from engine.timers import TimerService
 from tests.engine_generic.hooks import HOOKS
+from tests.engine_generic.tables import METADATA, GenericTx
 
 FLOWS = Path(__file__).parent / "flows"
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # a Monday morning in Beijing
@@ -82,13 +83,6 @@ def office(sa_engine: sa.Engine) -> Office:
             sa.text("UPDATE org_units SET path = :p WHERE id = :id"),
             {"p": f"/{unit_id}/", "id": unit_id},
         )
-        connection.execute(
-            sa.text(
-                "INSERT INTO categories (code, name, excluded_from_confirmation, "
-                "excluded_from_esign, sort_order, active) "
-                "VALUES ('general', '一般', false, false, 0, true)"
-            )
-        )
         actors: dict[str, Actor] = {}
         for name, role in USERS.items():
             user_id = connection.execute(
@@ -116,7 +110,7 @@ def registry() -> Registry:
 def engine(sa_engine: sa.Engine, clock: FixedClock, registry: Registry, office: Office) -> Engine:
     del office  # seeded first
     return Engine(
-        Database(sa_engine),
+        Database(sa_engine, tx_class=GenericTx),
         registry,
         clock=clock,
         calendar=WorkingCalendar.from_chinesecalendar(),

@@ -25,7 +25,7 @@ def _request(engine: Engine, office: Office, days: int = 2) -> int:
         "leave_request",
         alice,
         unit_id=office.unit_id,
-        attributes={"category_code": "general", "summary": f"年假 {days} 天"},
+        attributes={"summary": f"年假 {days} 天"},
         data={"requested_by": alice.user_id, "days": days},
         payload={"days": days},
     )

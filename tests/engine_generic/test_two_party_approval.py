@@ -17,7 +17,7 @@ def _offer(engine: Engine, office: Office) -> int:
         "two_party_approval",
         office.actors["dan"],
         unit_id=office.unit_id,
-        attributes={"category_code": "general", "summary": "二手车买卖"},
+        attributes={"summary": "二手车买卖"},
     )
     assert opened.state == "awaiting_both"
     return opened.case_id
