@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from engine.repository.accounts import AccountQueries
 from engine.repository.assignments import AssignmentQueries
 from engine.repository.cases import CaseQueries
-from engine.repository.connection import _NAMED, Codec, _FifoLock, _Link
+from engine.repository.connection import _NAMED, Codec, _FifoLock, _Link, kept_connections
 from engine.repository.directory import DirectoryQueries
 from engine.repository.documents import DocumentQueries
 from engine.repository.idempotency import IdempotencyQueries
@@ -45,6 +45,8 @@ class Database:
         # SQLite has one writer at a time; queueing this process's writers on a lock is fair
         # and fast, where its busy handler makes them sleep and retry (a long p99 under load)
         self._sqlite_writer = _FifoLock() if self.dialect == "sqlite" else None
+        # SQLite: each thread keeps its connection between transactions (no pool round)
+        self._kept = kept_connections(engine)
 
     def sql(self, text: str) -> str:
         """`:name` placeholders rendered in the driver's own paramstyle, cached."""
@@ -56,7 +58,8 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool, snapshot: bool = True) -> Iterator[Tx]:
-        """One database transaction on a pooled driver connection.
+        """One database transaction: on SQLite on the thread's own driver connection
+        (engine/repository/connection.py, ThreadConnections), else on a pooled one.
 
         `snapshot=False` is for a read of a single statement: it runs without a transaction
         around it, which on PostgreSQL saves the COMMIT round trip.
@@ -72,6 +75,28 @@ class Database:
             # one read statement needs no transaction around it; on PostgreSQL that saves the
             # COMMIT round trip (psycopg's autocommit), on SQLite the BEGIN
             single = not snapshot and not write
+            keeper = self._kept
+            kept = keeper.take(self.engine) if keeper is not None else None
+            if kept is not None:  # SQLite, this thread's own connection
+                assert keeper is not None
+                driver = kept.driver
+                cursor = driver.cursor()
+                broken = False
+                try:
+                    if not single:
+                        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                    yield self.tx_class(self, cursor)
+                    driver.commit()
+                except BaseException:
+                    try:
+                        driver.rollback()
+                    except Exception:
+                        broken = True  # never reused: the next transaction opens another
+                    raise
+                finally:
+                    cursor.close()
+                    keeper.give_back(kept, broken=broken)
+                return
             autocommit = single and self.dialect != "sqlite"
             begin = None
             if self.dialect == "sqlite" and not single:
