@@ -8,12 +8,11 @@ guards, actions and observers see, is a MediationTx.
 
 from __future__ import annotations
 
-from contextlib import _GeneratorContextManager
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from engine.repository import Database, Tx
+from engine.repository import Database, Transaction, Tx
 from mediation.repository.attachments import AttachmentQueries
 from mediation.repository.categories import CategoryQueries
 from mediation.repository.parties import PartyQueries
@@ -46,4 +45,4 @@ class MediationDatabase(Database):
 
         def transaction(
             self, *, write: bool, snapshot: bool = True
-        ) -> _GeneratorContextManager[MediationTx]: ...
+        ) -> Transaction[MediationTx]: ...
