@@ -10,7 +10,8 @@ checkpoint covered cannot later be changed or dropped unseen."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -20,6 +21,8 @@ from engine.models.columns import dumps
 from engine.records import EventRecord
 
 GENESIS_HASH = "0" * 64
+# how `dumps` (ensure_ascii=False) renders a string: the json module's own function
+_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 @lru_cache(maxsize=4096)  # a bulk import stamps every event with the same time
@@ -86,25 +89,46 @@ def event_hash_of_text(
     path encodes it once for the hash and the stored column.
 
     The canonical form is `dumps` of the list of fields; a JSON list renders each item on its
-    own, joined by commas, so joining the items' renderings is the same text byte for byte.
+    own, joined by commas, so joining the items' renderings is the same text byte for byte:
+    an int as `int.__repr__`, None as null, a string as the encoder's own `encode_basestring`
+    (no ASCII escaping, as `dumps`), which spares building an encoder per fire.
     """
-    head = dumps(
-        [
-            case_id,
-            seq,
-            _canonical_time(at),
-            actor_id,
-            actor_name,
-            actor_roles,
-            trigger,
-            source_state,
-            dest_state,
-            version,
-        ]
-    )
+    time = _canonical_time(at)
+    if (  # the usual types: the list written out as the canonical encoder writes it
+        type(case_id) is int
+        and type(seq) is int
+        and type(version) is int
+        and (actor_id is None or type(actor_id) is int)
+        and type(actor_name) is str
+        and type(actor_roles) is str
+        and type(trigger) is str
+        and (source_state is None or type(source_state) is str)
+        and type(dest_state) is str
+        and (reason is None or type(reason) is str)
+    ):
+        head = (
+            f"[{case_id},{seq},{_string(time)},{'null' if actor_id is None else actor_id},"
+            f"{_string(actor_name)},{_string(actor_roles)},{_string(trigger)},"
+            f"{'null' if source_state is None else _string(source_state)},"
+            f"{_string(dest_state)},{version}"
+        )
+    else:  # anything else (a bool, an int subclass...) as the encoder renders it
+        head = dumps(
+            [
+                case_id,
+                seq,
+                time,
+                actor_id,
+                actor_name,
+                actor_roles,
+                trigger,
+                source_state,
+                dest_state,
+                version,
+            ]
+        )[:-1]
     reason_text = "null" if reason is None else dumps(reason)
-    body = f"{head[:-1]},{payload_text},{reason_text}]"
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+    return hashlib.sha256(f"{prev_hash}|{head},{payload_text},{reason_text}]".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

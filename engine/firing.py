@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from engine import access
@@ -50,6 +51,13 @@ class CaseChange:
 
 
 OPEN_TRIGGER = "open"
+
+
+@lru_cache(maxsize=1024)  # an actor's roles are the same frozenset fire after fire
+def _sorted_roles(roles: frozenset[str]) -> tuple[tuple[str, ...], str]:
+    """The roles as an event records them: sorted, and joined with commas."""
+    names = tuple(sorted(str(r) for r in roles))
+    return names, ",".join(names)
 
 
 class FirePath:
@@ -321,7 +329,7 @@ class FirePath:
         reason: str | None,
     ) -> tuple[EventRecord, str]:
         """The event and its payload's canonical text: encoded once, hashed and stored."""
-        roles = tuple(sorted(str(r) for r in actor.roles))
+        roles, joined_roles = _sorted_roles(actor.roles)
         payload = dict(payload)
         payload_text = dumps(payload)
         digest = event_hash_of_text(
@@ -331,7 +339,7 @@ class FirePath:
             at=at,
             actor_id=actor.user_id,
             actor_name=actor.name,
-            actor_roles=",".join(roles),
+            actor_roles=joined_roles,
             trigger=trigger,
             source_state=source,
             dest_state=dest,

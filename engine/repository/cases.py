@@ -121,10 +121,10 @@ class CaseLayout:
         unknown = set(names) - self.mutable
         if unknown:
             raise KeyError(f"not a mutable case field: {sorted(unknown)}")
-        sets = ["state = :state", "version = :new_version", "audit_seq = :audit_seq"]
+        sets = ["version = :new_version", "audit_seq = :audit_seq"]
         sets += ["audit_head = :audit_head", "updated_at = :now"]
-        if state_changed:
-            sets.append("state_entered_at = :now")
+        if state_changed:  # else left out: SQLite rewrites an indexed column's entry when it is set
+            sets += ["state = :state", "state_entered_at = :now"]
         sets += [f"{name} = :{name}" for name in names]
         text = f"UPDATE cases SET {', '.join(sets)} WHERE id = :id AND version = :expected"
         self.update_texts[(state_changed, names)] = text

@@ -8,12 +8,11 @@ guards, actions and observers see, is a MediationTx.
 
 from __future__ import annotations
 
-from contextlib import _GeneratorContextManager
 from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 
-from engine.repository import Database, Tx
+from engine.repository import Database, Transaction, Tx
 from engine.repository.cases import CaseLayout
 from engine.repository.connection import Row
 from mediation.models.cases import Case
@@ -73,4 +72,4 @@ class MediationDatabase(Database):
 
         def transaction(
             self, *, write: bool, snapshot: bool = True
-        ) -> _GeneratorContextManager[MediationTx]: ...
+        ) -> Transaction[MediationTx]: ...

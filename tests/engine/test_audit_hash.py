@@ -69,3 +69,52 @@ def test_event_hash_of_text_is_event_hash(
     expected = hashlib.sha256(f"{common['prev_hash']}|{dumps(fields)}".encode()).hexdigest()
     assert event_hash_of_text(payload_text=dumps(payload), **common) == expected
     assert event_hash(payload=payload, **common) == expected
+
+
+@pytest.mark.parametrize(
+    ("actor_name", "trigger", "source", "actor_id"),
+    [
+        ('引号"与反斜杠\\', "a\tb\u0000\u2028", None, 0),
+        ("\ud7ff😀 </script>", "", "状态", -5),
+        ("plain", "x", "y", True),  # a bool is no int here: the encoder's `true`
+    ],
+)
+def test_the_written_out_head_is_the_encoders(
+    actor_name: str, trigger: str, source: str | None, actor_id: Any
+) -> None:
+    """The hash writes its fields' list out itself; any string, and a value of an unusual
+    type, still hashes as `dumps` of the list would."""
+    at = AT + timedelta(microseconds=1)
+    fields = [
+        9,
+        1,
+        at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        actor_id,
+        actor_name,
+        "a,b",
+        trigger,
+        source,
+        "终",
+        2,
+        {"k": "v"},
+        "理由",
+    ]
+    expected = hashlib.sha256(f"{'0' * 64}|{dumps(fields)}".encode()).hexdigest()
+    assert (
+        event_hash_of_text(
+            prev_hash="0" * 64,
+            case_id=9,
+            seq=1,
+            at=at,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            actor_roles="a,b",
+            trigger=trigger,
+            source_state=source,
+            dest_state="终",
+            version=2,
+            payload_text=dumps({"k": "v"}),
+            reason="理由",
+        )
+        == expected
+    )
