@@ -130,6 +130,7 @@ MEDIATION_WORDS = (
     "法院裁定服务",
     "not_mediated",  # mediation's statistics outcomes (mediation/spec.py Outcome)
     "调解不成",
+    "至多调解",  # a state's max_sessions reads "至多办理 n 次" in the diagram
 )
 
 
