@@ -57,7 +57,7 @@ DATETIMES = {
     ),
     "parties": ("created_at",),
     "case_parties": ("consent_at", "notice_acknowledged_at"),
-    "assignments": ("assigned_at", "ended_at", "parties_consented_at"),
+    "assignments": ("assigned_at", "ended_at", "consented_at"),
     "visits": ("visited_at",),
     "audit_events": ("at",),
     "case_facts": ("registered_at", "agreement_effective_at", "closed_at"),

@@ -54,7 +54,7 @@ def state_captions(spec: WorkflowSpec) -> dict[str, str]:
             unit = "个工作日" if state.deadline.working_days else "日"
             lines.append(f"期限 {state.deadline.days}{unit}")
         if state.max_sessions:
-            lines.append(f"至多调解 {state.max_sessions} 次")
+            lines.append(f"至多办理 {state.max_sessions} 次")
         extras = internal.get(state.name, [])
         if extras and not state.final:
             lines += ["—", *sorted(set(extras))[:8]]

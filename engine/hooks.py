@@ -303,8 +303,9 @@ class TransitionContext:
         data[key] = value
         self.changes["data"] = data
 
-    def assign(self, user_id: int, role: str, *, parties_consented: bool) -> None:
-        self._writer().add_assignment(self.case.id, user_id, role, self.now, parties_consented)
+    def assign(self, user_id: int, role: str, *, consented: bool) -> None:
+        """Assigns a member; `consented` records now as when the consent it needed was given."""
+        self._writer().add_assignment(self.case.id, user_id, role, self.now, consented)
         self._cache.pop("assignments", None)
 
     def unassign(self, user_id: int, role: str) -> int:

@@ -66,7 +66,7 @@ class AssignmentRecord:
     role: str
     assigned_at: datetime
     ended_at: datetime | None
-    parties_consented_at: datetime | None
+    consented_at: datetime | None  # when the host recorded the consent the assignment needed
 
     @property
     def active(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any, NoReturn, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -82,20 +81,14 @@ class ClockSpec(_Frozen):
         return self
 
 
-class Outcome(StrEnum):
-    """How a case ending in a final state without an agreement counts in the statistics
-    (R-STATS); a case that reached an agreement counts as successful wherever it ends."""
-
-    failed = "failed"  # mediated, no agreement (调解不成)
-    not_mediated = "not_mediated"  # refused or inadmissible: never mediated
-
-
 class StateSpec(_Frozen):
     name: Identifier
     label: str = Field(min_length=1)
     level: Identifier | None = None  # None: the case keeps the level it had
     final: bool = False
-    outcome: Outcome | None = None  # final states only
+    # How the host counts a case ending here (final states only); the host's checks say
+    # which outcomes its flows may name.
+    outcome: Identifier | None = None
     deadline: DeadlineSpec | None = None
     max_sessions: int | None = Field(default=None, gt=0)  # attempts allowed before moving up
 

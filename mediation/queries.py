@@ -364,7 +364,7 @@ def sessions(tx: Tx, case_id: int) -> list[SessionRow]:
 def assignments(tx: Tx, case_id: int) -> list[AssignmentRow]:
     rows = tx.rows(
         "SELECT a.id, a.user_id, u.display_name, a.role, a.assigned_at, a.ended_at, "
-        "a.parties_consented_at FROM assignments a JOIN users u ON u.id = a.user_id "
+        "a.consented_at FROM assignments a JOIN users u ON u.id = a.user_id "
         "WHERE a.case_id = :case_id ORDER BY a.id",
         {"case_id": case_id},
     )
@@ -377,7 +377,7 @@ def assignments(tx: Tx, case_id: int) -> list[AssignmentRow]:
             role=r["role"],
             assigned_at=tx.codec.dt_in_required(r["assigned_at"]),
             ended_at=dt(r["ended_at"]),
-            parties_consented_at=dt(r["parties_consented_at"]),
+            parties_consented_at=dt(r["consented_at"]),
         )
         for r in rows
     ]

@@ -9,6 +9,7 @@ result, read through `mediation_spec(spec)`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +18,15 @@ from engine.fields import Vocabulary
 from engine.spec import Fail, Identifier, SpecExtension, WorkflowSpec
 
 ORIGINS_VOCABULARY = "origins"  # where cases come from, when a spec limits them
+
+
+class Outcome(StrEnum):
+    """How a case ending in a final state without an agreement counts in the statistics
+    (R-STATS), as a state's `outcome` names it; a case that reached an agreement counts as
+    successful wherever it ends."""
+
+    failed = "failed"  # mediated, no agreement (调解不成)
+    not_mediated = "not_mediated"  # refused or inadmissible: never mediated
 
 
 class _Frozen(BaseModel):
@@ -92,4 +102,20 @@ def _check_origins(spec: WorkflowSpec, vocabularies: Mapping[str, Vocabulary], f
             fail(("origins", index), f"未知的案件来源“{origin}”", f"改为“{hint}”" if hint else None)
 
 
-MEDIATION_SPEC = SpecExtension(MediationSpec, checks=(_check_origins, _check_risk_levels))
+def _check_outcomes(spec: WorkflowSpec, vocabularies: Mapping[str, Vocabulary], fail: Fail) -> None:
+    """Every final state's outcome is one the statistics count (R-STATS)."""
+    del vocabularies
+    known = [o.value for o in Outcome]
+    for index, state in enumerate(spec.states):
+        if state.outcome is not None and state.outcome not in known:
+            hint = did_you_mean(state.outcome, known)
+            fail(
+                ("states", index, "outcome"),
+                f"未知的结案结果“{state.outcome}”（状态“{state.name}”）",
+                f"改为“{hint}”" if hint else "改为 " + " 或 ".join(known),
+            )
+
+
+MEDIATION_SPEC = SpecExtension(
+    MediationSpec, checks=(_check_origins, _check_risk_levels, _check_outcomes)
+)

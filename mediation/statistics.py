@@ -38,9 +38,10 @@ from engine.calendar import SHANGHAI
 from engine.ports import DeadlineCalendar
 from engine.registry import Registry
 from engine.repository import Tx
-from engine.spec import Outcome, StateSpec
+from engine.spec import StateSpec
 from mediation import aggregates
 from mediation.queries import in_params
+from mediation.spec import Outcome
 
 CONFIRMATION_TRIGGERS = {
     "apply_confirmation": "applied",
@@ -161,9 +162,9 @@ RESULT_LABELS: dict[str, str] = {
 def classify(state: StateSpec | None, effective: datetime | None) -> CaseResult:
     """Where a case of the cohort stands for the report (see the module's docstring)."""
     outcome = state.outcome if state is not None else None
-    if outcome is Outcome.failed:  # even after an agreement: refused to sign, or the
+    if outcome == Outcome.failed:  # even after an agreement: refused to sign, or the
         return "failed"  # court declined to confirm it and mediation ended
-    if outcome is Outcome.not_mediated:
+    if outcome == Outcome.not_mediated:
         return "not_mediated"
     if effective is not None and not _mediating(state):
         return "successful"

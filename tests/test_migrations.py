@@ -93,6 +93,36 @@ def test_r_stats_migration_0016_back_fills_the_counts_of_existing_cases(tmp_path
         engine.dispose()
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_migration_0020_renames_the_consent_column_keeping_what_it_recorded(
+    backend: str, tmp_path: Path
+) -> None:
+    engine = empty_database(backend, tmp_path)
+    try:
+        migrate.upgrade(engine)
+        world, clock = build_world(engine), FixedClock(START)
+        fengqiao = make_engine(engine, clock, WorkingCalendar.from_chinesecalendar())
+        case = open_case(fengqiao, world, clock)
+        case.consent_all()
+        case.assign("lawyer", "lawyer")
+        with fengqiao.db.transaction(write=False) as tx:
+            before = tx.assignments(case.case_id)
+        assert [a.consented_at is not None for a in before if a.role == "lawyer"] == [True]
+        with engine.begin() as connection:
+            command.downgrade(migrate.alembic_config(connection), "0019")
+        with engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("assignments")}
+        assert "parties_consented_at" in columns
+        assert "consented_at" not in columns
+        migrate.upgrade(engine)
+        with fengqiao.db.transaction(write=False) as tx:
+            assert tx.assignments(case.case_id) == before
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_migration_0019_gives_the_trigram_indexes_the_options_a_new_schema_has(
     tmp_path: Path,

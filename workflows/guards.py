@@ -95,9 +95,7 @@ def panel_assembled(ctx: MediationContext) -> str | None:
     if missing:
         return f"三官一律联合调解还缺少：{'、'.join(missing)}"
     unconsented = [
-        a
-        for a in active
-        if a.role in ("lawyer", *PANEL_OFFICIALS) and a.parties_consented_at is None
+        a for a in active if a.role in ("lawyer", *PANEL_OFFICIALS) and a.consented_at is None
     ]
     if unconsented:
         return "邀请三官一律成员参与调解须经当事人同意并记录（人民调解法第20条）"

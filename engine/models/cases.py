@@ -65,7 +65,7 @@ class Assignment(SQLModel, table=True):
     role: str = Field(max_length=32)
     assigned_at: datetime = _ts()
     ended_at: datetime | None = _ts(nullable=True)
-    parties_consented_at: datetime | None = _ts(nullable=True)
+    consented_at: datetime | None = _ts(nullable=True)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -16,7 +16,7 @@ class AssignmentQueries(TxCore):
 
     def assignments(self, case_id: int) -> list[AssignmentRecord]:
         rows = self.rows(
-            "SELECT id, user_id, role, assigned_at, ended_at, parties_consented_at "
+            "SELECT id, user_id, role, assigned_at, ended_at, consented_at "
             "FROM assignments WHERE case_id = :case_id ORDER BY id",
             {"case_id": case_id},
         )
@@ -28,7 +28,7 @@ class AssignmentQueries(TxCore):
                 role=r["role"],
                 assigned_at=self.codec.dt_in_required(r["assigned_at"]),
                 ended_at=dt(r["ended_at"]),
-                parties_consented_at=dt(r["parties_consented_at"]),
+                consented_at=dt(r["consented_at"]),
             )
             for r in rows
         ]
@@ -58,17 +58,17 @@ class AssignmentQueries(TxCore):
     # --- what actions write --------------------------------------------------------------
 
     def add_assignment(
-        self, case_id: int, user_id: int, role: str, now: datetime, parties_consented: bool
+        self, case_id: int, user_id: int, role: str, now: datetime, consented: bool
     ) -> int:
         return self.insert(
-            "INSERT INTO assignments (case_id, user_id, role, assigned_at, parties_consented_at) "
+            "INSERT INTO assignments (case_id, user_id, role, assigned_at, consented_at) "
             "VALUES (:case_id, :user_id, :role, :now, :consented)",
             {
                 "case_id": case_id,
                 "user_id": user_id,
                 "role": role,
                 "now": self.codec.dt_out(now),
-                "consented": self.codec.dt_out(now) if parties_consented else None,
+                "consented": self.codec.dt_out(now) if consented else None,
             },
         )
 

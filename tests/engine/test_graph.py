@@ -11,7 +11,7 @@ import pytest
 from transitions.extensions.diagrams_graphviz import Graph
 
 from api.wiring import load_registry
-from engine.graph import CURRENT_COLOUR, PATH_COLOUR, SpecGraph, to_dot
+from engine.graph import CURRENT_COLOUR, PATH_COLOUR, SpecGraph, state_captions, to_dot
 
 COMPILED = load_registry().get("standard", 1)
 
@@ -40,6 +40,13 @@ def test_the_extension_draws_states_and_moves_in_chinese() -> None:
     assert "—\\l" in intake  # the list of those steps inside the box
     assert CURRENT_COLOUR not in dot
     assert PATH_COLOUR not in dot
+
+
+def test_a_state_s_session_limit_is_captioned_in_neutral_words() -> None:
+    """The engine says how many times a state may be worked through; the label says what."""
+    captions = state_captions(load_registry().get("court_entrusted", 1).spec)
+    assert captions["mediation_room"].startswith("委托调解")
+    assert "至多办理 3 次" in captions["mediation_room"]
 
 
 def test_a_case_drawing_marks_its_state_and_path_and_leaves_the_machine_alone() -> None:

@@ -101,6 +101,17 @@ def test_an_outcome_belongs_to_final_states_only(tmp_path: Path) -> None:
     assert caught.value.line == _line_of(broken, "outcome: failed")
 
 
+def test_an_outcome_mediation_does_not_count_is_refused_naming_it(tmp_path: Path) -> None:
+    """The engine takes any outcome a flow names; mediation refuses one its statistics do
+    not count (R-STATS), at the state's line."""
+    broken = _edit("final: true, outcome: failed}", "final: true, outcome: faild}")
+    with pytest.raises(DefinitionError) as caught:
+        _load(tmp_path, broken)
+    assert "未知的结案结果“faild”（状态“terminated”）" in caught.value.message_zh
+    assert caught.value.line == _line_of(broken, "outcome: faild")
+    assert caught.value.hint == "改为“failed”"
+
+
 def test_non_final_dead_end_is_rejected(tmp_path: Path) -> None:
     broken = _edit(
         "  - {name: confirmed, label: 裁定确认有效}",

@@ -128,12 +128,16 @@ MEDIATION_WORDS = (
     "followup_days",
     "visit_grace_days",
     "法院裁定服务",
+    "not_mediated",  # mediation's statistics outcomes (mediation/spec.py Outcome)
+    "调解不成",
+    "至多调解",  # a state's max_sessions reads "至多办理 n 次" in the diagram
 )
 
 
 def test_the_engine_names_none_of_mediation_s_spec_keys() -> None:
-    """Mediation's keys, its follow-up policy and its services' labels live on its side
-    (mediation/spec.py, mediation/policy.py, api/wiring.py), not in the engine."""
+    """Mediation's keys, its statistics outcomes, its follow-up policy and its services'
+    labels live on its side (mediation/spec.py, mediation/policy.py, api/wiring.py), not in
+    the engine."""
     root = Path(engine.__file__).parent
     found = {
         str(path.relative_to(root.parent)): words

@@ -44,7 +44,7 @@ def assign_member(ctx: MediationContext) -> None:
             "邀请律师、法官、检察官或民警参与调解须经当事人同意（人民调解法第20条）",
             field="parties_consented",
         )
-    ctx.assign(user_id, role, parties_consented=consented)
+    ctx.assign(user_id, role, consented=consented)
 
 
 @HOOKS.action("unassign_member")
