@@ -103,8 +103,8 @@ def bind(
     if not entry.required <= given.keys():
         missing = ", ".join(sorted(entry.required - given.keys()))
         raise ValueError(f"no value for bindparam(s): {missing}")
-    if entry.carried is not None:
-        given = {**entry.carried, **given}
+    if entry.carried is not None:  # the statement's own values: a caller's key cannot move them
+        given = {**given, **entry.carried}
     return entry.sql, given
 
 
@@ -141,3 +141,10 @@ def returning_id(statement: str | CoreStatement) -> str | CoreStatement:
         returning = statement.returning(table.c.id)
         _RETURNING_ID[statement] = returning
     return returning
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """A SQLModel table class's Core table, to build statements on."""
+    table = getattr(model, "__table__", None)
+    assert isinstance(table, sa.Table), f"{model} is not a table class"
+    return table
