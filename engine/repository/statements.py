@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from engine.repository import Database
 
 # what TxCore runs besides a text string: a Core statement built once
-CoreStatement: TypeAlias = sa.Select[Any] | sa.Insert | sa.Update | sa.Delete | ReturningInsert[Any]
+CoreStatement: TypeAlias = (
+    sa.Select[*tuple[Any, ...]]
+    | sa.Insert
+    | sa.Update
+    | sa.Delete
+    | ReturningInsert[*tuple[Any, ...]]
+)
 
 
 @dataclass(slots=True)
@@ -148,3 +154,9 @@ def table_of(model: type[Any]) -> sa.Table:
     table = getattr(model, "__table__", None)
     assert isinstance(table, sa.Table), f"{model} is not a table class"
     return table
+
+
+def marks(prefix: str, count: int) -> list[sa.BindParameter[Any]]:
+    """`count` bindparams named prefix0, prefix1, …: an IN list of a given length (a
+    statement per length, built once: see the lru_cache'd builders)."""
+    return [sa.bindparam(f"{prefix}{i}") for i in range(count)]
