@@ -18,7 +18,7 @@ _COMPLETE = (
     sa.update(_KEYS)
     .values(
         status="done",
-        response_status=sa.bindparam("status"),
+        response_status=sa.bindparam("code"),
         response_body=sa.bindparam("body"),
         response_headers=sa.bindparam("headers"),
     )
@@ -49,7 +49,7 @@ class IdempotencyQueries(TxCore):
         stored = self.execute(
             _COMPLETE,
             {
-                "status": status,
+                "code": status,
                 "body": body_json,
                 "headers": headers_json,
                 "user": user_id,

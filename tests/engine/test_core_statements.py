@@ -3,6 +3,7 @@ bare driver, rows read by name, and a parameter left unset refused by name."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
@@ -73,3 +74,32 @@ def test_a_bindparam_left_unset_is_refused_by_name(any_sa_engine: sa.Engine) -> 
     db = Database(any_sa_engine)
     with pytest.raises(ValueError, match="display_name"), db.transaction(write=True) as tx:
         tx.execute(_RENAME, {"id": 1})
+
+
+_QUERY_MODULES = (
+    "engine.repository.accounts",
+    "engine.repository.assignments",
+    "engine.repository.directory",
+    "engine.repository.documents",
+    "engine.repository.idempotency",
+    "engine.repository.outbox",
+    "engine.repository.timers",
+    "engine.numbering",
+)
+
+
+@pytest.mark.parametrize("module", _QUERY_MODULES)
+def test_every_module_level_statement_compiles_on_both_dialects(module: str) -> None:
+    """A statement that does not compile (two bindparams of one name, an IN of literals)
+    fails on its first call in production: here it fails at once, on either database."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statements = [
+        value
+        for value in vars(importlib.import_module(module)).values()
+        if isinstance(value, sa.Select | sa.Insert | sa.Update | sa.Delete)
+    ]
+    assert statements
+    for dialect in (sqlite.dialect(paramstyle="named"), postgresql.dialect(paramstyle="named")):
+        for statement in statements:
+            assert "POSTCOMPILE" not in str(statement.compile(dialect=dialect))
