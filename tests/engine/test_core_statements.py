@@ -85,6 +85,13 @@ _QUERY_MODULES = (
     "engine.repository.outbox",
     "engine.repository.timers",
     "engine.numbering",
+    "mediation.repository.attachments",
+    "mediation.repository.categories",
+    "mediation.repository.parties",
+    "mediation.repository.proceedings",
+    "mediation.repository.progress",
+    "mediation.repository.signatures",
+    "mediation.repository.signing",
 )
 
 
