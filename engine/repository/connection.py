@@ -266,9 +266,10 @@ class TxCore:
         self._replace = replace
 
     def execute(self, text: Statement, params: Mapping[str, Any] | None = None) -> _Cursor:
-        sql, params = (
-            (self.db.sql(text), params) if isinstance(text, str) else bind(self.db, text, params)
-        )
+        if isinstance(text, str):  # hand SQL: as before, one dict lookup
+            sql = self.db.sql(text)
+        else:
+            sql, params = bind(self.db, text, params)
         try:
             self._cursor.execute(sql, params or {})
         except Exception:
