@@ -5,12 +5,23 @@ host's (mediation/numbering.py; `start_case` writes `<spec id>-<year>-<seq>`).""
 
 from __future__ import annotations
 
-from engine.repository import Tx
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as upsert
 
+from engine.models.cases import CaseCounter
+from engine.repository import Tx
+from engine.repository.statements import table_of
+
+_COUNTERS = table_of(CaseCounter)
+# ON CONFLICT … DO UPDATE: PostgreSQL's construct, which SQLite renders the same
 _NEXT_SEQ = (
-    "INSERT INTO case_counters (office_id, year, last_seq) VALUES (:office_id, :year, 1) "
-    "ON CONFLICT (office_id, year) DO UPDATE SET last_seq = case_counters.last_seq + 1 "
-    "RETURNING last_seq"
+    upsert(_COUNTERS)
+    .values(office_id=sa.bindparam("office_id"), year=sa.bindparam("year"), last_seq=1)
+    .on_conflict_do_update(
+        index_elements=[_COUNTERS.c.office_id, _COUNTERS.c.year],
+        set_={"last_seq": _COUNTERS.c.last_seq + 1},
+    )
+    .returning(_COUNTERS.c.last_seq)
 )
 
 

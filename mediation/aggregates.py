@@ -11,6 +11,9 @@ stay case-level.
 Hot rows: the fires of one district's cases registered in one month update the same month
 rows; they are upserted in one statement in key order, last in the fire, so a waiting
 transaction waits for a commit, never in a cycle.
+
+Hand SQL on purpose: the counts a fire moves are written in its transaction (bench.engine,
+"moving a fact every fire"); a report's reads are bench.scale's, at 1M cases.
 """
 
 from __future__ import annotations

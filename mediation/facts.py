@@ -8,6 +8,9 @@ recount: `after_fire` derives what it moved from the fire itself (the case as lo
 columns its actions wrote, the state it entered) and reads history only for the transitions
 that can move a history fact, as a table built once per spec version says (`SpecMoves`);
 tests/engine/test_facts_incremental.py holds it to a recount after every step.
+
+Hand SQL on purpose: the facts a fire moves are written in the fire's transaction, measured
+by bench.engine (its "moving a fact every fire" column).
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ repeat, and the log of the full numbers an export reveals (R-PII).
 Plain SQL on the engine's raw transaction (Tx runs statement text on the DB-API driver), each
 statement behind a named function returning named rows. The import's bulk COPY / upsert of the
 cases themselves stays with its writer (api/ledger/write.py), measured by bench/ledger.py.
+
+Hand SQL on purpose: the export's reads and the import's checks are on bench.ledger's path.
 """
 
 from __future__ import annotations

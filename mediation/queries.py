@@ -1,5 +1,9 @@
 """Read-only listing and search queries for hosts (the HTTP API): cases by filter and scope,
-parties, sessions, assignments, org units and users. Nothing here writes."""
+parties, sessions, assignments, org units and users. Nothing here writes.
+
+Hand SQL on purpose: the case lists and their scope clause are tuned statements measured by
+bench.scale at 1M cases.
+"""
 
 from __future__ import annotations
 

@@ -24,6 +24,9 @@ report for last month moves as its cases progress:
 
 The figures are read from counts kept per unit and per day and month (engine/aggregates.py),
 which the fire keeps with the per-case facts (engine/facts.py).
+
+Hand SQL on purpose: the report's statements are tuned for bench.scale's district reports
+at 1M cases.
 """
 
 from __future__ import annotations

@@ -3,10 +3,56 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
+import sqlalchemy as sa
+
+from engine.models.cases import Assignment
+from engine.models.org import User
 from engine.records import AssignmentRecord
 from engine.repository.connection import TxCore
 from engine.repository.directory import NamedUser
+from engine.repository.statements import marks, table_of
+
+_ASSIGNMENTS = table_of(Assignment)
+_A = _ASSIGNMENTS.c
+_USERS = table_of(User)
+_OF_CASE = _A.case_id == sa.bindparam("case_id")
+_ASSIGNMENTS_OF = (
+    sa.select(_A.id, _A.user_id, _A.role, _A.assigned_at, _A.ended_at, _A.consented_at)
+    .where(_OF_CASE)
+    .order_by(_A.id)
+)
+_IS_ASSIGNED = sa.select(_A.id).where(
+    _OF_CASE, _A.user_id == sa.bindparam("user_id"), _A.ended_at.is_(None)
+)
+_ADD_ASSIGNMENT = sa.insert(_ASSIGNMENTS).values(
+    case_id=sa.bindparam("case_id"),
+    user_id=sa.bindparam("user_id"),
+    role=sa.bindparam("role"),
+    assigned_at=sa.bindparam("now"),
+    consented_at=sa.bindparam("consented"),
+)
+_END_ASSIGNMENT = (
+    sa.update(_ASSIGNMENTS)
+    .values(ended_at=sa.bindparam("now"))
+    .where(
+        _OF_CASE,
+        _A.user_id == sa.bindparam("user_id"),
+        _A.role == sa.bindparam("role"),
+        _A.ended_at.is_(None),
+    )
+)
+
+
+@lru_cache(maxsize=32)
+def _active_assignees(count: int) -> sa.Select[tuple[int, str]]:
+    return (
+        sa.select(_A.user_id, _USERS.c.display_name)
+        .join_from(_ASSIGNMENTS, _USERS, _USERS.c.id == _A.user_id)
+        .where(_OF_CASE, _A.ended_at.is_(None), _A.role.in_(marks("r", count)))
+        .order_by(_A.id)
+    )
 
 
 class AssignmentQueries(TxCore):
@@ -16,8 +62,7 @@ class AssignmentQueries(TxCore):
 
     def assignments(self, case_id: int) -> list[AssignmentRecord]:
         rows = self.rows(
-            "SELECT id, user_id, role, assigned_at, ended_at, consented_at "
-            "FROM assignments WHERE case_id = :case_id ORDER BY id",
+            _ASSIGNMENTS_OF,
             {"case_id": case_id},
         )
         dt = self.codec.dt_in
@@ -38,19 +83,15 @@ class AssignmentQueries(TxCore):
         in two roles comes twice)."""
         if not roles:
             return []
-        marks = ", ".join(f":r{i}" for i in range(len(roles)))
         rows = self.rows(
-            "SELECT a.user_id, u.display_name FROM assignments a JOIN users u ON u.id = a.user_id "
-            f"WHERE a.case_id = :case_id AND a.ended_at IS NULL AND a.role IN ({marks}) "
-            "ORDER BY a.id",
+            _active_assignees(len(roles)),
             {"case_id": case_id, **{f"r{i}": r for i, r in enumerate(roles)}},
         )
         return [NamedUser(int(r["user_id"]), str(r["display_name"])) for r in rows]
 
     def is_assigned(self, case_id: int, user_id: int) -> bool:
         row = self.one(
-            "SELECT 1 FROM assignments WHERE case_id = :case_id AND user_id = :user_id "
-            "AND ended_at IS NULL",
+            _IS_ASSIGNED,
             {"case_id": case_id, "user_id": user_id},
         )
         return row is not None
@@ -61,8 +102,7 @@ class AssignmentQueries(TxCore):
         self, case_id: int, user_id: int, role: str, now: datetime, consented: bool
     ) -> int:
         return self.insert(
-            "INSERT INTO assignments (case_id, user_id, role, assigned_at, consented_at) "
-            "VALUES (:case_id, :user_id, :role, :now, :consented)",
+            _ADD_ASSIGNMENT,
             {
                 "case_id": case_id,
                 "user_id": user_id,
@@ -74,7 +114,6 @@ class AssignmentQueries(TxCore):
 
     def end_assignment(self, case_id: int, user_id: int, role: str, now: datetime) -> int:
         return self.execute(
-            "UPDATE assignments SET ended_at = :now WHERE case_id = :case_id "
-            "AND user_id = :user_id AND role = :role AND ended_at IS NULL",
+            _END_ASSIGNMENT,
             {"case_id": case_id, "user_id": user_id, "role": role, "now": self.codec.dt_out(now)},
         ).rowcount

@@ -13,12 +13,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from engine.models.columns import SQLITE_DATETIME_FORMAT
+from engine.repository.statements import CoreStatement, bind, bind_many, core_names, returning_id
 
 if TYPE_CHECKING:
     from engine.repository import Database
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 Row = dict[str, Any]  # one row's values under their column names
+Statement: TypeAlias = str | CoreStatement  # hand SQL with `:name` parameters, or a Core statement
 
 
 class _Cursor(Protocol):
@@ -362,8 +364,11 @@ class TxCore:
         self._cursor = cursor
         self._replace = replace
 
-    def execute(self, text: str, params: Mapping[str, Any] | None = None) -> _Cursor:
-        sql = self.db.sql(text)
+    def execute(self, text: Statement, params: Mapping[str, Any] | None = None) -> _Cursor:
+        if isinstance(text, str):  # hand SQL: as before, one dict lookup
+            sql = self.db.sql(text)
+        else:
+            sql, params = bind(self.db, text, params)
         try:
             self._cursor.execute(sql, params or {})
         except Exception:
@@ -376,27 +381,31 @@ class TxCore:
         self._replace = None  # something was done: no second chance from here on
         return self._cursor
 
-    def one(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Any] | None:
+    def one(self, text: Statement, params: Mapping[str, Any] | None = None) -> Sequence[Any] | None:
         return self.execute(text, params).fetchone()
 
-    def all(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
+    def all(
+        self, text: Statement, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Sequence[Any]]:
         return self.execute(text, params).fetchall()
 
-    def row(self, text: str, params: Mapping[str, Any] | None = None) -> Row | None:
+    def row(self, text: Statement, params: Mapping[str, Any] | None = None) -> Row | None:
         """The first row, its values under their column names (or the names `AS` gives)."""
         cursor = self.execute(text, params)
         values = cursor.fetchone()
         return None if values is None else dict(zip(self._names(text, cursor), values, strict=True))
 
-    def rows(self, text: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+    def rows(self, text: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Every row, each its values under their column names: read by name, a column
         added to or moved in the statement cannot shift what a field receives."""
         cursor = self.execute(text, params)
         names = self._names(text, cursor)
         return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
-    def _names(self, text: str, cursor: _Cursor) -> tuple[str, ...]:
+    def _names(self, text: Statement, cursor: _Cursor) -> tuple[str, ...]:
         """The statement's column names, read from the driver once per statement text."""
+        if not isinstance(text, str):
+            return core_names(self.db, text, cursor)
         names = self.db.column_names.get(text)
         if names is None:
             description = cursor.description
@@ -407,10 +416,15 @@ class TxCore:
             self.db.column_names[text] = names
         return names
 
-    def execute_many(self, text: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def execute_many(self, text: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         """One statement, many parameter sets: a bulk load (the 台账 import) in one round."""
         if rows:
-            self._cursor.executemany(self.db.sql(text), rows)
+            sql, rows = (
+                (self.db.sql(text), rows)
+                if isinstance(text, str)
+                else bind_many(self.db, text, rows)
+            )
+            self._cursor.executemany(sql, rows)
             self._replace = None
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -427,7 +441,7 @@ class TxCore:
                     copy.write_row(row)
         self._replace = None
 
-    def insert(self, text: str, params: Mapping[str, Any]) -> int:
-        row = self.row(text + " RETURNING id", params)
+    def insert(self, text: Statement, params: Mapping[str, Any]) -> int:
+        row = self.row(returning_id(text), params)
         assert row is not None
         return int(row["id"])

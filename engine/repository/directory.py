@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import sqlalchemy as sa
+
+from engine.models.org import Membership, OrgUnit, User
 from engine.records import OrgUnitRow, RoleHolder
 from engine.repository.connection import Row, TxCore
+from engine.repository.statements import marks, table_of
+
+_UNITS = table_of(OrgUnit)
+_USERS = table_of(User)
+_MEMBERS = table_of(Membership)
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +25,59 @@ class NamedUser:
     display_name: str
 
 
-ORG_UNIT = "SELECT id, kind, name, short_name, parent_id, path FROM org_units"
+ORG_UNIT = "SELECT id, kind, name, short_name, parent_id, path FROM org_units"  # mediation's
+# hand SQL of the units in a scope (bench.scale) starts from it; _UNIT_ROW is the same in Core
+_UNIT_ROW = sa.select(
+    _UNITS.c.id,
+    _UNITS.c.kind,
+    _UNITS.c.name,
+    _UNITS.c.short_name,
+    _UNITS.c.parent_id,
+    _UNITS.c.path,
+)
+_ORG_UNIT = _UNIT_ROW.where(_UNITS.c.id == sa.bindparam("id"))
+_DISPLAY_NAME = sa.select(_USERS.c.display_name).where(_USERS.c.id == sa.bindparam("id"))
+_MEMBERS_IN_ROLE = (
+    sa.select(_USERS.c.id, _USERS.c.display_name)
+    .join_from(_MEMBERS, _USERS, _USERS.c.id == _MEMBERS.c.user_id)
+    .where(_MEMBERS.c.role == sa.bindparam("role"), _MEMBERS.c.org_unit_id == sa.bindparam("unit"))
+    .order_by(_MEMBERS.c.id)
+)
+_USER_EXISTS = sa.select(_USERS.c.id).where(_USERS.c.id == sa.bindparam("id"))
+_ADD_ORG_UNIT = sa.insert(_UNITS).values(
+    kind=sa.bindparam("kind"),
+    name=sa.bindparam("name"),
+    short_name=sa.bindparam("short"),
+    parent_id=sa.bindparam("parent"),
+    path="/",
+    address="",
+)
+_SET_PATH = (
+    sa.update(_UNITS).values(path=sa.bindparam("path")).where(_UNITS.c.id == sa.bindparam("id"))
+)
+_RENAME_ORG_UNIT = (
+    sa.update(_UNITS)
+    .values(name=sa.bindparam("name"), seal_text=sa.bindparam("seal"))
+    .where(_UNITS.c.id == sa.bindparam("id"))
+)
+_SET_UNIT_LOGO = (
+    sa.update(_UNITS).values(logo_png=sa.bindparam("logo")).where(_UNITS.c.id == sa.bindparam("id"))
+)
+
+
+@lru_cache(maxsize=32)
+def _users_holding(count: int) -> sa.Select[tuple[int, str, int, str]]:
+    return (
+        sa.select(_USERS.c.id, _USERS.c.display_name, _MEMBERS.c.org_unit_id, _MEMBERS.c.role)
+        .join_from(_USERS, _MEMBERS, _MEMBERS.c.user_id == _USERS.c.id)
+        .where(_USERS.c.active == sa.true(), _MEMBERS.c.role.in_(marks("r", count)))
+        .order_by(_USERS.c.id, _MEMBERS.c.org_unit_id)
+    )
+
+
+@lru_cache(maxsize=32)
+def _org_units_of(count: int) -> sa.Select[tuple[int, str, str, str, int | None, str]]:
+    return _UNIT_ROW.where(_UNITS.c.kind.in_(marks("k", count))).order_by(_UNITS.c.id)
 
 
 def org_unit_row(row: Row) -> OrgUnitRow:
@@ -35,37 +96,27 @@ class DirectoryQueries(TxCore):
     """Tx's queries on org units and users; Tx combines them."""
 
     def org_unit(self, unit_id: int) -> OrgUnitRow | None:
-        row = self.row(f"{ORG_UNIT} WHERE id = :id", {"id": unit_id})
+        row = self.row(_ORG_UNIT, {"id": unit_id})
         return None if row is None else org_unit_row(row)
 
     def display_name(self, user_id: int) -> str | None:
         """The user's name as they sign; None for no such user."""
-        row = self.row("SELECT display_name FROM users WHERE id = :id", {"id": user_id})
+        row = self.row(_DISPLAY_NAME, {"id": user_id})
         return None if row is None else str(row["display_name"])
 
     def members_in_role(self, unit_id: int, role: str) -> list[NamedUser]:
         """The unit's members holding `role`, in the order they were made members."""
-        rows = self.rows(
-            "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id "
-            "WHERE m.role = :role AND m.org_unit_id = :unit ORDER BY m.id",
-            {"role": role, "unit": unit_id},
-        )
+        rows = self.rows(_MEMBERS_IN_ROLE, {"role": role, "unit": unit_id})
         return [NamedUser(int(r["id"]), str(r["display_name"])) for r in rows]
 
     def user_exists(self, user_id: int) -> bool:
-        return self.one("SELECT 1 FROM users WHERE id = :id", {"id": user_id}) is not None
+        return self.one(_USER_EXISTS, {"id": user_id}) is not None
 
     def users_holding(self, roles: tuple[str, ...]) -> list[RoleHolder]:
         """The memberships of active users in any of `roles`, by user and then unit."""
         if not roles:
             return []
-        marks = ", ".join(f":r{i}" for i in range(len(roles)))
-        rows = self.rows(
-            "SELECT u.id, u.display_name, m.org_unit_id, m.role FROM users u "
-            f"JOIN memberships m ON m.user_id = u.id WHERE u.active = :yes AND m.role IN ({marks}) "
-            "ORDER BY u.id, m.org_unit_id",
-            {"yes": True, **{f"r{i}": r for i, r in enumerate(roles)}},
-        )
+        rows = self.rows(_users_holding(len(roles)), {f"r{i}": r for i, r in enumerate(roles)})
         return [
             RoleHolder(
                 user_id=int(r["id"]),
@@ -80,11 +131,7 @@ class DirectoryQueries(TxCore):
         """The org units of the given kinds, by id."""
         if not kinds:
             return []
-        marks = ", ".join(f":k{i}" for i in range(len(kinds)))
-        rows = self.rows(
-            f"{ORG_UNIT} WHERE kind IN ({marks}) ORDER BY id",
-            {f"k{i}": k for i, k in enumerate(kinds)},
-        )
+        rows = self.rows(_org_units_of(len(kinds)), {f"k{i}": k for i, k in enumerate(kinds)})
         return [org_unit_row(r) for r in rows]
 
     # --- what administrators change ------------------------------------------------------
@@ -100,31 +147,19 @@ class DirectoryQueries(TxCore):
     ) -> int:
         """A new unit under `parent_id` (None: at the top), its path ending in its own id."""
         unit_id = self.insert(
-            "INSERT INTO org_units (kind, name, short_name, parent_id, path, address) "
-            "VALUES (:kind, :name, :short, :parent, :path, :address)",
-            {
-                "kind": kind,
-                "name": name,
-                "short": short_name,
-                "parent": parent_id,
-                "path": "/",
-                "address": "",
-            },
+            _ADD_ORG_UNIT,
+            {"kind": kind, "name": name, "short": short_name, "parent": parent_id},
         )
         path = (parent_path or "/") + f"{unit_id}/"
-        self.execute(
-            "UPDATE org_units SET path = :path WHERE id = :id", {"path": path, "id": unit_id}
-        )
+        self.execute(_SET_PATH, {"path": path, "id": unit_id})
         return unit_id
 
     def rename_org_unit(self, unit_id: int, name: str, seal_text: str | None) -> None:
         self.execute(
-            "UPDATE org_units SET name = :name, seal_text = :seal WHERE id = :id",
+            _RENAME_ORG_UNIT,
             {"name": name, "seal": seal_text, "id": unit_id},
         )
 
     def set_unit_logo(self, unit_id: int, png: bytes | None) -> None:
         """The unit's logo as PNG (None: removed)."""
-        self.execute(
-            "UPDATE org_units SET logo_png = :logo WHERE id = :id", {"logo": png, "id": unit_id}
-        )
+        self.execute(_SET_UNIT_LOGO, {"logo": png, "id": unit_id})

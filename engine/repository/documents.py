@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+import sqlalchemy as sa
+
+from engine.models.documents import Document
 from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+
+_DOCUMENTS = table_of(Document)
+_D = _DOCUMENTS.c
+_OF_CASE = sa.select(_D.id, _D.kind, _D.version, _D.sha256, _D.parent_id, _D.created_at).where(
+    _D.case_id == sa.bindparam("case_id")
+)
+_DOCUMENTS_OF = _OF_CASE.order_by(_D.id)
+_DOCUMENTS_OF_KIND = _OF_CASE.where(_D.kind == sa.bindparam("kind")).order_by(_D.id)
+_ADD_DOCUMENT = sa.insert(_DOCUMENTS).values(
+    case_id=sa.bindparam("case_id"),
+    kind=sa.bindparam("kind"),
+    version=sa.bindparam("version"),
+    sha256=sa.bindparam("sha256"),
+    parent_id=sa.bindparam("parent_id"),
+    created_at=sa.bindparam("created_at"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +51,10 @@ class DocumentQueries(TxCore):
 
     def documents(self, case_id: int, kind: str | None = None) -> list[DocumentRecord]:
         """The case's document versions (of one kind, or all), oldest first."""
-        text = (
-            "SELECT id, kind, version, sha256, parent_id, created_at FROM documents "
-            "WHERE case_id = :case_id"
-        )
-        params: dict[str, Any] = {"case_id": case_id}
-        if kind is not None:
-            text += " AND kind = :kind"
-            params["kind"] = kind
-        rows = self.rows(text + " ORDER BY id", params)
+        if kind is None:
+            rows = self.rows(_DOCUMENTS_OF, {"case_id": case_id})
+        else:
+            rows = self.rows(_DOCUMENTS_OF_KIND, {"case_id": case_id, "kind": kind})
         return [
             DocumentRecord(
                 id=int(r["id"]),
@@ -65,8 +79,7 @@ class DocumentQueries(TxCore):
     ) -> int:
         """Insert one version; rows are never updated, so a version is never overwritten."""
         return self.insert(
-            "INSERT INTO documents (case_id, kind, version, sha256, parent_id, created_at) "
-            "VALUES (:case_id, :kind, :version, :sha256, :parent_id, :created_at)",
+            _ADD_DOCUMENT,
             {
                 "case_id": case_id,
                 "kind": kind,

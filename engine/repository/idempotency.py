@@ -11,6 +11,24 @@ import sqlalchemy as sa
 
 from engine.models.delivery import IdempotencyRecord
 from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+
+_KEYS = table_of(IdempotencyRecord)
+_COMPLETE = (
+    sa.update(_KEYS)
+    .values(
+        status="done",
+        response_status=sa.bindparam("code"),
+        response_body=sa.bindparam("body"),
+        response_headers=sa.bindparam("headers"),
+    )
+    .where(
+        _KEYS.c.user_id == sa.bindparam("user"),
+        _KEYS.c.key == sa.bindparam("key"),
+        _KEYS.c.status == "pending",
+        _KEYS.c.created_at == sa.bindparam("claimed"),
+    )
+)
 
 
 class IdempotencyQueries(TxCore):
@@ -29,11 +47,9 @@ class IdempotencyQueries(TxCore):
         """Store the reply under the key this request claimed at `claimed_at`; False when
         the key is no longer that claim (a retry took it over)."""
         stored = self.execute(
-            "UPDATE idempotency_keys SET status = 'done', response_status = :status, "
-            "response_body = :body, response_headers = :headers WHERE user_id = :user "
-            "AND key = :key AND status = 'pending' AND created_at = :claimed",
+            _COMPLETE,
             {
-                "status": status,
+                "code": status,
                 "body": body_json,
                 "headers": headers_json,
                 "user": user_id,
@@ -42,9 +58,6 @@ class IdempotencyQueries(TxCore):
             },
         )
         return stored.rowcount == 1
-
-
-_KEYS: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

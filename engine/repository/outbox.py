@@ -6,10 +6,80 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
+
 from engine.models.columns import dumps
+from engine.models.delivery import OutboxMessage as OutboxRow
 from engine.repository.connection import TxCore
+from engine.repository.statements import marks, table_of
+
+_OUTBOX = table_of(OutboxRow)
+_O = _OUTBOX.c
+_NOW: sa.BindParameter[Any] = sa.bindparam("now")
+_ADD_OUTBOX = sa.insert(_OUTBOX).values(
+    case_id=sa.bindparam("case_id"),
+    kind=sa.bindparam("kind"),
+    recipient=sa.bindparam("recipient"),
+    payload=sa.bindparam("payload"),
+    status="pending",
+    attempts=0,
+    next_attempt_at=_NOW,
+    created_at=_NOW,
+)
+# the rows another worker is claiming are skipped on PostgreSQL (SQLite renders no lock)
+_CLAIMABLE = (
+    sa.select(_O.id)
+    .where(_O.status == "pending", _O.next_attempt_at <= _NOW)
+    .order_by(_O.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_OUTBOX = (
+    sa.update(_OUTBOX)
+    .values(attempts=_O.attempts + 1, next_attempt_at=sa.bindparam("lease"))
+    .where(_O.id.in_(_CLAIMABLE.scalar_subquery()))
+    .returning(_O.id, _O.case_id, _O.kind, _O.recipient, _O.payload, _O.attempts, _O.created_at)
+)
+_ONE = _O.id == sa.bindparam("id")
+_MARK_DELIVERED = (
+    sa.update(_OUTBOX).values(status="delivered", delivered_at=_NOW, last_error=None).where(_ONE)
+)
+_MARK_FAILED = (
+    sa.update(_OUTBOX)
+    .values(
+        status=sa.bindparam("status"),
+        next_attempt_at=sa.bindparam("next"),
+        last_error=sa.bindparam("error"),
+    )
+    .where(_ONE)
+)
+_RETRY = sa.update(_OUTBOX).values(status="pending", attempts=0, next_attempt_at=_NOW)
+_RETRY_DEAD = _RETRY.where(_O.status == "dead")
+_ENTRIES = (
+    sa.select(
+        _O.id,
+        _O.case_id,
+        _O.kind,
+        _O.recipient,
+        _O.status,
+        _O.attempts,
+        _O.next_attempt_at,
+        _O.last_error,
+    )
+    .order_by(_O.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+_ENTRIES_IN = _ENTRIES.where(_O.status == sa.bindparam("status"))
+
+
+@lru_cache(maxsize=32)
+def _retry_named(count: int) -> sa.Update:
+    return _RETRY.where(
+        _O.status.in_([sa.literal("dead"), sa.literal("pending")]), _O.id.in_(marks("m", count))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +126,7 @@ class OutboxQueries(TxCore):
         now: datetime,
     ) -> int:
         return self.insert(
-            "INSERT INTO outbox (case_id, kind, recipient, payload, status, attempts, "
-            "next_attempt_at, created_at) VALUES (:case_id, :kind, :recipient, :payload, "
-            "'pending', 0, :now, :now)",
+            _ADD_OUTBOX,
             {
                 "case_id": case_id,
                 "kind": kind,
@@ -72,12 +140,8 @@ class OutboxQueries(TxCore):
         """Up to `limit` pending messages due by now, leased until `lease_until` (a worker
         that dies leaves them due again then), each attempt counted; by id. On PostgreSQL
         the rows another worker is claiming are skipped, not waited for."""
-        lock = "" if self.codec.sqlite else " FOR UPDATE SKIP LOCKED"
         rows = self.rows(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = :lease "
-            "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' "
-            f"AND next_attempt_at <= :now ORDER BY id LIMIT :limit{lock}) "
-            "RETURNING id, case_id, kind, recipient, payload, attempts, created_at",
+            _CLAIM_OUTBOX,
             {
                 "now": self.codec.dt_out(now),
                 "lease": self.codec.dt_out(lease_until),
@@ -100,8 +164,7 @@ class OutboxQueries(TxCore):
 
     def mark_delivered(self, message_id: int, now: datetime) -> None:
         self.execute(
-            "UPDATE outbox SET status = 'delivered', delivered_at = :now, last_error = NULL "
-            "WHERE id = :id",
+            _MARK_DELIVERED,
             {"now": self.codec.dt_out(now), "id": message_id},
         )
 
@@ -110,8 +173,7 @@ class OutboxQueries(TxCore):
     ) -> None:
         """A failed attempt: tried again at `next_attempt_at`, or never (dead)."""
         self.execute(
-            "UPDATE outbox SET status = :status, next_attempt_at = :next, last_error = :error "
-            "WHERE id = :id",
+            _MARK_FAILED,
             {
                 "status": "dead" if dead else "pending",
                 "next": self.codec.dt_out(next_attempt_at),
@@ -123,28 +185,17 @@ class OutboxQueries(TxCore):
     def retry_outbox(self, now: datetime, message_ids: Sequence[int] | None = None) -> int:
         """Dead messages (or the dead or pending ones named) get fresh attempts, due now."""
         params: dict[str, Any] = {"now": self.codec.dt_out(now)}
-        where = "status = 'dead'"
-        if message_ids:
-            marks = ", ".join(f":m{i}" for i in range(len(message_ids)))
-            params.update({f"m{i}": m for i, m in enumerate(message_ids)})
-            where = f"status IN ('dead', 'pending') AND id IN ({marks})"
-        return self.execute(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now "
-            f"WHERE {where}",
-            params,
-        ).rowcount
+        if not message_ids:
+            return self.execute(_RETRY_DEAD, params).rowcount
+        params.update({f"m{i}": m for i, m in enumerate(message_ids)})
+        return self.execute(_retry_named(len(message_ids)), params).rowcount
 
     def outbox_entries(self, status: str | None = None, limit: int = 50) -> list[OutboxEntry]:
         """Messages (of one status, or all), newest first."""
-        where, params = "", {"limit": limit}
         if status:
-            where = "WHERE status = :status"
-            params["status"] = status  # type: ignore[assignment]
-        rows = self.rows(
-            "SELECT id, case_id, kind, recipient, status, attempts, next_attempt_at, "
-            f"last_error FROM outbox {where} ORDER BY id DESC LIMIT :limit",
-            params,
-        )
+            rows = self.rows(_ENTRIES_IN, {"status": status, "limit": limit})
+        else:
+            rows = self.rows(_ENTRIES, {"limit": limit})
         return [
             OutboxEntry(
                 id=int(r["id"]),

@@ -7,17 +7,89 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.models.columns import dumps
-from engine.repository.connection import TxCore
+import sqlalchemy as sa
 
-_INSERT_TIMER = (
-    "INSERT INTO timers (case_id, kind, name, due_at, on_expiry, status, provisional, "
-    "working_days, days, payload, created_at, attempts) VALUES (:case_id, :kind, :name, "
-    ":due_at, :on_expiry, 'pending', :provisional, :working_days, :days, :payload, :now, 0)"
+from engine.models.columns import dumps
+from engine.models.delivery import Timer
+from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+
+_TIMERS = table_of(Timer)
+_C = _TIMERS.c
+_PENDING = _C.status == "pending"
+_OF_KIND_AND_NAME = sa.and_(
+    _C.case_id == sa.bindparam("case_id"),
+    _C.kind == sa.bindparam("kind"),
+    _C.name == sa.bindparam("name"),
+    _PENDING,
 )
-_CANCEL_TIMERS = (
-    "UPDATE timers SET status = 'cancelled' WHERE case_id = :case_id AND kind = :kind "
-    "AND name = :name AND status = 'pending'"
+# entering a state with a deadline inserts and cancels timers in the fire's transaction: Core,
+# compiled once, costs a dict lookup there (bench.engine)
+_INSERT_TIMER = sa.insert(_TIMERS).values(
+    case_id=sa.bindparam("case_id"),
+    kind=sa.bindparam("kind"),
+    name=sa.bindparam("name"),
+    due_at=sa.bindparam("due_at"),
+    on_expiry=sa.bindparam("on_expiry"),
+    status="pending",
+    provisional=sa.bindparam("provisional"),
+    working_days=sa.bindparam("working_days"),
+    days=sa.bindparam("days"),
+    payload=sa.bindparam("payload"),
+    created_at=sa.bindparam("now"),
+    attempts=0,
+)
+_CANCEL_TIMERS = sa.update(_TIMERS).values(status="cancelled").where(_OF_KIND_AND_NAME)
+_PENDING_TIMERS = sa.select(_C.id, _C.due_at).where(_OF_KIND_AND_NAME)
+_PENDING_PERIODS = sa.select(_C.id, _C.created_at, _C.days, _C.working_days).where(
+    _OF_KIND_AND_NAME
+)
+_MOVE_TIMER = (
+    sa.update(_TIMERS)
+    .values(
+        due_at=sa.bindparam("due_at"),
+        provisional=sa.bindparam("provisional"),
+        days=sa.func.coalesce(sa.bindparam("days"), _C.days),
+    )
+    .where(_C.id == sa.bindparam("id"))
+)
+_CANCEL_ALL_TIMERS = (
+    sa.update(_TIMERS)
+    .values(status="cancelled")
+    .where(
+        _C.case_id == sa.bindparam("case_id"),
+        _C.status.in_([sa.literal("pending"), sa.literal("failed")]),
+    )
+)
+_RUNNING_DEADLINES = (
+    sa.select(_C.kind, _C.name, _C.due_at)
+    .where(
+        _C.case_id == sa.bindparam("case_id"),
+        _PENDING,
+        _C.kind.in_([sa.literal("state_deadline"), sa.literal("clock")]),
+    )
+    .order_by(_C.due_at)
+)
+_TIMER_ROW = sa.select(
+    _C.id,
+    _C.case_id,
+    _C.kind,
+    _C.name,
+    _C.due_at,
+    _C.on_expiry,
+    _C.provisional,
+    _C.attempts,
+    _C.last_error,
+)
+_TIMERS_BY_STATUS = (
+    _TIMER_ROW.where(_C.status == sa.bindparam("status"))
+    .order_by(_C.due_at)
+    .limit(sa.bindparam("limit"))
+)
+_CASE_TIMERS_BY_STATUS = (
+    _TIMER_ROW.where(_C.status == sa.bindparam("status"), _C.case_id == sa.bindparam("case"))
+    .order_by(_C.due_at)
+    .limit(sa.bindparam("limit"))
 )
 
 
@@ -87,8 +159,7 @@ class TimerQueries(TxCore):
 
     def pending_timers(self, case_id: int, kind: str, name: str) -> list[tuple[int, datetime]]:
         rows = self.rows(
-            "SELECT id, due_at FROM timers WHERE case_id = :case_id AND kind = :kind "
-            "AND name = :name AND status = 'pending'",
+            _PENDING_TIMERS,
             {"case_id": case_id, "kind": kind, "name": name},
         )
         return [(int(r["id"]), self.codec.dt_in_required(r["due_at"])) for r in rows]
@@ -98,8 +169,7 @@ class TimerQueries(TxCore):
     ) -> list[tuple[int, datetime, int, bool]]:
         """(id, started at, length in days, working days?) of pending timers of (kind, name)."""
         rows = self.rows(
-            "SELECT id, created_at, days, working_days FROM timers WHERE case_id = :case_id "
-            "AND kind = :kind AND name = :name AND status = 'pending'",
+            _PENDING_PERIODS,
             {"case_id": case_id, "kind": kind, "name": name},
         )
         return [
@@ -116,8 +186,7 @@ class TimerQueries(TxCore):
         self, timer_id: int, due_at: datetime, provisional: bool, days: int | None = None
     ) -> None:
         self.execute(
-            "UPDATE timers SET due_at = :due_at, provisional = :provisional, "
-            "days = COALESCE(:days, days) WHERE id = :id",
+            _MOVE_TIMER,
             {
                 "id": timer_id,
                 "due_at": self.codec.dt_out(due_at),
@@ -127,19 +196,11 @@ class TimerQueries(TxCore):
         )
 
     def cancel_all_timers(self, case_id: int) -> int:
-        return self.execute(
-            "UPDATE timers SET status = 'cancelled' WHERE case_id = :case_id "
-            "AND status IN ('pending', 'failed')",
-            {"case_id": case_id},
-        ).rowcount
+        return self.execute(_CANCEL_ALL_TIMERS, {"case_id": case_id}).rowcount
 
     def running_deadlines(self, case_id: int) -> list[PendingTimer]:
         """The case's pending state deadlines and clocks, soonest first."""
-        rows = self.rows(
-            "SELECT kind, name, due_at FROM timers WHERE case_id = :case_id "
-            "AND status = 'pending' AND kind IN ('state_deadline', 'clock') ORDER BY due_at",
-            {"case_id": case_id},
-        )
+        rows = self.rows(_RUNNING_DEADLINES, {"case_id": case_id})
         return [
             PendingTimer(
                 kind=str(r["kind"]),
@@ -151,12 +212,8 @@ class TimerQueries(TxCore):
 
     def timers_by_status(self, status: str, *, case_id: int | None, limit: int) -> list[TimerRow]:
         """Timers in one status (of one case, or every case), soonest due first."""
-        where = "status = :status" + (" AND case_id = :case" if case_id is not None else "")
-        rows = self.rows(
-            "SELECT id, case_id, kind, name, due_at, on_expiry, provisional, attempts, last_error "
-            f"FROM timers WHERE {where} ORDER BY due_at LIMIT :limit",
-            {"status": status, "case": case_id, "limit": limit},
-        )
+        statement = _TIMERS_BY_STATUS if case_id is None else _CASE_TIMERS_BY_STATUS
+        rows = self.rows(statement, {"status": status, "case": case_id, "limit": limit})
         return [
             TimerRow(
                 id=int(r["id"]),

@@ -6,7 +6,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+from mediation.models.cases import Party
+from mediation.models.org import PiiAccess
+from mediation.models.papers import CaseAttachment
+
+_ATTACHMENTS = table_of(CaseAttachment)
+_A = _ATTACHMENTS.c
+_PARTIES = table_of(Party)
+_ADD_ATTACHMENT = sa.insert(_ATTACHMENTS).values(
+    case_id=sa.bindparam("case_id"),
+    kind=sa.bindparam("kind"),
+    party_id=sa.bindparam("party_id"),
+    title=sa.bindparam("title"),
+    media_type=sa.bindparam("media_type"),
+    size=sa.bindparam("size"),
+    sha256=sa.bindparam("sha"),
+    uploaded_by=sa.bindparam("user"),
+    uploaded_at=sa.bindparam("now"),
+)
+_ATTACHMENTS_OF = (
+    sa.select(
+        _A.id,
+        _A.kind,
+        _A.party_id,
+        _PARTIES.c.name.label("party_name"),
+        _A.title,
+        _A.media_type,
+        _A.size,
+        _A.sha256,
+        _A.uploaded_at,
+    )
+    .join_from(_ATTACHMENTS, _PARTIES, _PARTIES.c.id == _A.party_id, isouter=True)
+    .where(_A.case_id == sa.bindparam("case_id"))
+    .order_by(_A.id)
+)
+_LOG_PII_ACCESS = sa.insert(table_of(PiiAccess)).values(
+    {
+        name: sa.bindparam(name)
+        for name in ("at", "user_id", "case_id", "party_id", "fields", "purpose")
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +84,7 @@ class AttachmentQueries(TxCore):
         uploaded_at: datetime,
     ) -> int:
         return self.insert(
-            "INSERT INTO case_attachments (case_id, kind, party_id, title, media_type, size, "
-            "sha256, uploaded_by, uploaded_at) VALUES (:case_id, :kind, :party_id, :title, "
-            ":media_type, :size, :sha, :user, :now)",
+            _ADD_ATTACHMENT,
             {
                 "case_id": case_id,
                 "kind": kind,
@@ -60,9 +101,7 @@ class AttachmentQueries(TxCore):
     def attachments(self, case_id: int) -> list[AttachmentRecord]:
         """The case's attachments, oldest first."""
         rows = self.rows(
-            "SELECT a.id, a.kind, a.party_id, p.name AS party_name, a.title, a.media_type, "
-            "a.size, a.sha256, a.uploaded_at FROM case_attachments a "
-            "LEFT JOIN parties p ON p.id = a.party_id WHERE a.case_id = :case_id ORDER BY a.id",
+            _ATTACHMENTS_OF,
             {"case_id": case_id},
         )
         return [
@@ -92,8 +131,7 @@ class AttachmentQueries(TxCore):
     ) -> None:
         """One read of a party's personal data, with its purpose (R-PII)."""
         self.execute(
-            "INSERT INTO pii_access_log (at, user_id, case_id, party_id, fields, purpose) "
-            "VALUES (:at, :user_id, :case_id, :party_id, :fields, :purpose)",
+            _LOG_PII_ACCESS,
             {
                 "at": self.codec.dt_out(at),
                 "user_id": user_id,

@@ -6,9 +6,73 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from engine.models.columns import dumps
+from engine.models.org import User
 from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+from mediation.models.cases import MediationSession, Visit
 from mediation.records import VisitRecord
+
+_SESSIONS = table_of(MediationSession)
+_VISITS = table_of(Visit)
+_V = _VISITS.c
+_USERS = table_of(User)
+_SESSION_TIMES = (
+    sa.select(_SESSIONS.c.held_at)
+    .where(_SESSIONS.c.case_id == sa.bindparam("case_id"))
+    .order_by(_SESSIONS.c.id)
+)
+_VISITS_OF = (
+    sa.select(_V.term_index, _V.visited_at, _V.performance, _V.satisfaction)
+    .where(_V.case_id == sa.bindparam("case_id"))
+    .order_by(_V.id)
+)
+_VISIT_REPORTS = (
+    sa.select(
+        _V.visited_at,
+        _V.performance,
+        _V.satisfaction,
+        _V.new_risks,
+        _V.notes,
+        _USERS.c.display_name,
+    )
+    .join_from(_VISITS, _USERS, _USERS.c.id == _V.visitor_id, isouter=True)
+    .where(_V.case_id == sa.bindparam("case_id"))
+    .order_by(_V.id)
+)
+_ADD_SESSION = sa.insert(_SESSIONS).values(
+    {
+        name: sa.bindparam(name)
+        for name in (
+            "case_id",
+            "state",
+            "level",
+            "held_at",
+            "place",
+            "public",
+            "attendees",
+            "record",
+            "recorder_id",
+        )
+    }
+)
+_ADD_VISIT = sa.insert(_VISITS).values(
+    {
+        name: sa.bindparam(name)
+        for name in (
+            "case_id",
+            "term_index",
+            "visited_at",
+            "visitor_id",
+            "performance",
+            "satisfaction",
+            "new_risks",
+            "notes",
+        )
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,18 +92,11 @@ class ProceedingQueries(TxCore):
 
     def session_times(self, case_id: int) -> list[datetime]:
         """When the case's sessions were held, in the order they were recorded."""
-        rows = self.rows(
-            "SELECT held_at FROM mediation_sessions WHERE case_id = :case_id ORDER BY id",
-            {"case_id": case_id},
-        )
+        rows = self.rows(_SESSION_TIMES, {"case_id": case_id})
         return [self.codec.dt_in_required(r["held_at"]) for r in rows]
 
     def visits(self, case_id: int) -> list[VisitRecord]:
-        rows = self.rows(
-            "SELECT term_index, visited_at, performance, satisfaction FROM visits "
-            "WHERE case_id = :case_id ORDER BY id",
-            {"case_id": case_id},
-        )
+        rows = self.rows(_VISITS_OF, {"case_id": case_id})
         return [
             VisitRecord(
                 term_index=r["term_index"],
@@ -52,12 +109,7 @@ class ProceedingQueries(TxCore):
 
     def visit_reports(self, case_id: int) -> list[VisitReport]:
         """The case's visits in the order they were recorded, with their visitors' names."""
-        rows = self.rows(
-            "SELECT v.visited_at, v.performance, v.satisfaction, v.new_risks, v.notes, "
-            "u.display_name FROM visits v LEFT JOIN users u ON u.id = v.visitor_id "
-            "WHERE v.case_id = :case_id ORDER BY v.id",
-            {"case_id": case_id},
-        )
+        rows = self.rows(_VISIT_REPORTS, {"case_id": case_id})
         return [
             VisitReport(
                 visited_at=self.codec.dt_in_required(r["visited_at"]),
@@ -84,9 +136,7 @@ class ProceedingQueries(TxCore):
         recorder_id: int | None,
     ) -> int:
         return self.insert(
-            "INSERT INTO mediation_sessions (case_id, state, level, held_at, place, public, "
-            "attendees, record, recorder_id) VALUES (:case_id, :state, :level, :held_at, :place, "
-            ":public, :attendees, :record, :recorder_id)",
+            _ADD_SESSION,
             {
                 "case_id": case_id,
                 "state": state,
@@ -113,9 +163,7 @@ class ProceedingQueries(TxCore):
         notes: str,
     ) -> int:
         return self.insert(
-            "INSERT INTO visits (case_id, term_index, visited_at, visitor_id, performance, "
-            "satisfaction, new_risks, notes) VALUES (:case_id, :term_index, :visited_at, "
-            ":visitor_id, :performance, :satisfaction, :new_risks, :notes)",
+            _ADD_VISIT,
             {
                 "case_id": case_id,
                 "term_index": term_index,

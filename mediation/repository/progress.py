@@ -6,7 +6,56 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+from mediation.models.cases import Case, ProgressLink
+
+_LINKS = table_of(ProgressLink)
+_L = _LINKS.c
+_CASES = table_of(Case)
+_ADD_LINK = sa.insert(_LINKS).values(
+    case_id=sa.bindparam("case_id"),
+    party_id=sa.bindparam("party_id"),
+    token_hash=sa.bindparam("hash"),
+    token_cipher=sa.bindparam("cipher"),
+    created_by=sa.bindparam("user"),
+    created_at=sa.bindparam("now"),
+    failed_checks=0,
+)
+_REVOKE_LINK = (
+    sa.update(_LINKS)
+    .values(revoked_at=sa.bindparam("now"))
+    .where(
+        _L.id == sa.bindparam("id"),
+        _L.case_id == sa.bindparam("case_id"),
+        _L.revoked_at.is_(None),
+    )
+)
+_LINKS_OF = (
+    sa.select(_L.id, _L.party_id, _L.token_cipher, _L.created_at, _L.revoked_at)
+    .where(_L.case_id == sa.bindparam("case_id"))
+    .order_by(_L.id)
+)
+_LINK_BY_HASH = (
+    sa.select(
+        _L.id,
+        _L.case_id,
+        _L.party_id,
+        _L.revoked_at,
+        _L.failed_checks,
+        _L.locked_until,
+        _CASES.c.state,
+    )
+    .join_from(_LINKS, _CASES, _CASES.c.id == _L.case_id)
+    .where(_L.token_hash == sa.bindparam("hash"))
+)
+_SET_CHECKS = (
+    sa.update(_LINKS)
+    .values(failed_checks=sa.bindparam("failed"), locked_until=sa.bindparam("lock"))
+    .where(_L.id == sa.bindparam("id"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +96,7 @@ class ProgressLinkQueries(TxCore):
         now: datetime,
     ) -> None:
         self.execute(
-            "INSERT INTO progress_links (case_id, party_id, token_hash, token_cipher, "
-            "created_by, created_at, failed_checks) VALUES (:case_id, :party_id, :hash, "
-            ":cipher, :user, :now, 0)",
+            _ADD_LINK,
             {
                 "case_id": case_id,
                 "party_id": party_id,
@@ -62,17 +109,12 @@ class ProgressLinkQueries(TxCore):
 
     def revoke_progress_link(self, case_id: int, link_id: int, now: datetime) -> None:
         self.execute(
-            "UPDATE progress_links SET revoked_at = :now "
-            "WHERE id = :id AND case_id = :case_id AND revoked_at IS NULL",
+            _REVOKE_LINK,
             {"now": self.codec.dt_out(now), "id": link_id, "case_id": case_id},
         )
 
     def progress_links(self, case_id: int) -> list[ProgressLinkRecord]:
-        rows = self.rows(
-            "SELECT id, party_id, token_cipher, created_at, revoked_at FROM progress_links "
-            "WHERE case_id = :case_id ORDER BY id",
-            {"case_id": case_id},
-        )
+        rows = self.rows(_LINKS_OF, {"case_id": case_id})
         return [
             ProgressLinkRecord(
                 id=int(r["id"]),
@@ -86,12 +128,7 @@ class ProgressLinkQueries(TxCore):
 
     def progress_link(self, token_hash: str) -> ProgressLinkState | None:
         """The link whose secret hashes to `token_hash`."""
-        row = self.row(
-            "SELECT l.id, l.case_id, l.party_id, l.revoked_at, l.failed_checks, l.locked_until, "
-            "c.state FROM progress_links l JOIN cases c ON c.id = l.case_id "
-            "WHERE l.token_hash = :hash",
-            {"hash": token_hash},
-        )
+        row = self.row(_LINK_BY_HASH, {"hash": token_hash})
         if row is None:
             return None
         return ProgressLinkState(
@@ -109,7 +146,6 @@ class ProgressLinkQueries(TxCore):
     ) -> None:
         """The wrong answers counted so far, and the lock (None: not locked)."""
         self.execute(
-            "UPDATE progress_links SET failed_checks = :failed, locked_until = :lock "
-            "WHERE id = :id",
+            _SET_CHECKS,
             {"failed": failed_checks, "lock": self.codec.dt_out(locked_until), "id": link_id},
         )

@@ -5,8 +5,37 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+from mediation.models.papers import Signature
 from mediation.records import SignatureRecord
+
+_SIGNATURES = table_of(Signature)
+_S = _SIGNATURES.c
+_OF_CASE = _S.case_id == sa.bindparam("case_id")
+_SIGNATURE_DOCUMENTS = (
+    sa.select(_S.signer_kind, _S.party_id, _S.document_id).where(_OF_CASE).order_by(_S.id)
+)
+_SIGNATURES_OF = (
+    sa.select(_S.signer_kind, _S.party_id, _S.user_id, _S.method, _S.signed_at, _S.signer_name)
+    .where(_OF_CASE)
+    .order_by(_S.id)
+)
+_ADD_SIGNATURE = sa.insert(_SIGNATURES).values(
+    case_id=sa.bindparam("case_id"),
+    document_id=sa.bindparam("document_id"),
+    signer_kind=sa.bindparam("signer_kind"),
+    party_id=sa.bindparam("party_id"),
+    user_id=sa.bindparam("user_id"),
+    method=sa.bindparam("method"),
+    signer_name=sa.bindparam("signer_name"),
+    signed_at=sa.bindparam("signed_at"),
+)
+_SEALED_CASE_COUNT = sa.select(sa.func.count(sa.distinct(_S.case_id))).where(
+    _S.signer_kind == "seal", _S.document_id.is_not(None)
+)
 
 
 class SignatureQueries(TxCore):
@@ -15,16 +44,14 @@ class SignatureQueries(TxCore):
     def signature_documents(self, case_id: int) -> list[tuple[str, int | None, int | None]]:
         """(signer kind, party id, document id) of the case's signatures, oldest first."""
         rows = self.rows(
-            "SELECT signer_kind, party_id, document_id FROM signatures "
-            "WHERE case_id = :case_id ORDER BY id",
+            _SIGNATURE_DOCUMENTS,
             {"case_id": case_id},
         )
         return [(r["signer_kind"], r["party_id"], r["document_id"]) for r in rows]
 
     def signatures(self, case_id: int) -> list[SignatureRecord]:
         rows = self.rows(
-            "SELECT signer_kind, party_id, user_id, method, signed_at, signer_name "
-            "FROM signatures WHERE case_id = :case_id ORDER BY id",
+            _SIGNATURES_OF,
             {"case_id": case_id},
         )
         return [
@@ -52,9 +79,7 @@ class SignatureQueries(TxCore):
         signer_name: str | None = None,
     ) -> int:
         return self.insert(
-            "INSERT INTO signatures (case_id, document_id, signer_kind, party_id, user_id, "
-            "method, signer_name, signed_at) VALUES (:case_id, :document_id, :signer_kind, "
-            ":party_id, :user_id, :method, :signer_name, :signed_at)",
+            _ADD_SIGNATURE,
             {
                 "signer_name": signer_name,
                 "case_id": case_id,
@@ -69,8 +94,5 @@ class SignatureQueries(TxCore):
 
     def sealed_case_count(self) -> int:
         """How many cases carry the committee's seal on a stored document version."""
-        row = self.one(
-            "SELECT count(DISTINCT case_id) FROM signatures "
-            "WHERE signer_kind = 'seal' AND document_id IS NOT NULL"
-        )
+        row = self.one(_SEALED_CASE_COUNT)
         return int(row[0]) if row else 0

@@ -5,8 +5,111 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
 
 from engine.repository.connection import TxCore
+from engine.repository.statements import table_of
+from mediation.models.cases import Party
+from mediation.models.papers import SigningAct
+
+_ACTS = table_of(SigningAct)
+_A = _ACTS.c
+_PARTIES = table_of(Party)
+_P = _PARTIES.c
+_NOW: sa.BindParameter[Any] = sa.bindparam("now")
+_USER: sa.BindParameter[Any] = sa.bindparam("user")
+_ADD_PARTY_ACT = sa.insert(_ACTS).values(
+    case_id=sa.bindparam("case_id"),
+    document_kind=sa.bindparam("kind"),
+    document_sha256=sa.bindparam("sha"),
+    signer_kind="party",
+    party_id=sa.bindparam("party_id"),
+    signer_name=sa.bindparam("signer"),
+    channel=sa.bindparam("channel"),
+    token_hash=sa.bindparam("hash"),
+    created_by=_USER,
+    created_at=_NOW,
+    expires_at=sa.bindparam("expires"),
+    identity_failures=0,
+    otp_attempts=0,
+)
+_ADD_MEDIATOR_ACT = sa.insert(_ACTS).values(
+    case_id=sa.bindparam("case_id"),
+    document_kind=sa.bindparam("kind"),
+    document_sha256=sa.bindparam("sha"),
+    signer_kind="mediator",
+    user_id=_USER,
+    signer_name=sa.bindparam("name"),
+    channel="session",
+    token_hash=sa.bindparam("hash"),
+    created_by=_USER,
+    created_at=_NOW,
+    expires_at=_NOW,
+    identity_method="password",
+    identity_checked_at=_NOW,
+    identity_checked_by=_USER,
+    identity_failures=0,
+    otp_attempts=0,
+    used_at=_NOW,
+)
+_ONE = _A.id == sa.bindparam("id")
+_ACT_BY_HASH = (
+    sa.select(
+        _A.id,
+        _A.case_id,
+        _A.party_id,
+        _P.name.label("party_name"),
+        _P.guardian_name,
+        _A.signer_name,
+        _A.channel,
+        _A.document_kind,
+        _A.document_sha256,
+        _A.expires_at,
+        _A.identity_method,
+        _A.used_at,
+        _A.created_by,
+    )
+    .join_from(_ACTS, _PARTIES, _P.id == _A.party_id, isouter=True)
+    .where(_A.token_hash == sa.bindparam("hash"))
+)
+_SIGNER_IDENTITY = (
+    sa.select(_P.id_number_cipher, _P.guardian_id_cipher, _P.guardian_name, _A.identity_failures)
+    .join_from(_ACTS, _PARTIES, _P.id == _A.party_id)
+    .where(_ONE)
+)
+_COUNT_IDENTITY_FAILURE = (
+    sa.update(_ACTS).values(identity_failures=_A.identity_failures + 1).where(_ONE)
+)
+_SET_SIGNING_CODE = (
+    sa.update(_ACTS)
+    .values(otp_hash=sa.bindparam("hash"), otp_expires_at=sa.bindparam("expires"), otp_attempts=0)
+    .where(_ONE)
+)
+_SIGNING_CODE = sa.select(_A.otp_hash, _A.otp_expires_at, _A.otp_attempts).where(_ONE)
+_RECORD_CODE_ATTEMPT = (
+    sa.update(_ACTS)
+    .values(
+        otp_attempts=_A.otp_attempts + sa.bindparam("n"),
+        otp_hash=sa.case((sa.bindparam("ok", type_=sa.Boolean), sa.null()), else_=_A.otp_hash),
+    )
+    .where(_ONE)
+)
+_RECORD_IDENTITY = (
+    sa.update(_ACTS)
+    .values(
+        identity_method=sa.bindparam("method"),
+        identity_checked_at=_NOW,
+        identity_checked_by=sa.bindparam("by"),
+    )
+    .where(_ONE)
+)
+_CLAIM_ACT = sa.update(_ACTS).values(used_at=_NOW).where(_ONE, _A.used_at.is_(None))
+_RELEASE_ACT = sa.update(_ACTS).values(used_at=None).where(_ONE)
+_SET_CERTIFICATE_SERIAL = (
+    sa.update(_ACTS).values(certificate_serial=sa.bindparam("serial")).where(_ONE)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +169,7 @@ class SigningActQueries(TxCore):
     ) -> int:
         """A party's act, opened by a secret, usable until `expires_at`."""
         return self.insert(
-            "INSERT INTO signing_acts (case_id, document_kind, document_sha256, "
-            "signer_kind, party_id, signer_name, channel, token_hash, created_by, "
-            "created_at, expires_at, identity_failures, otp_attempts) VALUES (:case_id, "
-            ":kind, :sha, 'party', :party_id, :signer, :channel, :hash, :user, :now, "
-            ":expires, 0, 0)",
+            _ADD_PARTY_ACT,
             {
                 "case_id": case_id,
                 "kind": document_kind,
@@ -98,12 +197,7 @@ class SigningActQueries(TxCore):
     ) -> int:
         """The mediator's own act in their session: checked by password and used at once."""
         return self.insert(
-            "INSERT INTO signing_acts (case_id, document_kind, document_sha256, "
-            "signer_kind, user_id, signer_name, channel, token_hash, created_by, "
-            "created_at, expires_at, identity_method, identity_checked_at, "
-            "identity_checked_by, identity_failures, otp_attempts, used_at) VALUES "
-            "(:case_id, :kind, :sha, 'mediator', :user, :name, 'session', :hash, :user, "
-            ":now, :now, 'password', :now, :user, 0, 0, :now)",
+            _ADD_MEDIATOR_ACT,
             {
                 "case_id": case_id,
                 "kind": document_kind,
@@ -118,10 +212,7 @@ class SigningActQueries(TxCore):
     def signing_act(self, token_hash: str) -> SigningActRecord | None:
         """The act whose secret hashes to `token_hash`."""
         row = self.row(
-            "SELECT a.id, a.case_id, a.party_id, p.name AS party_name, p.guardian_name, "
-            "a.signer_name, a.channel, a.document_kind, a.document_sha256, a.expires_at, "
-            "a.identity_method, a.used_at, a.created_by FROM signing_acts a "
-            "LEFT JOIN parties p ON p.id = a.party_id WHERE a.token_hash = :hash",
+            _ACT_BY_HASH,
             {"hash": token_hash},
         )
         if row is None:
@@ -144,9 +235,7 @@ class SigningActQueries(TxCore):
 
     def signer_identity(self, act_id: int) -> SignerIdentity | None:
         row = self.row(
-            "SELECT p.id_number_cipher, p.guardian_id_cipher, p.guardian_name, "
-            "a.identity_failures FROM signing_acts a JOIN parties p ON p.id = a.party_id "
-            "WHERE a.id = :id",
+            _SIGNER_IDENTITY,
             {"id": act_id},
         )
         if row is None:
@@ -160,21 +249,20 @@ class SigningActQueries(TxCore):
 
     def count_identity_failure(self, act_id: int) -> None:
         self.execute(
-            "UPDATE signing_acts SET identity_failures = identity_failures + 1 WHERE id = :id",
+            _COUNT_IDENTITY_FAILURE,
             {"id": act_id},
         )
 
     def set_signing_code(self, act_id: int, otp_hash: str, expires_at: datetime) -> None:
         """A new code for the act: its hash, until when it holds, no tries made yet."""
         self.execute(
-            "UPDATE signing_acts SET otp_hash = :hash, otp_expires_at = :expires, "
-            "otp_attempts = 0 WHERE id = :id",
+            _SET_SIGNING_CODE,
             {"hash": otp_hash, "expires": self.codec.dt_out(expires_at), "id": act_id},
         )
 
     def signing_code(self, act_id: int) -> SigningCode | None:
         row = self.row(
-            "SELECT otp_hash, otp_expires_at, otp_attempts FROM signing_acts WHERE id = :id",
+            _SIGNING_CODE,
             {"id": act_id},
         )
         if row is None:
@@ -188,15 +276,13 @@ class SigningActQueries(TxCore):
     def record_code_attempt(self, act_id: int, *, ok: bool) -> None:
         """A wrong code counts a try; the right one is used up."""
         self.execute(
-            "UPDATE signing_acts SET otp_attempts = otp_attempts + :n, "
-            "otp_hash = CASE WHEN :ok THEN NULL ELSE otp_hash END WHERE id = :id",
+            _RECORD_CODE_ATTEMPT,
             {"n": 0 if ok else 1, "ok": ok, "id": act_id},
         )
 
     def record_identity(self, act_id: int, method: str, by: int | None, now: datetime) -> None:
         self.execute(
-            "UPDATE signing_acts SET identity_method = :method, identity_checked_at = :now, "
-            "identity_checked_by = :by WHERE id = :id",
+            _RECORD_IDENTITY,
             {"method": method, "now": self.codec.dt_out(now), "by": by, "id": act_id},
         )
 
@@ -204,7 +290,7 @@ class SigningActQueries(TxCore):
         """Mark the act used; False when it was used already (single use)."""
         return (
             self.execute(
-                "UPDATE signing_acts SET used_at = :now WHERE id = :id AND used_at IS NULL",
+                _CLAIM_ACT,
                 {"now": self.codec.dt_out(now), "id": act_id},
             ).rowcount
             == 1
@@ -212,10 +298,10 @@ class SigningActQueries(TxCore):
 
     def release_signing_act(self, act_id: int) -> None:
         """The act was not signed after all: usable again."""
-        self.execute("UPDATE signing_acts SET used_at = NULL WHERE id = :id", {"id": act_id})
+        self.execute(_RELEASE_ACT, {"id": act_id})
 
     def set_certificate_serial(self, act_id: int, serial: str) -> None:
         self.execute(
-            "UPDATE signing_acts SET certificate_serial = :serial WHERE id = :id",
+            _SET_CERTIFICATE_SERIAL,
             {"serial": serial, "id": act_id},
         )
