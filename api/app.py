@@ -28,12 +28,12 @@ from api.services.actions import trigger_schemas
 from api.settings import Settings, get_settings
 from api.wiring import build_engine, load_registry
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.queries import CaseExtra
 from mediation.records import MediationCase
 
 
-def build_services(settings: Settings, engine: Engine | None = None) -> Services:
+def build_services(settings: Settings, engine: MediationEngine | None = None) -> Services:
     """Everything the routes share for the app's lifetime, from settings."""
     engine = engine or build_engine(settings)
     return Services(
@@ -56,7 +56,7 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
 
 
 def read_cases(
-    engine: Engine, case_ids: Collection[int]
+    engine: MediationEngine, case_ids: Collection[int]
 ) -> dict[int, tuple[MediationCase, CaseExtra]]:
     # one statement, no transaction around it: one round trip to PostgreSQL
     with engine.db.transaction(write=False, snapshot=False) as tx:
@@ -82,7 +82,7 @@ def document_fire_payloads(schema: dict[str, Any], triggers: dict[str, dict[str,
     }
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, engine: MediationEngine | None = None) -> FastAPI:
     """Build the app; tests pass their own settings or engine."""
 
     @asynccontextmanager
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/healthz", tags=["运维"])
     def healthz() -> dict[str, Any]:
         """Liveness and readiness: the database answers and the workflows are loaded."""
-        running: Engine = app.state.engine
+        running: MediationEngine = app.state.engine
         with running.db.engine.connect() as connection:
             connection.execute(select(1))
         specs = [f"{c.spec.id}@v{c.spec.version}" for c in running.registry.all()]

@@ -24,7 +24,7 @@ from starlette.requests import Request
 
 from api.errors import InvalidCredentials, NotAuthenticated, TooManyLoginAttempts
 from engine.repository import Tx
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 _T = TypeVar("_T")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -157,7 +157,7 @@ class LoginLimiter:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: MediationEngine,
         max_failures: int,
         window_seconds: int,
         *,

@@ -26,7 +26,7 @@ from engine.errors import CaseNotFound, InvalidInput
 from engine.records import Actor
 from engine.repository import Tx
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.records import MediationCase
 from mediation.repository import MediationTx
 from mediation.vocabulary import ROLE_LABELS, Role
@@ -102,7 +102,7 @@ class PrincipalCache:
         self._entries: dict[int, tuple[float, int, Principal]] = {}
         self._lock = threading.Lock()
 
-    def get(self, engine: Engine, user_id: int, epoch: int, session_id: str) -> Principal:
+    def get(self, engine: MediationEngine, user_id: int, epoch: int, session_id: str) -> Principal:
         """Raises:
         NotAuthenticated: no such user, disabled, the token's epoch is not the user's, or
             its session was logged out.

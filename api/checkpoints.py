@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from api.keys import create_once
 from engine.audit import ChainHead, merkle_root
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 __all__ = [
     "CHECKPOINT_KIND",
@@ -104,7 +104,9 @@ class Checkpointer:
         folder: where checkpoint files go (outside the database).
     """
 
-    def __init__(self, engine: Engine | None, key: Ed25519PrivateKey, folder: Path) -> None:
+    def __init__(
+        self, engine: MediationEngine | None, key: Ed25519PrivateKey, folder: Path
+    ) -> None:
         self.engine = engine
         self.key = key
         self.public_key: Ed25519PublicKey = key.public_key()

@@ -32,7 +32,7 @@ from engine.calendar import SHANGHAI
 from engine.models.org import OrgUnit
 from engine.ports import FixedClock
 from engine.records import CaseRecord
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import Origin
 from mediation.models.cases import Case
 from mediation.spec import mediation_spec
@@ -46,7 +46,7 @@ Step = Callable[["DemoCase"], None]
 
 @dataclass
 class DemoCase:
-    engine: Engine
+    engine: MediationEngine
     clock: FixedClock
     district: District
     case_id: int
@@ -204,7 +204,7 @@ class DemoCase:
         self.fire(self.mediator, "apply_seal", **extra)
 
 
-def _own_act(engine: Engine, case: CaseRecord) -> bool:
+def _own_act(engine: MediationEngine, case: CaseRecord) -> bool:
     """Whether the case's flow signs as the signers' own acts (R-ESIGN: v2 flows)."""
     return mediation_spec(engine.registry.get(case.spec_id, case.spec_version).spec).own_act_signing
 
@@ -521,7 +521,9 @@ def load_demo(
     return "\n".join(lines)
 
 
-def _local_mediator(engine: Engine, district: District, case_id: int, preferred: str) -> str:
+def _local_mediator(
+    engine: MediationEngine, district: District, case_id: int, preferred: str
+) -> str:
     """A mediator who serves the committee or room the case belongs to."""
     case = engine.get_case(case_id, district.actors["supervisor"])
     units = {case.org_unit_id, case.committee_id}
@@ -534,7 +536,7 @@ def _local_mediator(engine: Engine, district: District, case_id: int, preferred:
 
 
 def _court_referrals(
-    engine: Engine,
+    engine: MediationEngine,
     documents: DocumentService | None,
     clock: FixedClock,
     district: District,

@@ -15,7 +15,7 @@ from api.services.own_signing import OwnActSigning
 from documents import SignerRole, SigningEvent
 from engine.records import Actor
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from workflows.confirmation import APPLICATION
 
 
@@ -52,7 +52,7 @@ def sign_as_own_acts(documents: DocumentService, case_id: int, mediator: Actor) 
 
 
 def apply_as_parties(
-    engine: Engine,
+    engine: MediationEngine,
     documents: DocumentService | None,
     case_id: int,
     mediator: Actor,

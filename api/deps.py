@@ -19,7 +19,7 @@ from api.coalesce import ReadCoalescer
 from api.errors import NotAuthenticated
 from api.settings import Settings
 from engine.records import Actor
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.queries import CaseExtra
 from mediation.records import MediationCase
 
@@ -31,7 +31,7 @@ class Services:
     """What the app holds for its lifetime; built in create_app's lifespan."""
 
     settings: Settings
-    engine: Engine
+    engine: MediationEngine
     signer: TokenSigner
     limiter: LoginLimiter
     principals: PrincipalCache
@@ -47,11 +47,11 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_engine(services: ServicesDep) -> Engine:
+async def get_engine(services: ServicesDep) -> MediationEngine:
     return services.engine
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineDep = Annotated[MediationEngine, Depends(get_engine)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 

@@ -27,7 +27,7 @@ from engine.models.columns import dumps
 from engine.records import FireResult
 from engine.repository import Tx
 from engine.repository.idempotency import IdempotencyKeys
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 REPLAY_HEADER = "Idempotent-Replayed"
 STALE_CLAIM = timedelta(minutes=2)
@@ -128,7 +128,7 @@ def _claim(
 
 
 def run_once(
-    engine: Engine,
+    engine: MediationEngine,
     *,
     user_id: int,
     key: str | None,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from engine.repository import Tx
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models.org import PiiAccess
 
 __all__ = ["PiiRead", "log_reads", "party_reads"]
@@ -41,7 +41,7 @@ def party_reads(tx: Tx, case_id: int) -> list[PiiRead]:
 
 
 def log_reads(
-    engine: Engine, user_id: int, case_id: int, reads: Sequence[PiiRead], purpose: str
+    engine: MediationEngine, user_id: int, case_id: int, reads: Sequence[PiiRead], purpose: str
 ) -> None:
     """Write the log rows in their own committed transaction (call before responding)."""
     if not reads:

@@ -27,7 +27,7 @@ from api.settings import Settings
 from api.wiring import load_calendar
 from engine.errors import CalendarDataError
 from engine.timers import TickReport, TimerService
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Ticker:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: MediationEngine,
         *,
         timers: TimerService,
         dispatcher: OutboxDispatcher | None,
@@ -67,7 +67,7 @@ class Ticker:
         self.on_tick: Callable[[TickSummary], None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, engine: Engine) -> Ticker:
+    def from_settings(cls, settings: Settings, engine: MediationEngine) -> Ticker:
         dispatcher = dispatcher_from_settings(settings, engine)
         return cls(
             engine,
@@ -160,7 +160,7 @@ class Ticker:
             log.exception("tick failed")
 
 
-def dispatcher_from_settings(settings: Settings, engine: Engine) -> OutboxDispatcher:
+def dispatcher_from_settings(settings: Settings, engine: MediationEngine) -> OutboxDispatcher:
     """The outbox with the senders the deployment configured (possibly none)."""
     senders = build_senders(
         webhook_url=settings.webhook_url,
@@ -174,7 +174,7 @@ def dispatcher_from_settings(settings: Settings, engine: Engine) -> OutboxDispat
 
 
 def archiver_from_settings(
-    settings: Settings, engine: Engine
+    settings: Settings, engine: MediationEngine
 ) -> Callable[[frozenset[int]], tuple[list[int], list[int]]]:
     """The tick's archiving of closed cases' volumes, with the document service built on
     first use (most ticks find nothing to archive)."""
@@ -193,7 +193,7 @@ def archiver_from_settings(
 
 
 def checkpointer_from_settings(
-    settings: Settings, engine: Engine, *, create_key: bool = False
+    settings: Settings, engine: MediationEngine, *, create_key: bool = False
 ) -> Checkpointer:
     key = load_signing_key(settings.resolved_audit_key_file, create=create_key)
     return Checkpointer(engine, key, settings.resolved_checkpoint_dir)

@@ -16,7 +16,7 @@ from engine.pii import AesGcmProtector
 from engine.ports import Clock, SystemClock
 from engine.registry import Registry, Requirements
 from engine.repository.connection import configure_engine
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.policy import Policy
 from mediation.repository import MediationDatabase
 from workflows import HOOKS, WORKFLOWS_DIR
@@ -91,11 +91,11 @@ def load_calendar(calendar_dir: Path) -> WorkingCalendar:
 
 def build_engine(
     settings: Settings, *, clock: Clock | None = None, create_key: bool = False
-) -> Engine:
+) -> MediationEngine:
     database = MediationDatabase(
         make_sa_engine(settings.resolved_database_url, echo=settings.sql_echo)
     )
-    return Engine(
+    return MediationEngine(
         database,
         load_registry(),
         clock=clock or SystemClock(),

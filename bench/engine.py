@@ -48,7 +48,7 @@ from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.records import Actor
 from engine.registry import Registry
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models.cases import Case
 from mediation.repository import MediationDatabase
 from tests.world import build_world
@@ -72,8 +72,8 @@ def _timed(run: Callable[[int], None], n: int) -> tuple[float, float]:
     return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1e6
 
 
-class _Unchecked(Engine):
-    """Engine.fire as it was before declared fields: the payload goes to the actions as is.
+class _Unchecked(MediationEngine):
+    """MediationEngine.fire as it was before declared fields: the payload goes to the actions as is.
     Measured beside the real engine, in the same run, to price the declaration check."""
 
     def check_payload(self, ctx: Any, actor: Actor, payload: Any) -> dict[str, Any]:
@@ -126,14 +126,14 @@ def bench_engine(sa_engine: sa.Engine) -> tuple[dict[str, Runner], Callable[[], 
             pii=AesGcmProtector(b"b" * 32),
         )
         for kind, registry in (
-            (Engine, load_registry()),
+            (MediationEngine, load_registry()),
             (_Unchecked, load_registry()),
-            (Engine, _DirectRegistry.from_directory(WORKFLOWS_DIR, HOOKS, REQUIREMENTS)),
+            (MediationEngine, _DirectRegistry.from_directory(WORKFLOWS_DIR, HOOKS, REQUIREMENTS)),
         )
     ]
     actor: Actor = world.actors["mediator"]
 
-    def runner(engine: Engine, levels: tuple[str, ...] = ("blue",)) -> Runner:
+    def runner(engine: MediationEngine, levels: tuple[str, ...] = ("blue",)) -> Runner:
         case_id = engine.open_case(world.intake(), actor).case_id
         state = {"version": 1}
 

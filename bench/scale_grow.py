@@ -27,7 +27,7 @@ from engine.calendar import SHANGHAI, WorkingCalendar
 from engine.models.columns import SQLITE_DATETIME_FORMAT
 from engine.ports import FixedClock
 from mediation import aggregates, facts
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import World, build_world
@@ -70,7 +70,7 @@ TABLES = tuple(DATETIMES)  # in the order they are written (parties before case_
 class Scale:
     """The grown database and who is measured on it."""
 
-    engine: Engine
+    engine: MediationEngine
     cases: int
     seconds: float
     supervisor: int
@@ -84,7 +84,7 @@ class Scale:
 # --- growing -------------------------------------------------------------------------------
 
 
-def _templates(engine: Engine, world: World, clock: FixedClock) -> dict[str, int]:
+def _templates(engine: MediationEngine, world: World, clock: FixedClock) -> dict[str, int]:
     """One case per way a case ends, driven by the engine through the real flows."""
     clock.set(FIRST.replace(day=2, hour=9))
     made: dict[str, int] = {}

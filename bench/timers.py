@@ -20,7 +20,7 @@ from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
 from engine.ports import SystemClock
 from engine.timers import TimerService
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.repository import MediationDatabase
 from tests.world import build_world
 
@@ -31,7 +31,7 @@ STEADY_SECONDS = 30
 TICK_SECONDS = 1.0
 
 
-def _insert(engine: Engine, case_ids: list[int], dues: list[datetime]) -> None:
+def _insert(engine: MediationEngine, case_ids: list[int], dues: list[datetime]) -> None:
     now = datetime.now(UTC)
     with engine.db.transaction(write=True) as tx:
         for n, due in enumerate(dues):
@@ -52,7 +52,7 @@ def _measure(url: str | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         sa_engine = fresh_database(url, Path(folder), "timers.db")
         world = build_world(sa_engine)
-        engine = Engine(
+        engine = MediationEngine(
             MediationDatabase(sa_engine),
             load_registry(),
             clock=SystemClock(),

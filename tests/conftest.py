@@ -16,7 +16,7 @@ from engine.calendar import WorkingCalendar
 from engine.pii import AesGcmProtector
 from engine.ports import FixedClock
 from engine.registry import Registry
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models import METADATA
 from mediation.repository import MediationDatabase
 from tests.world import World, build_world
@@ -106,10 +106,10 @@ def make_engine(
     calendar: WorkingCalendar,
     *,
     open_services: frozenset[str] = frozenset(SERVICE_STEPS),
-) -> Engine:
+) -> MediationEngine:
     """An engine as a deployment without documents runs it (the flow's own rules, no PDFs):
     service steps are open at the generic door unless `open_services` says otherwise."""
-    return Engine(
+    return MediationEngine(
         MediationDatabase(sa_engine),
         load_registry(),
         clock=clock,
@@ -127,6 +127,6 @@ def world(sa_engine: sa.Engine) -> World:
 @pytest.fixture
 def engine(
     sa_engine: sa.Engine, clock: FixedClock, calendar: WorkingCalendar, world: World
-) -> Engine:
+) -> MediationEngine:
     del world  # seeded first
     return make_engine(sa_engine, clock, calendar)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.records import MediationCase
 from tests.world import World
 
@@ -14,7 +14,9 @@ from tests.world import World
 class Driver:
     """Fires triggers on one case as named actors, always at the case's current version."""
 
-    def __init__(self, engine: Engine, world: World, clock: FixedClock, case_id: int) -> None:
+    def __init__(
+        self, engine: MediationEngine, world: World, clock: FixedClock, case_id: int
+    ) -> None:
         self.engine = engine
         self.world = world
         self.clock = clock
@@ -119,7 +121,11 @@ class Driver:
 
 
 def open_case(
-    engine: Engine, world: World, clock: FixedClock, actor: str = "mediator", **overrides: Any
+    engine: MediationEngine,
+    world: World,
+    clock: FixedClock,
+    actor: str = "mediator",
+    **overrides: Any,
 ) -> Driver:
     result = engine.open_case(world.intake(**overrides), world.actors[actor])
     return Driver(engine, world, clock, result.case_id)

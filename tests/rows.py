@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 
-def timers(engine: Engine, case_id: int) -> list[tuple[str, str, str]]:
+def timers(engine: MediationEngine, case_id: int) -> list[tuple[str, str, str]]:
     """(kind, name, status) of every timer of the case, oldest first."""
     with engine.db.engine.connect() as connection:
         rows = connection.execute(
@@ -17,7 +17,7 @@ def timers(engine: Engine, case_id: int) -> list[tuple[str, str, str]]:
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-def outbox(engine: Engine, case_id: int) -> list[tuple[str, str]]:
+def outbox(engine: MediationEngine, case_id: int) -> list[tuple[str, str]]:
     """(kind, recipient) of every notification queued for the case, oldest first."""
     with engine.db.engine.connect() as connection:
         rows = connection.execute(

@@ -12,7 +12,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from api.settings import Settings
-    from mediation.engine import MediationEngine as Engine
+    from mediation.engine import MediationEngine
 
 console = Console()
 errors = Console(stderr=True)
@@ -32,7 +32,7 @@ def date_option(value: str | None, name: str) -> date | None:
         raise fail(f"{name} 须为 YYYY-MM-DD 格式的日期：{value}", "invalid_date") from exc
 
 
-def dispose(engine: Engine) -> None:
+def dispose(engine: MediationEngine) -> None:
     engine.db.engine.dispose()
 
 

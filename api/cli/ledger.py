@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 
     from api.ledger import RowError
     from engine.records import Actor
-    from mediation.engine import MediationEngine as Engine
+    from mediation.engine import MediationEngine
 
 app = typer.Typer(help="台账导入与导出（Excel）", no_args_is_help=True)
 
 SHOWN_ERRORS = 200  # a table longer than this is cut; the count is always given
 
 
-def _actor(engine: Engine, username: str | None) -> Actor:
+def _actor(engine: MediationEngine, username: str | None) -> Actor:
     """The user the import or export is done as (their roles and scope); without one, the
     console operator as the system actor (every unit)."""
     from api.authz import build_principal

@@ -11,7 +11,7 @@ from api.cli._common import console, dispose, errors, fail, settings_now
 
 if TYPE_CHECKING:
     from api.outbox import OutboxDispatcher
-    from mediation.engine import MediationEngine as Engine
+    from mediation.engine import MediationEngine
 
 outbox_app = typer.Typer(help="通知发件箱：查看与重试", no_args_is_help=True)
 timers_app = typer.Typer(help="期限与回访定时器：查看与重试", no_args_is_help=True)
@@ -54,7 +54,7 @@ def worker(
         engine.db.engine.dispose()
 
 
-def _dispatcher() -> tuple[Engine, OutboxDispatcher]:
+def _dispatcher() -> tuple[MediationEngine, OutboxDispatcher]:
     from api.scheduler import dispatcher_from_settings
     from api.wiring import build_engine
 

@@ -28,7 +28,7 @@ from engine.hooks import DocumentRecord
 from engine.records import Actor
 from engine.repository import Tx
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.records import CategoryRecord, MediationCase
 from mediation.spec import mediation_spec
 from workflows.kinds import AGREEMENT
@@ -199,7 +199,7 @@ class DocumentCore:
     """
 
     def __init__(
-        self, settings: Settings, engine: Engine, *, renderer: Renderer | None = None
+        self, settings: Settings, engine: MediationEngine, *, renderer: Renderer | None = None
     ) -> None:
         self.settings = settings
         self.engine = engine

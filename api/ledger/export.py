@@ -27,7 +27,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.records import Actor, OrgUnitRow
 from engine.repository import Tx
 from mediation import ledger_queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import ORIGIN_LABELS
 from mediation.ledger_queries import LedgerParty
 from mediation.spec import mediation_spec
@@ -77,7 +77,7 @@ def export_unit(tx: Tx, actor: Actor, unit: str | int | None) -> OrgUnitRow | No
 
 
 def export_ledger(
-    engine: Engine,
+    engine: MediationEngine,
     actor: Actor,
     unit: str | int | None,
     period: Period,
@@ -146,7 +146,7 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _rows(
-    tx: Tx, engine: Engine, case_ids: Sequence[int], full_numbers: bool
+    tx: Tx, engine: MediationEngine, case_ids: Sequence[int], full_numbers: bool
 ) -> Iterator[tuple[list[Any], list[tuple[int, bool]], int]]:
     """Each case's cells, its parties (id, whether a representative's ID is stored) and id."""
     cases = ledger_queries.ledger_cases(tx, case_ids)
@@ -226,7 +226,7 @@ def _text(value: str) -> str:
     return "'" + value if value.startswith(("=", "+", "-", "@")) else value
 
 
-def _log(engine: Engine, actor: Actor, reads: list[dict[str, Any]]) -> None:
+def _log(engine: MediationEngine, actor: Actor, reads: list[dict[str, Any]]) -> None:
     """R-PII: every unmasked read logged, in its own committed transaction."""
     with engine.db.transaction(write=True) as tx:
         ledger_queries.log_pii_reads(

@@ -19,7 +19,7 @@ from engine.errors import InvalidInput
 from engine.records import Actor
 from engine.repository import Tx
 from mediation import ledger_queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.vocabulary import ROLE_LABELS, Role
 
 SPEC_ID = "standard"
@@ -73,7 +73,7 @@ def _quiet(_stage: str, _total: int | None, _advance: int) -> None:
 
 
 def import_ledger(
-    engine: Engine,
+    engine: MediationEngine,
     actor: Actor,
     content: bytes | Path,
     *,

@@ -24,7 +24,7 @@ from engine.records import Actor
 from engine.repository import Tx
 from engine.spec import ClockSpec, DeadlineSpec
 from mediation import aggregates, facts, ledger_queries, search, validation
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.numbering import format_number
 from mediation.statistics import classify
 
@@ -65,7 +65,7 @@ def _allocate(tx: Tx, table: str, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def number_cases(tx: Tx, engine: Engine, rows: Sequence[CaseRow]) -> None:
+def number_cases(tx: Tx, engine: MediationEngine, rows: Sequence[CaseRow]) -> None:
     """Give each row without a case number the next one of its committee and year (R-NUMBER:
     after every number stored or in the file), and move the counters past the file's."""
     last: dict[tuple[int, int], int] = {}
@@ -94,7 +94,7 @@ class Writer:
     def __init__(
         self,
         tx: Tx,
-        engine: Engine,
+        engine: MediationEngine,
         compiled: CompiledSpec,
         actor: Actor,
         source: ImportSource,

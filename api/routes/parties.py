@@ -15,7 +15,7 @@ from api.routes.common import CaseId
 from api.schemas import MAX_ID, PartyPublic
 from engine.errors import NotFound
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 router = APIRouter(prefix="/cases/{case_id}/parties", tags=["当事人"])
 
@@ -26,7 +26,7 @@ _PROBLEMS = problem_responses(401, 403, 404, 422)
 
 
 def _parties(
-    engine: Engine, case_id: int, principal: Principal, reveal: bool, party_id: int | None
+    engine: MediationEngine, case_id: int, principal: Principal, reveal: bool, party_id: int | None
 ) -> list[PartyPublic]:
     with engine.db.transaction(write=False) as tx:
         case = visible_case(tx, case_id, principal)

@@ -16,7 +16,7 @@ from api.services.graphs import case_graph_svg, render_svg
 from engine.errors import DefinitionError, NotFound
 from engine.graph import to_dot
 from engine.machine import CompiledSpec
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 router = APIRouter(prefix="/workflows", tags=["流程"])
 
@@ -27,7 +27,7 @@ _svg_cache: dict[tuple[str, int], bytes] = {}  # specs are immutable once publis
 _svg_lock = threading.Lock()
 
 
-def _compiled(engine: Engine, spec_id: str, version: int) -> CompiledSpec:
+def _compiled(engine: MediationEngine, spec_id: str, version: int) -> CompiledSpec:
     try:
         return engine.registry.get(spec_id, version)
     except DefinitionError as exc:

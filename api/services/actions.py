@@ -14,7 +14,7 @@ from engine.errors import ServiceStepRefused
 from engine.fields import json_schema
 from engine.records import Actor
 from engine.registry import Registry
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 PREFIX = "/api/v1"
 # The route that performs each service step (a POST on the case).
@@ -54,7 +54,9 @@ class ActionOption(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-def route_for(engine: Engine, trigger: str, service: str | None, case_id: int) -> str | None:
+def route_for(
+    engine: MediationEngine, trigger: str, service: str | None, case_id: int
+) -> str | None:
     """The route that performs a service step, or None when the generic door takes it."""
     if service is None or service in engine.open_services:
         return None
@@ -62,7 +64,7 @@ def route_for(engine: Engine, trigger: str, service: str | None, case_id: int) -
     return f"POST {PREFIX}{path.format(case_id=case_id)}" if path else None
 
 
-def describe_actions(engine: Engine, case_id: int, actor: Actor) -> list[ActionOption]:
+def describe_actions(engine: MediationEngine, case_id: int, actor: Actor) -> list[ActionOption]:
     """Every action out of the case's state for this actor, with its fields and options."""
     return [
         ActionOption(
@@ -81,7 +83,9 @@ def describe_actions(engine: Engine, case_id: int, actor: Actor) -> list[ActionO
     ]
 
 
-def with_route(engine: Engine, error: ServiceStepRefused, case_id: int) -> ServiceStepRefused:
+def with_route(
+    engine: MediationEngine, error: ServiceStepRefused, case_id: int
+) -> ServiceStepRefused:
     """The refusal of a service step at the generic door, naming the route to use instead."""
     route = route_for(engine, error.trigger, error.service, case_id)
     if route is not None:

@@ -10,7 +10,7 @@ from api.authz import Principal, require_roles
 from api.services.signing import photo_as_png
 from engine.errors import InvalidInput, NotFound, PayloadInvalid
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models.org import OrgKind
 from mediation.vocabulary import Role
 
@@ -67,7 +67,7 @@ def _admin(principal: Principal, what: str) -> None:
     require_roles(principal, {Role.admin}, what)
 
 
-def unit_tree(engine: Engine, principal: Principal) -> list[UnitNode]:
+def unit_tree(engine: MediationEngine, principal: Principal) -> list[UnitNode]:
     """Every org unit in tree order, indented by depth, with what may be created under it."""
     _admin(principal, "管理组织")
     with engine.db.transaction(write=False) as tx:
@@ -81,7 +81,7 @@ def unit_tree(engine: Engine, principal: Principal) -> list[UnitNode]:
 
 
 def create_unit(
-    engine: Engine,
+    engine: MediationEngine,
     principal: Principal,
     *,
     parent_id: int | None,
@@ -129,7 +129,7 @@ def create_unit(
     return row
 
 
-def branded_units(engine: Engine, principal: Principal) -> list[Branded]:
+def branded_units(engine: MediationEngine, principal: Principal) -> list[Branded]:
     """Committees and rooms with what their documents print."""
     _admin(principal, "管理调解组织标识")
     with engine.db.transaction(write=False) as tx:
@@ -152,7 +152,7 @@ def branded_units(engine: Engine, principal: Principal) -> list[Branded]:
     return found
 
 
-def branded_unit(engine: Engine, principal: Principal, unit_id: int) -> Branded:
+def branded_unit(engine: MediationEngine, principal: Principal, unit_id: int) -> Branded:
     for item in branded_units(engine, principal):
         if item.unit.id == unit_id:
             return item
@@ -160,7 +160,7 @@ def branded_unit(engine: Engine, principal: Principal, unit_id: int) -> Branded:
 
 
 def set_branding(
-    engine: Engine,
+    engine: MediationEngine,
     principal: Principal,
     unit_id: int,
     *,
@@ -196,7 +196,7 @@ def set_branding(
             tx.set_unit_logo(unit_id, png)
 
 
-def logo(engine: Engine, principal: Principal, unit_id: int) -> bytes:
+def logo(engine: MediationEngine, principal: Principal, unit_id: int) -> bytes:
     """A committee's or room's logo as stored (PNG)."""
     _admin(principal, "查看标识")
     with engine.db.transaction(write=False) as tx:
@@ -206,7 +206,7 @@ def logo(engine: Engine, principal: Principal, unit_id: int) -> bytes:
     return png
 
 
-def account(engine: Engine, principal: Principal, user_id: int) -> queries.UserRow:
+def account(engine: MediationEngine, principal: Principal, user_id: int) -> queries.UserRow:
     """One user account with its roles, for the administrator's page about it."""
     _admin(principal, "查看用户")
     with engine.db.transaction(write=False) as tx:

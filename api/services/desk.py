@@ -14,7 +14,7 @@ from api.schemas import CaseSummary
 from engine.records import EventRecord, TriggerOption
 from engine.repository import Tx
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.vocabulary import Role
 
 # What each role works on, by the state a case is in (the flows' states: workflows/*/v1.yaml).
@@ -105,7 +105,7 @@ _DEADLINE_LABELS = {
 }
 
 
-def court_queue(engine: Engine, principal: Principal) -> list[QueueItem]:
+def court_queue(engine: MediationEngine, principal: Principal) -> list[QueueItem]:
     """Applications addressed to the principal's courts, the nearest deadline first."""
     now = engine.clock.now()
     filters = queries.CaseFilters(states=COURT_QUEUE_STATES, court_ids=principal.actor.unit_ids)
@@ -128,7 +128,7 @@ def _visits(tx: Tx, principal: Principal, now: datetime) -> list[VisitDue]:
     return visits
 
 
-def workbench(engine: Engine, principal: Principal) -> Workbench:
+def workbench(engine: MediationEngine, principal: Principal) -> Workbench:
     """What waits for this person: overdue first, then the oldest in its state."""
     now = engine.clock.now()
     states = tuple(dict.fromkeys(s for r in principal.roles for s in WAITING_STATES.get(r, ())))
@@ -168,7 +168,7 @@ class CaseFacts:
     units: dict[int, str]
 
 
-def case_facts(engine: Engine, principal: Principal, case_id: int) -> CaseFacts:
+def case_facts(engine: MediationEngine, principal: Principal, case_id: int) -> CaseFacts:
     """The case as its page shows it; out of scope raises CaseNotFound like a missing one."""
     now = engine.clock.now()
     with engine.db.transaction(write=False) as tx:

@@ -9,7 +9,7 @@ import subprocess
 from api.errors import GraphUnavailable
 from engine.graph import to_dot
 from engine.records import Actor
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 
 
 def render_svg(dot_source: str) -> bytes:
@@ -31,7 +31,7 @@ def render_svg(dot_source: str) -> bytes:
     return done.stdout
 
 
-def case_graph_svg(engine: Engine, case_id: int, actor: Actor) -> bytes:
+def case_graph_svg(engine: MediationEngine, case_id: int, actor: Actor) -> bytes:
     """The case's flow with its current state and the path it took highlighted.
 
     Raises:

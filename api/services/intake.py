@@ -11,7 +11,7 @@ from api.authz import Principal
 from api.routes.org_units import GridMatchRequest, grid_match
 from engine.records import FireResult
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import APPLICATION_FORM_LABELS, ORIGIN_LABELS, PARTY_ROLE_LABELS, CaseIntake
 from mediation.spec import mediation_spec
 from mediation.validation import ValidationFailure, normalise_phone, parse_resident_id
@@ -41,7 +41,7 @@ def _near(paths: list[str], unit_path: str) -> bool:
 
 
 def intake_options(
-    engine: Engine, principal: Principal, spec_id: str = "standard"
+    engine: MediationEngine, principal: Principal, spec_id: str = "standard"
 ) -> IntakeOptions:
     spec = engine.registry.latest(spec_id).spec
     with engine.db.transaction(write=False) as tx:
@@ -72,14 +72,14 @@ def intake_options(
     )
 
 
-def grid_for_address(engine: Engine, principal: Principal, address: str) -> str | None:
+def grid_for_address(engine: MediationEngine, principal: Principal, address: str) -> str | None:
     """The grid the household register puts an address in, among those the person may pick
     (the API's POST /org-units/grid-match), by name."""
     found = grid_match(GridMatchRequest(address=address.strip()[:200]), engine, principal)
     return found.matched.name if found.matched else None
 
 
-def check_id_number(engine: Engine, value: str) -> str | None:
+def check_id_number(engine: MediationEngine, value: str) -> str | None:
     """R-ID as the server applies it: the problem in Chinese, or None when it is valid."""
     if not value.strip():
         return None
@@ -101,7 +101,7 @@ def check_phone(value: str) -> str | None:
     return None
 
 
-def register(engine: Engine, principal: Principal, intake: CaseIntake) -> FireResult:
+def register(engine: MediationEngine, principal: Principal, intake: CaseIntake) -> FireResult:
     """Open the case (受理登记) as the API's POST /cases does, without an Idempotency-Key: the
     form's one submission makes one case."""
     return engine.open_case(intake, principal.actor)

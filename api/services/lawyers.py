@@ -12,7 +12,7 @@ from api.authz import Principal, require_roles
 from api.routes.cases import summaries
 from api.schemas import CaseSummary
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.vocabulary import Role
 
 OPINION_TRIGGER = "give_legal_opinion"
@@ -61,7 +61,7 @@ def _opinions(cases: list[queries.AssignedCase]) -> dict[int, list[Opinion]]:
     return found
 
 
-def my_cases(engine: Engine, principal: Principal) -> list[AssignedCase]:
+def my_cases(engine: MediationEngine, principal: Principal) -> list[AssignedCase]:
     """The cases this lawyer is assigned to now, those waiting for an opinion first."""
     require_roles(principal, (Role.lawyer,), "查看律师案件")
     filters = queries.CaseFilters(assignee_id=principal.user_id)
@@ -77,7 +77,7 @@ def my_cases(engine: Engine, principal: Principal) -> list[AssignedCase]:
     return found
 
 
-def my_hours(engine: Engine, principal: Principal) -> LawyerHours:
+def my_hours(engine: MediationEngine, principal: Principal) -> LawyerHours:
     """This lawyer's opinions and hours, in every case they were ever assigned to."""
     require_roles(principal, (Role.lawyer,), "查看公益服务时长")
     with engine.db.transaction(write=False) as tx:
@@ -87,7 +87,7 @@ def my_hours(engine: Engine, principal: Principal) -> LawyerHours:
     return mine
 
 
-def hours_by_lawyer(engine: Engine, principal: Principal) -> list[LawyerHours]:
+def hours_by_lawyer(engine: MediationEngine, principal: Principal) -> list[LawyerHours]:
     """Every lawyer's opinions and hours in the cases this supervisor may see, most first."""
     require_roles(principal, HOURS_ROLES, "查看律师公益服务时长")
     with engine.db.transaction(write=False) as tx:

@@ -15,7 +15,7 @@ from typing import Any
 from api.authz import Principal, visible_case
 from engine.errors import InvalidInput, NotFound
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.repository.progress import ProgressLinkState
 from mediation.vocabulary import Role
 from workflows.scheduling import upcoming_session
@@ -76,7 +76,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_link(engine: Engine, principal: Principal, case_id: int, party_id: int) -> str:
+def create_link(engine: MediationEngine, principal: Principal, case_id: int, party_id: int) -> str:
     """A new link for one party of the case; its secret, once.
 
     Raises:
@@ -101,14 +101,14 @@ def create_link(engine: Engine, principal: Principal, case_id: int, party_id: in
     return token
 
 
-def revoke_link(engine: Engine, principal: Principal, case_id: int, link_id: int) -> None:
+def revoke_link(engine: MediationEngine, principal: Principal, case_id: int, link_id: int) -> None:
     now = engine.clock.now()
     with engine.db.transaction(write=True) as tx:
         visible_case(tx, case_id, principal)
         tx.revoke_progress_link(case_id, link_id, now)
 
 
-def case_links(engine: Engine, principal: Principal, case_id: int) -> list[LinkRow]:
+def case_links(engine: MediationEngine, principal: Principal, case_id: int) -> list[LinkRow]:
     with engine.db.transaction(write=False) as tx:
         visible_case(tx, case_id, principal)
         names = {p.party_id: p.name for p in queries.parties(tx, case_id)}
@@ -130,14 +130,14 @@ def _open(link: ProgressLinkState | None) -> bool:
     return link is not None and link.revoked_at is None and link.case_state not in FINAL
 
 
-def usable(engine: Engine, token: str) -> bool:
+def usable(engine: MediationEngine, token: str) -> bool:
     """Whether the link exists, is not revoked and its case is not closed."""
     with engine.db.transaction(write=False) as tx:
         link = tx.progress_link(_hash(token))
     return _open(link)
 
 
-def check_digits(engine: Engine, token: str, digits: str) -> tuple[int | None, str | None]:
+def check_digits(engine: MediationEngine, token: str, digits: str) -> tuple[int | None, str | None]:
     """(link id, None) when `digits` are the last four of the party's phone; else (None, why).
     Each wrong answer counts; five in a row lock the link for half an hour."""
     now = engine.clock.now()
@@ -163,14 +163,14 @@ def check_digits(engine: Engine, token: str, digits: str) -> tuple[int | None, s
     return None, "手机号码后四位不对，请重新输入"
 
 
-def issue_pass(engine: Engine, link_id: int) -> str:
+def issue_pass(engine: MediationEngine, link_id: int) -> str:
     """The cookie that opens the page in this browser for a while: authenticated encryption,
     so nobody makes one without the server's key."""
     expires = int((engine.clock.now() + PASS_LIFETIME).timestamp())
     return engine.pii.encrypt(f"progress:{link_id}:{expires}")
 
 
-def pass_link(engine: Engine, value: str | None) -> int | None:
+def pass_link(engine: MediationEngine, value: str | None) -> int | None:
     if not value:
         return None
     try:
@@ -182,7 +182,7 @@ def pass_link(engine: Engine, value: str | None) -> int | None:
     return int(link_id)
 
 
-def progress(engine: Engine, token: str, link_id: int) -> ProgressView | None:
+def progress(engine: MediationEngine, token: str, link_id: int) -> ProgressView | None:
     """The party's view, if `link_id` (from their pass) is this token's usable link."""
     with engine.db.transaction(write=False) as tx:
         link = tx.progress_link(_hash(token))
@@ -210,7 +210,7 @@ def progress(engine: Engine, token: str, link_id: int) -> ProgressView | None:
     )
 
 
-def agreement_digest(engine: Engine, token: str, link_id: int) -> tuple[str, int] | None:
+def agreement_digest(engine: MediationEngine, token: str, link_id: int) -> tuple[str, int] | None:
     """The party's own agreement (latest version) for download, when their pass is valid."""
     view = progress(engine, token, link_id)
     if view is None or view.agreement_version is None:

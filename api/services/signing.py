@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from api.authz import Principal, visible_case
 from engine.errors import InvalidInput
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.spec import mediation_spec
 
 MAX_PIXELS = 40_000_000  # a phone camera's photo, not a decompression bomb
@@ -61,7 +61,7 @@ class SigningStatus:
         return next((p for p in self.parties if p.party_id == party_id), None)
 
 
-def signing_status(engine: Engine, principal: Principal, case_id: int) -> SigningStatus:
+def signing_status(engine: MediationEngine, principal: Principal, case_id: int) -> SigningStatus:
     """Raises:
     CaseNotFound: missing or out of the principal's scope.
     """

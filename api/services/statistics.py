@@ -19,7 +19,7 @@ from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
 from engine.repository import Tx
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models.org import OrgKind
 from mediation.statistics import (
     RESULT_LABELS,
@@ -57,7 +57,7 @@ class Figure:
     value: str
 
 
-def period(engine: Engine, start: date | None, end: date | None) -> tuple[date, date]:
+def period(engine: MediationEngine, start: date | None, end: date | None) -> tuple[date, date]:
     """The period asked for: to today, from the 1st of January of its last day's year.
 
     Raises:
@@ -91,7 +91,7 @@ def _unit_in_scope(
 
 
 def report(
-    engine: Engine, principal: Principal, unit_id: int | None, start: date, end: date
+    engine: MediationEngine, principal: Principal, unit_id: int | None, start: date, end: date
 ) -> Report:
     """The principal's report for a unit (by default what they supervise) and its children."""
     with engine.db.transaction(write=False) as tx:
@@ -101,7 +101,7 @@ def report(
 
 
 def case_ledger(
-    engine: Engine, principal: Principal, unit_id: int | None, start: date, end: date
+    engine: MediationEngine, principal: Principal, unit_id: int | None, start: date, end: date
 ) -> list[LedgerRow]:
     """The period's 台账: every case the report counts, its parties' numbers masked."""
     with engine.db.transaction(write=False) as tx:
@@ -112,7 +112,7 @@ def case_ledger(
 
 def breakdown(
     tx: Tx,
-    engine: Engine,
+    engine: MediationEngine,
     unit: queries.OrgUnitRow | None,
     scope: frozenset[int] | None,
     start: date,
@@ -197,7 +197,7 @@ def child_row(unit: queries.OrgUnitRow, part: CaseStatistics) -> tuple[str, ...]
 
 
 def _report(
-    tx: Tx, engine: Engine, start: date, end: date, scope: frozenset[int] | None
+    tx: Tx, engine: MediationEngine, start: date, end: date, scope: frozenset[int] | None
 ) -> CaseStatistics:
     return case_statistics(
         tx, engine.registry, engine.calendar, start=start, end=end, unit_ids=scope
@@ -309,7 +309,7 @@ def _text(value: str) -> str:
 
 
 def ancestors(
-    engine: Engine, principal: Principal, unit: queries.OrgUnitRow
+    engine: MediationEngine, principal: Principal, unit: queries.OrgUnitRow
 ) -> list[queries.OrgUnitRow]:
     """The units above `unit` this principal may read, top first (the way back up)."""
     ids = [int(part) for part in unit.path.strip("/").split("/") if part][:-1]

@@ -27,7 +27,7 @@ from api.web.forms import (
 from api.web.session import PageRoute, checked_form, page, signed_in
 from documents import DocumentError
 from engine.errors import CaseNotFound, EngineError, ReasonRequired
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.records import MediationCase
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -36,7 +36,9 @@ Form = Annotated[FormData, Depends(checked_form)]
 REASON = "reason"
 
 
-def _option(engine: Engine, principal: Principal, case_id: int, trigger: str) -> ActionOption:
+def _option(
+    engine: MediationEngine, principal: Principal, case_id: int, trigger: str
+) -> ActionOption:
     for option in describe_actions(engine, case_id, principal.actor):
         if option.trigger == trigger:
             return option
@@ -129,7 +131,7 @@ async def fire_action(
 DRAFTING = ("revise_agreement", "draft_agreement")
 
 
-def _drafting(engine: Engine, principal: Principal, case_id: int) -> ActionOption:
+def _drafting(engine: MediationEngine, principal: Principal, case_id: int) -> ActionOption:
     """Drafting or revising, whichever the case's state offers this person."""
     options = describe_actions(engine, case_id, principal.actor)
     found = [o for o in options if o.trigger in DRAFTING]

@@ -25,7 +25,7 @@ from api.web.session import PageRoute, checked_form, page, signed_in
 from engine.records import TriggerOption
 from engine.spec import WorkflowSpec
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import ORIGIN_LABELS, PARTY_ROLE_LABELS
 from mediation.spec import mediation_spec
 from mediation.vocabulary import LEVEL_LABELS, ROLE_LABELS
@@ -99,14 +99,14 @@ def ordered_actions(
     return [(o, "button danger-outline" if o.dest in ending else "button") for o in ranked]
 
 
-def risk_labels(engine: Engine) -> dict[str, str]:
+def risk_labels(engine: MediationEngine) -> dict[str, str]:
     """Risk levels as the flows define them (R-RISK: the scale is data)."""
     return {
         r.code: r.label for c in engine.registry.all() for r in mediation_spec(c.spec).risk_levels
     }
 
 
-def _labels(engine: Engine) -> dict[str, Any]:
+def _labels(engine: MediationEngine) -> dict[str, Any]:
     return {
         "levels": {str(k): v for k, v in LEVEL_LABELS.items()},
         "roles": {str(k): v for k, v in ROLE_LABELS.items()},

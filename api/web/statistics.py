@@ -22,7 +22,7 @@ from api.web.session import PageRoute, page, signed_in
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput, NotFound
 from mediation import queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.statistics import RESULT_LABELS, LedgerRow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -56,7 +56,7 @@ def _day(raw: str | None, name: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-def _query(engine: Engine, request: Request) -> Query:
+def _query(engine: MediationEngine, request: Request) -> Query:
     params = request.query_params
     errors: dict[str, str] = {}
     unit_raw = params.get("unit_id") or ""
@@ -119,7 +119,9 @@ def _chart(report: service.Report, satisfaction: dict[str, str]) -> dict[str, An
     }
 
 
-def _figures(engine: Engine, user: Principal, q: Query) -> tuple[service.Report, list[LedgerRow]]:
+def _figures(
+    engine: MediationEngine, user: Principal, q: Query
+) -> tuple[service.Report, list[LedgerRow]]:
     """The report and its 台账; a unit outside the supervisor's subtree is the same 404 page
     as a missing one (the role itself was checked before)."""
     try:

@@ -23,7 +23,7 @@ from engine.calendar import WorkingCalendar
 from engine.models.org import Membership, OrgUnit, User
 from engine.ports import FixedClock
 from engine.records import Actor
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import PartyIntake, PartyRole
 from mediation.models.org import OrgKind
 from mediation.vocabulary import Role
@@ -42,7 +42,7 @@ class Api:
 
     client: TestClient
     world: World
-    engine: Engine
+    engine: MediationEngine
     clock: FixedClock
     cases: dict[str, int] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
@@ -142,7 +142,7 @@ def foreign_parties() -> tuple[PartyIntake, ...]:
     )
 
 
-def seed_cases(engine: Engine, world: World, clock: FixedClock) -> dict[str, int]:
+def seed_cases(engine: MediationEngine, world: World, clock: FixedClock) -> dict[str, int]:
     """A: the committee's case at intake, with mediator, lawyer and police assigned.
     B: another committee's case. C: an application at the court. E: a far district's case."""
     a = open_case(engine, world, clock)
@@ -238,7 +238,7 @@ class Recording:
 
 
 @pytest.fixture
-def service(engine: Engine, tmp_path: Path) -> DocumentService:
+def service(engine: MediationEngine, tmp_path: Path) -> DocumentService:
     return DocumentService(Settings(data_dir=tmp_path / "var"), engine)
 
 

@@ -15,20 +15,20 @@ from api.audit_verify import VerifyResult, run
 from api.checkpoints import Checkpointer, CheckpointError
 from api.settings import Settings
 from engine.audit import GENESIS_HASH, event_hash
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.api.test_checkpoints import _checkpointer, _rewrite_from, _shorten, _sql, chains
 from tests.flow import Driver
 
 __all__ = ["chains"]
 
 
-def _settings(engine: Engine, tmp_path: Path) -> Settings:
+def _settings(engine: MediationEngine, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path, database_url=engine.db.engine.url.render_as_string(hide_password=False)
     )
 
 
-def _run(engine: Engine, tmp_path: Path, *, workers: int = 1) -> VerifyResult:
+def _run(engine: MediationEngine, tmp_path: Path, *, workers: int = 1) -> VerifyResult:
     result, _ = run(_settings(engine, tmp_path), case_ids=None, full=False, workers=workers)
     return result
 
@@ -37,7 +37,7 @@ def _problems(result: VerifyResult) -> list[str]:
     return [b.describe() for b in result.breaks]
 
 
-def _append(engine: Engine, case_id: int, *, prev: str | None = None) -> int:
+def _append(engine: MediationEngine, case_id: int, *, prev: str | None = None) -> int:
     """A new event after the checkpoint, as the engine writes it (chained to the last one,
     the case row moved on); `prev` forges the link. Returns its seq."""
     with engine.db.transaction(write=False) as tx:
@@ -64,7 +64,7 @@ def _append(engine: Engine, case_id: int, *, prev: str | None = None) -> int:
     return seq
 
 
-def _proved_once(engine: Engine, tmp_path: Path) -> Checkpointer:
+def _proved_once(engine: MediationEngine, tmp_path: Path) -> Checkpointer:
     """A checkpoint, a verification that proves it (and marks it), and the incremental run
     after it trusting the marker: every case's head re-hashed in place, nothing else."""
     checkpointer = _checkpointer(engine, tmp_path)
@@ -82,7 +82,7 @@ def _proved_once(engine: Engine, tmp_path: Path) -> Checkpointer:
 
 
 def test_incremental_reads_the_new_events_of_the_changed_cases_only(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, first, _ = chains
     _proved_once(engine, tmp_path)
@@ -101,7 +101,7 @@ def test_incremental_reads_the_new_events_of_the_changed_cases_only(
 
 @pytest.mark.parametrize("tampering", ["altered", "removed", "appended_unchained"])
 def test_incremental_finds_a_new_event_tampered_with_in_a_changed_case(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path, tampering: str
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path, tampering: str
 ) -> None:
     engine, first, second = chains
     _proved_once(engine, tmp_path)
@@ -128,7 +128,7 @@ def test_incremental_finds_a_new_event_tampered_with_in_a_changed_case(
 
 @pytest.mark.parametrize("rewind_case_row", [True, False])
 def test_incremental_finds_a_chain_shortened_below_the_proved_head(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path, rewind_case_row: bool
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path, rewind_case_row: bool
 ) -> None:
     engine, first, _ = chains
     _proved_once(engine, tmp_path)
@@ -145,7 +145,7 @@ def test_incremental_finds_a_chain_shortened_below_the_proved_head(
 
 
 def test_incremental_finds_a_head_or_case_row_altered_in_place(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, second = chains
     _proved_once(engine, tmp_path)
@@ -161,7 +161,7 @@ def test_incremental_finds_a_head_or_case_row_altered_in_place(
 
 
 def test_incremental_finds_a_deleted_case(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, _, second = chains
     _proved_once(engine, tmp_path)
@@ -177,7 +177,7 @@ def test_incremental_finds_a_deleted_case(
 
 
 def test_a_proved_checkpoint_file_changed_afterwards_is_refused(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, _ = chains
     checkpointer = _proved_once(engine, tmp_path)
@@ -197,7 +197,7 @@ def test_a_proved_checkpoint_file_changed_afterwards_is_refused(
 
 
 def test_a_new_checkpoint_is_read_in_full_once_then_trusted_by_its_marker(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, _ = chains
     checkpointer = _proved_once(engine, tmp_path)
@@ -224,7 +224,7 @@ def test_a_new_checkpoint_is_read_in_full_once_then_trusted_by_its_marker(
 
 @pytest.mark.parametrize("change", ["rewritten", "shortened"])
 def test_full_verify_finds_a_chain_that_verifies_alone_by_the_checkpoint(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path, change: str
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path, change: str
 ) -> None:
     engine, first, _ = chains
     _checkpointer(engine, tmp_path).make()
@@ -239,7 +239,7 @@ def test_full_verify_finds_a_chain_that_verifies_alone_by_the_checkpoint(
 
 
 def test_a_checkpoint_entry_with_its_quotes_moved_is_refused(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     """The root covers `case|seq|hash`, not where the file's quotes are: such an entry still
     matches the root and the signature, and is refused when read."""

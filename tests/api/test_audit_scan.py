@@ -8,7 +8,7 @@ from pathlib import Path
 from api.audit_scan import scan
 from api.audit_verify import mark_verified
 from engine.audit import CaseBinding
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.api.test_audit_verify_batches import _verify
 from tests.api.test_checkpoints import _checkpointer, _sql, chains
 from tests.flow import Driver
@@ -16,7 +16,7 @@ from tests.flow import Driver
 __all__ = ["chains"]
 
 
-def _passed(engine: Engine) -> set[int]:
+def _passed(engine: MediationEngine) -> set[int]:
     with engine.db.transaction(write=False) as tx:
         ids = [int(r[0]) for r in tx.all("SELECT id FROM cases ORDER BY id")]
         rows = {
@@ -28,7 +28,7 @@ def _passed(engine: Engine) -> set[int]:
 
 
 def test_intact_chains_pass_the_fast_path_on_their_own(
-    chains: tuple[Engine, Driver, Driver],
+    chains: tuple[MediationEngine, Driver, Driver],
 ) -> None:
     engine, first, second = chains
     assert _passed(engine) == {first.case_id, second.case_id}
@@ -38,7 +38,7 @@ def test_intact_chains_pass_the_fast_path_on_their_own(
 
 
 def test_a_payload_stored_in_another_form_is_judged_by_the_exact_path(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, second = chains
     # the same JSON value written with spaces: the exact path re-serialises it, so it holds
@@ -55,7 +55,7 @@ def test_a_payload_stored_in_another_form_is_judged_by_the_exact_path(
 
 
 def test_incremental_rehashes_an_unchanged_head_and_catches_it_altered(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, _ = chains
     checkpointer = _checkpointer(engine, tmp_path)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.audit_verify import mark_verified, verified_baseline, verify_cases
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.api.test_checkpoints import _checkpointer, _rewrite_from, _shorten, _sql, chains
 from tests.flow import Driver
 
 __all__ = ["chains"]
 
 
-def _verify(engine: Engine, tmp_path: Path, *, incremental: bool) -> list[str]:
+def _verify(engine: MediationEngine, tmp_path: Path, *, incremental: bool) -> list[str]:
     checkpointer = _checkpointer(engine, tmp_path)
     latest = checkpointer.latest()
     result = verify_cases(
@@ -28,7 +28,7 @@ def _verify(engine: Engine, tmp_path: Path, *, incremental: bool) -> list[str]:
 
 
 def test_r_audit_batches_agree_with_the_case_by_case_verifier(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, second = chains
     checkpointer = _checkpointer(engine, tmp_path)
@@ -49,7 +49,7 @@ def test_r_audit_batches_agree_with_the_case_by_case_verifier(
 
 
 def test_r_audit_incremental_catches_a_chain_rewritten_through_the_proved_head(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, _ = chains
     checkpointer = _checkpointer(engine, tmp_path)

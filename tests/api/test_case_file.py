@@ -21,7 +21,7 @@ from engine.calendar import SHANGHAI
 from engine.errors import CaseNotFound, InvalidInput, OutOfScope
 from engine.ports import FixedClock
 from engine.records import Actor
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import RepresentativeIntake
 from tests.api.conftest import Api
 from tests.flow import Driver, open_case
@@ -100,12 +100,12 @@ def fonts_embedded(pdf: bytes, tmp_path: Path) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def service(engine: Engine, tmp_path: Path) -> DocumentService:
+def service(engine: MediationEngine, tmp_path: Path) -> DocumentService:
     return DocumentService(Settings(data_dir=tmp_path / "var"), engine)
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock)
 
 
@@ -167,7 +167,7 @@ def test_each_case_file_document_carries_what_the_case_records(
 
 
 def test_rendering_the_case_file_records_nothing(
-    driver: Driver, service: DocumentService, engine: Engine
+    driver: Driver, service: DocumentService, engine: MediationEngine
 ) -> None:
     drive_case_file(driver)
     before = driver.case.version
@@ -495,7 +495,7 @@ def test_r_close_the_tick_archives_a_closed_cases_volume_once(
 
 @rule("R-MINOR")
 def test_r_minor_the_legal_representative_is_printed_beside_the_minor(
-    engine: Engine, world: World, service: DocumentService, tmp_path: Path
+    engine: MediationEngine, world: World, service: DocumentService, tmp_path: Path
 ) -> None:
     parent = RepresentativeIntake(name="王建华", id_number=PARENT_ID, relation="父亲")
     opened = engine.open_case(_with_minor(world, parent), world.actors["mediator"])

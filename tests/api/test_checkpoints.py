@@ -18,7 +18,7 @@ from engine.audit import event_hash
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
 from engine.timers import TimerService
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import build_world
@@ -27,7 +27,7 @@ from tests.world import build_world
 @pytest.fixture
 def chains(
     any_sa_engine: sa.Engine, clock: FixedClock, calendar: WorkingCalendar
-) -> tuple[Engine, Driver, Driver]:
+) -> tuple[MediationEngine, Driver, Driver]:
     world = build_world(any_sa_engine)
     engine = make_engine(any_sa_engine, clock, calendar)
     first = open_case(engine, world, clock)
@@ -37,17 +37,17 @@ def chains(
     return engine, first, second
 
 
-def _checkpointer(engine: Engine, tmp_path: Path) -> Checkpointer:
+def _checkpointer(engine: MediationEngine, tmp_path: Path) -> Checkpointer:
     key = load_signing_key(tmp_path / "keys" / "audit.key", create=True)
     return Checkpointer(engine, key, tmp_path / "checkpoints")
 
 
-def _sql(engine: Engine, statement: str, **params: object) -> None:
+def _sql(engine: MediationEngine, statement: str, **params: object) -> None:
     with engine.db.engine.begin() as connection:
         connection.execute(sa.text(statement), params)
 
 
-def _rewrite_from(engine: Engine, case_id: int, seq: int) -> None:
+def _rewrite_from(engine: MediationEngine, case_id: int, seq: int) -> None:
     """What an administrator with write access does: change one event, recompute every later
     hash and the case row's head, so the chain verifies on its own."""
     with engine.db.transaction(write=False) as tx:
@@ -84,7 +84,7 @@ def _rewrite_from(engine: Engine, case_id: int, seq: int) -> None:
     _sql(engine, "UPDATE cases SET audit_head = :h WHERE id = :c", h=prev, c=case_id)
 
 
-def _shorten(engine: Engine, case_id: int) -> None:
+def _shorten(engine: MediationEngine, case_id: int) -> None:
     """Delete the last event and rewind the whole case row to the one before."""
     with engine.db.transaction(write=False) as tx:
         events = tx.events(case_id)
@@ -104,7 +104,7 @@ def _shorten(engine: Engine, case_id: int) -> None:
 
 
 def test_audit_a_state_set_without_an_event_is_caught(
-    chains: tuple[Engine, Driver, Driver],
+    chains: tuple[MediationEngine, Driver, Driver],
 ) -> None:
     engine, first, _ = chains
     assert engine.verify_audit() == []
@@ -115,7 +115,7 @@ def test_audit_a_state_set_without_an_event_is_caught(
 
 
 def test_audit_a_shortened_chain_is_caught_by_the_signed_checkpoint(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, second = chains
     checkpointer = _checkpointer(engine, tmp_path)
@@ -133,7 +133,7 @@ def test_audit_a_shortened_chain_is_caught_by_the_signed_checkpoint(
 
 
 def test_audit_a_rewritten_chain_is_caught_by_the_signed_checkpoint(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, _ = chains
     checkpointer = _checkpointer(engine, tmp_path)
@@ -148,7 +148,7 @@ def test_audit_a_rewritten_chain_is_caught_by_the_signed_checkpoint(
 
 
 def test_audit_a_deleted_case_is_caught_by_the_signed_checkpoint(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, _, second = chains
     checkpointer = _checkpointer(engine, tmp_path)
@@ -172,7 +172,7 @@ def test_audit_a_deleted_case_is_caught_by_the_signed_checkpoint(
 
 
 def test_audit_checkpoints_are_signed_outside_the_database_and_sent(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path
 ) -> None:
     engine, first, second = chains
     checkpointer = _checkpointer(engine, tmp_path)
@@ -205,7 +205,7 @@ def test_audit_checkpoints_are_signed_outside_the_database_and_sent(
 
 
 def test_audit_the_tick_signs_a_checkpoint_every_ten_minutes(
-    chains: tuple[Engine, Driver, Driver], tmp_path: Path, clock: FixedClock
+    chains: tuple[MediationEngine, Driver, Driver], tmp_path: Path, clock: FixedClock
 ) -> None:
     engine, _, _ = chains
     ticker = Ticker(

@@ -24,7 +24,7 @@ from documents import (
 )
 from engine.errors import ConcurrentUpdate, InvalidInput
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import Driver, open_case
 from tests.world import APPLICANT_ID, World
 from workflows.kinds import AGREEMENT, AGREEMENT_SCAN
@@ -73,7 +73,7 @@ def _snapshot(driver: Driver) -> tuple[int, list[tuple[object, ...]], list[tuple
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock)
 
 
@@ -193,7 +193,7 @@ def test_signing_out_of_order_twice_or_by_a_non_signatory_changes_nothing(
 
 
 def test_r_esign_exclude_inheritance_is_signed_on_paper_and_sealed_in_ink(
-    engine: Engine, world: World, clock: FixedClock, service: DocumentService
+    engine: MediationEngine, world: World, clock: FixedClock, service: DocumentService
 ) -> None:
     driver = open_case(engine, world, clock, category_code="inheritance")
     _in_room(driver)

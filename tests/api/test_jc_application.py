@@ -23,7 +23,7 @@ from api.services.own_signing import OwnActSigning
 from documents import Verdict
 from engine.errors import GuardRejected, InvalidInput, ServiceStepRefused
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import RepresentativeIntake
 from tests.api.conftest import PNG, Recording
 from tests.flow import Driver
@@ -33,7 +33,7 @@ from tests.world import APPLICANT_ID, RESPONDENT_ID, World
 from workflows.confirmation import APPLICATION
 
 
-def _principal(engine: Engine, world: World, key: str) -> Principal:
+def _principal(engine: MediationEngine, world: World, key: str) -> Principal:
     with engine.db.transaction(write=False) as tx:
         return build_principal(tx, world.users[key])
 
@@ -65,7 +65,7 @@ def _text(tmp_path: Path, pdf: bytes) -> str:
 
 @rule("R-JC-PACKAGE", "R-ESIGN", "R-JC-WINDOW")
 def test_r_jc_package_every_applicant_signs_the_application_themselves_before_it_is_filed(
-    engine: Engine,
+    engine: MediationEngine,
     world: World,
     clock: FixedClock,
     service: DocumentService,
@@ -157,7 +157,7 @@ def test_r_jc_package_every_applicant_signs_the_application_themselves_before_it
 
 @rule("R-MINOR", "R-ESIGN")
 def test_r_minor_the_representative_signs_in_person_and_a_16_year_old_cannot_sign_alone(
-    engine: Engine,
+    engine: MediationEngine,
     world: World,
     clock: FixedClock,
     service: DocumentService,
@@ -191,7 +191,7 @@ def test_r_minor_the_representative_signs_in_person_and_a_16_year_old_cannot_sig
 
 @rule("R-MINOR")
 def test_r_minor_a_session_is_recorded_only_with_the_representative_present(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     parent = RepresentativeIntake(name="王建华", id_number=PARENT_ID, relation="父亲")
     result = engine.open_case(_with_minor(world, parent), world.actors["mediator"])

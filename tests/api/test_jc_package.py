@@ -15,7 +15,7 @@ from api.errors import PiiNotPermitted
 from api.services.jc_package import confirmation_package
 from api.settings import Settings
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import open_case
 from tests.world import APPLICANT_ID, World
 
@@ -28,7 +28,7 @@ def _text(tmp_path: Path, pdf: bytes, name: str = "package.pdf") -> str:
 
 
 def test_r_jc_package_unmasked_for_the_court_logged_and_attachments_from_the_case(
-    engine: Engine, world: World, clock: FixedClock, tmp_path: Path
+    engine: MediationEngine, world: World, clock: FixedClock, tmp_path: Path
 ) -> None:
     service = DocumentService(Settings(data_dir=tmp_path / "var"), engine)
     driver = open_case(engine, world, clock)

@@ -19,7 +19,7 @@ import pytest
 
 from api.outbox import OutboxDispatcher, WebhookSender, backoff, build_senders, signature
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.world import World
 
 SECRET = "s3cret"
@@ -68,7 +68,7 @@ def receiver() -> Iterator[Receiver]:
         yield running
 
 
-def _notify(engine: Engine, world: World) -> int:
+def _notify(engine: MediationEngine, world: World) -> int:
     """A real notification: a police report queues one in the same transaction."""
     case = engine.open_case(world.intake(), world.actors["mediator"])
     engine.fire(
@@ -81,13 +81,13 @@ def _notify(engine: Engine, world: World) -> int:
     return case.case_id
 
 
-def _status(engine: Engine) -> list[tuple[str, int]]:
+def _status(engine: MediationEngine) -> list[tuple[str, int]]:
     with engine.db.transaction(write=False) as tx:
         return [(str(r[0]), int(r[1])) for r in tx.all("SELECT status, attempts FROM outbox")]
 
 
 def test_failing_receiver_is_retried_with_backoff_until_it_recovers(
-    engine: Engine, world: World, clock: FixedClock, receiver: Receiver
+    engine: MediationEngine, world: World, clock: FixedClock, receiver: Receiver
 ) -> None:
     case_id = _notify(engine, world)
     dispatcher = OutboxDispatcher(engine.db, [WebhookSender(receiver.url, SECRET)])
@@ -121,7 +121,7 @@ def test_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
 
 
 def test_dead_letter_after_max_attempts_then_operator_retry_delivers(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     _notify(engine, world)
     with Receiver(failures=3) as receiver:
@@ -145,7 +145,7 @@ def test_dead_letter_after_max_attempts_then_operator_retry_delivers(
 
 
 def test_unreachable_receiver_is_an_error_not_a_crash(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     _notify(engine, world)
     dispatcher = OutboxDispatcher(engine.db, [WebhookSender("http://127.0.0.1:9/none", SECRET)])
@@ -155,7 +155,7 @@ def test_unreachable_receiver_is_an_error_not_a_crash(
 
 
 def test_a_message_no_sender_accepts_waits_with_a_reason(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     _notify(engine, world)
     report = OutboxDispatcher(engine.db, []).deliver_due(clock.now())
@@ -209,7 +209,7 @@ class MailSink:
 
 
 def test_routed_recipients_get_e_mail_and_the_rest_the_webhook(
-    engine: Engine, world: World, clock: FixedClock, receiver: Receiver
+    engine: MediationEngine, world: World, clock: FixedClock, receiver: Receiver
 ) -> None:
     sink = MailSink()
     try:

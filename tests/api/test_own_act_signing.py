@@ -22,14 +22,16 @@ from api.services.own_signing import OwnActSigning
 from documents import Verdict, event_of
 from engine.errors import InvalidInput
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.api.conftest import PNG, Recording
 from tests.flow import Driver, open_case
 from tests.world import APPLICANT_ID, RESPONDENT_ID, World
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock, service: DocumentService) -> Driver:
+def driver(
+    engine: MediationEngine, world: World, clock: FixedClock, service: DocumentService
+) -> Driver:
     driver = open_case(engine, world, clock, spec_version=2)
     driver.consent_all()
     driver.fire("mediator", "accept_at_room", room_id=world.units["room"])
@@ -50,7 +52,7 @@ def driver(engine: Engine, world: World, clock: FixedClock, service: DocumentSer
     return driver
 
 
-def _principal(engine: Engine, world: World, key: str):  # type: ignore[no-untyped-def]
+def _principal(engine: MediationEngine, world: World, key: str):  # type: ignore[no-untyped-def]
     with engine.db.transaction(write=False) as tx:
         return build_principal(tx, world.users[key])
 
@@ -73,7 +75,7 @@ def test_r_esign_parties_sign_as_own_act_and_verification_shows_identity_check(
     driver: Driver,
     own: OwnActSigning,
     service: DocumentService,
-    engine: Engine,
+    engine: MediationEngine,
     world: World,
     sender: Recording,
 ) -> None:

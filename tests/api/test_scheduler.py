@@ -11,17 +11,17 @@ from api.scheduler import Ticker, TickSummary, start_background
 from engine.calendar import SHANGHAI
 from engine.ports import FixedClock
 from engine.timers import TimerService
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import open_case
 from tests.world import World
 
 
-def _ticker(engine: Engine, folder: Path) -> Ticker:
+def _ticker(engine: MediationEngine, folder: Path) -> Ticker:
     return Ticker(engine, timers=TimerService(engine), dispatcher=None, calendar_dir=folder)
 
 
 def test_missed_timers_fire_at_start_up(
-    engine: Engine, world: World, clock: FixedClock, tmp_path: Path
+    engine: MediationEngine, world: World, clock: FixedClock, tmp_path: Path
 ) -> None:
     driver = open_case(engine, world, clock)
     driver.consent_all()
@@ -46,7 +46,7 @@ def test_missed_timers_fire_at_start_up(
 
 
 def test_a_new_year_file_is_picked_up_and_provisional_deadlines_move(
-    engine: Engine, world: World, clock: FixedClock, tmp_path: Path
+    engine: MediationEngine, world: World, clock: FixedClock, tmp_path: Path
 ) -> None:
     clock.set(clock.now().replace(year=2026, month=12, day=28))
     driver = open_case(engine, world, clock)
@@ -68,7 +68,7 @@ def test_a_new_year_file_is_picked_up_and_provisional_deadlines_move(
     assert (due.date().isoformat(), bool(row[1])) == ("2027-01-05", False)
 
 
-def test_a_broken_year_file_keeps_the_old_calendar(engine: Engine, tmp_path: Path) -> None:
+def test_a_broken_year_file_keeps_the_old_calendar(engine: MediationEngine, tmp_path: Path) -> None:
     ticker = _ticker(engine, tmp_path)
     before = engine.calendar
     (tmp_path / "2027.yaml").write_text("year: nope\n", encoding="utf-8")

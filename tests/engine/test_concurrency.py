@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from engine.errors import ConcurrentUpdate
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.conftest import make_engine
 from tests.world import build_world
 
@@ -37,7 +37,9 @@ def _race(work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
-def _engine(any_sa_engine: sa.Engine, clock: FixedClock, calendar: Any) -> tuple[Engine, Any]:
+def _engine(
+    any_sa_engine: sa.Engine, clock: FixedClock, calendar: Any
+) -> tuple[MediationEngine, Any]:
     world = build_world(any_sa_engine)
     return make_engine(any_sa_engine, clock, calendar), world
 

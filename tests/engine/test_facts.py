@@ -22,7 +22,7 @@ from engine.errors import EngineError
 from engine.ports import FixedClock
 from engine.timers import TimerService
 from mediation import aggregates, facts, queries
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models import METADATA
 from mediation.statistics import case_statistics, subtree_statistics
 from tests.conftest import START, make_engine
@@ -46,7 +46,7 @@ class FactsMachine(RuleBasedStateMachine):
         METADATA.create_all(self.sa_engine)
         self.world = build_world(self.sa_engine)
         self.clock = FixedClock(START)
-        self.engine: Engine = make_engine(self.sa_engine, self.clock, CALENDAR)
+        self.engine: MediationEngine = make_engine(self.sa_engine, self.clock, CALENDAR)
         self.timers = TimerService(self.engine)
         self.cases: list[int] = []
         self.payloads: dict[int, dict[str, list[dict[str, Any]]]] = {}

@@ -24,7 +24,7 @@ from engine.errors import EngineError
 from engine.ports import FixedClock
 from engine.timers import TimerService
 from mediation import aggregates, facts
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models import METADATA
 from tests.conftest import START, make_engine
 from tests.engine.test_stateful import CALENDAR
@@ -165,7 +165,7 @@ class Run:
     def __init__(self, sa_engine: sa.Engine, seed: int) -> None:
         self.world = build_world(sa_engine)
         self.clock = FixedClock(START)
-        self.engine: Engine = make_engine(sa_engine, self.clock, CALENDAR)
+        self.engine: MediationEngine = make_engine(sa_engine, self.clock, CALENDAR)
         self.timers = TimerService(self.engine)
         self.rng = random.Random(seed)
         self.cases: list[int] = []
@@ -308,7 +308,7 @@ def _reset(sa_engine: sa.Engine) -> None:
 
 
 @contextlib.contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
+def _statements(engine: MediationEngine) -> Iterator[list[str]]:
     """The text of every statement the engine runs meanwhile."""
     seen: list[str] = []
     sql: Callable[[str], str] = engine.db.sql

@@ -11,7 +11,7 @@ from api.wiring import load_registry
 from engine.errors import GuardRejected
 from engine.machine import ActionCallback, BoundTransition, GuardCondition
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import open_case
 from tests.world import World
 
@@ -62,7 +62,7 @@ def test_transitions_carry_guards_as_conditions_and_actions_as_callbacks() -> No
 
 @pytest.mark.usefixtures("no_models")
 def test_fire_evaluates_guards_as_conditions_until_the_first_refusal(
-    engine: Engine, world: World, clock: FixedClock, checked: list[str]
+    engine: MediationEngine, world: World, clock: FixedClock, checked: list[str]
 ) -> None:
     driver = open_case(engine, world, clock)
     driver.fire("household", "route_to_grid")
@@ -96,7 +96,7 @@ def test_fire_evaluates_guards_as_conditions_until_the_first_refusal(
 
 @pytest.mark.usefixtures("no_models")
 def test_available_triggers_names_every_refusing_guard(
-    engine: Engine, world: World, clock: FixedClock, checked: list[str]
+    engine: MediationEngine, world: World, clock: FixedClock, checked: list[str]
 ) -> None:
     driver = open_case(engine, world, clock)
     driver.fire("household", "route_to_grid")

@@ -1,4 +1,4 @@
-"""Engine.open_case / fire / available_triggers / history: bad input changes nothing."""
+"""MediationEngine.open_case / fire / available_triggers / history: bad input changes nothing."""
 
 from __future__ import annotations
 
@@ -16,19 +16,19 @@ from engine.errors import (
     TransitionNotAllowed,
 )
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.errors import InvalidIdNumber, InvalidPhoneNumber
 from mediation.intake import PartyIntake, PartyRole
 from tests.flow import open_case
 from tests.world import APPLICANT_ID, World
 
 
-def _count(engine: Engine, table: str) -> int:
+def _count(engine: MediationEngine, table: str) -> int:
     with engine.db.engine.connect() as connection:
         return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def _snapshot(engine: Engine) -> tuple[int, ...]:
+def _snapshot(engine: MediationEngine) -> tuple[int, ...]:
     tables = (
         "cases",
         "parties",
@@ -45,7 +45,7 @@ def _snapshot(engine: Engine) -> tuple[int, ...]:
     return (*(_count(engine, t) for t in tables), int(counter))
 
 
-def test_r_number_format_and_sequence(engine: Engine, world: World) -> None:
+def test_r_number_format_and_sequence(engine: MediationEngine, world: World) -> None:
     numbers = [engine.open_case(world.intake(), world.actors["mediator"]) for _ in range(3)]
     got = [engine.get_case(r.case_id, world.actors["mediator"]).number for r in numbers]
     assert got == [
@@ -56,7 +56,7 @@ def test_r_number_format_and_sequence(engine: Engine, world: World) -> None:
 
 
 def test_r_number_room_cases_number_under_the_parent_committee(
-    engine: Engine, world: World
+    engine: MediationEngine, world: World
 ) -> None:
     result = engine.open_case(
         world.intake(committee_id=world.units["room"]), world.actors["mediator"]
@@ -66,7 +66,9 @@ def test_r_number_room_cases_number_under_the_parent_committee(
     assert case.number == "（2026）枫源调字第0001号"
 
 
-def test_r_register_routes_to_grid_and_central_household(engine: Engine, world: World) -> None:
+def test_r_register_routes_to_grid_and_central_household(
+    engine: MediationEngine, world: World
+) -> None:
     result = engine.open_case(world.intake(), world.actors["household"])
     case = engine.get_case(result.case_id, world.actors["household"])
     assert (case.state, case.level, case.grid_id, case.org_unit_id) == (
@@ -82,7 +84,9 @@ def test_r_register_routes_to_grid_and_central_household(engine: Engine, world: 
     ]
 
 
-def test_r_pii_id_and_phone_encrypted_at_rest_and_masked(engine: Engine, world: World) -> None:
+def test_r_pii_id_and_phone_encrypted_at_rest_and_masked(
+    engine: MediationEngine, world: World
+) -> None:
     engine.open_case(world.intake(), world.actors["mediator"])
     with engine.db.engine.connect() as connection:
         row = connection.execute(
@@ -102,7 +106,7 @@ def test_r_pii_id_and_phone_encrypted_at_rest_and_masked(engine: Engine, world: 
     assert row[4] == "female"  # R-ID: sex from the 17th digit
 
 
-def test_r_id_invalid_checksum_stores_nothing(engine: Engine, world: World) -> None:
+def test_r_id_invalid_checksum_stores_nothing(engine: MediationEngine, world: World) -> None:
     before = _snapshot(engine)
     bad = world.intake(
         parties=(
@@ -120,7 +124,7 @@ def test_r_id_invalid_checksum_stores_nothing(engine: Engine, world: World) -> N
     assert engine.get_case(result.case_id, world.actors["mediator"]).number.endswith("第0001号")
 
 
-def test_r_phone_invalid_is_refused(engine: Engine, world: World) -> None:
+def test_r_phone_invalid_is_refused(engine: MediationEngine, world: World) -> None:
     bad = world.intake(
         parties=(
             PartyIntake(role=PartyRole.applicant, name="王秀英", phone="12345"),
@@ -131,7 +135,7 @@ def test_r_phone_invalid_is_refused(engine: Engine, world: World) -> None:
         engine.open_case(bad, world.actors["mediator"])
 
 
-def test_r_pii_under_14_needs_guardian(engine: Engine, world: World) -> None:
+def test_r_pii_under_14_needs_guardian(engine: MediationEngine, world: World) -> None:
     child = PartyIntake(role=PartyRole.applicant, name="小明", id_number="330681201601010019")
     with pytest.raises(InvalidInput, match="监护人"):
         engine.open_case(
@@ -143,7 +147,7 @@ def test_r_pii_under_14_needs_guardian(engine: Engine, world: World) -> None:
     )
 
 
-def test_open_case_checks_references(engine: Engine, world: World) -> None:
+def test_open_case_checks_references(engine: MediationEngine, world: World) -> None:
     with pytest.raises(InvalidInput, match=r"纠纷类型“nope”不存在，可选：.*neighbour（邻里）"):
         engine.open_case(world.intake(category_code="nope"), world.actors["mediator"])
     with pytest.raises(InvalidInput, match="风险等级"):
@@ -156,7 +160,9 @@ def test_open_case_checks_references(engine: Engine, world: World) -> None:
         engine.open_case(world.intake(), world.actors["outsider"])
 
 
-def test_fire_errors_change_nothing(engine: Engine, world: World, clock: FixedClock) -> None:
+def test_fire_errors_change_nothing(
+    engine: MediationEngine, world: World, clock: FixedClock
+) -> None:
     driver = open_case(engine, world, clock)
     mediator = world.actors["mediator"]
     before = (_snapshot(engine), driver.case)
@@ -182,7 +188,7 @@ def test_fire_errors_change_nothing(engine: Engine, world: World, clock: FixedCl
 
 
 def test_fire_bumps_version_once_and_chains_audit(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
     room = {"room_id": world.units["room"]}
@@ -198,7 +204,7 @@ def test_fire_bumps_version_once_and_chains_audit(
 
 
 def test_audit_verify_names_the_altered_event(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
     driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
@@ -215,7 +221,7 @@ def test_audit_verify_names_the_altered_event(
 
 
 def test_audit_verify_catches_a_deleted_last_event(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
     driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])
@@ -229,7 +235,7 @@ def test_audit_verify_catches_a_deleted_last_event(
 
 
 def test_available_triggers_say_why_in_chinese(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
     options = {
@@ -243,7 +249,7 @@ def test_available_triggers_say_why_in_chinese(
 
 
 def test_scope_lawyer_sees_only_assigned_cases(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock)
     with pytest.raises(OutOfScope):
@@ -252,7 +258,7 @@ def test_scope_lawyer_sees_only_assigned_cases(
     assert engine.get_case(driver.case_id, world.actors["lawyer"]).id == driver.case_id
 
 
-def test_guards_cannot_write(engine: Engine, world: World, clock: FixedClock) -> None:
+def test_guards_cannot_write(engine: MediationEngine, world: World, clock: FixedClock) -> None:
     from engine.hooks import TransitionContext
 
     driver = open_case(engine, world, clock)

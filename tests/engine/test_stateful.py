@@ -17,7 +17,7 @@ from api.wiring import make_sa_engine
 from engine.calendar import WorkingCalendar
 from engine.errors import EngineError
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.models import METADATA
 from tests.conftest import START, make_engine
 from tests.world import build_world
@@ -102,7 +102,7 @@ class MediationMachine(RuleBasedStateMachine):
         METADATA.create_all(self.sa_engine)
         self.world = build_world(self.sa_engine)
         self.clock = FixedClock(START)
-        self.engine: Engine = make_engine(self.sa_engine, self.clock, CALENDAR)
+        self.engine: MediationEngine = make_engine(self.sa_engine, self.clock, CALENDAR)
         self.case_id = self.engine.open_case(
             self.world.intake(), self.world.actors["mediator"]
         ).case_id

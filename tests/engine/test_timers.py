@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine.calendar import SHANGHAI, WorkingCalendar
 from engine.ports import FixedClock
 from engine.timers import TimerService
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.rows import outbox as _outbox
@@ -22,7 +22,7 @@ from tests.rows import timers as _timers
 from tests.world import World, build_world
 
 
-def _due(engine: Engine, case_id: int, kind: str, name: str) -> datetime:
+def _due(engine: MediationEngine, case_id: int, kind: str, name: str) -> datetime:
     with engine.db.transaction(write=False) as tx:
         row = tx.one(
             "SELECT due_at FROM timers WHERE case_id = :c AND kind = :k AND name = :n "
@@ -39,12 +39,12 @@ def _tick_at(timers: TimerService, clock: FixedClock, at: datetime) -> Any:
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock)
 
 
 @pytest.fixture
-def timers(engine: Engine) -> TimerService:
+def timers(engine: MediationEngine) -> TimerService:
     return TimerService(engine)
 
 
@@ -80,7 +80,7 @@ def test_central_household_stage_escalates_itself_when_its_deadline_passes(
 
 
 def test_deadline_ending_on_national_day_runs_to_the_next_working_day(
-    engine: Engine, world: World, clock: FixedClock, timers: TimerService
+    engine: MediationEngine, world: World, clock: FixedClock, timers: TimerService
 ) -> None:
     clock.set(datetime(2026, 9, 24, 2, 0, tzinfo=UTC))  # Thu 24 Sep; +7 days is 1 Oct
     driver = open_case(engine, world, clock)
@@ -208,7 +208,7 @@ def test_closing_a_case_cancels_its_pending_timers(
 
 
 def test_restart_after_a_crash_between_claim_and_completion_fires_each_once(
-    driver: Driver, engine: Engine, clock: FixedClock
+    driver: Driver, engine: MediationEngine, clock: FixedClock
 ) -> None:
     driver.consent_all()
     driver.fire("household", "route_to_grid")
@@ -230,7 +230,7 @@ def test_restart_after_a_crash_between_claim_and_completion_fires_each_once(
 
 
 def test_a_timer_whose_guard_refuses_is_failed_visibly_and_can_be_retried(
-    driver: Driver, engine: Engine, timers: TimerService, clock: FixedClock
+    driver: Driver, engine: MediationEngine, timers: TimerService, clock: FixedClock
 ) -> None:
     driver.consent_all()
     driver.fire("household", "route_to_grid")
@@ -246,7 +246,7 @@ def test_a_timer_whose_guard_refuses_is_failed_visibly_and_can_be_retried(
 
 
 def test_provisional_due_dates_move_when_the_year_arrives(
-    engine: Engine, world: World, clock: FixedClock, timers: TimerService
+    engine: MediationEngine, world: World, clock: FixedClock, timers: TimerService
 ) -> None:
     clock.set(datetime(2026, 12, 28, 2, 0, tzinfo=UTC))  # +7 days reaches into 2027
     driver = open_case(engine, world, clock)

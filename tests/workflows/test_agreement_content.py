@@ -12,14 +12,14 @@ import pytest
 
 from engine.errors import InvalidInput
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import Driver, open_case
 from tests.world import World
 from workflows.agreement_content import agreement_fields
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     driver = open_case(engine, world, clock)
     driver.consent_all()
     driver.fire("mediator", "accept_at_room", room_id=driver.world.units["room"])

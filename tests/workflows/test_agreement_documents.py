@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from engine.calendar import WorkingCalendar
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.conftest import make_engine
 from tests.flow import Driver, open_case
 from tests.world import World, build_world
@@ -54,7 +54,7 @@ def _draft(driver: Driver, sha: str | None, trigger: str = "draft_agreement") ->
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock)
 
 
@@ -165,7 +165,7 @@ def test_without_the_document_service_signatures_stand_alone(driver: Driver) -> 
 
 
 def test_r_esign_exclude_every_wet_signature_names_its_scan(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, category_code="inheritance")
     _ready(driver)

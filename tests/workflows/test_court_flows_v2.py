@@ -10,13 +10,13 @@ import pytest
 from engine.calendar import SHANGHAI
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import Driver, open_case
 from tests.world import World
 
 
 def _court_case(
-    engine: Engine, world: World, clock: FixedClock, spec_id: str, **overrides: object
+    engine: MediationEngine, world: World, clock: FixedClock, spec_id: str, **overrides: object
 ) -> Driver:
     origin = "court_entrusted" if spec_id == "court_entrusted" else "court_delegated"
     values: dict[str, Any] = {
@@ -36,7 +36,7 @@ def _clock_due(driver: Driver, name: str) -> date:
 
 
 def test_r_dl_delegated_the_30_days_start_when_the_mediator_signs_for_the_materials(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = _court_case(engine, world, clock, "court_referral")
     assert driver.case.spec_version == 2
@@ -49,7 +49,7 @@ def test_r_dl_delegated_the_30_days_start_when_the_mediator_signs_for_the_materi
 
 
 def test_r_dl_entrusted_an_ordinary_case_is_due_on_day_15_never_the_30_day_clock(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = _court_case(engine, world, clock, "court_entrusted")
     driver.wait(days=3)
@@ -63,7 +63,7 @@ def test_r_dl_entrusted_an_ordinary_case_is_due_on_day_15_never_the_30_day_clock
 
 
 def test_r_dl_entrusted_a_simplified_case_is_due_on_day_7(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = _court_case(engine, world, clock, "court_entrusted")
     driver.fire(
@@ -76,7 +76,7 @@ def test_r_dl_entrusted_a_simplified_case_is_due_on_day_7(
 
 
 def test_r_dl_entrusted_entrusted_cases_do_not_run_the_standard_flow(
-    engine: Engine, world: World
+    engine: MediationEngine, world: World
 ) -> None:
     with pytest.raises(InvalidInput, match="来源"):
         engine.open_case(
@@ -85,7 +85,7 @@ def test_r_dl_entrusted_entrusted_cases_do_not_run_the_standard_flow(
 
 
 def test_r_risk_the_court_referral_flow_has_the_police_step(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = _court_case(engine, world, clock, "court_referral", risk_level="red")
     driver.consent_all()

@@ -7,7 +7,7 @@ import pytest
 
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import Driver, open_case
 from tests.rules import rule
 from tests.world import World
@@ -17,7 +17,7 @@ UNCLE = "王大伯"
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     driver = open_case(engine, world, clock, spec_version=2)
     driver.consent_all()
     driver.fire("mediator", "accept_at_room", room_id=world.units["room"])

@@ -17,7 +17,7 @@ from engine.calendar import SHANGHAI
 from engine.errors import GuardRejected, PayloadInvalid
 from engine.ports import FixedClock
 from engine.timers import TimerService
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import Driver, open_case
 from tests.rules import rule
 from tests.world import World
@@ -26,7 +26,7 @@ pytestmark = rule("R-JC-OBJECT")
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock, spec_version=2)
 
 
@@ -171,7 +171,7 @@ def test_no_objection_without_a_ruling(driver: Driver) -> None:
 
 
 def test_the_parties_15_days_from_the_ruling_are_kept_by_a_timer(
-    driver: Driver, engine: Engine
+    driver: Driver, engine: MediationEngine
 ) -> None:
     _ruled(driver)
     closes = driver.case.data["confirmation"]["objection_window_closes_at"]
@@ -185,7 +185,7 @@ def test_the_parties_15_days_from_the_ruling_are_kept_by_a_timer(
 
 
 def test_the_objection_is_offered_to_the_court_after_a_ruling(
-    driver: Driver, engine: Engine
+    driver: Driver, engine: MediationEngine
 ) -> None:
     """Listing a case's actions runs the guards without a payload: the step is offered."""
     _ruled(driver)

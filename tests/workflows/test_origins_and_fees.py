@@ -12,7 +12,7 @@ from api.wiring import load_registry
 from engine.errors import InvalidInput
 from engine.fields import FieldSpec
 from engine.records import Actor
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import ORIGIN_LABELS, Origin
 from mediation.models import METADATA
 from mediation.spec import mediation_spec
@@ -50,7 +50,7 @@ def test_every_flow_accepts_only_origins_of_the_law() -> None:
 @rule("R-SOURCE")
 @pytest.mark.parametrize("origin", [o for o in Origin if not o.name.startswith("court")])
 def test_a_case_records_the_origin_it_was_registered_with(
-    engine: Engine, world: World, origin: Origin
+    engine: MediationEngine, world: World, origin: Origin
 ) -> None:
     opened = engine.open_case(world.intake(origin=origin), world.actors["mediator"])
     assert engine.get_case(opened.case_id, Actor.system()).origin == origin
@@ -67,7 +67,9 @@ def test_an_origin_outside_the_law_is_refused_and_nothing_is_stored(
 
 
 @rule("R-APPLY")
-def test_a_partys_application_is_recorded_as_written_or_oral(engine: Engine, world: World) -> None:
+def test_a_partys_application_is_recorded_as_written_or_oral(
+    engine: MediationEngine, world: World
+) -> None:
     opened = engine.open_case(world.intake(application_form="oral"), world.actors["mediator"])
     case = engine.get_case(opened.case_id, Actor.system())
     assert case.data["application_form"] == "oral"
@@ -77,7 +79,7 @@ def test_a_partys_application_is_recorded_as_written_or_oral(engine: Engine, wor
 
 @rule("R-APPLY")
 def test_a_partys_application_without_its_form_is_refused_and_nothing_is_stored(
-    engine: Engine, world: World, sa_engine: sa.Engine
+    engine: MediationEngine, world: World, sa_engine: sa.Engine
 ) -> None:
     with pytest.raises(InvalidInput, match="书面申请还是口头申请") as caught:
         engine.open_case(world.intake(application_form=None), world.actors["mediator"])
@@ -87,7 +89,9 @@ def test_a_partys_application_without_its_form_is_refused_and_nothing_is_stored(
 
 
 @rule("R-APPLY")
-def test_a_case_the_grid_reported_needs_no_application_form(engine: Engine, world: World) -> None:
+def test_a_case_the_grid_reported_needs_no_application_form(
+    engine: MediationEngine, world: World
+) -> None:
     intake = world.intake(origin=Origin.grid_report, application_form=None)
     opened = engine.open_case(intake, world.actors["mediator"])
     assert "application_form" not in engine.get_case(opened.case_id, Actor.system()).data

@@ -7,7 +7,7 @@ from datetime import date
 
 from engine.ports import FixedClock
 from mediation import aggregates, facts
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.statistics import case_statistics
 from tests.flow import Driver, open_case
 from tests.rules import rule
@@ -15,7 +15,7 @@ from tests.workflows.test_objections import _object, _ruled
 from tests.world import World
 
 
-def _confirmation(engine: Engine, driver: Driver) -> dict[str, int]:
+def _confirmation(engine: MediationEngine, driver: Driver) -> dict[str, int]:
     with engine.db.transaction(write=False) as tx:
         assert aggregates.stored(tx) == aggregates.expected(tx)
         unit = driver.world.units["district"]
@@ -44,7 +44,7 @@ def _confirmation(engine: Engine, driver: Driver) -> dict[str, int]:
 
 @rule("R-STATS", "R-JC-OBJECT")
 def test_a_revoked_confirmation_is_no_longer_counted_as_confirmed(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, spec_version=2)
     ruled = _ruled(driver)
@@ -65,7 +65,7 @@ def test_a_revoked_confirmation_is_no_longer_counted_as_confirmed(
 
 @rule("R-STATS", "R-JC-OBJECT")
 def test_a_revoked_rejection_then_a_confirmation_counts_only_the_confirmation(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, spec_version=2)
     ruled = _ruled(driver, "reject")

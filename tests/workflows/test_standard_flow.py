@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import GuardRejected, InvalidInput, ReasonRequired, RoleNotPermitted
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.flow import Driver, open_case
 from tests.rows import outbox as _outbox
 from tests.rows import timers as _timers
@@ -15,7 +15,7 @@ from tests.world import World
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock)
 
 
@@ -103,7 +103,7 @@ def test_r_notice_acknowledged_before_first_session(driver: Driver) -> None:
 
 
 def test_r_risk_red_case_skips_grid_and_community(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, risk_level="red")
     options = {
@@ -177,7 +177,7 @@ def test_r_agreement_effect_signing_order_is_enforced(driver: Driver) -> None:
 
 
 def test_r_esign_exclude_inheritance_is_signed_on_paper(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, category_code="inheritance")
     driver.consent_all()
@@ -252,7 +252,7 @@ def test_r_jc_package_needs_both_parties(driver: Driver) -> None:
 
 
 def test_r_jc_exclude_warns_at_agreement_and_blocks_application(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, category_code="land_ownership")
     driver.consent_all()
@@ -451,7 +451,7 @@ def test_r_enforce_a_confirmed_agreement_names_each_terms_enforcement_deadline(
 
 
 def test_court_referral_reports_outcome_to_the_court(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(
         engine,
@@ -472,7 +472,7 @@ def test_court_referral_reports_outcome_to_the_court(
     ]
 
 
-def test_court_referral_needs_the_court(engine: Engine, world: World) -> None:
+def test_court_referral_needs_the_court(engine: MediationEngine, world: World) -> None:
     with pytest.raises(InvalidInput, match="委派法院"):
         engine.open_case(
             world.intake(spec_id="court_referral", origin="court_delegated"),
@@ -486,7 +486,7 @@ def test_court_referral_needs_the_court(engine: Engine, world: World) -> None:
 
 
 def test_court_referral_confirmation_goes_to_the_delegating_court(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(
         engine,

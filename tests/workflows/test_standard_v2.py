@@ -12,7 +12,7 @@ from engine.calendar import SHANGHAI, months_later
 from engine.errors import GuardRejected, InvalidInput, PayloadInvalid
 from engine.ports import FixedClock
 from engine.timers import TimerService
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.intake import CaseIntake, PartyIntake, PartyRole, RepresentativeIntake
 from mediation.models.org import OrgKind
 from mediation.statistics import CaseStatistics, case_statistics
@@ -21,7 +21,7 @@ from tests.world import World, _unit
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock, spec_version=2)
 
 
@@ -37,7 +37,7 @@ def _apply(driver: Driver) -> None:
     driver.apply_confirmation()
 
 
-def test_new_cases_get_the_latest_version(engine: Engine, world: World) -> None:
+def test_new_cases_get_the_latest_version(engine: MediationEngine, world: World) -> None:
     result = engine.open_case(world.intake(spec_version=None), world.actors["mediator"])
     assert engine.get_case(result.case_id, world.actors["supervisor"]).spec_version == 2
 
@@ -65,7 +65,9 @@ def test_r_jc_window_followup_early_only_when_every_party_declines_in_writing(
     assert set(driver.case.data["confirmation_waivers"]) == {str(first), str(second)}
 
 
-def test_r_jc_window_followup_starts_when_the_window_closes(driver: Driver, engine: Engine) -> None:
+def test_r_jc_window_followup_starts_when_the_window_closes(
+    driver: Driver, engine: MediationEngine
+) -> None:
     _in_effect(driver)
     driver.wait(days=32)
     TimerService(engine).fire_due()
@@ -94,7 +96,7 @@ def test_r_jc_package_parties_apply_again_after_the_court_declines(driver: Drive
 
 
 def test_r_jc_package_declined_after_the_window_goes_to_followup(
-    driver: Driver, engine: Engine
+    driver: Driver, engine: MediationEngine
 ) -> None:
     _in_effect(driver)
     driver.wait(days=28)
@@ -110,7 +112,7 @@ def test_r_jc_package_declined_after_the_window_goes_to_followup(
 
 
 def test_r_risk_red_case_does_not_go_on_until_the_police_report(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, spec_version=2, risk_level="red")
     driver.consent_all()
@@ -250,7 +252,7 @@ def test_r_dl_pm_one_calendar_month_30_january_ends_28_or_29_february() -> None:
 
 
 def test_r_dl_pm_the_mediation_clock_is_a_calendar_month(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     clock.set(datetime(2026, 1, 30, 2, 0, tzinfo=UTC))  # 30 January, 10:00 in Beijing
     driver = open_case(engine, world, clock, spec_version=2)
@@ -295,7 +297,7 @@ def test_r_dl_pm_the_clock_runs_again_when_a_case_returns_to_mediation(driver: D
 
 
 def test_r_number_1_january_0759_beijing_is_numbered_in_the_new_year(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     clock.set(datetime(2026, 12, 31, 23, 59, tzinfo=UTC))  # 1 January 2027, 07:59 Beijing
     result = engine.open_case(world.intake(), world.actors["mediator"])
@@ -331,7 +333,7 @@ def test_r_jc_court_a_court_of_another_district_is_refused_with_its_reason(
     assert driver.case.court_id == driver.world.units["court"]
 
 
-def _report(engine: Engine) -> CaseStatistics:
+def _report(engine: MediationEngine) -> CaseStatistics:
     with engine.db.transaction(write=False) as tx:
         return case_statistics(
             tx,
@@ -344,7 +346,7 @@ def _report(engine: Engine) -> CaseStatistics:
 
 
 def test_r_stats_withdrawn_and_not_accepted_applications_count_with_their_outcome(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     withdrawn, declined = (open_case(engine, world, clock, spec_version=2) for _ in range(2))
     for driver in (withdrawn, declined):
@@ -362,7 +364,7 @@ def test_r_stats_withdrawn_and_not_accepted_applications_count_with_their_outcom
 
 
 def test_r_stats_overdue_counts_no_late_visits(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     late_visit, late_mediation = (open_case(engine, world, clock, spec_version=2) for _ in range(2))
     _in_effect(late_visit)
@@ -396,7 +398,7 @@ def _with_minor(world: World, representative: RepresentativeIntake | None) -> Ca
 
 
 def test_r_minor_a_party_under_18_without_a_legal_representative_is_refused(
-    engine: Engine, world: World
+    engine: MediationEngine, world: World
 ) -> None:
     with pytest.raises(InvalidInput, match="法定代理人") as caught:
         engine.open_case(_with_minor(world, None), world.actors["mediator"])
@@ -407,7 +409,7 @@ def test_r_minor_a_party_under_18_without_a_legal_representative_is_refused(
 
 
 def test_r_minor_the_legal_representative_is_a_person_and_signs_for_the_minor(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     parent = RepresentativeIntake(name="王建华", id_number=PARENT_ID, relation="父亲")
     result = engine.open_case(_with_minor(world, parent), world.actors["mediator"])
@@ -430,7 +432,7 @@ def test_r_minor_the_legal_representative_is_a_person_and_signs_for_the_minor(
     assert signed[driver.party_ids()[1]] == "李建国"
 
 
-def test_r_minor_v1_keeps_its_recorded_intake(engine: Engine, world: World) -> None:
+def test_r_minor_v1_keeps_its_recorded_intake(engine: MediationEngine, world: World) -> None:
     minor = PartyIntake(role=PartyRole.applicant, name="王小明", id_number=MINOR_ID)
     result = engine.open_case(
         world.intake(parties=(minor, world.intake().parties[1])), world.actors["mediator"]

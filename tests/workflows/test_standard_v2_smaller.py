@@ -8,14 +8,14 @@ import pytest
 
 from engine.errors import GuardRejected, InvalidInput
 from engine.ports import FixedClock
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.records import SignatureRecord
 from tests.flow import Driver, open_case
 from tests.world import World
 
 
 @pytest.fixture
-def driver(engine: Engine, world: World, clock: FixedClock) -> Driver:
+def driver(engine: MediationEngine, world: World, clock: FixedClock) -> Driver:
     return open_case(engine, world, clock, spec_version=2)
 
 
@@ -94,7 +94,7 @@ def _signatures(driver: Driver) -> list[SignatureRecord]:
 
 
 def test_r_followup_high_risk_cases_get_periodic_visits(
-    engine: Engine, world: World, clock: FixedClock
+    engine: MediationEngine, world: World, clock: FixedClock
 ) -> None:
     driver = open_case(engine, world, clock, spec_version=2, risk_level="orange")
     _in_room(driver)

@@ -14,7 +14,7 @@ from api.ledger import IMPORT_TRIGGER, LedgerRejected, import_ledger
 from engine.calendar import WorkingCalendar
 from engine.ports import FixedClock
 from mediation import aggregates, facts
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.queries import CaseFilters, list_cases
 from mediation.statistics import case_statistics
 from tests.api.ledger.books import row, workbook
@@ -27,26 +27,30 @@ from tests.world import World, build_world
 @pytest.fixture
 def ledger_engine(
     any_sa_engine: sa.Engine, clock: FixedClock, calendar: WorkingCalendar
-) -> tuple[Engine, World]:
+) -> tuple[MediationEngine, World]:
     world = build_world(any_sa_engine)
     return make_engine(any_sa_engine, clock, calendar), world
 
 
-def _count(engine: Engine, table: str) -> int:
+def _count(engine: MediationEngine, table: str) -> int:
     with engine.db.transaction(write=False) as tx:
         found = tx.one(f"SELECT COUNT(*) FROM {table}")
         assert found is not None
         return int(found[0])
 
 
-def _problems(engine: Engine, world: World, rows: list[dict[str, Any]], **kw: Any) -> set[Any]:
+def _problems(
+    engine: MediationEngine, world: World, rows: list[dict[str, Any]], **kw: Any
+) -> set[Any]:
     with pytest.raises(LedgerRejected) as caught:
         import_ledger(engine, world.actors["mediator"], workbook(rows), file_name="t.xlsx", **kw)
     return {(e.row, e.column, e.code) for e in caught.value.problems}
 
 
 @rule("R-ID", "R-CATEGORIES", "R-SOURCE", "R-APPLY")
-def test_each_check_names_its_row_column_and_code(ledger_engine: tuple[Engine, World]) -> None:
+def test_each_check_names_its_row_column_and_code(
+    ledger_engine: tuple[MediationEngine, World],
+) -> None:
     engine, world = ledger_engine
     bad = [
         row(),  # row 3: good (row 1 is the title, row 2 the header)
@@ -80,7 +84,9 @@ def test_each_check_names_its_row_column_and_code(ledger_engine: tuple[Engine, W
     assert _count(engine, "cases") == 0  # all or nothing: the good row 3 is not stored
 
 
-def test_messages_are_chinese_and_say_what_is_wrong(ledger_engine: tuple[Engine, World]) -> None:
+def test_messages_are_chinese_and_say_what_is_wrong(
+    ledger_engine: tuple[MediationEngine, World],
+) -> None:
     engine, world = ledger_engine
     with pytest.raises(LedgerRejected) as caught:
         import_ledger(
@@ -95,7 +101,7 @@ def test_messages_are_chinese_and_say_what_is_wrong(ledger_engine: tuple[Engine,
     assert caught.value.to_dict()["errors"][0]["row"] == 3
 
 
-def test_dates_in_every_form_offices_type(ledger_engine: tuple[Engine, World]) -> None:
+def test_dates_in_every_form_offices_type(ledger_engine: tuple[MediationEngine, World]) -> None:
     engine, world = ledger_engine
     rows = [
         row(登记日期=date(2025, 3, 1), 案件编号="（2025）枫源调字第0001号"),
@@ -111,7 +117,7 @@ def test_dates_in_every_form_offices_type(ledger_engine: tuple[Engine, World]) -
 
 
 def test_headers_match_by_name_in_any_order_and_unknown_ones_are_reported(
-    ledger_engine: tuple[Engine, World],
+    ledger_engine: tuple[MediationEngine, World],
 ) -> None:
     engine, world = ledger_engine
     headers = ("登记人", *reversed(("登记日期", "调解组织", "纠纷类别", "案件来源", "申请方式")))
@@ -128,7 +134,7 @@ def test_headers_match_by_name_in_any_order_and_unknown_ones_are_reported(
     ]
 
 
-def test_a_missing_required_column_is_named(ledger_engine: tuple[Engine, World]) -> None:
+def test_a_missing_required_column_is_named(ledger_engine: tuple[MediationEngine, World]) -> None:
     engine, world = ledger_engine
     headers = ("登记日期", "调解组织", "纠纷类别", "案件来源", "申请人", "被申请人")
     with pytest.raises(LedgerRejected) as caught:
@@ -143,14 +149,18 @@ def test_a_missing_required_column_is_named(ledger_engine: tuple[Engine, World])
     ]
 
 
-def test_a_file_that_is_no_workbook_is_refused(ledger_engine: tuple[Engine, World]) -> None:
+def test_a_file_that_is_no_workbook_is_refused(
+    ledger_engine: tuple[MediationEngine, World],
+) -> None:
     engine, world = ledger_engine
     with pytest.raises(LedgerRejected) as caught:
         import_ledger(engine, world.actors["mediator"], b"not excel", file_name="t.xlsx")
     assert caught.value.problems[0].code == "ledger_file_unreadable"
 
 
-def test_all_or_nothing_leaves_stored_cases_untouched(ledger_engine: tuple[Engine, World]) -> None:
+def test_all_or_nothing_leaves_stored_cases_untouched(
+    ledger_engine: tuple[MediationEngine, World],
+) -> None:
     engine, world = ledger_engine
     import_ledger(engine, world.actors["mediator"], workbook([row()]), file_name="a.xlsx")
     before = {t: _count(engine, t) for t in ("cases", "parties", "audit_events", "case_facts")}
@@ -159,7 +169,7 @@ def test_all_or_nothing_leaves_stored_cases_untouched(ledger_engine: tuple[Engin
 
 
 def test_good_rows_only_imports_the_good_and_reports_the_bad(
-    ledger_engine: tuple[Engine, World],
+    ledger_engine: tuple[MediationEngine, World],
 ) -> None:
     engine, world = ledger_engine
     report = import_ledger(
@@ -174,7 +184,7 @@ def test_good_rows_only_imports_the_good_and_reports_the_bad(
     assert _count(engine, "cases") == 2
 
 
-def test_dry_run_checks_and_stores_nothing(ledger_engine: tuple[Engine, World]) -> None:
+def test_dry_run_checks_and_stores_nothing(ledger_engine: tuple[MediationEngine, World]) -> None:
     engine, world = ledger_engine
     report = import_ledger(
         engine, world.actors["mediator"], workbook([row()]), file_name="t.xlsx", dry_run=True
@@ -183,7 +193,7 @@ def test_dry_run_checks_and_stores_nothing(ledger_engine: tuple[Engine, World]) 
 
 
 def test_a_unit_outside_the_importers_scope_is_refused(
-    ledger_engine: tuple[Engine, World],
+    ledger_engine: tuple[MediationEngine, World],
 ) -> None:
     engine, world = ledger_engine
     with pytest.raises(LedgerRejected) as caught:
@@ -200,7 +210,7 @@ def test_a_unit_outside_the_importers_scope_is_refused(
 
 @rule("R-NUMBER")
 def test_case_numbers_kept_checked_for_duplicates_and_continued(
-    ledger_engine: tuple[Engine, World],
+    ledger_engine: tuple[MediationEngine, World],
 ) -> None:
     engine, world = ledger_engine
     mediator = world.actors["mediator"]
@@ -228,7 +238,7 @@ def test_case_numbers_kept_checked_for_duplicates_and_continued(
 
 @rule("R-MINOR")
 def test_a_minor_party_is_sent_to_register_in_the_system(
-    ledger_engine: tuple[Engine, World],
+    ledger_engine: tuple[MediationEngine, World],
 ) -> None:
     engine, world = ledger_engine
     found = _problems(engine, world, [row(申请人身份证号码="110105201501010017")])
@@ -236,7 +246,9 @@ def test_a_minor_party_is_sent_to_register_in_the_system(
 
 
 @rule("R-STATS")
-def test_imported_cases_are_audited_counted_and_found(ledger_engine: tuple[Engine, World]) -> None:
+def test_imported_cases_are_audited_counted_and_found(
+    ledger_engine: tuple[MediationEngine, World],
+) -> None:
     engine, world = ledger_engine
     rows = [
         row(),
@@ -285,7 +297,7 @@ def test_imported_cases_are_audited_counted_and_found(ledger_engine: tuple[Engin
 
 
 def test_a_failure_while_writing_undoes_every_batch_and_keeps_the_search_index(
-    ledger_engine: tuple[Engine, World], monkeypatch: pytest.MonkeyPatch
+    ledger_engine: tuple[MediationEngine, World], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from api.ledger import write
 
@@ -315,7 +327,7 @@ def test_a_failure_while_writing_undoes_every_batch_and_keeps_the_search_index(
 
 @rule("R-STATS")
 def test_a_second_import_adds_to_the_counts_already_stored(
-    ledger_engine: tuple[Engine, World],
+    ledger_engine: tuple[MediationEngine, World],
 ) -> None:
     """The counts are upserted in bulk (COPY and one statement on PostgreSQL, a prepared
     single-row upsert on SQLite): rows already counted are added to, not replaced."""

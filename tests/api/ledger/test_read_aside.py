@@ -10,14 +10,14 @@ from xml.etree import ElementTree
 import pytest
 
 from api.ledger import LedgerRejected, import_ledger, read
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.api.ledger.books import row, workbook
 from tests.api.ledger.test_import import ledger_engine  # noqa: F401 (the fixture)
 from tests.world import World
 
 
 def _problems(
-    engine: Engine, world: World, content: bytes, aside: read.ReadAside = "inline"
+    engine: MediationEngine, world: World, content: bytes, aside: read.ReadAside = "inline"
 ) -> list[Any]:
     with pytest.raises(LedgerRejected) as caught:
         import_ledger(
@@ -28,7 +28,7 @@ def _problems(
 
 @pytest.mark.parametrize("aside", ["fork", "forkserver"])
 def test_rows_read_aside_are_checked_and_imported_as_read_in_line(
-    ledger_engine: tuple[Engine, World],  # noqa: F811 (the fixture)
+    ledger_engine: tuple[MediationEngine, World],  # noqa: F811 (the fixture)
     monkeypatch: pytest.MonkeyPatch,
     aside: read.ReadAside,
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 from api.ledger import LedgerRejected, Period, export_ledger, import_ledger
 from api.ledger.columns import BY_KEY
 from mediation import validation
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from tests.api.ledger.books import HEADERS, read_back, row, workbook
 from tests.api.ledger.test_import import ledger_engine  # noqa: F401 (the fixture)
 from tests.rules import rule
@@ -48,7 +48,7 @@ def _minor(**changes: Any) -> dict[str, Any]:
     return row(**(values | changes))
 
 
-def _problems(engine: Engine, world: World, rows: list[dict[str, Any]]) -> set[Any]:
+def _problems(engine: MediationEngine, world: World, rows: list[dict[str, Any]]) -> set[Any]:
     with pytest.raises(LedgerRejected) as caught:
         import_ledger(
             engine,
@@ -61,7 +61,7 @@ def _problems(engine: Engine, world: World, rows: list[dict[str, Any]]) -> set[A
 
 @rule("R-MINOR")
 def test_a_minor_is_imported_with_their_representative(
-    ledger_engine: tuple[Engine, World],  # noqa: F811 (the fixture)
+    ledger_engine: tuple[MediationEngine, World],  # noqa: F811 (the fixture)
 ) -> None:
     engine, world = ledger_engine
     content = workbook([_minor()], WITH_REPRESENTATIVES)
@@ -81,7 +81,7 @@ def test_a_minor_is_imported_with_their_representative(
 
 @rule("R-MINOR", "R-ID")
 def test_a_representative_is_checked_cell_by_cell(
-    ledger_engine: tuple[Engine, World],  # noqa: F811 (the fixture)
+    ledger_engine: tuple[MediationEngine, World],  # noqa: F811 (the fixture)
 ) -> None:
     engine, world = ledger_engine
     rows = [
@@ -111,7 +111,7 @@ def test_a_representative_is_checked_cell_by_cell(
 
 @rule("R-MINOR")
 def test_an_adult_may_have_a_representative_and_a_second_party_none(
-    ledger_engine: tuple[Engine, World],  # noqa: F811 (the fixture)
+    ledger_engine: tuple[MediationEngine, World],  # noqa: F811 (the fixture)
 ) -> None:
     """Several parties on a side: one cell per column, "、" between, empty for a party
     without a representative (an adult who cannot act alone may have one)."""
@@ -147,7 +147,7 @@ def test_an_adult_may_have_a_representative_and_a_second_party_none(
 
 @rule("R-MINOR", "R-PII")
 def test_representatives_are_exported_in_their_columns_and_import_again(
-    ledger_engine: tuple[Engine, World],  # noqa: F811 (the fixture)
+    ledger_engine: tuple[MediationEngine, World],  # noqa: F811 (the fixture)
 ) -> None:
     engine, world = ledger_engine
     mediator = world.actors["mediator"]

@@ -14,14 +14,14 @@ from engine.calendar import SHANGHAI, WorkingCalendar
 from engine.models.org import Membership, User
 from engine.ports import FixedClock
 from engine.records import Actor
-from mediation.engine import MediationEngine as Engine
+from mediation.engine import MediationEngine
 from mediation.vocabulary import Role
 from tests.api.ledger.books import HEADERS, row, workbook
 from tests.conftest import make_database, make_engine
 from tests.world import build_world
 
 
-def _admin(engine: Engine, district: int) -> Actor:
+def _admin(engine: MediationEngine, district: int) -> Actor:
     from sqlmodel import Session
 
     with Session(engine.db.engine) as session:
@@ -39,7 +39,7 @@ def _day(value: Any) -> Any:
     return value.astimezone(SHANGHAI).date()
 
 
-def _cases(engine: Engine) -> list[tuple[Any, ...]]:
+def _cases(engine: MediationEngine) -> list[tuple[Any, ...]]:
     """Each case as a ledger shows it (days, not hours), with its parties' full numbers, in
     number order."""
     with engine.db.transaction(write=False) as tx:
