@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -45,7 +45,7 @@ _END_ASSIGNMENT = (
 )
 
 
-@lru_cache(maxsize=32)
+@cache  # one statement per length, kept: statements.py keeps what it compiled
 def _active_assignees(count: int) -> sa.Select[tuple[int, str]]:
     return (
         sa.select(_A.user_id, _USERS.c.display_name)

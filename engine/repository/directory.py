@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -65,7 +65,7 @@ _SET_UNIT_LOGO = (
 )
 
 
-@lru_cache(maxsize=32)
+@cache  # one statement per length, kept: statements.py keeps what it compiled
 def _users_holding(count: int) -> sa.Select[tuple[int, str, int, str]]:
     return (
         sa.select(_USERS.c.id, _USERS.c.display_name, _MEMBERS.c.org_unit_id, _MEMBERS.c.role)
@@ -75,7 +75,7 @@ def _users_holding(count: int) -> sa.Select[tuple[int, str, int, str]]:
     )
 
 
-@lru_cache(maxsize=32)
+@cache  # one statement per length, kept: statements.py keeps what it compiled
 def _org_units_of(count: int) -> sa.Select[tuple[int, str, str, str, int | None, str]]:
     return _UNIT_ROW.where(_UNITS.c.kind.in_(marks("k", count))).order_by(_UNITS.c.id)
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,7 +75,7 @@ _ENTRIES = (
 _ENTRIES_IN = _ENTRIES.where(_O.status == sa.bindparam("status"))
 
 
-@lru_cache(maxsize=32)
+@cache  # one statement per length, kept: statements.py keeps what it compiled
 def _retry_named(count: int) -> sa.Update:
     return _RETRY.where(
         _O.status.in_([sa.literal("dead"), sa.literal("pending")]), _O.id.in_(marks("m", count))

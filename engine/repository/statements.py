@@ -159,5 +159,6 @@ def table_of(model: type[Any]) -> sa.Table:
 
 def marks(prefix: str, count: int) -> list[sa.BindParameter[Any]]:
     """`count` bindparams named prefix0, prefix1, …: an IN list of a given length (a
-    statement per length, built once: see the lru_cache'd builders)."""
+    statement per length, built once by a @cache'd builder: one evicted and rebuilt would
+    be compiled and kept again)."""
     return [sa.bindparam(f"{prefix}{i}") for i in range(count)]

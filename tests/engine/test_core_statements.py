@@ -109,3 +109,21 @@ def test_every_module_level_statement_compiles_on_both_dialects(module: str) -> 
         dialect = sa.create_engine(url).dialect  # no connection is made
         for statement in statements:
             assert "POSTCOMPILE" not in str(statement.compile(dialect=dialect))
+
+
+def test_an_in_list_statement_is_built_once_per_length_however_many_lengths() -> None:
+    """The compiled statements are kept for good: a builder that evicted a length and built
+    it again would add a compiled statement per rebuild (a long-lived server's memory)."""
+    from engine.repository import assignments, directory, outbox
+
+    builders = (
+        assignments._active_assignees,
+        directory._users_holding,
+        directory._org_units_of,
+        outbox._retry_named,
+    )
+    for build in builders:
+        first = build(1)
+        for count in range(2, 100):
+            build(count)
+        assert build(1) is first
