@@ -226,6 +226,12 @@ class KeptConnection:
         with contextlib.suppress(Exception):
             self.driver.close()
 
+    def __del__(self) -> None:
+        # freed when its thread ends (a thread's locals die with it): sqlite3's connection
+        # sits in a reference cycle of its own (its statement cache), so left to itself it
+        # would stay open, its files with it, until the cyclic collector's next full pass
+        self.close()
+
 
 class ThreadConnections:
     """SQLite's connections kept one per thread instead of checked out of SQLAlchemy's pool

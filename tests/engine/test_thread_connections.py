@@ -138,18 +138,22 @@ def test_a_finished_thread_leaves_no_connection_behind(database: Database) -> No
     keeper = kept_connections(database.engine)
     assert keeper is not None
     seen: list[weakref.ref[KeptConnection]] = []
+    drivers: list[sqlite3.Connection] = []
 
     def worker() -> None:
         with database.transaction(write=False) as tx:
             tx.one("SELECT 1")
+            drivers.append(_driver(tx))
         seen.extend(weakref.ref(k) for k in keeper._all)
 
     thread = threading.Thread(target=worker)
     thread.start()
     thread.join()
+    assert drivers
+    assert not _is_open(drivers[0])  # closed as the thread ended, not at the collector's pass
     gc.collect()
     assert seen
-    assert all(ref() is None for ref in seen)  # freed with the thread: its connection closed
+    assert all(ref() is None for ref in seen)  # freed with the thread
 
 
 def test_a_memory_database_is_not_kept_per_thread() -> None:
