@@ -247,6 +247,7 @@ class ThreadConnections:
         self._local = threading.local()
         self._all: weakref.WeakSet[KeptConnection] = weakref.WeakSet()
         self._mutex = threading.Lock()
+        self._disposals = 0  # close_all's calls: one during a take() retires what it opened
 
     def take(self, engine: sa.Engine) -> KeptConnection | None:
         """This thread's connection, marked busy; None when it is busy already."""
@@ -258,6 +259,7 @@ class ThreadConnections:
                 if not kept.retired:
                     kept.busy = True
                     return kept
+        disposals = self._disposals
         raw = engine.raw_connection()
         driver = raw.driver_connection
         raw.detach()  # ours from now on: the pool neither counts nor resets it
@@ -265,6 +267,9 @@ class ThreadConnections:
         kept.busy = True
         with self._mutex:
             self._all.add(kept)
+            # the engine was disposed meanwhile: close_all did not see this one, which may be
+            # the old pool's; it serves this transaction and is closed when given back
+            kept.retired = self._disposals != disposals
         self._local.kept = kept
         return kept
 
@@ -286,6 +291,7 @@ class ThreadConnections:
         with self._mutex:
             every = list(self._all)
             self._all.clear()
+            self._disposals += 1
         for kept in every:
             with kept.lock:
                 kept.retired = True

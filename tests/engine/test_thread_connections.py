@@ -161,3 +161,26 @@ def test_a_memory_database_is_not_kept_per_thread() -> None:
     assert kept_connections(engine) is None
     engine.dispose()
     assert kept_connections(sa.create_engine("sqlite:///unconfigured.db")) is None
+
+
+def test_a_connection_opened_while_the_engine_is_disposed_is_not_kept(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keeper = kept_connections(database.engine)
+    assert keeper is not None
+    engine = database.engine
+    checkout = engine.raw_connection
+
+    def disposed_meanwhile() -> Any:
+        raw = checkout()
+        keeper.close_all()  # another thread disposes the engine before this one is listed
+        return raw
+
+    monkeypatch.setattr(engine, "raw_connection", disposed_meanwhile)
+    kept = keeper.take(engine)
+    assert kept is not None
+    keeper.give_back(kept)
+    assert not _is_open(kept.driver)  # close_all could not close it: given back, it is
+    monkeypatch.undo()
+    with database.transaction(write=False) as tx:
+        assert _driver(tx) is not kept.driver
