@@ -2,15 +2,19 @@
 once per dialect.
 
 Why not the ORM here: a SQLModel session per fire measured ~1,200 transitions/s and SQLAlchemy
-Core ~11,000/s on this machine, against ~40,000/s for the driver behind SQLAlchemy's pool. The
-schema still lives in engine/models/, and values are encoded exactly as the ORM encodes them
-(UTC timestamps, JSON as text), so rows written here read back through SQLModel unchanged.
+Core executed through its Connection ~11,000/s on this machine, against ~40,000/s for the bare
+driver. So statements are SQLAlchemy Core compiled once per dialect (statements.py), or hand
+SQL where a benchmark measures it, and both run on the driver itself. The schema still lives
+in engine/models/, and values are encoded exactly as the ORM encodes them (UTC timestamps,
+JSON as text), so rows written here read back through SQLModel unchanged.
 
-The connection machinery is engine/repository/connection.py; Tx combines one query class per
+The connection machinery is engine/repository/connection.py (on SQLite each thread keeps its
+driver connection between transactions: ThreadConnections); Tx combines one query class per
 aggregate (cases, timers, assignments, directory, documents, outbox, accounts and
-idempotency keys), each in its own module on the same raw statements, each returning named
-records read from rows by name. A host adds its own query classes by subclassing Tx and
-handing the subclass to Database (mediation/repository/: MediationTx, MediationDatabase).
+idempotency keys), each in its own module on the same raw transaction, each returning named
+records read from rows by name. The case row's statements follow the host's CaseLayout. A
+host adds its own query classes by subclassing Tx and handing the subclass to Database
+(mediation/repository/: MediationTx, MediationDatabase).
 """
 
 from __future__ import annotations
