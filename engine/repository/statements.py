@@ -81,11 +81,14 @@ def compile_statement(db: Database, statement: CoreStatement) -> Compiled:
             "column.in_([sa.literal(v), ...]) or with a bindparam per value"
         )
     binds = {name: bind for bind, name in compiled.bind_names.items()}
+    if called := sorted(name for name, bind in binds.items() if bind.callable is not None):
+        # its value would be called once, here, and carried by every later call
+        raise ValueError(f"bindparam(s) with a callable: {', '.join(called)}: pass the value")
     required = frozenset(name for name, bind in binds.items() if bind.required)
     carried: dict[str, Any] = {
         name: _plain(bind.effective_value)
         for name, bind in binds.items()
-        if not bind.required and bind.callable is None and bind.value is not None
+        if not bind.required and bind.value is not None
     }
     prefetch = [(c, c.default) for c in compiled.insert_prefetch]
     prefetch += [(c, c.onupdate) for c in compiled.update_prefetch]

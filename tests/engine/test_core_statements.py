@@ -76,6 +76,18 @@ def test_a_bindparam_left_unset_is_refused_by_name(any_sa_engine: sa.Engine) -> 
         tx.execute(_RENAME, {"id": 1})
 
 
+def test_a_bindparam_with_a_callable_is_refused_not_called_once_for_good(
+    any_sa_engine: sa.Engine,
+) -> None:
+    db = Database(any_sa_engine)
+    calls = iter(range(10))
+    by_call = sa.select(_USERS.c.id).where(
+        _USERS.c.id == sa.bindparam("id", callable_=lambda: next(calls))
+    )
+    with pytest.raises(ValueError, match="callable"), db.transaction(write=False) as tx:
+        tx.rows(by_call)
+
+
 _QUERY_MODULES = (
     "engine.repository.accounts",
     "engine.repository.assignments",
