@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from engine.models.org import User
 from engine.repository import Database
-from engine.repository.statements import _COMPILED
+from engine.repository.statements import _COMPILED, compile_statement
 
 _USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
 
@@ -118,9 +118,11 @@ def test_every_module_level_statement_compiles_on_both_dialects(module: str) -> 
     ]
     assert statements
     for url in ("sqlite://", "postgresql+psycopg://"):
-        dialect = sa.create_engine(url).dialect  # no connection is made
+        db = Database(sa.create_engine(url))  # no connection is made
         for statement in statements:
-            assert "POSTCOMPILE" not in str(statement.compile(dialect=dialect))
+            # as TxCore compiles it: an IN of literals, a default it cannot fill in or a
+            # bindparam with a callable is a ValueError here
+            assert "POSTCOMPILE" not in compile_statement(db, statement).sql
 
 
 def test_an_in_list_statement_is_built_once_per_length_however_many_lengths() -> None:
