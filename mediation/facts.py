@@ -1,6 +1,6 @@
 """Per-case facts for R-STATS (tables case_facts and case_fact_units), kept current by the
 fire that changes a case, in its transaction, with the per-unit, per-day counts they add to
-(engine/aggregates.py), so that a report reads counts instead of each case's history.
+(mediation/aggregates.py), so that a report reads counts instead of each case's history.
 
 `recount` gives one case's facts from what is stored (its row, its visits, its audit events);
 `refresh` stores them (case opening, the migrations' back-fill, `rebuild`). A fire does not
@@ -217,7 +217,7 @@ def _outcomes(tx: Tx, case_id: int) -> set[str]:
 def refresh(
     tx: Tx, registry: Registry, calendar: DeadlineCalendar, case_id: int, *, counts: bool = True
 ) -> None:
-    """Bring the case's facts, and the counts they add to (engine/aggregates.py; not with
+    """Bring the case's facts, and the counts they add to (mediation/aggregates.py; not with
     `counts` False, before their table exists), up to date inside the transaction that
     changed the case; nothing is written when nothing changed."""
     facts = recount(tx, registry, calendar, case_id)

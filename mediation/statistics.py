@@ -22,7 +22,7 @@ report for last month moves as its cases progress:
   `decline_application`, `withdraw_application`); a ruling the court revoked on an objection
   (`uphold_objection`, R-JC-OBJECT) no longer counts as that outcome.
 
-The figures are read from counts kept per unit and per day and month (engine/aggregates.py),
+The figures are read from counts kept per unit and per day and month (mediation/aggregates.py),
 which the fire keeps with the per-case facts (engine/facts.py).
 
 Hand SQL on purpose: the report's statements are tuned for bench.scale's district reports

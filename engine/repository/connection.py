@@ -1,6 +1,7 @@
-"""The connection machinery: the bare DB-API driver behind SQLAlchemy's pool, SQL compiled
-once per dialect, values encoded as the ORM encodes them, a dead connection replaced, and
-SQLite's writers queued fairly. TxCore is the statements every query module runs on."""
+"""The connection machinery: the bare DB-API driver behind SQLAlchemy's pool (on SQLite a
+connection kept per thread instead, ThreadConnections), SQL compiled once per dialect, values
+encoded as the ORM encodes them, a dead connection replaced, and SQLite's writers queued
+fairly. TxCore is the statements every query module runs on."""
 
 from __future__ import annotations
 

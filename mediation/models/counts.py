@@ -1,4 +1,4 @@
-"""The table of pre-aggregated R-STATS counts (engine/aggregates.py keeps it): a report reads
+"""The table of pre-aggregated R-STATS counts (mediation/aggregates.py keeps it): a report reads
 days × figures for its units, never one row per case."""
 
 from __future__ import annotations

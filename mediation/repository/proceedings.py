@@ -1,5 +1,5 @@
 """What happens in a mediation case and is kept beside it: sessions and visits (the
-signatures on its papers are the engine's, engine/repository/documents.py)."""
+signatures on its papers are in mediation/repository/signatures.py)."""
 
 from __future__ import annotations
 
