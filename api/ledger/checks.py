@@ -16,7 +16,7 @@ from api.ledger.columns import (
     OUTCOME_WORDS,
     PARTY_SEPARATORS,
     PERFORMANCE_WORDS,
-    Outcome,
+    LedgerResult,
     Problem,
 )
 from api.ledger.read import RowError, parse_date, text
@@ -73,7 +73,7 @@ class CaseRow:
     risk_level: str
     parties: list[PartyRow]
     summary: str
-    outcome: Outcome
+    outcome: LedgerResult
     resolved_level: str | None
     agreement_date: date | None
     closed_date: date | None
@@ -218,7 +218,7 @@ def check_row(context: Context, number: int, cells: dict[str, Any]) -> CaseRow |
     assert category_code is not None
     assert origin is not None
     assert risk_level is not None
-    if resolved is None and outcome is Outcome.successful:
+    if resolved is None and outcome is LedgerResult.successful:
         parent = context.by_id.get(office.parent_id or 0)
         resolved = "grid" if grid is not None else _level_of(parent)
     return CaseRow(
@@ -452,29 +452,31 @@ def _representative(
 
 def _outcome(
     row: _Row, registered: date | None
-) -> tuple[Outcome, str | None, date | None, date | None, str | None]:
+) -> tuple[LedgerResult, str | None, date | None, date | None, str | None]:
     word = row.text("outcome")
     outcome = OUTCOME_WORDS.get(word)
     if outcome is None:
         listed = "、".join(k for k in OUTCOME_WORDS if k)
         row.fail("outcome", f"调解结果“{word}”无法识别，可选：{listed}", Problem.outcome_unknown)
-        outcome = Outcome.open
+        outcome = LedgerResult.open
     level_word = row.text("resolved_level")
     resolved = LEVEL_WORDS.get(level_word) if level_word else None
     if level_word and resolved is None:
         row.fail("resolved_level", "化解层级须为网格、社区或街道", Problem.level_unknown)
-    agreement = row.date("agreement_date", required=outcome is Outcome.successful)
-    closed = row.date("closed_date", required=outcome not in (Outcome.open, Outcome.successful))
+    agreement = row.date("agreement_date", required=outcome is LedgerResult.successful)
+    closed = row.date(
+        "closed_date", required=outcome not in (LedgerResult.open, LedgerResult.successful)
+    )
     performance_word = row.text("performance")
     performance = PERFORMANCE_WORDS.get(performance_word) if performance_word else None
     if performance_word and performance is None:
         row.fail("performance", "履行情况须为已履行、部分履行或未履行", Problem.performance_unknown)
     conflict = Problem.outcome_conflict
-    if outcome is Outcome.open and (agreement or closed or performance or level_word):
+    if outcome is LedgerResult.open and (agreement or closed or performance or level_word):
         row.fail("outcome", "调解中的案件不应有协议日期、结案日期、化解层级或履行情况", conflict)
-    elif outcome is not Outcome.successful and (agreement or performance or level_word):
+    elif outcome is not LedgerResult.successful and (agreement or performance or level_word):
         row.fail("outcome", "只有调解成功的案件才有协议日期、化解层级和履行情况", conflict)
-    if outcome is Outcome.successful and closed is None:
+    if outcome is LedgerResult.successful and closed is None:
         closed = agreement
     if registered is not None:
         for key, value in (("agreement_date", agreement), ("closed_date", closed)):

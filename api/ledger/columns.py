@@ -73,7 +73,7 @@ BY_KEY = {c.key: c for c in COLUMNS}
 BY_HEADER = {name: c for c in COLUMNS for name in (c.header, *c.aliases)}
 
 
-class Outcome(StrEnum):
+class LedgerResult(StrEnum):
     """调解结果 as a ledger records it, and the flow state a case imported with it is in."""
 
     open = "open"
@@ -84,30 +84,30 @@ class Outcome(StrEnum):
 
 
 OUTCOME_LABELS = {
-    Outcome.open: "调解中",
-    Outcome.successful: "调解成功",
-    Outcome.failed: "调解不成",
-    Outcome.refused: "当事人拒绝调解",
-    Outcome.inadmissible: "不予受理",
+    LedgerResult.open: "调解中",
+    LedgerResult.successful: "调解成功",
+    LedgerResult.failed: "调解不成",
+    LedgerResult.refused: "当事人拒绝调解",
+    LedgerResult.inadmissible: "不予受理",
 }
 OUTCOME_WORDS = {
     **{label: o for o, label in OUTCOME_LABELS.items()},
-    "": Outcome.open,
-    "成功": Outcome.successful,
-    "已调解成功": Outcome.successful,
-    "不成功": Outcome.failed,
-    "调解不成功": Outcome.failed,
-    "调解终止": Outcome.failed,
-    "终止": Outcome.failed,
-    "拒绝调解": Outcome.refused,
-    "办理中": Outcome.open,
+    "": LedgerResult.open,
+    "成功": LedgerResult.successful,
+    "已调解成功": LedgerResult.successful,
+    "不成功": LedgerResult.failed,
+    "调解不成功": LedgerResult.failed,
+    "调解终止": LedgerResult.failed,
+    "终止": LedgerResult.failed,
+    "拒绝调解": LedgerResult.refused,
+    "办理中": LedgerResult.open,
 }
 OUTCOME_STATES = {
-    Outcome.open: None,  # the flow's initial state (受理登记)
-    Outcome.successful: "closed",
-    Outcome.failed: "terminated",
-    Outcome.refused: "withdrawn",
-    Outcome.inadmissible: "inadmissible",
+    LedgerResult.open: None,  # the flow's initial state (受理登记)
+    LedgerResult.successful: "closed",
+    LedgerResult.failed: "terminated",
+    LedgerResult.refused: "withdrawn",
+    LedgerResult.inadmissible: "inadmissible",
 }
 STATE_OUTCOMES = {state: o for o, state in OUTCOME_STATES.items() if state is not None}
 PERFORMANCE_WORDS = {"已履行": "performed", "部分履行": "partly", "未履行": "not"}

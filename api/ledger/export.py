@@ -19,7 +19,7 @@ from api.ledger.columns import (
     PERFORMANCE_LABELS,
     SHEET_TITLE,
     STATE_OUTCOMES,
-    Outcome,
+    LedgerResult,
 )
 from api.ledger.service import require_ledger_role
 from engine.calendar import SHANGHAI
@@ -160,8 +160,8 @@ def _rows(
         data = case.data
         outcome = STATE_OUTCOMES.get(case.state)
         if outcome is None:
-            outcome = Outcome.successful if case.result == "successful" else Outcome.open
-        successful = outcome is Outcome.successful
+            outcome = LedgerResult.successful if case.result == "successful" else LedgerResult.open
+        successful = outcome is LedgerResult.successful
         sides: dict[str, list[LedgerParty]] = {"applicant": [], "respondent": []}
         for party in parties.get(case.id, []):
             sides["applicant" if party.role == "applicant" else "respondent"].append(party)

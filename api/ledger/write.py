@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from api.ledger.checks import CaseRow, PartyRow
-from api.ledger.columns import IMPORT_TRIGGER, OUTCOME_LABELS, OUTCOME_STATES, Outcome
+from api.ledger.columns import IMPORT_TRIGGER, OUTCOME_LABELS, OUTCOME_STATES, LedgerResult
 from engine.audit import GENESIS_HASH, event_hash
 from engine.calendar import SHANGHAI, month_period_days
 from engine.machine import CompiledSpec
@@ -189,7 +189,7 @@ class Writer:
         assert registered is not None
         assert row.number is not None
         assert row.seq is not None
-        successful = row.outcome is Outcome.successful
+        successful = row.outcome is LedgerResult.successful
         effective = _at(row.agreement_date, AGREED_AT) if successful else None
         closed = _at(row.closed_date, CLOSED_AT)
         imported = {"file": self.source.file, "row": row.row, "sha256": self.source.sha256}
@@ -273,7 +273,9 @@ class Writer:
                 "closed": dt(closed) if state.final else None,
             }
         )
-        consent = "consented" if row.outcome in (Outcome.successful, Outcome.failed) else None
+        consent = (
+            "consented" if row.outcome in (LedgerResult.successful, LedgerResult.failed) else None
+        )
         for party, party_id in zip(row.parties, party_ids, strict=False):
             out["parties"].append(self._party(party_id, party))
             out["case_parties"].append(
