@@ -6,6 +6,7 @@ fairly. TxCore is the statements every query module runs on."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import time
@@ -300,8 +301,26 @@ class ThreadConnections:
             if idle:
                 kept.close()
 
+    def forget_inherited(self) -> None:
+        """In a forked child: its parent's connections are neither used nor closed (SQLite
+        forbids carrying a connection across fork; closing the copy is the parent's to do),
+        and the child's threads open their own. New locks: the parent's may have been held."""
+        _INHERITED.extend(self._all)  # kept alive, so never freed and closed here
+        self._all = weakref.WeakSet()
+        self._local = threading.local()
+        self._mutex = threading.Lock()
+
 
 _KEPT: weakref.WeakKeyDictionary[sa.Engine, ThreadConnections] = weakref.WeakKeyDictionary()
+_INHERITED: list[KeptConnection] = []  # a forked child's copies of its parent's connections
+
+
+def _after_fork_in_child() -> None:
+    for keeper in list(_KEPT.values()):
+        keeper.forget_inherited()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def kept_connections(engine: sa.Engine) -> ThreadConnections | None:

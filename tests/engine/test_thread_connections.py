@@ -6,6 +6,7 @@ own; a disposed engine closes them, and the next transaction opens a new one."""
 from __future__ import annotations
 
 import gc
+import os
 import sqlite3
 import threading
 import weakref
@@ -184,3 +185,32 @@ def test_a_connection_opened_while_the_engine_is_disposed_is_not_kept(
     monkeypatch.undo()
     with database.transaction(write=False) as tx:
         assert _driver(tx) is not kept.driver
+
+
+def test_a_forked_child_neither_uses_nor_closes_its_parent_s_connection(
+    database: Database,
+) -> None:
+    with database.transaction(write=True) as tx:
+        parent = _driver(tx)
+        tx.execute("INSERT INTO notes (text) VALUES ('before the fork')")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's clean-ups
+        code = 1
+        try:
+            with database.transaction(write=True) as tx:
+                fresh = _driver(tx) is not parent
+                tx.execute("INSERT INTO notes (text) VALUES ('the child')")
+            code = 0 if fresh else 2
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(0)
+    os.close(write)
+    child_said = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child_said == bytes([0])  # it ran on a connection of its own
+    with database.transaction(write=False) as tx:
+        assert _driver(tx) is parent  # the parent's is still kept, and open
+        texts = [row["text"] for row in tx.rows("SELECT text FROM notes ORDER BY id")]
+    assert texts == ["before the fork", "the child"]
