@@ -94,6 +94,16 @@ def local_time(value: datetime, zone: tzinfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
+# what a reader calls a zone's time; any other zone is named by its IANA key
+_ZONE_NAMES_ZH = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "UTC": "协调世界时"}
+
+
+def zone_name_zh(zone: tzinfo) -> str:
+    """The name a report gives the zone its times are told in (`北京时间` for China's)."""
+    key = str(getattr(zone, "key", "") or zone)
+    return _ZONE_NAMES_ZH.get(key, key)
+
+
 @dataclass(frozen=True)
 class SignatureReport:
     """What one signature proves."""
@@ -169,7 +179,7 @@ class SignatureReport:
     @property
     def summary_zh(self) -> str:
         when = (
-            f"，{local_time(self.signing_time, self.zone)}（北京时间）签署"
+            f"，{local_time(self.signing_time, self.zone)}（{zone_name_zh(self.zone)}）签署"
             if self.signing_time
             else ""
         )

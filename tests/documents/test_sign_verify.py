@@ -9,6 +9,7 @@ import io
 import re
 import zlib
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -63,6 +64,16 @@ def test_r_esign_four_signatures_validate_in_ours(
     assert report.summary_zh.startswith("核验结论：有效。")
     assert report.summary_zh.count("北京时间") == 4  # each time once, in Beijing time
     assert "UTC" not in report.summary_zh
+
+
+def test_a_report_names_the_zone_it_tells_signing_times_in(
+    signed_agreement: bytes, ca: CertificateAuthority
+) -> None:
+    in_utc = verify(signed_agreement, ca.trust_roots, zone=ZoneInfo("UTC")).summary_zh
+    assert "北京时间" not in in_utc  # a time told in another zone is not called Beijing's
+    assert in_utc.count("协调世界时") == 4
+    in_tokyo = verify(signed_agreement, ca.trust_roots, zone=ZoneInfo("Asia/Tokyo")).summary_zh
+    assert in_tokyo.count("Asia/Tokyo") == 4
 
 
 def test_r_esign_four_signatures_validate_in_pdfsig(
