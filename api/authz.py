@@ -34,7 +34,6 @@ from mediation.vocabulary import ROLE_LABELS, Role
 SUBTREE_ROLES = frozenset(
     {Role.central_household, Role.mediator, Role.supervisor, Role.judge, Role.court_clerk}
 )
-ASSIGNED_ONLY_ROLES = frozenset({Role.lawyer, Role.prosecutor, Role.police})
 COURT_ROLES = frozenset({Role.judge, Role.court_clerk})
 CASE_OPENING_ROLES = frozenset({Role.central_household, Role.mediator, Role.supervisor})
 COURT_QUEUE_STATES = ("jc_applied", "jc_reviewing")

@@ -47,6 +47,11 @@ class Deadline:
     def overdue(self) -> bool:
         return self.days_left < 0
 
+    @property
+    def near(self) -> bool:
+        """Close enough to be shown as near (COURT_WARN_DAYS), not yet overdue."""
+        return 0 <= self.days_left < COURT_WARN_DAYS
+
 
 @dataclass(frozen=True, slots=True)
 class QueueItem:
