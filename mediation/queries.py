@@ -19,7 +19,7 @@ from engine.repository import Tx
 from engine.repository.connection import Row
 from engine.repository.directory import ORG_UNIT, org_unit_row
 from mediation import search
-from mediation.records import MediationCase
+from mediation.records import SCOPE_COLUMNS, MediationCase
 from mediation.repository import MediationTx
 
 MAX_PAGE = 200
@@ -159,16 +159,7 @@ def scope_clause(actor: Actor, params: dict[str, Any]) -> str:
     parts = []
     if actor.unit_ids:
         units = in_params("scope", sorted(actor.unit_ids), params)
-        parts += [
-            f"c.{column} IN ({units})"
-            for column in (
-                "org_unit_id",
-                "committee_id",
-                "grid_id",
-                "court_id",
-                "referring_court_id",
-            )
-        ]
+        parts += [f"c.{column} IN ({units})" for column in SCOPE_COLUMNS]
     if actor.user_id is not None:
         params["scope_user"] = actor.user_id
         parts.append(

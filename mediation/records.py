@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 from engine.records import CaseRecord
+
+# The case row's columns through whose units an actor sees a case: its own unit, its
+# committee, its grid, the court confirming it and the court that referred it. Read here for
+# one case (unit_ids) and by mediation/queries.py's scope clause for lists: one declaration.
+SCOPE_COLUMNS = ("org_unit_id", "committee_id", "grid_id", "court_id", "referring_court_id")
+_SCOPE_UNITS = attrgetter(*SCOPE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +35,8 @@ class MediationCase(CaseRecord):
     def unit_ids(self) -> tuple[int | None, ...]:
         """Every org unit through which an actor can see this case: its own, its committee,
         its grid, the court confirming it and the court that referred it."""
-        return (
-            self.org_unit_id,
-            self.committee_id,
-            self.grid_id,
-            self.court_id,
-            self.referring_court_id,
-        )
+        units: tuple[int | None, ...] = _SCOPE_UNITS(self)
+        return units
 
 
 @dataclass(frozen=True, slots=True)
