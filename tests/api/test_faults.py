@@ -84,28 +84,38 @@ def test_backends_terminated_during_writes_lose_nothing_acknowledged(any_api: Ap
 
     acknowledged: dict[int, dict[str, Any]] = {}
     statuses: list[int] = []
+    keys: list[str] = []
     # what a real client sees: a cut-off write is a 500 response, not an exception here
     client = TestClient(api.client.app, raise_server_exceptions=False)
     thread = threading.Thread(target=killer)
     thread.start()
     try:
-        with ThreadPoolExecutor(4) as pool:
-            for response in pool.map(lambda n: _register(api, f"load-{n}", client), range(40)):
-                statuses.append(response.status_code)
-                if response.status_code == 201:
-                    acknowledged[response.json()["id"]] = response.json()
+        # a registration spans several transactions and the backends die every ~70 ms, so
+        # only a few in forty get through whole: rounds of forty go on until some have
+        # (a machine slower by a few ms once saw none in a single round)
+        for _round in range(5):
+            batch = [f"load-{n}" for n in range(len(keys), len(keys) + 40)]
+            keys += batch
+            with ThreadPoolExecutor(4) as pool:
+                for response in pool.map(lambda key: _register(api, key, client), batch):
+                    statuses.append(response.status_code)
+                    if response.status_code == 201:
+                        acknowledged[response.json()["id"]] = response.json()
+            if acknowledged:
+                break
     finally:
         stop.set()
         thread.join()
     assert set(statuses) <= {201, 500, 503}, statuses
-    assert acknowledged  # most writes get through between the faults
+    assert acknowledged  # some writes get through between the faults
+    assert set(statuses) != {201}  # and the faults did cut writes off
     _check_acknowledged(api, acknowledged)
     # a write cut off mid-way is retried by its client with the same key: never twice (a
     # key whose release the fault also cut off is taken over after two minutes)
     api.clock.set(api.clock.now() + timedelta(minutes=3))
-    again = [_register(api, f"load-{n}") for n in range(40)]
+    again = [_register(api, key) for key in keys]
     assert {r.status_code for r in again} == {201}
     ids = {r.json()["id"] for r in again}
     assert set(acknowledged) <= ids
-    assert len(ids) == 40
+    assert len(ids) == len(keys)
     _check_acknowledged(api, {r.json()["id"]: r.json() for r in again})
