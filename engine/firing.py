@@ -296,24 +296,6 @@ class FirePath:
             labels = self.__dict__["_vocabulary_labels"] = self.registry.labels()
         return labels
 
-    def _event(
-        self,
-        case_id: int,
-        seq: int,
-        prev_hash: str,
-        at: datetime,
-        actor: Actor,
-        trigger: str,
-        source: str | None,
-        dest: str,
-        version: int,
-        payload: Mapping[str, Any],
-        reason: str | None,
-    ) -> EventRecord:
-        return self._stamped_event(
-            case_id, seq, prev_hash, at, actor, trigger, source, dest, version, payload, reason
-        )[0]
-
     def _stamped_event(
         self,
         case_id: int,

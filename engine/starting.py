@@ -103,7 +103,7 @@ class CaseStart(FirePath):
         case_id = tx.insert_case(values, now)
         if records is not None:
             records(case_id)
-        event = self._event(
+        event, _payload_text = self._stamped_event(
             case_id,
             1,
             GENESIS_HASH,
